@@ -1,0 +1,85 @@
+//! Command-line definitions (clap): global options and the subcommands that exist. No logic lives here.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// Stand up, grow, check and tear down a federated observability fleet on Linode Kubernetes Engine.
+#[derive(Debug, Parser)]
+#[command(name = "lkeobs", version, about, long_about = None, propagate_version = true)]
+pub struct Cli {
+    /// The fleet file.
+    #[arg(long, global = true, env = "LKEOBS_FLEET", default_value = "lkeobs.toml", value_name = "FILE")]
+    pub fleet: PathBuf,
+
+    /// Output format of the final report on stdout (progress and logs always go to stderr).
+    #[arg(long, global = true, value_enum, default_value_t = OutputFormat::Text)]
+    pub output: OutputFormat,
+
+    /// More logging on stderr (-v info, -vv debug); RUST_LOG is honoured too.
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+
+    /// No colour (also when NO_COLOR is set).
+    #[arg(long, global = true)]
+    pub no_color: bool,
+
+    /// Never prompt (implied when stdin is not a terminal and CI is set).
+    #[arg(long, global = true)]
+    pub yes: bool,
+
+    /// One deadline for the whole command, e.g. 45m.
+    #[arg(long, global = true, value_parser = parse_duration, value_name = "DURATION")]
+    pub timeout: Option<Duration>,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// `--output`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum OutputFormat {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Parse and check the fleet file.
+    Validate,
+    /// Write every manifest each cluster would get (exactly what `up` applies).
+    Render(RenderArgs),
+    /// Print the actions `up` would take (offline: against an empty account).
+    Plan(PlanArgs),
+    /// Print shell completions.
+    Completions(CompletionsArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct RenderArgs {
+    /// Write DIR/<cluster>/NN-<component>.yaml instead of one stream on stdout.
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+    /// Only this cluster (`hub` or an edge name).
+    #[arg(long, value_name = "NAME")]
+    pub cluster: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct PlanArgs {
+    /// Exit 0 when nothing would change, 2 when something would, 1 on any error (invalid input included).
+    #[arg(long)]
+    pub detailed_exitcode: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    /// The shell to generate completions for.
+    #[arg(value_enum)]
+    pub shell: clap_complete::Shell,
+}
+
+fn parse_duration(s: &str) -> Result<Duration, String> {
+    crate::fleet::duration::parse(s)
+}

@@ -1,0 +1,49 @@
+//! The top-level error and the one place that maps errors to exit codes (DESIGN §1).
+
+use crate::fleet::FleetError;
+use crate::stack::render::RenderError;
+
+/// Exit codes, as documented in the README.
+pub mod exit {
+    pub const OK: i32 = 0;
+    pub const FAILURE: i32 = 1;
+    pub const INVALID_INPUT: i32 = 2;
+    pub const VERIFY_FAILED: i32 = 3;
+    pub const LEFT_BEHIND: i32 = 4;
+    pub const INTERRUPTED: i32 = 130;
+    /// `plan --detailed-exitcode`: there are changes.
+    pub const PLAN_CHANGES: i32 = 2;
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error(transparent)]
+    Fleet(#[from] FleetError),
+    #[error("internal error rendering the stack (please report it): {0}")]
+    Render(#[from] RenderError),
+    /// Bad flags or arguments that clap cannot check (e.g. an unknown cluster name).
+    #[error("{0}")]
+    Usage(String),
+    #[error("{what}: {source}")]
+    Io {
+        what: String,
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+impl Error {
+    pub fn io(what: impl Into<String>, source: std::io::Error) -> Self {
+        Error::Io { what: what.into(), source }
+    }
+
+    /// The process exit code for this error.
+    pub fn exit_code(&self) -> i32 {
+        match self {
+            Error::Fleet(_) | Error::Usage(_) => exit::INVALID_INPUT,
+            Error::Render(_) | Error::Io { .. } => exit::FAILURE,
+        }
+    }
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;

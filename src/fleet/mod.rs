@@ -1,0 +1,76 @@
+//! The fleet file: typed spec, span-keeping loader, validation rules and diagnostics (DESIGN §2).
+
+pub mod diag;
+pub mod duration;
+mod load;
+mod reader;
+pub mod spec;
+pub mod validate;
+
+use std::path::{Path, PathBuf};
+
+pub use diag::{Diag, Located};
+pub use spec::{Cluster, Destination, Fleet, Pool, Role};
+
+/// Why a fleet file could not be used.
+#[derive(Debug, thiserror::Error)]
+pub enum FleetError {
+    #[error("cannot read fleet file {path}: {source}")]
+    Read {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{file}: {} error{} in the fleet file", .errors.len(), if .errors.len() == 1 { "" } else { "s" })]
+    Invalid { file: String, errors: Vec<Located> },
+}
+
+/// A fleet file that passed every offline check, with its source kept for later diagnostics.
+#[derive(Debug, Clone)]
+pub struct Loaded {
+    pub file: String,
+    pub source: String,
+    pub fleet: Fleet,
+}
+
+impl Loaded {
+    /// Resolves a span-carrying diagnostic (e.g. from the online preflight) against this file.
+    pub fn locate(&self, diag: &Diag) -> Located {
+        Located::resolve(&self.file, &self.source, diag)
+    }
+}
+
+/// Reads and checks a fleet file.
+pub fn load(path: &Path) -> Result<Loaded, FleetError> {
+    let source = std::fs::read_to_string(path).map_err(|source| FleetError::Read {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    parse(&path.display().to_string(), &source)
+}
+
+/// Parses and checks fleet-file text; `file` names it in errors.
+pub fn parse(file: &str, source: &str) -> Result<Loaded, FleetError> {
+    let (fleet, mut diags) = load::parse(source);
+    if let Some(f) = &fleet {
+        let structural: Vec<String> = diags.iter().map(|d| d.field.clone()).collect();
+        // A key already reported as malformed is not reported again by a rule.
+        diags.extend(
+            validate::validate(f)
+                .into_iter()
+                .filter(|d| !structural.contains(&d.field)),
+        );
+    }
+    diags.sort_by_key(|d| (d.span.start, d.span.end));
+    match fleet {
+        Some(fleet) if diags.is_empty() => Ok(Loaded {
+            file: file.to_string(),
+            source: source.to_string(),
+            fleet,
+        }),
+        _ => Err(FleetError::Invalid {
+            file: file.to_string(),
+            errors: diags.iter().map(|d| Located::resolve(file, source, d)).collect(),
+        }),
+    }
+}

@@ -1,0 +1,177 @@
+//! The typed fleet file (DESIGN §2): what a parsed, span-carrying `lkeobs.toml` holds.
+
+use std::ops::Range;
+
+use serde::{Deserialize, Serialize};
+
+/// A value and the byte range it came from in the fleet file.
+pub type Spanned<T> = toml::Spanned<T>;
+
+/// Builds a spanned value (for defaults, the span of the table that omits the key).
+pub fn spanned<T>(span: Range<usize>, value: T) -> Spanned<T> {
+    toml::Spanned::new(span, value)
+}
+
+/// A whole fleet file.
+#[derive(Debug, Clone, Serialize)]
+pub struct Fleet {
+    pub fleet: FleetMeta,
+    pub hub: Cluster,
+    pub edges: Vec<Cluster>,
+    pub security: Security,
+    pub stack: Stack,
+    pub destinations: Vec<Destination>,
+}
+
+/// `[fleet]`.
+#[derive(Debug, Clone, Serialize)]
+pub struct FleetMeta {
+    pub name: Spanned<String>,
+    pub k8s_version: Spanned<String>,
+    pub tags: Vec<Spanned<String>>,
+    pub ttl: Option<Spanned<String>>,
+}
+
+/// Whether a cluster stores (hub) or forwards (edge).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    Hub,
+    Edge,
+}
+
+impl Role {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Hub => "hub",
+            Role::Edge => "edge",
+        }
+    }
+}
+
+/// `[hub]` or one `[edges.<name>]`.
+#[derive(Debug, Clone, Serialize)]
+pub struct Cluster {
+    /// `hub`, or the key under `[edges]`.
+    pub name: Spanned<String>,
+    pub role: Role,
+    pub region: Spanned<String>,
+    pub high_availability: bool,
+    pub pools: Vec<Pool>,
+    /// Span of the cluster's table header, for errors about the cluster as a whole.
+    #[serde(skip)]
+    pub span: Range<usize>,
+}
+
+impl Cluster {
+    pub fn has_gpu(&self) -> bool {
+        self.pools.iter().any(Pool::is_gpu)
+    }
+
+    pub fn node_count(&self) -> u32 {
+        self.pools.iter().map(|p| *p.count.get_ref()).sum()
+    }
+}
+
+/// One node pool.
+#[derive(Debug, Clone, Serialize)]
+pub struct Pool {
+    #[serde(rename = "type")]
+    pub node_type: Spanned<String>,
+    pub count: Spanned<u32>,
+    pub autoscale: Option<Spanned<Autoscale>>,
+    #[serde(skip)]
+    pub span: Range<usize>,
+}
+
+impl Pool {
+    /// GPU plans carry `gpu` in their id (`g2-gpu-rtx4000a1-s`, `g1-gpu-rtx6000-1`).
+    pub fn is_gpu(&self) -> bool {
+        self.node_type.get_ref().split('-').any(|part| part == "gpu")
+    }
+}
+
+/// `autoscale = { min, max }`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Autoscale {
+    pub min: u32,
+    pub max: u32,
+}
+
+/// `[security]`.
+#[derive(Debug, Clone, Serialize)]
+pub struct Security {
+    pub gateway_firewall: bool,
+    pub mtls: bool,
+    pub grafana_allow: Vec<Spanned<String>>,
+    pub control_plane_acl: Vec<Spanned<String>>,
+}
+
+/// `[stack]`.
+#[derive(Debug, Clone, Serialize)]
+pub struct Stack {
+    pub retention: Spanned<String>,
+    pub gateway: Spanned<GatewayScale>,
+    pub persistent_queue: Option<Spanned<String>>,
+    pub pii_scrubbing: bool,
+}
+
+/// `gateway = { min_replicas, max_replicas }`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GatewayScale {
+    #[serde(default = "GatewayScale::default_min")]
+    pub min_replicas: u32,
+    #[serde(default = "GatewayScale::default_max")]
+    pub max_replicas: u32,
+}
+
+impl GatewayScale {
+    fn default_min() -> u32 {
+        2
+    }
+    fn default_max() -> u32 {
+        10
+    }
+}
+
+impl Default for GatewayScale {
+    fn default() -> Self {
+        GatewayScale {
+            min_replicas: Self::default_min(),
+            max_replicas: Self::default_max(),
+        }
+    }
+}
+
+/// One `[[destinations]]` entry: a fan-out exporter on the gateway.
+#[derive(Debug, Clone, Serialize)]
+pub struct Destination {
+    #[serde(rename = "type")]
+    pub kind: Spanned<String>,
+    pub endpoint: Option<Spanned<String>>,
+    pub token_env: Option<Spanned<String>>,
+    /// Datadog site, e.g. `datadoghq.eu`.
+    pub site: Option<Spanned<String>>,
+    /// `grpc` (default) or `http`, for `otlp`.
+    pub protocol: Option<Spanned<String>>,
+    pub signals: Vec<Spanned<String>>,
+    #[serde(skip)]
+    pub span: Range<usize>,
+}
+
+impl Fleet {
+    /// The hub first, then the edges in file order.
+    pub fn clusters(&self) -> impl Iterator<Item = &Cluster> {
+        std::iter::once(&self.hub).chain(self.edges.iter())
+    }
+
+    pub fn name(&self) -> &str {
+        self.fleet.name.get_ref()
+    }
+
+    pub fn cluster(&self, name: &str) -> Option<&Cluster> {
+        self.clusters().find(|c| c.name.get_ref() == name)
+    }
+}

@@ -1,0 +1,17 @@
+//! lkeobs: stand up, grow, check and tear down a federated observability fleet on Linode Kubernetes Engine.
+//!
+//! Layers point down: `cli` → `ops` → {`linode`, `stack`, `plan`} → `fleet`, `naming`.
+#![forbid(unsafe_code)]
+
+pub mod cli;
+pub mod error;
+pub mod fleet;
+pub mod linode;
+pub mod naming;
+pub mod ops;
+pub mod plan;
+pub mod run;
+pub mod stack;
+pub mod ui;
+
+pub use error::{Error, Result};

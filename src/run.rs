@@ -1,0 +1,89 @@
+//! Dispatches a parsed command line to its operation and turns the outcome into an exit code and, on failure, a report.
+
+use std::io::IsTerminal;
+
+use clap::CommandFactory;
+use serde::Serialize;
+
+use crate::cli::{Cli, Command};
+use crate::error::exit;
+use crate::fleet::{FleetError, Located};
+use crate::ops::{self, Ctx};
+use crate::ui::Printer;
+use crate::Error;
+
+#[derive(Serialize)]
+struct ErrorReport<'a> {
+    ok: bool,
+    error: String,
+    #[serde(skip_serializing_if = "<[Located]>::is_empty")]
+    errors: &'a [Located],
+}
+
+/// Prints an error the way the output mode wants it.
+fn report_error(printer: &Printer, err: &Error) {
+    let errors: &[Located] = match err {
+        Error::Fleet(FleetError::Invalid { errors, .. }) => errors,
+        _ => &[],
+    };
+    if printer.json() {
+        printer.report_json(&ErrorReport {
+            ok: false,
+            error: err.to_string(),
+            errors,
+        });
+        return;
+    }
+    if errors.is_empty() {
+        printer.error_block(&format!("error: {err}\n"));
+    } else {
+        let mut text = String::new();
+        for e in errors {
+            text.push_str(&e.render());
+            text.push('\n');
+        }
+        text.push_str(&format!("error: {err}\n"));
+        printer.error_block(&text);
+    }
+}
+
+/// Runs the command line and returns the process exit code.
+pub fn run(cli: Cli) -> i32 {
+    let no_color_env = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
+    let printer = Printer::new(cli.output, cli.no_color, no_color_env);
+    let ci = std::env::var_os("CI").is_some_and(|v| !v.is_empty() && v != "false");
+    let ctx = Ctx {
+        printer: printer.clone(),
+        fleet_path: cli.fleet.clone(),
+        timeout: cli.timeout,
+        yes: cli.yes || (ci && !std::io::stdin().is_terminal()),
+    };
+    let outcome = match &cli.command {
+        Command::Validate => ops::validate::run(&ctx).map(|_| exit::OK),
+        Command::Render(args) => ops::render::run(&ctx, args).map(|_| exit::OK),
+        Command::Plan(args) => ops::plan::run(&ctx, args).map(|plan| {
+            if args.detailed_exitcode && plan.changes > 0 {
+                exit::PLAN_CHANGES
+            } else {
+                exit::OK
+            }
+        }),
+        Command::Completions(args) => {
+            let mut cmd = Cli::command();
+            let mut out = std::io::stdout();
+            clap_complete::generate(args.shell, &mut cmd, "lkeobs", &mut out);
+            Ok(exit::OK)
+        }
+    };
+    match outcome {
+        Ok(code) => code,
+        Err(err) => {
+            report_error(&printer, &err);
+            match &cli.command {
+                // Terraform's convention: with --detailed-exitcode, 2 means changes, so every error is 1.
+                Command::Plan(args) if args.detailed_exitcode => exit::FAILURE,
+                _ => err.exit_code(),
+            }
+        }
+    }
+}

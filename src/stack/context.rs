@@ -1,0 +1,245 @@
+//! The template context for one cluster (the variables manifests/README.md documents), built from the fleet and run-time inputs.
+
+use std::net::IpAddr;
+
+use ipnet::IpNet;
+use serde::Serialize;
+
+use super::versions::{self, Images};
+use crate::fleet::{Cluster, Fleet, duration};
+use crate::naming;
+
+/// The gateway address edges dial until `up` knows the real one. `.invalid` never resolves (RFC 6761).
+pub const GATEWAY_PLACEHOLDER: &str = "lkeobs-gateway-address.invalid";
+/// The gateway's in-cluster Service.
+pub const GATEWAY_SERVICE_HOST: &str = "otel-gateway.observability-hub.svc.cluster.local";
+/// Node label and taint lkeobs puts on GPU pools.
+pub const GPU_LABEL_KEY: &str = "lkeobs.io/gpu";
+pub const GPU_LABEL_VALUE: &str = "true";
+
+/// What only a live run knows; offline everything is `None`.
+#[derive(Debug, Clone, Default)]
+pub struct Inputs {
+    /// The gateway LoadBalancer's address (IP or host name).
+    pub gateway_address: Option<String>,
+    /// The gateway Cloud Firewall's id.
+    pub firewall_id: Option<u64>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Context {
+    pub fleet: FleetVars,
+    pub cluster: ClusterVars,
+    pub images: Images,
+    pub stack: StackVars,
+    pub security: SecurityVars,
+    pub gateway: GatewayVars,
+    pub destinations: Vec<DestinationVars>,
+    pub gpu: GpuVars,
+}
+
+#[derive(Debug, Serialize)]
+pub struct FleetVars {
+    pub name: String,
+    pub k8s_version: String,
+    pub tags: Vec<String>,
+    pub volume_tags: String,
+    pub storage_class: String,
+}
+
+#[derive(Debug, Serialize)]
+pub struct ClusterVars {
+    pub name: String,
+    pub role: &'static str,
+    pub label: String,
+    pub region: String,
+    pub gpu: bool,
+}
+
+#[derive(Debug, Serialize)]
+pub struct StackVars {
+    pub retention: String,
+    pub retention_hours: u64,
+    pub gateway_min_replicas: u32,
+    pub gateway_max_replicas: u32,
+    pub persistent_queue: Option<String>,
+    pub pii_scrubbing: bool,
+}
+
+#[derive(Debug, Serialize)]
+pub struct SecurityVars {
+    pub mtls: bool,
+    pub gateway_firewall: bool,
+    pub grafana_allow_ipv4: Vec<String>,
+    pub grafana_allow_ipv6: Vec<String>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct GatewayVars {
+    pub external_host: String,
+    pub external_placeholder: &'static str,
+    pub service_host: &'static str,
+    pub firewall_id: String,
+    pub nodebalancer_tags: String,
+}
+
+#[derive(Debug, Serialize)]
+pub struct DestinationVars {
+    /// The exporter's name in the gateway config, e.g. `splunk_hec/dest0`.
+    pub id: String,
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub endpoint: String,
+    pub site: String,
+    pub protocol: String,
+    /// The env var (and Secret key) holding the token; empty when there is none.
+    pub env: String,
+    pub signals: Vec<String>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct GpuVars {
+    pub label_key: &'static str,
+    pub label_value: &'static str,
+    pub taint_key: &'static str,
+}
+
+/// Hours of retention, rounded up to whole days (Loki's retention works per daily index period).
+pub fn retention_hours(retention: &str) -> u64 {
+    let secs = duration::parse(retention).map_or(7 * 86_400, |d| d.as_secs());
+    secs.div_ceil(86_400).max(1) * 24
+}
+
+/// Splits allow-list entries into canonical IPv4 and IPv6 CIDRs (a bare address becomes /32 or /128).
+pub fn split_cidrs(list: &[String]) -> (Vec<String>, Vec<String>) {
+    let mut v4 = Vec::new();
+    let mut v6 = Vec::new();
+    for s in list {
+        let net = s
+            .parse::<IpNet>()
+            .ok()
+            .or_else(|| s.parse::<IpAddr>().ok().map(IpNet::from));
+        match net {
+            Some(IpNet::V4(n)) => v4.push(n.trunc().to_string()),
+            Some(IpNet::V6(n)) => v6.push(n.trunc().to_string()),
+            None => {}
+        }
+    }
+    (v4, v6)
+}
+
+/// Builds the context for `cluster` of `fleet`.
+pub fn build(fleet: &Fleet, cluster: &Cluster, inputs: &Inputs) -> Context {
+    let name = fleet.name().to_string();
+    let user_tags: Vec<String> = fleet.fleet.tags.iter().map(|t| t.get_ref().clone()).collect();
+    let tags = naming::fleet_tags(&name, &user_tags);
+    let k8s_version = fleet.fleet.k8s_version.get_ref().clone();
+    let allow: Vec<String> = fleet.security.grafana_allow.iter().map(|s| s.get_ref().clone()).collect();
+    let (grafana_allow_ipv4, grafana_allow_ipv6) = split_cidrs(&allow);
+    let retention = fleet.stack.retention.get_ref().clone();
+    let gw = fleet.stack.gateway.get_ref();
+    Context {
+        fleet: FleetVars {
+            volume_tags: tags.join(","),
+            storage_class: naming::storage_class(&name),
+            tags,
+            k8s_version: k8s_version.clone(),
+            name: name.clone(),
+        },
+        cluster: ClusterVars {
+            name: cluster.name.get_ref().clone(),
+            role: cluster.role.as_str(),
+            label: naming::cluster_label(&name, cluster.name.get_ref()),
+            region: cluster.region.get_ref().clone(),
+            gpu: cluster.has_gpu(),
+        },
+        images: versions::images(&k8s_version),
+        stack: StackVars {
+            retention_hours: retention_hours(&retention),
+            retention,
+            gateway_min_replicas: gw.min_replicas,
+            gateway_max_replicas: gw.max_replicas,
+            persistent_queue: fleet.stack.persistent_queue.as_ref().map(|q| q.get_ref().clone()),
+            pii_scrubbing: fleet.stack.pii_scrubbing,
+        },
+        security: SecurityVars {
+            mtls: fleet.security.mtls,
+            gateway_firewall: fleet.security.gateway_firewall,
+            grafana_allow_ipv4,
+            grafana_allow_ipv6,
+        },
+        gateway: GatewayVars {
+            external_host: inputs
+                .gateway_address
+                .clone()
+                .unwrap_or_else(|| GATEWAY_PLACEHOLDER.to_string()),
+            external_placeholder: GATEWAY_PLACEHOLDER,
+            service_host: GATEWAY_SERVICE_HOST,
+            firewall_id: match (fleet.security.gateway_firewall, inputs.firewall_id) {
+                (true, Some(id)) => id.to_string(),
+                _ => String::new(),
+            },
+            nodebalancer_tags: naming::cluster_tags(&name, "hub", &user_tags).join(","),
+        },
+        destinations: destinations(fleet),
+        gpu: GpuVars {
+            label_key: GPU_LABEL_KEY,
+            label_value: GPU_LABEL_VALUE,
+            taint_key: GPU_LABEL_KEY,
+        },
+    }
+}
+
+fn destinations(fleet: &Fleet) -> Vec<DestinationVars> {
+    fleet
+        .destinations
+        .iter()
+        .enumerate()
+        .map(|(i, d)| {
+            let kind = d.kind.get_ref().clone();
+            let protocol = d
+                .protocol
+                .as_ref()
+                .map_or_else(|| "grpc".to_string(), |p| p.get_ref().clone());
+            let exporter = match (kind.as_str(), protocol.as_str()) {
+                ("otlp", "http") => "otlp_http",
+                ("otlp", _) => "otlp_grpc",
+                (other, _) => other,
+            };
+            let endpoint = d.endpoint.as_ref().map_or_else(String::new, |e| {
+                url::Url::parse(e.get_ref()).map_or_else(|_| e.get_ref().clone(), |u| u.as_str().trim_end_matches('/').to_string())
+            });
+            DestinationVars {
+                id: format!("{exporter}/dest{i}"),
+                site: d
+                    .site
+                    .as_ref()
+                    .map_or_else(|| "datadoghq.com".to_string(), |s| s.get_ref().clone()),
+                env: d.token_env.as_ref().map_or_else(String::new, |t| t.get_ref().clone()),
+                signals: d.signals.iter().map(|s| s.get_ref().clone()).collect(),
+                endpoint,
+                protocol,
+                kind,
+            }
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn retention_rounds_up_to_whole_days() {
+        assert_eq!(retention_hours("7d"), 168);
+        assert_eq!(retention_hours("36h"), 48);
+        assert_eq!(retention_hours("2w"), 336);
+    }
+
+    #[test]
+    fn cidrs_split_and_canonicalise() {
+        let (v4, v6) = split_cidrs(&["198.51.100.0/24".into(), "203.0.113.7".into(), "2001:db8::/32".into()]);
+        assert_eq!(v4, vec!["198.51.100.0/24", "203.0.113.7/32"]);
+        assert_eq!(v6, vec!["2001:db8::/32"]);
+    }
+}

@@ -1,0 +1,10 @@
+//! The embedded observability stack: templates under manifests/, pinned images, and per-cluster rendering (no I/O).
+
+pub mod context;
+pub mod embedded;
+pub mod render;
+pub mod secrets;
+pub mod versions;
+
+pub use context::Inputs;
+pub use render::{ObjectRef, RenderedCluster, RenderedFile, Renderer};

@@ -1,0 +1,203 @@
+//! Renders the embedded templates for one cluster into YAML files, and lists the objects they hold.
+
+use minijinja::{Environment, State, UndefinedBehavior, Value};
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+
+use super::context::{self, Context, Inputs};
+use super::embedded::{self, Scope};
+use crate::fleet::{Cluster, Fleet};
+
+/// A template that failed to render (a bug in lkeobs, never in the user's file).
+#[derive(Debug, thiserror::Error)]
+pub enum RenderError {
+    #[error("template {template}: {source}")]
+    Template {
+        template: String,
+        #[source]
+        source: minijinja::Error,
+    },
+    #[error("{cluster}/{file}: rendered YAML does not parse: {source}")]
+    Yaml {
+        cluster: String,
+        file: String,
+        #[source]
+        source: serde_yaml_ng::Error,
+    },
+}
+
+/// One rendered file, e.g. `11-otel-agent.yaml`.
+#[derive(Debug, Clone, Serialize)]
+pub struct RenderedFile {
+    pub name: String,
+    pub content: String,
+}
+
+/// Everything one cluster gets.
+#[derive(Debug, Clone, Serialize)]
+pub struct RenderedCluster {
+    pub cluster: String,
+    pub files: Vec<RenderedFile>,
+    /// The output still names the gateway placeholder (rendered offline for an edge).
+    pub uses_gateway_placeholder: bool,
+}
+
+/// A Kubernetes object identity: what `plan` lists and `up` applies.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+pub struct ObjectRef {
+    pub api_version: String,
+    pub kind: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub namespace: Option<String>,
+    pub name: String,
+}
+
+impl std::fmt::Display for ObjectRef {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match &self.namespace {
+            Some(ns) => write!(f, "{}/{}/{}", self.kind, ns, self.name),
+            None => write!(f, "{}/{}", self.kind, self.name),
+        }
+    }
+}
+
+/// Compiled templates, reusable for every cluster of a run.
+pub struct Renderer {
+    env: Environment<'static>,
+}
+
+fn lookup(state: &State, path: &[&str]) -> Result<Value, minijinja::Error> {
+    let mut v = state.lookup(path[0]).ok_or_else(|| {
+        minijinja::Error::new(minijinja::ErrorKind::UndefinedError, format!("`{}` is not in the context", path[0]))
+    })?;
+    for key in &path[1..] {
+        v = v.get_attr(key)?;
+    }
+    Ok(v)
+}
+
+/// `labels("prometheus")`: the labels every object carries, as a one-line YAML flow mapping.
+fn labels(state: &State, component: &str) -> Result<String, minijinja::Error> {
+    let fleet = lookup(state, &["fleet", "name"])?;
+    let cluster = lookup(state, &["cluster", "name"])?;
+    Ok(format!(
+        "{{app.kubernetes.io/name: {component}, app.kubernetes.io/part-of: lkeobs, app.kubernetes.io/managed-by: lkeobs, lkeobs.io/fleet: {fleet}, lkeobs.io/cluster: {cluster}}}"
+    ))
+}
+
+/// `selector("prometheus")`: the stable subset used in selectors.
+fn selector(component: &str) -> String {
+    format!("{{app.kubernetes.io/name: {component}}}")
+}
+
+/// `{{ config | checksum }}`: 16 hex characters of SHA-256, for roll-on-change annotations.
+pub fn checksum(text: &str) -> String {
+    let digest = Sha256::digest(text.as_bytes());
+    digest.iter().take(8).map(|b| format!("{b:02x}")).collect()
+}
+
+impl Renderer {
+    /// Compiles every embedded template.
+    pub fn new() -> Result<Self, RenderError> {
+        let mut env = Environment::new();
+        env.set_undefined_behavior(UndefinedBehavior::Strict);
+        let syntax = minijinja::syntax::SyntaxConfig::builder()
+            .trim_blocks(true)
+            .lstrip_blocks(true)
+            .keep_trailing_newline(true)
+            .build()
+            .map_err(|source| RenderError::Template { template: "<syntax>".into(), source })?;
+        env.set_syntax(syntax);
+        env.add_function("labels", labels);
+        env.add_function("selector", selector);
+        env.add_filter("checksum", checksum);
+        for t in embedded::templates() {
+            env.add_template_owned(t.path(), t.source)
+                .map_err(|source| RenderError::Template { template: t.path(), source })?;
+        }
+        Ok(Renderer { env })
+    }
+
+    /// Renders every template that applies to `cluster`.
+    pub fn render(&self, fleet: &Fleet, cluster: &Cluster, inputs: &Inputs) -> Result<RenderedCluster, RenderError> {
+        let ctx: Context = context::build(fleet, cluster, inputs);
+        let ctx_value = Value::from(minijinja::value::Serde(&ctx));
+        let is_hub = cluster.role == crate::fleet::Role::Hub;
+        let has_gpu = cluster.has_gpu();
+        let mut files = Vec::new();
+        for t in embedded::templates() {
+            let wanted = match t.scope {
+                Scope::Common => true,
+                Scope::Hub => is_hub,
+                Scope::Gpu => has_gpu,
+            };
+            if !wanted {
+                continue;
+            }
+            let path = t.path();
+            let tmpl = self
+                .env
+                .get_template(&path)
+                .map_err(|source| RenderError::Template { template: path.clone(), source })?;
+            let text = tmpl
+                .render(&ctx_value)
+                .map_err(|source| RenderError::Template { template: path.clone(), source })?;
+            if text.trim().is_empty() {
+                continue;
+            }
+            let mut content = text.trim_end().to_string();
+            content.push('\n');
+            files.push(RenderedFile {
+                name: t.name.to_string(),
+                content,
+            });
+        }
+        let uses_gateway_placeholder = inputs.gateway_address.is_none()
+            && files.iter().any(|f| f.content.contains(context::GATEWAY_PLACEHOLDER));
+        Ok(RenderedCluster {
+            cluster: cluster.name.get_ref().clone(),
+            files,
+            uses_gateway_placeholder,
+        })
+    }
+}
+
+impl RenderedCluster {
+    /// Every object, in file order, parsed back from the rendered YAML.
+    pub fn objects(&self) -> Result<Vec<ObjectRef>, RenderError> {
+        let mut out = Vec::new();
+        for f in &self.files {
+            for doc in serde_yaml_ng::Deserializer::from_str(&f.content) {
+                let value = serde_yaml_ng::Value::deserialize(doc).map_err(|source| RenderError::Yaml {
+                    cluster: self.cluster.clone(),
+                    file: f.name.clone(),
+                    source,
+                })?;
+                if value.is_null() {
+                    continue;
+                }
+                let s = |v: Option<&serde_yaml_ng::Value>| v.and_then(|v| v.as_str()).map(str::to_string);
+                let meta = value.get("metadata");
+                out.push(ObjectRef {
+                    api_version: s(value.get("apiVersion")).unwrap_or_default(),
+                    kind: s(value.get("kind")).unwrap_or_default(),
+                    namespace: s(meta.and_then(|m| m.get("namespace"))),
+                    name: s(meta.and_then(|m| m.get("name"))).unwrap_or_default(),
+                });
+            }
+        }
+        Ok(out)
+    }
+
+    /// One multi-document YAML stream with a `# Source:` comment before each file.
+    pub fn to_stream(&self) -> String {
+        let mut out = String::new();
+        for f in &self.files {
+            out.push_str(&format!("---\n# Source: {}/{}\n", self.cluster, f.name));
+            out.push_str(f.content.trim_start_matches("---\n"));
+        }
+        out
+    }
+}
+
+use serde::Deserialize as _;

@@ -1,0 +1,36 @@
+//! The Secrets the stack references but `render` never writes: `up` creates them (generated passwords, certificates, tokens from the environment).
+
+use super::render::ObjectRef;
+use crate::fleet::{Cluster, Fleet, Role};
+
+fn secret(namespace: &str, name: &str) -> ObjectRef {
+    ObjectRef {
+        api_version: "v1".into(),
+        kind: "Secret".into(),
+        namespace: Some(namespace.into()),
+        name: name.into(),
+    }
+}
+
+/// Secrets `up` creates in `cluster`, with why each exists.
+pub fn runtime_secrets(fleet: &Fleet, cluster: &Cluster) -> Vec<(ObjectRef, &'static str)> {
+    let mut out = Vec::new();
+    match cluster.role {
+        Role::Hub => {
+            out.push((secret("monitoring", "grafana-admin"), "Grafana admin password, generated"));
+            if fleet.security.mtls {
+                out.push((secret("observability-hub", "lkeobs-ca"), "fleet CA, generated once and reused"));
+                out.push((secret("observability-hub", "otel-gateway-tls"), "gateway server certificate"));
+            }
+            if fleet.destinations.iter().any(|d| d.token_env.is_some()) {
+                out.push((secret("observability-hub", "lkeobs-destinations"), "destination tokens, from the environment"));
+            }
+        }
+        Role::Edge => {
+            if fleet.security.mtls {
+                out.push((secret("observability", "otel-client-tls"), "this edge's client certificate"));
+            }
+        }
+    }
+    out
+}

@@ -1,0 +1,68 @@
+//! stdout carries only the final report (text or one JSON document); notes, warnings and errors go to stderr.
+
+use std::io::{IsTerminal, Write};
+
+use serde::Serialize;
+
+use crate::cli::OutputFormat;
+
+/// Decides where and how things are printed.
+#[derive(Debug, Clone)]
+pub struct Printer {
+    pub format: OutputFormat,
+    color: bool,
+}
+
+impl Printer {
+    /// `no_color` is the flag; `NO_COLOR` (non-empty) and a non-terminal stderr also turn colour off.
+    pub fn new(format: OutputFormat, no_color: bool, no_color_env: bool) -> Self {
+        let color = !no_color && !no_color_env && std::io::stderr().is_terminal();
+        Printer { format, color }
+    }
+
+    pub fn json(&self) -> bool {
+        self.format == OutputFormat::Json
+    }
+
+    fn paint(&self, code: &str, text: &str) -> String {
+        if self.color {
+            format!("\x1b[{code}m{text}\x1b[0m")
+        } else {
+            text.to_string()
+        }
+    }
+
+    /// The final report, text form (only in text mode).
+    pub fn report(&self, text: &str) {
+        let mut out = std::io::stdout().lock();
+        let _ = out.write_all(text.as_bytes());
+        let _ = out.flush();
+    }
+
+    /// The final report, JSON form: one document on stdout.
+    pub fn report_json<T: Serialize>(&self, value: &T) {
+        let text = serde_json::to_string_pretty(value).unwrap_or_else(|e| format!("{{\"error\":\"cannot serialize report: {e}\"}}"));
+        self.report(&format!("{text}\n"));
+    }
+
+    /// A note for a person, on stderr.
+    pub fn note(&self, text: &str) {
+        eprintln!("{} {text}", self.paint("1;36", "note:"));
+    }
+
+    /// A warning, on stderr.
+    pub fn warn(&self, text: &str) {
+        eprintln!("{} {text}", self.paint("1;33", "warning:"));
+    }
+
+    /// An error already formatted (possibly several lines); `error:` prefixes are coloured.
+    pub fn error_block(&self, text: &str) {
+        let painted = if self.color {
+            text.replace("error:", &self.paint("1;31", "error:"))
+                .replace("= help:", &self.paint("1;32", "= help:"))
+        } else {
+            text.to_string()
+        };
+        eprint!("{painted}");
+    }
+}
