@@ -54,11 +54,15 @@ pub fn parse(file: &str, source: &str) -> Result<Loaded, FleetError> {
     let (fleet, mut diags) = load::parse(source);
     if let Some(f) = &fleet {
         let structural: Vec<String> = diags.iter().map(|d| d.field.clone()).collect();
-        // A key already reported as malformed is not reported again by a rule.
+        // A key (or table) already reported as malformed or missing is not reported again by a rule.
         diags.extend(
             validate::validate(f)
                 .into_iter()
-                .filter(|d| !structural.contains(&d.field)),
+                .filter(|d| {
+                    !structural
+                        .iter()
+                        .any(|s| d.field == *s || d.field.starts_with(&format!("{s}.")))
+                }),
         );
     }
     diags.sort_by_key(|d| (d.span.start, d.span.end));
@@ -74,3 +78,6 @@ pub fn parse(file: &str, source: &str) -> Result<Loaded, FleetError> {
         }),
     }
 }
+
+#[cfg(test)]
+mod tests;

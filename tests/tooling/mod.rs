@@ -1,0 +1,83 @@
+//! Shared helpers for integration tests: the binary, example fleets, and external tools that skip loudly locally but fail under CI.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+/// The crate root.
+pub fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// `fleet/<name>.toml`.
+pub fn fleet(name: &str) -> PathBuf {
+    root().join("fleet").join(format!("{name}.toml"))
+}
+
+/// The example fleets every render check covers.
+pub const EXAMPLE_FLEETS: [&str; 3] = ["example", "prod", "ci"];
+
+/// The lkeobs binary with a clean environment (no colour, no inherited fleet or CI variables).
+pub fn lkeobs() -> assert_cmd::Command {
+    let mut cmd = assert_cmd::Command::cargo_bin("lkeobs").expect("binary built");
+    cmd.env_remove("LKEOBS_FLEET")
+        .env_remove("RUST_LOG")
+        .env("NO_COLOR", "1")
+        .current_dir(root());
+    cmd
+}
+
+/// Whether this run is CI (`CI=true`), where a missing tool is a failure, not a skip.
+pub fn in_ci() -> bool {
+    std::env::var("CI").is_ok_and(|v| !v.is_empty() && v != "false" && v != "0")
+}
+
+/// Finds an external tool: `$ENV_VAR` if set, else `name` on PATH. None means: skip (locally) or fail (CI).
+pub fn tool(env_var: &str, name: &str) -> Option<PathBuf> {
+    if let Some(p) = std::env::var_os(env_var) {
+        let p = PathBuf::from(p);
+        return p.exists().then_some(p);
+    }
+    let path = std::env::var_os("PATH")?;
+    std::env::split_paths(&path)
+        .map(|d| d.join(name))
+        .find(|p| p.is_file())
+}
+
+/// Returns the tool or, when it is missing, skips loudly (None) — or panics under CI.
+pub fn require_tool(env_var: &str, name: &str, install_hint: &str) -> Option<PathBuf> {
+    match tool(env_var, name) {
+        Some(p) => Some(p),
+        None if in_ci() => panic!("{name} is required under CI but was not found (set {env_var} or put it on PATH; {install_hint})"),
+        None => {
+            eprintln!("\n*** SKIPPED: {name} not found (set {env_var} or put it on PATH; {install_hint}). CI=true makes this a failure. ***\n");
+            None
+        }
+    }
+}
+
+/// Runs `lkeobs render --out DIR` for a fleet and returns DIR/<cluster> folders.
+pub fn render_to(fleet_name: &str, dir: &Path) -> Vec<PathBuf> {
+    lkeobs()
+        .args(["render", "--fleet"])
+        .arg(fleet(fleet_name))
+        .arg("--out")
+        .arg(dir)
+        .assert()
+        .success();
+    let mut out: Vec<PathBuf> = std::fs::read_dir(dir)
+        .expect("render dir")
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.is_dir())
+        .collect();
+    out.sort();
+    out
+}
+
+/// Runs a command and returns (success, combined output).
+pub fn run(cmd: &mut Command) -> (bool, String) {
+    let out = cmd.output().expect("tool runs");
+    let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    (out.status.success(), text)
+}
