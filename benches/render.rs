@@ -12,7 +12,11 @@ fn fleet_text(edges: usize) -> String {
         "[fleet]\nname = \"bench\"\nk8s_version = \"1.33\"\ntags = [\"team-obs\"]\n\n[hub]\nregion = \"us-ord\"\nhigh_availability = true\npools = [{ type = \"g6-standard-4\", count = 3, autoscale = { min = 3, max = 5 } }]\n\n",
     );
     for i in 1..=edges {
-        let gpu = if i % 10 == 0 { ", { type = \"g2-gpu-rtx4000a1-s\", count = 1 }" } else { "" };
+        let gpu = if i % 10 == 0 {
+            ", { type = \"g2-gpu-rtx4000a1-s\", count = 1 }"
+        } else {
+            ""
+        };
         let _ = write!(
             s,
             "[edges.e{i}]\nregion = \"us-east\"\npools = [{{ type = \"g6-standard-2\", count = 2 }}{gpu}]\n\n"
@@ -42,7 +46,9 @@ fn main() {
         let mut n = 0;
         let mut b = 0;
         for c in loaded.fleet.clusters() {
-            let r = renderer.render(&loaded.fleet, c, &Inputs::default()).unwrap_or_else(|e| panic!("{e}"));
+            let r = renderer
+                .render(&loaded.fleet, c, &Inputs::default())
+                .unwrap_or_else(|e| panic!("{e}"));
             n += r.files.len();
             b += r.files.iter().map(|f| f.content.len()).sum::<usize>();
         }

@@ -10,7 +10,13 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 #[command(name = "lkeobs", version, about, long_about = None, propagate_version = true)]
 pub struct Cli {
     /// The fleet file.
-    #[arg(long, global = true, env = "LKEOBS_FLEET", default_value = "lkeobs.toml", value_name = "FILE")]
+    #[arg(
+        long,
+        global = true,
+        env = "LKEOBS_FLEET",
+        default_value = "lkeobs.toml",
+        value_name = "FILE"
+    )]
     pub fleet: PathBuf,
 
     /// Output format of the final report on stdout (progress and logs always go to stderr).

@@ -105,11 +105,15 @@ fn cluster_plan(fleet: &Fleet, c: &Cluster, renderer: &Renderer) -> Result<Clust
             note: None,
         })
         .collect();
-    objects.extend(secrets::runtime_secrets(fleet, c).into_iter().map(|(object, note)| ObjectPlan {
-        action: Action::Create,
-        object,
-        note: Some(note),
-    }));
+    objects.extend(
+        secrets::runtime_secrets(fleet, c)
+            .into_iter()
+            .map(|(object, note)| ObjectPlan {
+                action: Action::Create,
+                object,
+                note: Some(note),
+            }),
+    );
     Ok(ClusterPlan {
         action: Action::Create,
         name: c.name.get_ref().clone(),

@@ -5,12 +5,12 @@ use std::io::IsTerminal;
 use clap::CommandFactory;
 use serde::Serialize;
 
+use crate::Error;
 use crate::cli::{Cli, Command};
 use crate::error::exit;
 use crate::fleet::{FleetError, Located};
 use crate::ops::{self, Ctx};
 use crate::ui::Printer;
-use crate::Error;
 
 #[derive(Serialize)]
 struct ErrorReport<'a> {

@@ -16,7 +16,11 @@ fn validate_example_fleets_prints_one_line_summary() {
             "fleet \"prod\" is valid: 4 cluster(s) (hub + 3 edge(s)), 5 pool(s), 10 node(s), 1 GPU pool(s)",
         ));
     for name in ["example", "ci"] {
-        lkeobs().args(["validate", "--fleet"]).arg(fleet(name)).assert().success();
+        lkeobs()
+            .args(["validate", "--fleet"])
+            .arg(fleet(name))
+            .assert()
+            .success();
     }
 }
 
@@ -70,7 +74,13 @@ fn five_mistakes_all_reported_with_lines_exit_2() {
 #[test]
 fn five_mistakes_as_json() {
     let out = lkeobs()
-        .args(["validate", "--output", "json", "--fleet", "tests/fixtures/five-mistakes.toml"])
+        .args([
+            "validate",
+            "--output",
+            "json",
+            "--fleet",
+            "tests/fixtures/five-mistakes.toml",
+        ])
         .assert()
         .code(2)
         .get_output()
@@ -78,7 +88,12 @@ fn five_mistakes_as_json() {
         .clone();
     let v: serde_json::Value = serde_json::from_slice(&out).expect("stdout is JSON");
     assert_eq!(v["ok"], false);
-    let lines: Vec<u64> = v["errors"].as_array().unwrap().iter().map(|e| e["line"].as_u64().unwrap()).collect();
+    let lines: Vec<u64> = v["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["line"].as_u64().unwrap())
+        .collect();
     assert_eq!(lines, vec![3, 5, 8, 13, 16]);
     assert_eq!(v["errors"][2]["help"], "did you mean `region`? (`region` is required)");
 }
@@ -104,13 +119,22 @@ fn plan_detailed_exitcode_two_when_changes() {
 
 #[test]
 fn plan_without_detailed_exitcode_exits_zero() {
-    lkeobs().args(["plan", "--fleet"]).arg(fleet("example")).assert().success();
+    lkeobs()
+        .args(["plan", "--fleet"])
+        .arg(fleet("example"))
+        .assert()
+        .success();
 }
 
 #[test]
 fn plan_detailed_exitcode_bad_file_is_1_not_2() {
     lkeobs()
-        .args(["plan", "--detailed-exitcode", "--fleet", "tests/fixtures/five-mistakes.toml"])
+        .args([
+            "plan",
+            "--detailed-exitcode",
+            "--fleet",
+            "tests/fixtures/five-mistakes.toml",
+        ])
         .assert()
         .code(1);
     lkeobs()
@@ -160,8 +184,18 @@ fn plan_json_counts_changes() {
     assert_eq!(v["clusters"][0]["action"], "create");
     assert_eq!(v["clusters"][1]["label"], "lkeobs-example-us-east");
     assert_eq!(v["firewall"]["label"], "lkeobs-example-gw");
-    let objects: usize = v["clusters"].as_array().unwrap().iter().map(|c| c["objects"].as_array().unwrap().len()).sum();
-    let pools: usize = v["clusters"].as_array().unwrap().iter().map(|c| c["pools"].as_array().unwrap().len()).sum();
+    let objects: usize = v["clusters"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["objects"].as_array().unwrap().len())
+        .sum();
+    let pools: usize = v["clusters"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["pools"].as_array().unwrap().len())
+        .sum();
     assert_eq!(v["changes"].as_u64().unwrap() as usize, objects + pools + 2 + 1);
 }
 
@@ -172,7 +206,16 @@ fn help_lists_only_built_commands() {
     for built in ["validate", "render", "plan", "completions"] {
         assert!(text.contains(built), "--help lacks {built}");
     }
-    for not_yet in ["  up ", "add-edge", "remove-edge", "teardown", "reap", "status", "verify", "kubeconfig"] {
+    for not_yet in [
+        "  up ",
+        "add-edge",
+        "remove-edge",
+        "teardown",
+        "reap",
+        "status",
+        "verify",
+        "kubeconfig",
+    ] {
         assert!(!text.contains(not_yet), "--help lists {not_yet:?} which is not built");
     }
 }

@@ -33,7 +33,9 @@ fn kubernetes_validate_strict_accepts_every_rendered_document() {
         }
         files.sort();
         assert!(files.len() > 10, "{name}: too few files rendered");
-        let (ok, out) = run(Command::new(&tool).args(["--strict", "--quiet", "-k", &version]).args(&files));
+        let (ok, out) = run(Command::new(&tool)
+            .args(["--strict", "--quiet", "-k", &version])
+            .args(&files));
         assert!(ok, "{name}: kubernetes-validate --strict -k {version} failed:\n{out}");
         assert!(!out.contains("ERROR") && !out.contains("error"), "{name}: {out}");
     }
@@ -42,7 +44,11 @@ fn kubernetes_validate_strict_accepts_every_rendered_document() {
 #[test]
 fn kubernetes_validate_rejects_a_broken_document() {
     // Proves the check above can fail: a Deployment with a misspelt field is refused.
-    let Some(tool) = require_tool("KUBERNETES_VALIDATE", "kubernetes-validate", "pip install kubernetes-validate") else {
+    let Some(tool) = require_tool(
+        "KUBERNETES_VALIDATE",
+        "kubernetes-validate",
+        "pip install kubernetes-validate",
+    ) else {
         return;
     };
     let dir = tempfile::tempdir().unwrap();
@@ -52,7 +58,9 @@ fn kubernetes_validate_rejects_a_broken_document() {
         "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: x}\nspec:\n  replicas: 1\n  selectr: {}\n  template: {metadata: {labels: {a: b}}, spec: {containers: [{name: c, image: i}]}}\n",
     )
     .unwrap();
-    let (ok, _) = run(Command::new(&tool).args(["--strict", "--quiet", "-k", "1.33.0"]).arg(&bad));
+    let (ok, _) = run(Command::new(&tool)
+        .args(["--strict", "--quiet", "-k", "1.33.0"])
+        .arg(&bad));
     assert!(!ok, "kubernetes-validate accepted an invalid document");
 }
 
@@ -63,7 +71,10 @@ fn prometheus_config(hub_dir: &std::path::Path) -> String {
         for doc in serde_yaml_ng::Deserializer::from_str(&text) {
             let v = <serde_yaml_ng::Value as serde::Deserialize>::deserialize(doc).unwrap();
             if v["kind"] == "ConfigMap" && v["metadata"]["name"] == "prometheus" {
-                return v["data"]["prometheus.yml"].as_str().expect("prometheus.yml key").to_string();
+                return v["data"]["prometheus.yml"]
+                    .as_str()
+                    .expect("prometheus.yml key")
+                    .to_string();
             }
         }
     }
@@ -79,11 +90,19 @@ fn promtool_accepts_the_rendered_prometheus_config() {
         let dir = tempfile::tempdir().unwrap();
         render_to(name, dir.path());
         let cfg = prometheus_config(&dir.path().join("hub"));
-        assert!(cfg.contains("out_of_order_time_window"), "{name}: edges push late; OOO window missing");
+        assert!(
+            cfg.contains("out_of_order_time_window"),
+            "{name}: edges push late; OOO window missing"
+        );
         let file = dir.path().join("prometheus.yml");
         std::fs::write(&file, &cfg).unwrap();
-        let (ok, out) = run(Command::new(&promtool).args(["check", "config", "--syntax-only"]).arg(&file));
-        assert!(ok, "{name}: promtool check config failed:\n{out}\n--- config ---\n{cfg}");
+        let (ok, out) = run(Command::new(&promtool)
+            .args(["check", "config", "--syntax-only"])
+            .arg(&file));
+        assert!(
+            ok,
+            "{name}: promtool check config failed:\n{out}\n--- config ---\n{cfg}"
+        );
     }
 }
 
@@ -95,6 +114,8 @@ fn promtool_rejects_a_broken_config() {
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("prometheus.yml");
     std::fs::write(&file, "global:\n  scrape_intervall: 30s\n").unwrap();
-    let (ok, _) = run(Command::new(&promtool).args(["check", "config", "--syntax-only"]).arg(&file));
+    let (ok, _) = run(Command::new(&promtool)
+        .args(["check", "config", "--syntax-only"])
+        .arg(&file));
     assert!(!ok, "promtool accepted an invalid config");
 }

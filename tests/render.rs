@@ -64,7 +64,11 @@ fn render_is_byte_for_byte_identical_across_runs() {
             let mut fx: Vec<_> = std::fs::read_dir(x).unwrap().flatten().map(|e| e.file_name()).collect();
             fx.sort();
             for f in fx {
-                assert_eq!(std::fs::read(x.join(&f)).unwrap(), std::fs::read(y.join(&f)).unwrap(), "{f:?} differs");
+                assert_eq!(
+                    std::fs::read(x.join(&f)).unwrap(),
+                    std::fs::read(y.join(&f)).unwrap(),
+                    "{f:?} differs"
+                );
             }
         }
     }
@@ -74,7 +78,10 @@ fn render_is_byte_for_byte_identical_across_runs() {
 fn render_out_writes_one_folder_per_cluster_in_apply_order() {
     let dir = tempfile::tempdir().unwrap();
     let folders = render_to("prod", dir.path());
-    let names: Vec<String> = folders.iter().map(|p| p.file_name().unwrap().to_string_lossy().into_owned()).collect();
+    let names: Vec<String> = folders
+        .iter()
+        .map(|p| p.file_name().unwrap().to_string_lossy().into_owned())
+        .collect();
     assert_eq!(names, ["eu-west", "gpu-ap-south", "hub", "us-east"]);
     let files = |c: &str| {
         let mut v: Vec<String> = std::fs::read_dir(dir.path().join(c))
@@ -88,14 +95,23 @@ fn render_out_writes_one_folder_per_cluster_in_apply_order() {
     for c in &names {
         for f in files(c) {
             let b = f.as_bytes();
-            assert!(b[0].is_ascii_digit() && b[1].is_ascii_digit() && b[2] == b'-' && f.ends_with(".yaml"), "{c}/{f}");
+            assert!(
+                b[0].is_ascii_digit() && b[1].is_ascii_digit() && b[2] == b'-' && f.ends_with(".yaml"),
+                "{c}/{f}"
+            );
         }
         assert_eq!(files(c)[0], "00-namespaces.yaml", "namespaces come first in {c}");
     }
     assert!(files("hub").iter().any(|f| f.ends_with("-otel-gateway.yaml")));
-    assert!(!files("us-east").iter().any(|f| f.ends_with("-otel-gateway.yaml")), "edges get no hub stack");
+    assert!(
+        !files("us-east").iter().any(|f| f.ends_with("-otel-gateway.yaml")),
+        "edges get no hub stack"
+    );
     assert!(files("gpu-ap-south").iter().any(|f| f.ends_with("-dcgm-exporter.yaml")));
-    assert!(!files("us-east").iter().any(|f| f.ends_with("-dcgm-exporter.yaml")), "DCGM only on GPU clusters");
+    assert!(
+        !files("us-east").iter().any(|f| f.ends_with("-dcgm-exporter.yaml")),
+        "DCGM only on GPU clusters"
+    );
 }
 
 #[test]
@@ -120,7 +136,10 @@ fn every_object_carries_the_fleet_labels() {
             assert_eq!(labels["app.kubernetes.io/managed-by"], "lkeobs", "{what}");
             assert_eq!(labels["lkeobs.io/fleet"], name, "{what}");
             if let Some(tmpl) = doc.get("spec").and_then(|s| s.get("template")) {
-                assert_eq!(tmpl["metadata"]["labels"]["lkeobs.io/fleet"], name, "{what} pod template");
+                assert_eq!(
+                    tmpl["metadata"]["labels"]["lkeobs.io/fleet"], name,
+                    "{what} pod template"
+                );
             }
         }
     }
@@ -141,7 +160,8 @@ fn every_image_is_pinned_in_versions_rs() {
         for line in text.lines().filter(|l| l.trim_start().starts_with("image:")) {
             let image = line.trim_start().trim_start_matches("image:").trim().trim_matches('"');
             assert!(
-                pinned.contains(&image) || image.starts_with("registry.k8s.io/kube-state-metrics/kube-state-metrics:v2."),
+                pinned.contains(&image)
+                    || image.starts_with("registry.k8s.io/kube-state-metrics/kube-state-metrics:v2."),
                 "{name}: image {image} is not from versions.rs"
             );
         }
@@ -157,7 +177,10 @@ fn every_image_is_pinned_in_versions_rs() {
 fn no_secret_values_are_rendered() {
     for name in EXAMPLE_FLEETS {
         for doc in documents(&render_stdout(name, &[])) {
-            assert_ne!(doc["kind"], "Secret", "{name}: render must not write Secrets (up creates them)");
+            assert_ne!(
+                doc["kind"], "Secret",
+                "{name}: render must not write Secrets (up creates them)"
+            );
         }
     }
     let text = render_stdout("prod", &[]);
@@ -172,7 +195,10 @@ fn edges_dial_the_gateway_address_over_mtls() {
     assert!(agent.contains("cert_file"), "mTLS client cert missing:\n{agent}");
     let hub = documents(&render_stdout("prod", &["--cluster", "hub"]));
     let hub_agent = config_of(&hub, "otel-agent");
-    assert!(hub_agent.contains("otel-gateway.observability-hub.svc.cluster.local:4317"), "{hub_agent}");
+    assert!(
+        hub_agent.contains("otel-gateway.observability-hub.svc.cluster.local:4317"),
+        "{hub_agent}"
+    );
 }
 
 #[test]
@@ -180,7 +206,10 @@ fn every_signal_carries_cluster_identity_and_hub_received_at() {
     let docs = documents(&render_stdout("prod", &["--cluster", "eu-west"]));
     for cm in ["otel-agent", "otel-scraper"] {
         let cfg = config_of(&docs, cm);
-        assert!(cfg.contains("cluster.id") && cfg.contains("eu-west") && cfg.contains("cluster.role"), "{cm}:\n{cfg}");
+        assert!(
+            cfg.contains("cluster.id") && cfg.contains("eu-west") && cfg.contains("cluster.role"),
+            "{cm}:\n{cfg}"
+        );
     }
     let hub = documents(&render_stdout("prod", &["--cluster", "hub"]));
     assert!(config_of(&hub, "otel-gateway").contains("hub.received_at"));
@@ -188,11 +217,19 @@ fn every_signal_carries_cluster_identity_and_hub_received_at() {
 
 #[test]
 fn pii_scrubbing_only_at_edges_and_only_when_on() {
-    let prod_edge = config_of(&documents(&render_stdout("prod", &["--cluster", "us-east"])), "otel-agent").to_string();
+    let prod_edge = config_of(
+        &documents(&render_stdout("prod", &["--cluster", "us-east"])),
+        "otel-agent",
+    )
+    .to_string();
     assert!(prod_edge.contains("transform/pii"));
     let prod_hub = config_of(&documents(&render_stdout("prod", &["--cluster", "hub"])), "otel-agent").to_string();
     assert!(!prod_hub.contains("transform/pii"));
-    let example_edge = config_of(&documents(&render_stdout("example", &["--cluster", "us-east"])), "otel-agent").to_string();
+    let example_edge = config_of(
+        &documents(&render_stdout("example", &["--cluster", "us-east"])),
+        "otel-agent",
+    )
+    .to_string();
     assert!(!example_edge.contains("transform/pii"));
 }
 
@@ -200,12 +237,19 @@ fn pii_scrubbing_only_at_edges_and_only_when_on() {
 fn destinations_read_tokens_from_env_never_inline() {
     let docs = documents(&render_stdout("prod", &["--cluster", "hub"]));
     let cfg = config_of(&docs, "otel-gateway");
-    for (id, env) in [("splunk_hec/dest0", "SPLUNK_HEC_TOKEN"), ("datadog/dest1", "DD_API_KEY"), ("otlp_grpc/dest2", "PARTNER_OTLP_TOKEN")] {
+    for (id, env) in [
+        ("splunk_hec/dest0", "SPLUNK_HEC_TOKEN"),
+        ("datadog/dest1", "DD_API_KEY"),
+        ("otlp_grpc/dest2", "PARTNER_OTLP_TOKEN"),
+    ] {
         assert!(cfg.contains(id), "{id} missing");
         assert!(cfg.contains(&format!("${{env:{env}}}")), "{env} not read from env");
     }
     let text = render_stdout("prod", &["--cluster", "hub"]);
-    assert!(text.contains("lkeobs-destinations"), "gateway env must come from the Secret");
+    assert!(
+        text.contains("lkeobs-destinations"),
+        "gateway env must come from the Secret"
+    );
 }
 
 #[test]
@@ -214,7 +258,10 @@ fn grafana_is_cluster_ip_unless_allowed() {
         let docs = documents(&render_stdout(f, &["--cluster", "hub"]));
         find(&docs, "Service", "grafana").clone()
     };
-    assert_eq!(svc("example")["spec"]["type"].as_str().unwrap_or("ClusterIP"), "ClusterIP");
+    assert_eq!(
+        svc("example")["spec"]["type"].as_str().unwrap_or("ClusterIP"),
+        "ClusterIP"
+    );
     let prod = svc("prod");
     assert_eq!(prod["spec"]["type"], "LoadBalancer");
     let acl = prod["metadata"]["annotations"]["service.beta.kubernetes.io/linode-loadbalancer-firewall-acl"]
@@ -229,7 +276,10 @@ fn grafana_is_cluster_ip_unless_allowed() {
 fn gateway_queue_on_pvcs_needs_a_statefulset() {
     let prod = documents(&render_stdout("prod", &["--cluster", "hub"]));
     let sts = find(&prod, "StatefulSet", "otel-gateway");
-    assert_eq!(sts["spec"]["volumeClaimTemplates"][0]["spec"]["resources"]["requests"]["storage"], "10Gi");
+    assert_eq!(
+        sts["spec"]["volumeClaimTemplates"][0]["spec"]["resources"]["requests"]["storage"],
+        "10Gi"
+    );
     let hpa = find(&prod, "HorizontalPodAutoscaler", "otel-gateway");
     assert_eq!(hpa["spec"]["scaleTargetRef"]["kind"], "StatefulSet");
     assert_eq!(hpa["spec"]["maxReplicas"], 10);
@@ -238,7 +288,10 @@ fn gateway_queue_on_pvcs_needs_a_statefulset() {
     let sc = find(&prod, "StorageClass", "lkeobs-prod");
     assert_eq!(sc["reclaimPolicy"], "Delete");
     let tags = sc["parameters"]["linodebs.csi.linode.com/volumeTags"].as_str().unwrap();
-    assert!(tags.contains("lkeobs-fleet-prod") && tags.contains("team-obs"), "{tags}");
+    assert!(
+        tags.contains("lkeobs-fleet-prod") && tags.contains("team-obs"),
+        "{tags}"
+    );
 }
 
 #[test]
@@ -246,9 +299,16 @@ fn gateway_load_balancer_tags_its_nodebalancer() {
     let docs = documents(&render_stdout("prod", &["--cluster", "hub"]));
     let lb = find(&docs, "Service", "otel-gateway-external");
     assert_eq!(lb["spec"]["type"], "LoadBalancer");
-    let ports: Vec<i64> = lb["spec"]["ports"].as_sequence().unwrap().iter().map(|p| p["port"].as_i64().unwrap()).collect();
+    let ports: Vec<i64> = lb["spec"]["ports"]
+        .as_sequence()
+        .unwrap()
+        .iter()
+        .map(|p| p["port"].as_i64().unwrap())
+        .collect();
     assert_eq!(ports, [4317, 4318]);
-    let tags = lb["metadata"]["annotations"]["service.beta.kubernetes.io/linode-loadbalancer-tags"].as_str().unwrap();
+    let tags = lb["metadata"]["annotations"]["service.beta.kubernetes.io/linode-loadbalancer-tags"]
+        .as_str()
+        .unwrap();
     assert!(tags.contains("lkeobs-fleet-prod"), "{tags}");
 }
 
@@ -258,7 +318,11 @@ fn gpu_nodes_get_dcgm_by_label_and_toleration() {
     let ds = find(&docs, "DaemonSet", "dcgm-exporter");
     let pod = &ds["spec"]["template"]["spec"];
     assert_eq!(pod["nodeSelector"]["lkeobs.io/gpu"], "true");
-    let tolerates = pod["tolerations"].as_sequence().unwrap().iter().any(|t| t["key"] == "lkeobs.io/gpu");
+    let tolerates = pod["tolerations"]
+        .as_sequence()
+        .unwrap()
+        .iter()
+        .any(|t| t["key"] == "lkeobs.io/gpu");
     assert!(tolerates);
     assert!(config_of(&docs, "otel-scraper").contains("dcgm"));
 }
@@ -276,7 +340,10 @@ fn objects_per_cluster_are_unique() {
                 cluster = c;
             }
             for d in documents(chunk.split_once('\n').map_or("", |x| x.1)) {
-                let key = format!("{:?}/{:?}/{:?}", d["kind"], d["metadata"]["namespace"], d["metadata"]["name"]);
+                let key = format!(
+                    "{:?}/{:?}/{:?}",
+                    d["kind"], d["metadata"]["namespace"], d["metadata"]["name"]
+                );
                 *seen.entry(key.clone()).or_default() += 1;
                 assert_eq!(seen[&key], 1, "{name}/{cluster}: {key} rendered twice");
             }

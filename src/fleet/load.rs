@@ -5,8 +5,7 @@ use toml::de::DeTable;
 use super::diag::Diag;
 use super::reader::Table;
 use super::spec::{
-    Autoscale, Cluster, Destination, Fleet, FleetMeta, GatewayScale, Pool, Role, Security, Stack,
-    Spanned, spanned,
+    Autoscale, Cluster, Destination, Fleet, FleetMeta, GatewayScale, Pool, Role, Security, Spanned, Stack, spanned,
 };
 
 const STRING: &str = "a string";
@@ -43,7 +42,9 @@ fn read_fleet(top: &mut Table<'_, '_>, diags: &mut Vec<Diag>) -> Fleet {
         Some(mut t) => {
             let span = t.span();
             let m = FleetMeta {
-                name: t.require("name", STRING, diags).unwrap_or_else(|| missing(span.clone(), String::new())),
+                name: t
+                    .require("name", STRING, diags)
+                    .unwrap_or_else(|| missing(span.clone(), String::new())),
                 k8s_version: t
                     .require("k8s_version", "a string like \"1.33\"", diags)
                     .unwrap_or_else(|| missing(span.clone(), String::new())),
@@ -75,8 +76,12 @@ fn read_fleet(top: &mut Table<'_, '_>, diags: &mut Vec<Diag>) -> Fleet {
         None => {
             if !diags.iter().any(|d| d.field == "hub") {
                 diags.push(
-                    Diag::new(top_span.clone(), "hub", "missing the [hub] table: every fleet has one hub")
-                        .help("add [hub] with region = \"...\" and pools = [...]"),
+                    Diag::new(
+                        top_span.clone(),
+                        "hub",
+                        "missing the [hub] table: every fleet has one hub",
+                    )
+                    .help("add [hub] with region = \"...\" and pools = [...]"),
                 );
             }
             placeholder_cluster(hub_name, top_span.clone())
@@ -114,11 +119,21 @@ fn read_fleet(top: &mut Table<'_, '_>, diags: &mut Vec<Diag>) -> Fleet {
             let gateway = match t.table("gateway", diags) {
                 Some(mut g) => {
                     let d = GatewayScale::default();
-                    let min = g.get::<u32>("min_replicas", COUNT, diags).map_or(d.min_replicas, |v| v.into_inner());
-                    let max = g.get::<u32>("max_replicas", COUNT, diags).map_or(d.max_replicas, |v| v.into_inner());
+                    let min = g
+                        .get::<u32>("min_replicas", COUNT, diags)
+                        .map_or(d.min_replicas, |v| v.into_inner());
+                    let max = g
+                        .get::<u32>("max_replicas", COUNT, diags)
+                        .map_or(d.max_replicas, |v| v.into_inner());
                     let gspan = g.span();
                     g.finish(diags);
-                    spanned(gspan, GatewayScale { min_replicas: min, max_replicas: max })
+                    spanned(
+                        gspan,
+                        GatewayScale {
+                            min_replicas: min,
+                            max_replicas: max,
+                        },
+                    )
                 }
                 None => spanned(span.clone(), GatewayScale::default()),
             };
@@ -224,7 +239,13 @@ fn read_pool(mut t: Table<'_, '_>, diags: &mut Vec<Diag>) -> Pool {
         let min = a.require::<u32>("min", COUNT, diags);
         let max = a.require::<u32>("max", COUNT, diags);
         a.finish(diags);
-        Some(spanned(aspan, Autoscale { min: min?.into_inner(), max: max?.into_inner() }))
+        Some(spanned(
+            aspan,
+            Autoscale {
+                min: min?.into_inner(),
+                max: max?.into_inner(),
+            },
+        ))
     });
     t.finish(diags);
     Pool {

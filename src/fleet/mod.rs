@@ -55,15 +55,11 @@ pub fn parse(file: &str, source: &str) -> Result<Loaded, FleetError> {
     if let Some(f) = &fleet {
         let structural: Vec<String> = diags.iter().map(|d| d.field.clone()).collect();
         // A key (or table) already reported as malformed or missing is not reported again by a rule.
-        diags.extend(
-            validate::validate(f)
-                .into_iter()
-                .filter(|d| {
-                    !structural
-                        .iter()
-                        .any(|s| d.field == *s || d.field.starts_with(&format!("{s}.")))
-                }),
-        );
+        diags.extend(validate::validate(f).into_iter().filter(|d| {
+            !structural
+                .iter()
+                .any(|s| d.field == *s || d.field.starts_with(&format!("{s}.")))
+        }));
     }
     diags.sort_by_key(|d| (d.span.start, d.span.end));
     match fleet {

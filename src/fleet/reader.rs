@@ -109,8 +109,12 @@ impl<'s, 'i> Table<'s, 'i> {
         if !present {
             self.known.push(key);
             diags.push(
-                Diag::new(self.span.clone(), self.field(key), format!("missing required key `{key}`"))
-                    .help(format!("add `{key} = ...` ({what})")),
+                Diag::new(
+                    self.span.clone(),
+                    self.field(key),
+                    format!("missing required key `{key}`"),
+                )
+                .help(format!("add `{key} = ...` ({what})")),
             );
             return None;
         }
@@ -140,11 +144,7 @@ impl<'s, 'i> Table<'s, 'i> {
     }
 
     /// An array's items.
-    pub fn array(
-        &mut self,
-        key: &'static str,
-        diags: &mut Vec<Diag>,
-    ) -> Option<Vec<&'s toml::Spanned<DeValue<'i>>>> {
+    pub fn array(&mut self, key: &'static str, diags: &mut Vec<Diag>) -> Option<Vec<&'s toml::Spanned<DeValue<'i>>>> {
         let value = self.raw(key)?;
         match value.get_ref() {
             DeValue::Array(items) => Some(items.iter().collect()),
@@ -170,11 +170,7 @@ impl<'s, 'i> Table<'s, 'i> {
     }
 
     /// Every entry of a table whose keys are names chosen by the user (`[edges.<name>]`).
-    pub fn entries(
-        &mut self,
-        key: &'static str,
-        diags: &mut Vec<Diag>,
-    ) -> Vec<(Spanned<String>, Table<'s, 'i>)> {
+    pub fn entries(&mut self, key: &'static str, diags: &mut Vec<Diag>) -> Vec<(Spanned<String>, Table<'s, 'i>)> {
         let Some(value) = self.raw(key) else {
             return Vec::new();
         };
@@ -210,8 +206,12 @@ impl<'s, 'i> Table<'s, 'i> {
             DeValue::Table(t) => Some(Table::new(src, path, value.span(), t)),
             other => {
                 diags.push(
-                    Diag::new(value.span(), path, format!("must be a table, found {}", kind_name(other)))
-                        .value(snippet(src, &value.span())),
+                    Diag::new(
+                        value.span(),
+                        path,
+                        format!("must be a table, found {}", kind_name(other)),
+                    )
+                    .value(snippet(src, &value.span())),
                 );
                 None
             }

@@ -69,11 +69,19 @@ fn fleet_name_no_double_dash_for_the_firewall_label() {
 #[test]
 fn fleet_name_short_enough_for_every_label() {
     let long = "a".repeat(crate::naming::max_fleet_name_len() + 1);
-    let e = one_error(&with("name = \"prod\"", &format!("name = \"{long}\"")), "fleet.name", "too long");
+    let e = one_error(
+        &with("name = \"prod\"", &format!("name = \"{long}\"")),
+        "fleet.name",
+        "too long",
+    );
     assert!(e.message.contains("32"));
     let fits = "a".repeat(crate::naming::max_fleet_name_len());
     // The hub fits; the edge `us-east` makes its own label too long and is reported on the edge.
-    one_error(&with("name = \"prod\"", &format!("name = \"{fits}\"")), "edges.us-east", "LKE label");
+    one_error(
+        &with("name = \"prod\"", &format!("name = \"{fits}\"")),
+        "edges.us-east",
+        "LKE label",
+    );
 }
 
 #[test]
@@ -88,14 +96,26 @@ fn edge_label_fits_32_characters() {
 
 #[test]
 fn tags_are_3_to_50_characters() {
-    one_error(&with("tags = [\"team-obs\"]", "tags = [\"ab\"]"), "fleet.tags[0]", "3–50");
+    one_error(
+        &with("tags = [\"team-obs\"]", "tags = [\"ab\"]"),
+        "fleet.tags[0]",
+        "3–50",
+    );
     let long = "t".repeat(51);
-    one_error(&with("tags = [\"team-obs\"]", &format!("tags = [\"{long}\"]")), "fleet.tags[0]", "3–50");
+    one_error(
+        &with("tags = [\"team-obs\"]", &format!("tags = [\"{long}\"]")),
+        "fleet.tags[0]",
+        "3–50",
+    );
 }
 
 #[test]
 fn tags_reserved_prefix() {
-    one_error(&with("tags = [\"team-obs\"]", "tags = [\"lkeobs-fleet-x\"]"), "fleet.tags[0]", "reserved");
+    one_error(
+        &with("tags = [\"team-obs\"]", "tags = [\"lkeobs-fleet-x\"]"),
+        "fleet.tags[0]",
+        "reserved",
+    );
 }
 
 #[test]
@@ -110,106 +130,207 @@ fn edge_name_hub_is_taken() {
 
 #[test]
 fn hub_is_required() {
-    let src = with("[hub]\nregion = \"us-ord\"\npools = [{ type = \"g6-standard-4\", count = 3, autoscale = { min = 3, max = 5 } }]\n", "");
+    let src = with(
+        "[hub]\nregion = \"us-ord\"\npools = [{ type = \"g6-standard-4\", count = 3, autoscale = { min = 3, max = 5 } }]\n",
+        "",
+    );
     one_error(&src, "hub", "missing the [hub] table");
 }
 
 #[test]
 fn every_cluster_needs_a_pool() {
-    one_error(&with("pools = [{ type = \"g6-standard-2\", count = 2 }]", "pools = []"), "edges.us-east.pools", "at least one node pool");
+    one_error(
+        &with("pools = [{ type = \"g6-standard-2\", count = 2 }]", "pools = []"),
+        "edges.us-east.pools",
+        "at least one node pool",
+    );
 }
 
 #[test]
 fn pools_key_required() {
-    one_error(&with("pools = [{ type = \"g6-standard-2\", count = 2 }]", ""), "edges.us-east.pools", "missing required key");
+    one_error(
+        &with("pools = [{ type = \"g6-standard-2\", count = 2 }]", ""),
+        "edges.us-east.pools",
+        "missing required key",
+    );
 }
 
 #[test]
 fn count_between_1_and_100() {
-    one_error(&with("count = 2 }", "count = 0 }"), "edges.us-east.pools[0].count", "between 1 and 100");
-    one_error(&with("count = 2 }", "count = 101 }"), "edges.us-east.pools[0].count", "between 1 and 100");
+    one_error(
+        &with("count = 2 }", "count = 0 }"),
+        "edges.us-east.pools[0].count",
+        "between 1 and 100",
+    );
+    one_error(
+        &with("count = 2 }", "count = 101 }"),
+        "edges.us-east.pools[0].count",
+        "between 1 and 100",
+    );
 }
 
 #[test]
 fn count_is_a_number() {
-    one_error(&with("count = 2 }", "count = \"2\" }"), "edges.us-east.pools[0].count", "must be a whole number");
+    one_error(
+        &with("count = 2 }", "count = \"2\" }"),
+        "edges.us-east.pools[0].count",
+        "must be a whole number",
+    );
 }
 
 #[test]
 fn autoscale_bounds() {
-    for bad in ["min = 0, max = 5", "min = 4, max = 5", "min = 1, max = 2", "min = 3, max = 101"] {
-        one_error(&with("min = 3, max = 5", bad), "hub.pools[0].autoscale", "1 <= min <= count <= max <= 100");
+    for bad in [
+        "min = 0, max = 5",
+        "min = 4, max = 5",
+        "min = 1, max = 2",
+        "min = 3, max = 101",
+    ] {
+        one_error(
+            &with("min = 3, max = 5", bad),
+            "hub.pools[0].autoscale",
+            "1 <= min <= count <= max <= 100",
+        );
     }
     assert!(errors(&with("min = 3, max = 5", "min = 1, max = 100")).is_empty());
 }
 
 #[test]
 fn autoscale_needs_min_and_max() {
-    one_error(&with("min = 3, max = 5", "min = 3"), "hub.pools[0].autoscale.max", "missing required key");
+    one_error(
+        &with("min = 3, max = 5", "min = 3"),
+        "hub.pools[0].autoscale.max",
+        "missing required key",
+    );
 }
 
 #[test]
 fn k8s_version_is_a_string() {
-    let e = one_error(&with("k8s_version = \"1.33\"", "k8s_version = 1.33"), "fleet.k8s_version", "must be a string");
+    let e = one_error(
+        &with("k8s_version = \"1.33\"", "k8s_version = 1.33"),
+        "fleet.k8s_version",
+        "must be a string",
+    );
     assert!(e.help.unwrap_or_default().contains("quote it"));
 }
 
 #[test]
 fn k8s_version_is_major_dot_minor() {
     for bad in ["v1.33", "1.33.2", "1", "latest"] {
-        one_error(&with("\"1.33\"", &format!("{bad:?}")), "fleet.k8s_version", "minor version");
+        one_error(
+            &with("\"1.33\"", &format!("{bad:?}")),
+            "fleet.k8s_version",
+            "minor version",
+        );
     }
 }
 
 #[test]
 fn region_ids_well_formed() {
-    one_error(&with("region = \"us-east\"", "region = \"US East\""), "edges.us-east.region", "region id");
+    one_error(
+        &with("region = \"us-east\"", "region = \"US East\""),
+        "edges.us-east.region",
+        "region id",
+    );
     assert!(errors(&with("region = \"us-east\"", "region = \"in-bom-2\"")).is_empty());
 }
 
 #[test]
 fn type_ids_well_formed() {
-    one_error(&with("\"g6-standard-2\"", "\"standard-2\""), "edges.us-east.pools[0].type", "type id");
+    one_error(
+        &with("\"g6-standard-2\"", "\"standard-2\""),
+        "edges.us-east.pools[0].type",
+        "type id",
+    );
     assert!(errors(&with("\"g6-standard-2\"", "\"g2-gpu-rtx4000a1-s\"")).is_empty());
 }
 
 #[test]
 fn cidrs_valid_ipv4_and_ipv6() {
-    one_error(&with("\"198.51.100.0/24\"", "\"300.1.1.0/24\""), "security.grafana_allow[0]", "not an IPv4 or IPv6");
-    one_error(&with("\"198.51.100.0/24\"", "\"2001:db8::/129\""), "security.grafana_allow[0]", "not an IPv4 or IPv6");
-    let e = one_error(&with("\"198.51.100.0/24\"", "\"198.51.100.7/24\""), "security.grafana_allow[0]", "host bits");
+    one_error(
+        &with("\"198.51.100.0/24\"", "\"300.1.1.0/24\""),
+        "security.grafana_allow[0]",
+        "not an IPv4 or IPv6",
+    );
+    one_error(
+        &with("\"198.51.100.0/24\"", "\"2001:db8::/129\""),
+        "security.grafana_allow[0]",
+        "not an IPv4 or IPv6",
+    );
+    let e = one_error(
+        &with("\"198.51.100.0/24\"", "\"198.51.100.7/24\""),
+        "security.grafana_allow[0]",
+        "host bits",
+    );
     assert_eq!(e.help.as_deref(), Some("did you mean \"198.51.100.0/24\"?"));
     assert!(errors(&with("\"198.51.100.0/24\"", "\"2001:db8::/32\", \"203.0.113.9\"")).is_empty());
 }
 
 #[test]
 fn control_plane_acl_cidrs_checked() {
-    one_error(&with("[security]", "[security]\ncontrol_plane_acl = [\"nope\"]"), "security.control_plane_acl[0]", "not an IPv4");
+    one_error(
+        &with("[security]", "[security]\ncontrol_plane_acl = [\"nope\"]"),
+        "security.control_plane_acl[0]",
+        "not an IPv4",
+    );
 }
 
 #[test]
 fn ttl_parses() {
     for good in ["90m", "4h", "2d"] {
-        assert!(errors(&with("tags = [\"team-obs\"]", &format!("tags = [\"team-obs\"]\nttl = \"{good}\""))).is_empty());
+        assert!(
+            errors(&with(
+                "tags = [\"team-obs\"]",
+                &format!("tags = [\"team-obs\"]\nttl = \"{good}\"")
+            ))
+            .is_empty()
+        );
     }
-    one_error(&with("tags = [\"team-obs\"]", "tags = [\"team-obs\"]\nttl = \"forever\""), "fleet.ttl", "not a duration");
+    one_error(
+        &with("tags = [\"team-obs\"]", "tags = [\"team-obs\"]\nttl = \"forever\""),
+        "fleet.ttl",
+        "not a duration",
+    );
 }
 
 #[test]
 fn retention_parses_and_is_a_day_at_least() {
-    one_error(&with("retention = \"7d\"", "retention = \"7 days\""), "stack.retention", "not a duration");
-    one_error(&with("retention = \"7d\"", "retention = \"12h\""), "stack.retention", "at least 1d");
+    one_error(
+        &with("retention = \"7d\"", "retention = \"7 days\""),
+        "stack.retention",
+        "not a duration",
+    );
+    one_error(
+        &with("retention = \"7d\"", "retention = \"12h\""),
+        "stack.retention",
+        "at least 1d",
+    );
 }
 
 #[test]
 fn gateway_replica_bounds() {
-    one_error(&with("retention = \"7d\"", "retention = \"7d\"\ngateway = { min_replicas = 5, max_replicas = 2 }"), "stack.gateway", "min_replicas <= max_replicas");
+    one_error(
+        &with(
+            "retention = \"7d\"",
+            "retention = \"7d\"\ngateway = { min_replicas = 5, max_replicas = 2 }",
+        ),
+        "stack.gateway",
+        "min_replicas <= max_replicas",
+    );
 }
 
 #[test]
 fn persistent_queue_is_a_volume_size() {
-    one_error(&with("retention = \"7d\"", "retention = \"7d\"\npersistent_queue = \"5Gi\""), "stack.persistent_queue", "at least 10Gi");
-    one_error(&with("retention = \"7d\"", "retention = \"7d\"\npersistent_queue = \"10GB\""), "stack.persistent_queue", "Gi or Ti");
+    one_error(
+        &with("retention = \"7d\"", "retention = \"7d\"\npersistent_queue = \"5Gi\""),
+        "stack.persistent_queue",
+        "at least 10Gi",
+    );
+    one_error(
+        &with("retention = \"7d\"", "retention = \"7d\"\npersistent_queue = \"10GB\""),
+        "stack.persistent_queue",
+        "Gi or Ti",
+    );
 }
 
 const SPLUNK: &str = "[[destinations]]\ntype = \"splunk_hec\"\nendpoint = \"https://splunk.example.com:8088\"\ntoken_env = \"SPLUNK_HEC_TOKEN\"\nsignals = [\"logs\"]";
@@ -218,26 +339,49 @@ const SPLUNK: &str = "[[destinations]]\ntype = \"splunk_hec\"\nendpoint = \"http
 fn destinations_valid_example_passes() {
     assert!(errors(&append(SPLUNK)).is_empty());
     assert!(errors(&append("[[destinations]]\ntype = \"datadog\"\ntoken_env = \"DD_API_KEY\"\nsite = \"datadoghq.eu\"\nsignals = [\"metrics\", \"traces\"]")).is_empty());
-    assert!(errors(&append("[[destinations]]\ntype = \"otlp\"\nendpoint = \"https://o.example.net:4317\"\nsignals = [\"traces\"]")).is_empty());
+    assert!(
+        errors(&append(
+            "[[destinations]]\ntype = \"otlp\"\nendpoint = \"https://o.example.net:4317\"\nsignals = [\"traces\"]"
+        ))
+        .is_empty()
+    );
 }
 
 #[test]
 fn destination_type_known() {
-    let e = one_error(&append(&SPLUNK.replace("splunk_hec", "splunk")), "destinations[0].type", "unknown destination type");
+    let e = one_error(
+        &append(&SPLUNK.replace("splunk_hec", "splunk")),
+        "destinations[0].type",
+        "unknown destination type",
+    );
     assert!(e.help.unwrap_or_default().contains("splunk_hec"));
 }
 
 #[test]
 fn splunk_needs_endpoint_and_token() {
-    one_error(&append(&SPLUNK.replace("token_env = \"SPLUNK_HEC_TOKEN\"\n", "")), "destinations[0].token_env", "needs `token_env`");
-    one_error(&append(&SPLUNK.replace("endpoint = \"https://splunk.example.com:8088\"\n", "")), "destinations[0].endpoint", "needs `endpoint`");
+    one_error(
+        &append(&SPLUNK.replace("token_env = \"SPLUNK_HEC_TOKEN\"\n", "")),
+        "destinations[0].token_env",
+        "needs `token_env`",
+    );
+    one_error(
+        &append(&SPLUNK.replace("endpoint = \"https://splunk.example.com:8088\"\n", "")),
+        "destinations[0].endpoint",
+        "needs `endpoint`",
+    );
 }
 
 #[test]
 fn datadog_needs_token_and_takes_site_not_endpoint() {
-    one_error(&append("[[destinations]]\ntype = \"datadog\"\nsignals = [\"metrics\"]"), "destinations[0].token_env", "needs `token_env`");
     one_error(
-        &append("[[destinations]]\ntype = \"datadog\"\ntoken_env = \"DD\"\nendpoint = \"https://x.example\"\nsignals = [\"metrics\"]"),
+        &append("[[destinations]]\ntype = \"datadog\"\nsignals = [\"metrics\"]"),
+        "destinations[0].token_env",
+        "needs `token_env`",
+    );
+    one_error(
+        &append(
+            "[[destinations]]\ntype = \"datadog\"\ntoken_env = \"DD\"\nendpoint = \"https://x.example\"\nsignals = [\"metrics\"]",
+        ),
         "destinations[0].endpoint",
         "takes `site`",
     );
@@ -245,9 +389,15 @@ fn datadog_needs_token_and_takes_site_not_endpoint() {
 
 #[test]
 fn otlp_needs_endpoint_and_a_known_protocol() {
-    one_error(&append("[[destinations]]\ntype = \"otlp\"\nsignals = [\"traces\"]"), "destinations[0].endpoint", "needs `endpoint`");
     one_error(
-        &append("[[destinations]]\ntype = \"otlp\"\nendpoint = \"https://o.example\"\nprotocol = \"udp\"\nsignals = [\"traces\"]"),
+        &append("[[destinations]]\ntype = \"otlp\"\nsignals = [\"traces\"]"),
+        "destinations[0].endpoint",
+        "needs `endpoint`",
+    );
+    one_error(
+        &append(
+            "[[destinations]]\ntype = \"otlp\"\nendpoint = \"https://o.example\"\nprotocol = \"udp\"\nsignals = [\"traces\"]",
+        ),
         "destinations[0].protocol",
         "\"grpc\" or \"http\"",
     );
@@ -255,27 +405,51 @@ fn otlp_needs_endpoint_and_a_known_protocol() {
 
 #[test]
 fn destination_endpoint_is_a_url() {
-    one_error(&append(&SPLUNK.replace("https://splunk.example.com:8088", "splunk:8088")), "destinations[0].endpoint", "http:// or https://");
+    one_error(
+        &append(&SPLUNK.replace("https://splunk.example.com:8088", "splunk:8088")),
+        "destinations[0].endpoint",
+        "http:// or https://",
+    );
 }
 
 #[test]
 fn signals_within_metrics_logs_traces() {
-    one_error(&append(&SPLUNK.replace("[\"logs\"]", "[\"events\"]")), "destinations[0].signals[0]", "\"metrics\", \"logs\" or \"traces\"");
-    one_error(&append(&SPLUNK.replace("[\"logs\"]", "[]")), "destinations[0].signals", "list the signals");
-    one_error(&append(&SPLUNK.replace("[\"logs\"]", "[\"logs\", \"logs\"]")), "destinations[0].signals[1]", "twice");
+    one_error(
+        &append(&SPLUNK.replace("[\"logs\"]", "[\"events\"]")),
+        "destinations[0].signals[0]",
+        "\"metrics\", \"logs\" or \"traces\"",
+    );
+    one_error(
+        &append(&SPLUNK.replace("[\"logs\"]", "[]")),
+        "destinations[0].signals",
+        "list the signals",
+    );
+    one_error(
+        &append(&SPLUNK.replace("[\"logs\"]", "[\"logs\", \"logs\"]")),
+        "destinations[0].signals[1]",
+        "twice",
+    );
 }
 
 #[test]
 fn secret_env_var_names_valid_and_never_echoed() {
     let secret = "hec-9f8e7d6c-secret-value";
-    let e = one_error(&append(&SPLUNK.replace("SPLUNK_HEC_TOKEN", secret)), "destinations[0].token_env", "environment variable name");
+    let e = one_error(
+        &append(&SPLUNK.replace("SPLUNK_HEC_TOKEN", secret)),
+        "destinations[0].token_env",
+        "environment variable name",
+    );
     assert!(!e.value.contains(secret));
     assert!(!e.render().contains(secret), "{}", e.render());
 }
 
 #[test]
 fn unknown_keys_with_did_you_mean() {
-    let e = one_error(&with("region = \"us-east\"", "regoin = \"us-east\""), "edges.us-east.regoin", "unknown key");
+    let e = one_error(
+        &with("region = \"us-east\"", "regoin = \"us-east\""),
+        "edges.us-east.regoin",
+        "unknown key",
+    );
     assert_eq!(e.help.as_deref(), Some("did you mean `region`? (`region` is required)"));
     let e = one_error(&append("[stak]\nretention = \"7d\""), "stak", "unknown key");
     assert_eq!(e.help.as_deref(), Some("did you mean `stack`?"));

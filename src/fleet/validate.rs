@@ -45,8 +45,12 @@ fn fleet_name(f: &Fleet, d: &mut Vec<Diag>) {
     }
     if !naming::is_dns_label(n) {
         d.push(
-            Diag::new(name.span(), "fleet.name", "must use only a-z, 0-9 and '-', start and end with a letter or digit, and not contain '--'")
-                .value(show(name)),
+            Diag::new(
+                name.span(),
+                "fleet.name",
+                "must use only a-z, 0-9 and '-', start and end with a letter or digit, and not contain '--'",
+            )
+            .value(show(name)),
         );
         return;
     }
@@ -75,13 +79,15 @@ fn k8s_version(f: &Fleet, d: &mut Vec<Diag>) {
     if s.is_empty() {
         return;
     }
-    let ok = s
-        .split_once('.')
-        .is_some_and(|(a, b)| is_number(a) && is_number(b));
+    let ok = s.split_once('.').is_some_and(|(a, b)| is_number(a) && is_number(b));
     if !ok {
         d.push(
-            Diag::new(v.span(), "fleet.k8s_version", "must be a Kubernetes minor version like \"1.33\" (LKE picks the patch)")
-                .value(show(v)),
+            Diag::new(
+                v.span(),
+                "fleet.k8s_version",
+                "must be a Kubernetes minor version like \"1.33\" (LKE picks the patch)",
+            )
+            .value(show(v)),
         );
     }
 }
@@ -96,29 +102,37 @@ fn tags(f: &Fleet, d: &mut Vec<Diag>) {
         let field = format!("fleet.tags[{i}]");
         if !(naming::TAG_MIN..=naming::TAG_MAX).contains(&s.chars().count()) {
             d.push(
-                Diag::new(t.span(), field, format!("tags must be {}–{} characters", naming::TAG_MIN, naming::TAG_MAX))
-                    .value(show(t)),
+                Diag::new(
+                    t.span(),
+                    field,
+                    format!("tags must be {}–{} characters", naming::TAG_MIN, naming::TAG_MAX),
+                )
+                .value(show(t)),
             );
         } else if s.contains(',') || s.trim() != s {
             d.push(Diag::new(t.span(), field, "tags must not contain commas or surrounding spaces").value(show(t)));
         } else if s == naming::TAG_OWNER || s.starts_with("lkeobs-") {
             d.push(
-                Diag::new(t.span(), field, "tags named `lkeobs` or `lkeobs-*` are reserved for lkeobs's own bookkeeping")
-                    .value(show(t)),
+                Diag::new(
+                    t.span(),
+                    field,
+                    "tags named `lkeobs` or `lkeobs-*` are reserved for lkeobs's own bookkeeping",
+                )
+                .value(show(t)),
             );
         }
     }
 }
 
 fn ttl(f: &Fleet, d: &mut Vec<Diag>) {
-    if let Some(t) = &f.fleet.ttl {
-        if let Err(e) = duration::parse(t.get_ref()) {
-            d.push(
-                Diag::new(t.span(), "fleet.ttl", format!("not a duration: {e}"))
-                    .value(show(t))
-                    .help("write e.g. \"90m\", \"4h\" or \"2d\""),
-            );
-        }
+    if let Some(t) = &f.fleet.ttl
+        && let Err(e) = duration::parse(t.get_ref())
+    {
+        d.push(
+            Diag::new(t.span(), "fleet.ttl", format!("not a duration: {e}"))
+                .value(show(t))
+                .help("write e.g. \"90m\", \"4h\" or \"2d\""),
+        );
     }
 }
 
@@ -136,18 +150,29 @@ fn cluster(f: &Fleet, c: &Cluster, seen: &mut BTreeSet<String>, d: &mut Vec<Diag
             );
         } else if !seen.insert(name.clone()) || name == "hub" {
             d.push(
-                Diag::new(c.name.span(), prefix.clone(), "cluster names must be unique; `hub` is the hub's name")
-                    .value(format!("{name:?}")),
+                Diag::new(
+                    c.name.span(),
+                    prefix.clone(),
+                    "cluster names must be unique; `hub` is the hub's name",
+                )
+                .value(format!("{name:?}")),
             );
         } else {
             let fleet = f.name();
             let label = naming::cluster_label(fleet, name);
-            if naming::is_dns_label(fleet) && fleet.len() <= naming::max_fleet_name_len() && label.len() > naming::CLUSTER_LABEL_MAX {
+            if naming::is_dns_label(fleet)
+                && fleet.len() <= naming::max_fleet_name_len()
+                && label.len() > naming::CLUSTER_LABEL_MAX
+            {
                 d.push(
                     Diag::new(
                         c.name.span(),
                         prefix.clone(),
-                        format!("the LKE label `{label}` would be {} characters; LKE allows {}", label.len(), naming::CLUSTER_LABEL_MAX),
+                        format!(
+                            "the LKE label `{label}` would be {} characters; LKE allows {}",
+                            label.len(),
+                            naming::CLUSTER_LABEL_MAX
+                        ),
                     )
                     .value(format!("{name:?}"))
                     .help(format!(
@@ -163,14 +188,22 @@ fn cluster(f: &Fleet, c: &Cluster, seen: &mut BTreeSet<String>, d: &mut Vec<Diag
     let region = c.region.get_ref();
     if !region.is_empty() && !is_region_id(region) {
         d.push(
-            Diag::new(c.region.span(), format!("{prefix}.region"), "not a Linode region id (like \"us-ord\" or \"in-bom-2\")")
-                .value(show(&c.region)),
+            Diag::new(
+                c.region.span(),
+                format!("{prefix}.region"),
+                "not a Linode region id (like \"us-ord\" or \"in-bom-2\")",
+            )
+            .value(show(&c.region)),
         );
     }
     if c.pools.is_empty() && !d.iter().any(|x| x.field == format!("{prefix}.pools")) {
         d.push(
-            Diag::new(c.name.span(), format!("{prefix}.pools"), "a cluster needs at least one node pool")
-                .help("add pools = [{ type = \"g6-standard-2\", count = 2 }]"),
+            Diag::new(
+                c.name.span(),
+                format!("{prefix}.pools"),
+                "a cluster needs at least one node pool",
+            )
+            .help("add pools = [{ type = \"g6-standard-2\", count = 2 }]"),
         );
     }
     for (i, p) in c.pools.iter().enumerate() {
@@ -178,15 +211,23 @@ fn cluster(f: &Fleet, c: &Cluster, seen: &mut BTreeSet<String>, d: &mut Vec<Diag
         let t = p.node_type.get_ref();
         if !t.is_empty() && !is_type_id(t) {
             d.push(
-                Diag::new(p.node_type.span(), format!("{field}.type"), "not a Linode type id (like \"g6-standard-2\")")
-                    .value(show(&p.node_type)),
+                Diag::new(
+                    p.node_type.span(),
+                    format!("{field}.type"),
+                    "not a Linode type id (like \"g6-standard-2\")",
+                )
+                .value(show(&p.node_type)),
             );
         }
         let count = *p.count.get_ref();
         if !(1..=100).contains(&count) {
             d.push(
-                Diag::new(p.count.span(), format!("{field}.count"), "must be between 1 and 100 (LKE's pool limits)")
-                    .value(count.to_string()),
+                Diag::new(
+                    p.count.span(),
+                    format!("{field}.count"),
+                    "must be between 1 and 100 (LKE's pool limits)",
+                )
+                .value(count.to_string()),
             );
         }
         if let Some(a) = &p.autoscale {
@@ -194,8 +235,12 @@ fn cluster(f: &Fleet, c: &Cluster, seen: &mut BTreeSet<String>, d: &mut Vec<Diag
             let ok = 1 <= v.min && v.min <= count && count <= v.max && v.max <= 100;
             if !ok {
                 d.push(
-                    Diag::new(a.span(), format!("{field}.autoscale"), format!("needs 1 <= min <= count <= max <= 100 (count is {count})"))
-                        .value(format!("{{ min = {}, max = {} }}", v.min, v.max)),
+                    Diag::new(
+                        a.span(),
+                        format!("{field}.autoscale"),
+                        format!("needs 1 <= min <= count <= max <= 100 (count is {count})"),
+                    )
+                    .value(format!("{{ min = {}, max = {} }}", v.min, v.max)),
                 );
             }
         }
@@ -210,7 +255,9 @@ pub fn is_region_id(s: &str) -> bool {
     country.len() == 2
         && country.bytes().all(|b| b.is_ascii_lowercase())
         && !rest.is_empty()
-        && rest.iter().all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit()))
+        && rest
+            .iter()
+            .all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit()))
 }
 
 /// `g6-standard-2`, `g2-gpu-rtx4000a1-s`, `g7-premium-4`.
@@ -222,7 +269,9 @@ pub fn is_type_id(s: &str) -> bool {
         && generation.starts_with('g')
         && generation[1..].bytes().all(|b| b.is_ascii_digit())
         && !rest.is_empty()
-        && rest.iter().all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit()))
+        && rest
+            .iter()
+            .all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit()))
 }
 
 fn cidrs(field: &str, list: &[Spanned<String>], d: &mut Vec<Diag>) {
@@ -251,21 +300,33 @@ fn stack(f: &Fleet, d: &mut Vec<Diag>) {
     match duration::parse(r.get_ref()) {
         Err(e) => d.push(Diag::new(r.span(), "stack.retention", format!("not a duration: {e}")).value(show(r))),
         Ok(dur) if dur.as_secs() < 86_400 => d.push(
-            Diag::new(r.span(), "stack.retention", "must be at least 1d (Loki's retention works in whole days)").value(show(r)),
+            Diag::new(
+                r.span(),
+                "stack.retention",
+                "must be at least 1d (Loki's retention works in whole days)",
+            )
+            .value(show(r)),
         ),
         Ok(_) => {}
     }
     let g = f.stack.gateway.get_ref();
     if !(1 <= g.min_replicas && g.min_replicas <= g.max_replicas && g.max_replicas <= 100) {
         d.push(
-            Diag::new(f.stack.gateway.span(), "stack.gateway", "needs 1 <= min_replicas <= max_replicas <= 100")
-                .value(format!("{{ min_replicas = {}, max_replicas = {} }}", g.min_replicas, g.max_replicas)),
+            Diag::new(
+                f.stack.gateway.span(),
+                "stack.gateway",
+                "needs 1 <= min_replicas <= max_replicas <= 100",
+            )
+            .value(format!(
+                "{{ min_replicas = {}, max_replicas = {} }}",
+                g.min_replicas, g.max_replicas
+            )),
         );
     }
-    if let Some(q) = &f.stack.persistent_queue {
-        if let Err(e) = queue_size_gib(q.get_ref()) {
-            d.push(Diag::new(q.span(), "stack.persistent_queue", e).value(show(q)));
-        }
+    if let Some(q) = &f.stack.persistent_queue
+        && let Err(e) = queue_size_gib(q.get_ref())
+    {
+        d.push(Diag::new(q.span(), "stack.persistent_queue", e).value(show(q)));
     }
 }
 
@@ -278,7 +339,9 @@ pub fn queue_size_gib(s: &str) -> Result<u64, String> {
     } else {
         return Err("must be a size in Gi or Ti, like \"10Gi\"".into());
     };
-    let n: u64 = num.parse().map_err(|_| "must be a whole number of Gi or Ti, like \"10Gi\"".to_string())?;
+    let n: u64 = num
+        .parse()
+        .map_err(|_| "must be a whole number of Gi or Ti, like \"10Gi\"".to_string())?;
     let gib = n.saturating_mul(mult);
     if gib < 10 {
         return Err("Linode volumes are at least 10Gi".into());
@@ -293,7 +356,8 @@ fn destination(i: usize, dest: &Destination, d: &mut Vec<Diag>) {
         return;
     }
     if !DESTINATION_TYPES.contains(&kind) {
-        let mut diag = Diag::new(dest.kind.span(), format!("{field}.type"), "unknown destination type").value(show(&dest.kind));
+        let mut diag =
+            Diag::new(dest.kind.span(), format!("{field}.type"), "unknown destination type").value(show(&dest.kind));
         diag = match super::diag::did_you_mean(kind, &DESTINATION_TYPES) {
             Some(s) => diag.help(format!("did you mean \"{s}\"? (splunk_hec, datadog or otlp)")),
             None => diag.help("use splunk_hec, datadog or otlp"),
@@ -304,14 +368,25 @@ fn destination(i: usize, dest: &Destination, d: &mut Vec<Diag>) {
     let need = |present: bool, key: &str, d: &mut Vec<Diag>| {
         if !present {
             d.push(
-                Diag::new(dest.kind.span(), format!("{field}.{key}"), format!("a {kind} destination needs `{key}`"))
-                    .value(show(&dest.kind)),
+                Diag::new(
+                    dest.kind.span(),
+                    format!("{field}.{key}"),
+                    format!("a {kind} destination needs `{key}`"),
+                )
+                .value(show(&dest.kind)),
             );
         }
     };
     let forbid = |v: &Option<Spanned<String>>, key: &str, why: &str, d: &mut Vec<Diag>| {
         if let Some(v) = v {
-            d.push(Diag::new(v.span(), format!("{field}.{key}"), format!("not used by a {kind} destination: {why}")).value(show(v)));
+            d.push(
+                Diag::new(
+                    v.span(),
+                    format!("{field}.{key}"),
+                    format!("not used by a {kind} destination: {why}"),
+                )
+                .value(show(v)),
+            );
         }
     };
     match kind {
@@ -323,16 +398,21 @@ fn destination(i: usize, dest: &Destination, d: &mut Vec<Diag>) {
         }
         "datadog" => {
             need(dest.token_env.is_some(), "token_env", d);
-            forbid(&dest.endpoint, "endpoint", "datadog takes `site` (e.g. \"datadoghq.eu\")", d);
+            forbid(
+                &dest.endpoint,
+                "endpoint",
+                "datadog takes `site` (e.g. \"datadoghq.eu\")",
+                d,
+            );
             forbid(&dest.protocol, "protocol", "only otlp has a protocol", d);
         }
         _ => {
             need(dest.endpoint.is_some(), "endpoint", d);
             forbid(&dest.site, "site", "only datadog has a site", d);
-            if let Some(p) = &dest.protocol {
-                if !matches!(p.get_ref().as_str(), "grpc" | "http") {
-                    d.push(Diag::new(p.span(), format!("{field}.protocol"), "must be \"grpc\" or \"http\"").value(show(p)));
-                }
+            if let Some(p) = &dest.protocol
+                && !matches!(p.get_ref().as_str(), "grpc" | "http")
+            {
+                d.push(Diag::new(p.span(), format!("{field}.protocol"), "must be \"grpc\" or \"http\"").value(show(p)));
             }
         }
     }
@@ -340,31 +420,46 @@ fn destination(i: usize, dest: &Destination, d: &mut Vec<Diag>) {
         match url::Url::parse(e.get_ref()) {
             Ok(u) if matches!(u.scheme(), "http" | "https") && u.host_str().is_some() => {}
             _ => d.push(
-                Diag::new(e.span(), format!("{field}.endpoint"), "must be an http:// or https:// URL with a host")
-                    .value(show(e)),
+                Diag::new(
+                    e.span(),
+                    format!("{field}.endpoint"),
+                    "must be an http:// or https:// URL with a host",
+                )
+                .value(show(e)),
             ),
         }
     }
-    if let Some(t) = &dest.token_env {
-        if !is_env_name(t.get_ref()) {
-            d.push(
-                Diag::new(t.span(), format!("{field}.token_env"), "must be an environment variable name ([A-Z_][A-Z0-9_]*), not the secret itself")
-                    .value("<not shown>")
-                    .redacted(),
-            );
-        }
+    if let Some(t) = &dest.token_env
+        && !is_env_name(t.get_ref())
+    {
+        d.push(
+            Diag::new(
+                t.span(),
+                format!("{field}.token_env"),
+                "must be an environment variable name ([A-Z_][A-Z0-9_]*), not the secret itself",
+            )
+            .value("<not shown>")
+            .redacted(),
+        );
     }
     if dest.signals.is_empty() && !d.iter().any(|x| x.field == format!("{field}.signals")) {
-        d.push(
-            Diag::new(dest.span.clone(), format!("{field}.signals"), "list the signals to send: any of \"metrics\", \"logs\", \"traces\""),
-        );
+        d.push(Diag::new(
+            dest.span.clone(),
+            format!("{field}.signals"),
+            "list the signals to send: any of \"metrics\", \"logs\", \"traces\"",
+        ));
     }
     let mut seen = BTreeSet::new();
     for (j, s) in dest.signals.iter().enumerate() {
         let v = s.get_ref().as_str();
         if !SIGNALS.contains(&v) {
             d.push(
-                Diag::new(s.span(), format!("{field}.signals[{j}]"), "must be \"metrics\", \"logs\" or \"traces\"").value(show(s)),
+                Diag::new(
+                    s.span(),
+                    format!("{field}.signals[{j}]"),
+                    "must be \"metrics\", \"logs\" or \"traces\"",
+                )
+                .value(show(s)),
             );
         } else if !seen.insert(v) {
             d.push(Diag::new(s.span(), format!("{field}.signals[{j}]"), "listed twice").value(show(s)));
@@ -377,5 +472,6 @@ pub fn is_env_name(s: &str) -> bool {
     let b = s.as_bytes();
     !b.is_empty()
         && (b[0].is_ascii_uppercase() || b[0] == b'_')
-        && b.iter().all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || *c == b'_')
+        && b.iter()
+            .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || *c == b'_')
 }

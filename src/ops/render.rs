@@ -5,11 +5,11 @@ use std::path::{Path, PathBuf};
 use serde::Serialize;
 
 use super::Ctx;
+use crate::Error;
 use crate::cli::RenderArgs;
 use crate::fleet::{Fleet, diag::did_you_mean};
 use crate::stack::context::GATEWAY_PLACEHOLDER;
 use crate::stack::{Inputs, RenderedCluster, Renderer};
-use crate::Error;
 
 #[derive(Debug, Serialize)]
 pub struct Report {
@@ -125,7 +125,11 @@ pub fn run(ctx: &Ctx, args: &RenderArgs) -> Result<Report, Error> {
         ctx.printer.report(&format!(
             "wrote {total} file(s) for {} cluster(s) under {}\n",
             report.clusters.len(),
-            args.out.as_deref().map(Path::display).map(|d| d.to_string()).unwrap_or_default()
+            args.out
+                .as_deref()
+                .map(Path::display)
+                .map(|d| d.to_string())
+                .unwrap_or_default()
         ));
     }
     Ok(report)

@@ -52,7 +52,10 @@ pub fn run(ctx: &Ctx) -> Result<Summary, crate::Error> {
     let loaded = ctx.load_fleet()?;
     let summary = Summary::of(&loaded.file, &loaded.fleet);
     if ctx.printer.json() {
-        ctx.printer.report_json(&Report { ok: true, summary: &summary });
+        ctx.printer.report_json(&Report {
+            ok: true,
+            summary: &summary,
+        });
     } else {
         ctx.printer.report(&summary.line());
     }

@@ -134,7 +134,12 @@ pub fn build(fleet: &Fleet, cluster: &Cluster, inputs: &Inputs) -> Context {
     let user_tags: Vec<String> = fleet.fleet.tags.iter().map(|t| t.get_ref().clone()).collect();
     let tags = naming::fleet_tags(&name, &user_tags);
     let k8s_version = fleet.fleet.k8s_version.get_ref().clone();
-    let allow: Vec<String> = fleet.security.grafana_allow.iter().map(|s| s.get_ref().clone()).collect();
+    let allow: Vec<String> = fleet
+        .security
+        .grafana_allow
+        .iter()
+        .map(|s| s.get_ref().clone())
+        .collect();
     let (grafana_allow_ipv4, grafana_allow_ipv6) = split_cidrs(&allow);
     let retention = fleet.stack.retention.get_ref().clone();
     let gw = fleet.stack.gateway.get_ref();
@@ -207,7 +212,10 @@ fn destinations(fleet: &Fleet) -> Vec<DestinationVars> {
                 (other, _) => other,
             };
             let endpoint = d.endpoint.as_ref().map_or_else(String::new, |e| {
-                url::Url::parse(e.get_ref()).map_or_else(|_| e.get_ref().clone(), |u| u.as_str().trim_end_matches('/').to_string())
+                url::Url::parse(e.get_ref()).map_or_else(
+                    |_| e.get_ref().clone(),
+                    |u| u.as_str().trim_end_matches('/').to_string(),
+                )
             });
             DestinationVars {
                 id: format!("{exporter}/dest{i}"),

@@ -68,7 +68,10 @@ pub struct Renderer {
 
 fn lookup(state: &State, path: &[&str]) -> Result<Value, minijinja::Error> {
     let mut v = state.lookup(path[0]).ok_or_else(|| {
-        minijinja::Error::new(minijinja::ErrorKind::UndefinedError, format!("`{}` is not in the context", path[0]))
+        minijinja::Error::new(
+            minijinja::ErrorKind::UndefinedError,
+            format!("`{}` is not in the context", path[0]),
+        )
     })?;
     for key in &path[1..] {
         v = v.get_attr(key)?;
@@ -108,14 +111,20 @@ impl Renderer {
             .lstrip_blocks(true)
             .keep_trailing_newline(true)
             .build()
-            .map_err(|source| RenderError::Template { template: "<syntax>".into(), source })?;
+            .map_err(|source| RenderError::Template {
+                template: "<syntax>".into(),
+                source,
+            })?;
         env.set_syntax(syntax);
         env.add_function("labels", labels);
         env.add_function("selector", selector);
         env.add_filter("checksum", checksum);
         for t in embedded::templates() {
             env.add_template_owned(t.path(), t.source)
-                .map_err(|source| RenderError::Template { template: t.path(), source })?;
+                .map_err(|source| RenderError::Template {
+                    template: t.path(),
+                    source,
+                })?;
         }
         Ok(Renderer { env })
     }
@@ -137,13 +146,14 @@ impl Renderer {
                 continue;
             }
             let path = t.path();
-            let tmpl = self
-                .env
-                .get_template(&path)
-                .map_err(|source| RenderError::Template { template: path.clone(), source })?;
-            let text = tmpl
-                .render(&ctx_value)
-                .map_err(|source| RenderError::Template { template: path.clone(), source })?;
+            let tmpl = self.env.get_template(&path).map_err(|source| RenderError::Template {
+                template: path.clone(),
+                source,
+            })?;
+            let text = tmpl.render(&ctx_value).map_err(|source| RenderError::Template {
+                template: path.clone(),
+                source,
+            })?;
             if text.trim().is_empty() {
                 continue;
             }
@@ -154,8 +164,8 @@ impl Renderer {
                 content,
             });
         }
-        let uses_gateway_placeholder = inputs.gateway_address.is_none()
-            && files.iter().any(|f| f.content.contains(context::GATEWAY_PLACEHOLDER));
+        let uses_gateway_placeholder =
+            inputs.gateway_address.is_none() && files.iter().any(|f| f.content.contains(context::GATEWAY_PLACEHOLDER));
         Ok(RenderedCluster {
             cluster: cluster.name.get_ref().clone(),
             files,

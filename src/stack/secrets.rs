@@ -17,18 +17,33 @@ pub fn runtime_secrets(fleet: &Fleet, cluster: &Cluster) -> Vec<(ObjectRef, &'st
     let mut out = Vec::new();
     match cluster.role {
         Role::Hub => {
-            out.push((secret("monitoring", "grafana-admin"), "Grafana admin password, generated"));
+            out.push((
+                secret("monitoring", "grafana-admin"),
+                "Grafana admin password, generated",
+            ));
             if fleet.security.mtls {
-                out.push((secret("observability-hub", "lkeobs-ca"), "fleet CA, generated once and reused"));
-                out.push((secret("observability-hub", "otel-gateway-tls"), "gateway server certificate"));
+                out.push((
+                    secret("observability-hub", "lkeobs-ca"),
+                    "fleet CA, generated once and reused",
+                ));
+                out.push((
+                    secret("observability-hub", "otel-gateway-tls"),
+                    "gateway server certificate",
+                ));
             }
             if fleet.destinations.iter().any(|d| d.token_env.is_some()) {
-                out.push((secret("observability-hub", "lkeobs-destinations"), "destination tokens, from the environment"));
+                out.push((
+                    secret("observability-hub", "lkeobs-destinations"),
+                    "destination tokens, from the environment",
+                ));
             }
         }
         Role::Edge => {
             if fleet.security.mtls {
-                out.push((secret("observability", "otel-client-tls"), "this edge's client certificate"));
+                out.push((
+                    secret("observability", "otel-client-tls"),
+                    "this edge's client certificate",
+                ));
             }
         }
     }

@@ -75,7 +75,15 @@ mod tests {
     #[test]
     fn no_image_floats() {
         let i = images("1.33");
-        for image in [&i.otelcol, &i.prometheus, &i.loki, &i.tempo, &i.grafana, &i.kube_state_metrics, &i.dcgm_exporter] {
+        for image in [
+            &i.otelcol,
+            &i.prometheus,
+            &i.loki,
+            &i.tempo,
+            &i.grafana,
+            &i.kube_state_metrics,
+            &i.dcgm_exporter,
+        ] {
             let tag = image.rsplit_once(':').map(|(_, t)| t).unwrap_or("");
             assert!(!tag.is_empty() && tag != "latest", "{image} is not pinned");
         }

@@ -33,8 +33,18 @@ pub fn render(plan: &Plan) -> String {
                 .autoscale
                 .map(|a| format!(", autoscale {}–{}", a.min, a.max))
                 .unwrap_or_default();
-            let gpu = if p.gpu { ", GPU: labelled and tainted lkeobs.io/gpu" } else { "" };
-            let _ = writeln!(out, "  {} pool {} × {}{scale}{gpu}", p.action.sigil(), p.node_type, p.count);
+            let gpu = if p.gpu {
+                ", GPU: labelled and tainted lkeobs.io/gpu"
+            } else {
+                ""
+            };
+            let _ = writeln!(
+                out,
+                "  {} pool {} × {}{scale}{gpu}",
+                p.action.sigil(),
+                p.node_type,
+                p.count
+            );
             pools += usize::from(p.action.is_change());
         }
         let changed: Vec<_> = c.objects.iter().filter(|o| o.action.is_change()).collect();

@@ -41,7 +41,8 @@ impl Printer {
 
     /// The final report, JSON form: one document on stdout.
     pub fn report_json<T: Serialize>(&self, value: &T) {
-        let text = serde_json::to_string_pretty(value).unwrap_or_else(|e| format!("{{\"error\":\"cannot serialize report: {e}\"}}"));
+        let text = serde_json::to_string_pretty(value)
+            .unwrap_or_else(|e| format!("{{\"error\":\"cannot serialize report: {e}\"}}"));
         self.report(&format!("{text}\n"));
     }
 

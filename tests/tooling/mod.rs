@@ -39,18 +39,20 @@ pub fn tool(env_var: &str, name: &str) -> Option<PathBuf> {
         return p.exists().then_some(p);
     }
     let path = std::env::var_os("PATH")?;
-    std::env::split_paths(&path)
-        .map(|d| d.join(name))
-        .find(|p| p.is_file())
+    std::env::split_paths(&path).map(|d| d.join(name)).find(|p| p.is_file())
 }
 
 /// Returns the tool or, when it is missing, skips loudly (None) — or panics under CI.
 pub fn require_tool(env_var: &str, name: &str, install_hint: &str) -> Option<PathBuf> {
     match tool(env_var, name) {
         Some(p) => Some(p),
-        None if in_ci() => panic!("{name} is required under CI but was not found (set {env_var} or put it on PATH; {install_hint})"),
+        None if in_ci() => {
+            panic!("{name} is required under CI but was not found (set {env_var} or put it on PATH; {install_hint})")
+        }
         None => {
-            eprintln!("\n*** SKIPPED: {name} not found (set {env_var} or put it on PATH; {install_hint}). CI=true makes this a failure. ***\n");
+            eprintln!(
+                "\n*** SKIPPED: {name} not found (set {env_var} or put it on PATH; {install_hint}). CI=true makes this a failure. ***\n"
+            );
             None
         }
     }
@@ -78,6 +80,10 @@ pub fn render_to(fleet_name: &str, dir: &Path) -> Vec<PathBuf> {
 /// Runs a command and returns (success, combined output).
 pub fn run(cmd: &mut Command) -> (bool, String) {
     let out = cmd.output().expect("tool runs");
-    let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
     (out.status.success(), text)
 }
