@@ -1,6 +1,7 @@
 //! The fleet file: typed spec, span-keeping loader, validation rules and diagnostics (DESIGN §2).
 
 pub mod diag;
+pub mod preflight;
 pub mod duration;
 mod load;
 mod reader;
