@@ -24,7 +24,8 @@ pub struct Report {
 pub struct ClusterFiles {
     pub cluster: String,
     pub files: Vec<String>,
-    pub objects: usize,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub objects: Option<usize>,
 }
 
 /// The clusters selected by `--cluster` (all when absent).
@@ -105,7 +106,12 @@ pub fn run(ctx: &Ctx, args: &RenderArgs) -> Result<Report, Error> {
         report.clusters.push(ClusterFiles {
             cluster: rc.cluster.clone(),
             files,
-            objects: rc.objects()?.len(),
+            // Parsing the YAML back costs more than rendering it: only for the JSON report.
+            objects: if ctx.printer.json() {
+                Some(rc.objects()?.len())
+            } else {
+                None
+            },
         });
         if rc.uses_gateway_placeholder {
             report.gateway_placeholder = Some(GATEWAY_PLACEHOLDER);
