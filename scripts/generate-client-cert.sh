@@ -63,7 +63,8 @@ command -v openssl >/dev/null 2>&1 || die "openssl not found in PATH"
   || die "edge name must be lowercase letters, digits and '-' (got '$EDGE')"
 [[ -r "$CA_CERT" ]] || die "cannot read CA certificate $CA_CERT"
 [[ -r "$CA_KEY" ]] || die "cannot read CA key $CA_KEY"
-[[ -d "$OUT_DIR" ]] || die "output directory $OUT_DIR does not exist"
+# Created private (0700) when missing: it will hold a private key.
+[[ -d "$OUT_DIR" ]] || (umask 077 && mkdir -p "$OUT_DIR") || die "cannot create output directory $OUT_DIR"
 
 KEY_FILE="$OUT_DIR/$EDGE.key"
 CRT_FILE="$OUT_DIR/$EDGE.crt"
