@@ -1,9 +1,9 @@
 //! The fleet file: typed spec, span-keeping loader, validation rules and diagnostics (DESIGN §2).
 
 pub mod diag;
-pub mod preflight;
 pub mod duration;
 mod load;
+pub mod preflight;
 mod reader;
 pub mod spec;
 pub mod validate;

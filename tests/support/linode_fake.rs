@@ -1,0 +1,349 @@
+//! A stateful, in-memory Linode API v4 on wiremock, for client, orchestration and teardown tests.
+//!
+//! One catch-all responder (priority 10, so a test can mount its own mocks in front of it)
+//! routes every request to handlers sharing `Arc<Mutex<State>>`. It knows regions, types,
+//! versions, LKE clusters with pools, nodes and instances, kubeconfigs that answer 503 for the
+//! first polls, firewalls with rules and devices, NodeBalancers, volumes and tags; honours
+//! pagination and X-Filter on label and tags; injects 429s and 5xx deterministically; and logs
+//! every request. It only listens on 127.0.0.1.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+
+use lkeobs::linode::{Client, ClientConfig};
+use serde_json::{Value, json};
+use wiremock::matchers::any;
+use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
+
+use super::{FAKE_TOKEN, test_config};
+
+/// Fault injection knobs. Percentages are applied deterministically (evenly spread).
+#[derive(Debug, Clone)]
+pub struct Faults {
+    /// Share of requests answered 429 with `Retry-After`.
+    pub rate_limit_percent: u32,
+    /// `Retry-After` seconds on injected 429s.
+    pub retry_after_secs: u64,
+    /// Share of requests answered `server_error_status`.
+    pub server_error_percent: u32,
+    /// Status of injected server errors (503 by default: not an ambiguous answer).
+    pub server_error_status: u16,
+    /// The next N POSTs are carried out, but their answer is delayed by `lost_answer_delay`
+    /// (past the client's timeout), as if it were lost.
+    pub lose_next_post_answers: u32,
+    /// How long a lost answer is delayed.
+    pub lost_answer_delay: Duration,
+}
+
+impl Default for Faults {
+    fn default() -> Self {
+        Self {
+            rate_limit_percent: 0,
+            retry_after_secs: 1,
+            server_error_percent: 0,
+            server_error_status: 503,
+            lose_next_post_answers: 0,
+            lost_answer_delay: Duration::from_secs(10),
+        }
+    }
+}
+
+/// One request as the fake saw it.
+#[derive(Debug, Clone)]
+pub struct Logged {
+    /// HTTP method.
+    pub method: String,
+    /// Path without the `/v4` prefix.
+    pub path: String,
+    /// The `X-Filter` header.
+    pub filter: Option<String>,
+    /// The JSON body, if any.
+    pub body: Option<Value>,
+    /// The status the fault injection answered with, if it did.
+    pub injected: Option<u16>,
+}
+
+/// The fake's whole state; tests may read and change it through [`LinodeFake::state`].
+#[derive(Debug)]
+pub struct State {
+    /// Accepted bearer token.
+    pub token: String,
+    /// Region objects.
+    pub regions: Vec<Value>,
+    /// Linode type objects.
+    pub types: Vec<Value>,
+    /// LKE version ids.
+    pub versions: Vec<String>,
+    /// Clusters by id.
+    pub clusters: BTreeMap<u64, Value>,
+    /// Pools by id, each with a `cluster_id` key (removed from answers).
+    pub pools: BTreeMap<u64, Value>,
+    /// Kubeconfig polls still to answer 503, per cluster.
+    pub kubeconfig_pending: BTreeMap<u64, u32>,
+    /// How many 503 polls a new cluster's kubeconfig gets.
+    pub kubeconfig_not_ready_polls: u32,
+    /// `Retry-After` seconds on those 503s.
+    pub kubeconfig_retry_after_secs: u64,
+    /// Linode instances by id.
+    pub instances: BTreeMap<u64, Value>,
+    /// Firewalls by id (with `rules`).
+    pub firewalls: BTreeMap<u64, Value>,
+    /// Firewall devices by device id, each with a `firewall_id` key.
+    pub devices: BTreeMap<u64, Value>,
+    /// NodeBalancers by id.
+    pub nodebalancers: BTreeMap<u64, Value>,
+    /// Volumes by id.
+    pub volumes: BTreeMap<u64, Value>,
+    /// Account tags.
+    pub tags: BTreeSet<String>,
+    /// Whether deleting a cluster also deletes NodeBalancers whose `lke_cluster.id` is it
+    /// (the API says so; the cloud controller sometimes leaks them: false by default).
+    pub cluster_delete_removes_nodebalancers: bool,
+    /// Fault injection.
+    pub faults: Faults,
+    /// Every request, in order.
+    pub log: Vec<Logged>,
+    pub(super) next_id: u64,
+    pub(super) seq: u64,
+}
+
+impl State {
+    /// Regions (one without Kubernetes), types (one GPU), versions; nothing else.
+    pub fn seeded() -> Self {
+        let region = |id: &str, country: &str, caps: &[&str]| {
+            json!({"id": id, "label": id, "country": country, "capabilities": caps,
+                   "status": "ok", "site_type": "core"})
+        };
+        let lke = [
+            "Linodes",
+            "Kubernetes",
+            "Cloud Firewall",
+            "NodeBalancers",
+            "Block Storage",
+        ];
+        let mut gpu = lke.to_vec();
+        gpu.push("GPU Linodes");
+        let ty = |id: &str, class: &str, vcpus: u32, memory: u64, gpus: u32| {
+            json!({"id": id, "label": id, "class": class, "vcpus": vcpus, "memory": memory,
+                   "gpus": gpus, "disk": memory * 20, "network_out": 4000, "transfer": 4000,
+                   "price": {"hourly": 0.036, "monthly": 24.0}, "successor": null})
+        };
+        Self {
+            token: FAKE_TOKEN.to_string(),
+            regions: vec![
+                region("us-ord", "us", &lke),
+                region("de-fra-2", "de", &gpu),
+                region("us-nolke", "us", &["Linodes"]),
+            ],
+            types: vec![
+                ty("g6-standard-1", "standard", 1, 2048, 0),
+                ty("g6-standard-2", "standard", 2, 4096, 0),
+                ty("g6-dedicated-4", "dedicated", 4, 8192, 0),
+                ty("g2-gpu-rtx4000a1-s", "gpu", 4, 16384, 1),
+            ],
+            versions: vec!["1.31".into(), "1.32".into()],
+            clusters: BTreeMap::new(),
+            pools: BTreeMap::new(),
+            kubeconfig_pending: BTreeMap::new(),
+            kubeconfig_not_ready_polls: 2,
+            kubeconfig_retry_after_secs: 1,
+            instances: BTreeMap::new(),
+            firewalls: BTreeMap::new(),
+            devices: BTreeMap::new(),
+            nodebalancers: BTreeMap::new(),
+            volumes: BTreeMap::new(),
+            tags: BTreeSet::new(),
+            cluster_delete_removes_nodebalancers: false,
+            faults: Faults::default(),
+            log: Vec::new(),
+            next_id: 1000,
+            seq: 0,
+        }
+    }
+
+    pub(super) fn id(&mut self) -> u64 {
+        self.next_id += 1;
+        self.next_id
+    }
+
+    /// Adds a NodeBalancer (as the cloud controller would) and returns its id.
+    pub fn seed_nodebalancer(&mut self, label: &str, cluster_id: Option<u64>, tags: &[&str]) -> u64 {
+        let id = self.id();
+        let lke = cluster_id.map(|c| {
+            json!({"id": c, "label": format!("cluster-{c}"),
+            "type": "lkecluster", "url": format!("/v4/lke/clusters/{c}")})
+        });
+        let octet = id % 250;
+        self.nodebalancers.insert(
+            id,
+            json!({"id": id, "label": label, "region": "us-ord",
+            "hostname": format!("nb-{id}.fake.invalid"), "ipv4": format!("198.51.100.{octet}"),
+            "ipv6": null, "tags": tags, "lke_cluster": lke, "type": "common"}),
+        );
+        id
+    }
+
+    /// Adds a volume (as the CSI driver would) and returns its id.
+    pub fn seed_volume(&mut self, label: &str, linode_id: Option<u64>, tags: &[&str]) -> u64 {
+        let id = self.id();
+        self.volumes.insert(
+            id,
+            json!({"id": id, "label": label, "status": "active",
+            "size": 10, "region": "us-ord", "linode_id": linode_id, "tags": tags}),
+        );
+        id
+    }
+
+    /// Requests that were carried out (not answered by fault injection) with this method and
+    /// exact path.
+    pub fn processed(&self, method: &str, path: &str) -> usize {
+        self.log
+            .iter()
+            .filter(|l| l.injected.is_none() && l.method == method && l.path == path)
+            .count()
+    }
+
+    /// Requests answered by fault injection.
+    pub fn injected(&self) -> usize {
+        self.log.iter().filter(|l| l.injected.is_some()).count()
+    }
+}
+
+/// The running fake.
+pub struct LinodeFake {
+    server: MockServer,
+    state: Arc<Mutex<State>>,
+}
+
+impl LinodeFake {
+    /// Starts a fake with [`State::seeded`].
+    pub async fn start() -> Self {
+        Self::start_with(State::seeded()).await
+    }
+
+    /// Starts a fake with the given state.
+    pub async fn start_with(state: State) -> Self {
+        let server = MockServer::start().await;
+        let state = Arc::new(Mutex::new(state));
+        Mock::given(any())
+            .respond_with(Router {
+                state: Arc::clone(&state),
+            })
+            .with_priority(10)
+            .named("linode fake")
+            .mount(&server)
+            .await;
+        Self { server, state }
+    }
+
+    /// `http://127.0.0.1:<port>/v4`.
+    pub fn base_url(&self) -> String {
+        format!("{}/v4", self.server.uri())
+    }
+
+    /// The wiremock server, to mount overriding mocks.
+    pub fn server(&self) -> &MockServer {
+        &self.server
+    }
+
+    /// The state, locked.
+    pub fn state(&self) -> MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// A fast client config pointing at the fake.
+    pub fn config(&self) -> ClientConfig {
+        test_config(&self.base_url(), FAKE_TOKEN)
+    }
+
+    /// A fast client pointing at the fake.
+    pub fn client(&self) -> Client {
+        Client::new(self.config()).expect("client for the fake")
+    }
+}
+
+struct Router {
+    state: Arc<Mutex<State>>,
+}
+
+impl Respond for Router {
+    fn respond(&self, request: &Request) -> ResponseTemplate {
+        let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        super::linode_fake_routes::handle(&mut state, request)
+    }
+}
+
+/// `{"errors":[{"reason":…,"field":…}]}` with a status.
+pub fn api_error(status: u16, field: Option<&str>, reason: &str) -> ResponseTemplate {
+    let mut item = json!({ "reason": reason });
+    if let Some(field) = field {
+        item["field"] = json!(field);
+    }
+    ResponseTemplate::new(status).set_body_json(json!({ "errors": [item] }))
+}
+
+/// Whether `object` matches an X-Filter value (equality, tags, `+and`, `+or`, `+contains`,
+/// `+neq`, `+gt`, `+lt`; `+order_by` ignored).
+pub fn filter_matches(object: &Value, filter: &Value) -> bool {
+    let Some(map) = filter.as_object() else {
+        return true;
+    };
+    map.iter().all(|(key, want)| match key.as_str() {
+        "+and" => want
+            .as_array()
+            .is_some_and(|a| a.iter().all(|f| filter_matches(object, f))),
+        "+or" => want
+            .as_array()
+            .is_some_and(|a| a.iter().any(|f| filter_matches(object, f))),
+        "+order_by" | "+order" => true,
+        field => {
+            let got = field.split('.').fold(object, |v, k| &v[k]);
+            match want {
+                Value::Object(op) => op.iter().all(|(op, arg)| compare(got, op, arg)),
+                _ => match got {
+                    Value::Array(items) => items.contains(want),
+                    _ => got == want,
+                },
+            }
+        }
+    })
+}
+
+fn compare(got: &Value, op: &str, arg: &Value) -> bool {
+    let num = |v: &Value| v.as_f64().unwrap_or(f64::NAN);
+    match op {
+        "+contains" => got.as_str().zip(arg.as_str()).is_some_and(|(g, a)| g.contains(a)),
+        "+neq" => got != arg,
+        "+gt" => num(got) > num(arg),
+        "+gte" => num(got) >= num(arg),
+        "+lt" => num(got) < num(arg),
+        "+lte" => num(got) <= num(arg),
+        _ => false,
+    }
+}
+
+/// One page of `items` as the API answers a list, after filtering.
+pub fn paginate(request: &Request, items: Vec<Value>) -> ResponseTemplate {
+    let filter = request
+        .headers
+        .get("x-filter")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| serde_json::from_str::<Value>(v).ok());
+    let items: Vec<Value> = items
+        .into_iter()
+        .filter(|item| filter.as_ref().is_none_or(|f| filter_matches(item, f)))
+        .collect();
+    let query: BTreeMap<String, String> = request.url.query_pairs().into_owned().collect();
+    let page: usize = query.get("page").and_then(|p| p.parse().ok()).unwrap_or(1).max(1);
+    let size: usize = query
+        .get("page_size")
+        .and_then(|p| p.parse().ok())
+        .unwrap_or(100)
+        .clamp(25, 500);
+    let pages = items.len().div_ceil(size).max(1);
+    let data: Vec<Value> = items.iter().skip((page - 1) * size).take(size).cloned().collect();
+    ResponseTemplate::new(200).set_body_json(json!({
+        "data": data, "page": page, "pages": pages, "results": items.len()
+    }))
+}

@@ -1,0 +1,44 @@
+//! Helpers shared by the integration tests: the stateful Linode fake and client settings.
+#![allow(dead_code)]
+
+pub mod linode_fake;
+mod linode_fake_routes;
+
+use std::time::Duration;
+
+use lkeobs::linode::{Client, ClientConfig, RateLimits, RetrySettings, Token};
+
+/// The token the fake accepts.
+pub const FAKE_TOKEN: &str = "fake-token-7f3a9c1e5b";
+
+/// Retries fast enough for tests (milliseconds instead of seconds).
+pub fn fast_retry() -> RetrySettings {
+    RetrySettings {
+        max_retries: 5,
+        min_delay: Duration::from_millis(5),
+        max_delay: Duration::from_millis(40),
+        max_rate_limited_retries_without_deadline: 50,
+    }
+}
+
+/// A client config for a fake at `base_url`: fast retries, generous rate limits, a short
+/// request timeout.
+pub fn test_config(base_url: &str, token: &str) -> ClientConfig {
+    let mut config = ClientConfig::new(Token::new(token));
+    config.base_url = base_url.to_string();
+    config.retry = fast_retry();
+    config.timeout = Some(Duration::from_secs(5));
+    config.connect_timeout = Some(Duration::from_secs(2));
+    config.rate_limits = RateLimits {
+        per_minute: 60_000,
+        burst: 1_000,
+        list_per_minute: 60_000,
+        list_burst: 1_000,
+    };
+    config
+}
+
+/// A client for the fake or a wiremock server at `base_url`.
+pub fn test_client(base_url: &str) -> Client {
+    Client::new(test_config(base_url, FAKE_TOKEN)).expect("test client")
+}
