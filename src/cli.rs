@@ -52,14 +52,21 @@ pub enum OutputFormat {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Parse and check the fleet file.
-    Validate,
+    /// Parse and check the fleet file; with a Linode token, also against the live catalog.
+    Validate(ValidateArgs),
     /// Write every manifest each cluster would get (exactly what `up` applies).
     Render(RenderArgs),
-    /// Print the actions `up` would take (offline: against an empty account).
+    /// Print the actions `up` would take (against the account; without a token, against an empty one).
     Plan(PlanArgs),
     /// Print shell completions.
     Completions(CompletionsArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ValidateArgs {
+    /// Skip the live catalog checks even when a token is available.
+    #[arg(long)]
+    pub offline: bool,
 }
 
 #[derive(Debug, Args)]
@@ -77,6 +84,9 @@ pub struct PlanArgs {
     /// Exit 0 when nothing would change, 2 when something would, 1 on any error (invalid input included).
     #[arg(long)]
     pub detailed_exitcode: bool,
+    /// Plan against an empty account even when a token is available.
+    #[arg(long)]
+    pub offline: bool,
 }
 
 #[derive(Debug, Args)]

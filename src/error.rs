@@ -24,6 +24,15 @@ pub enum Error {
     /// Bad flags or arguments that clap cannot check (e.g. an unknown cluster name).
     #[error("{0}")]
     Usage(String),
+    #[error(transparent)]
+    Linode(#[from] crate::linode::Error),
+    /// The account holds something that stops the plan (e.g. a cluster with our label but not our tags).
+    /// Raised after the report (which lists the problems) was printed: it goes to stderr only.
+    #[error("{0}")]
+    Conflict(String),
+    /// A bug: a task panicked or was cancelled.
+    #[error("internal error (please report it): {0}")]
+    Internal(String),
     #[error("{what}: {source}")]
     Io {
         what: String,
@@ -44,7 +53,9 @@ impl Error {
     pub fn exit_code(&self) -> i32 {
         match self {
             Error::Fleet(_) | Error::Usage(_) => exit::INVALID_INPUT,
-            Error::Render(_) | Error::Io { .. } => exit::FAILURE,
+            Error::Render(_) | Error::Io { .. } | Error::Linode(_) | Error::Conflict(_) | Error::Internal(_) => {
+                exit::FAILURE
+            }
         }
     }
 }

@@ -5,6 +5,7 @@
 
 pub mod cli;
 pub mod error;
+pub mod firewall;
 pub mod fleet;
 pub mod linode;
 pub mod naming;

@@ -26,6 +26,11 @@ fn report_error(printer: &Printer, err: &Error) {
         Error::Fleet(FleetError::Invalid { errors, .. }) => errors,
         _ => &[],
     };
+    // The report already on stdout lists the problems: one JSON document only.
+    if printer.json() && matches!(err, Error::Conflict(_)) {
+        printer.error_block(&format!("error: {err}\n"));
+        return;
+    }
     if printer.json() {
         printer.report_json(&ErrorReport {
             ok: false,
@@ -57,11 +62,20 @@ pub fn run(cli: Cli) -> i32 {
         fleet_path: cli.fleet.clone(),
         timeout: cli.timeout,
         yes: cli.yes || (ci && !std::io::stdin().is_terminal()),
+        started: std::time::Instant::now(),
+        linode: ops::linode_access_from_env(),
+    };
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            report_error(&printer, &Error::io("start the async runtime", e));
+            return exit::FAILURE;
+        }
     };
     let outcome = match &cli.command {
-        Command::Validate => ops::validate::run(&ctx).map(|_| exit::OK),
+        Command::Validate(args) => runtime.block_on(ops::validate::run(&ctx, args)).map(|_| exit::OK),
         Command::Render(args) => ops::render::run(&ctx, args).map(|_| exit::OK),
-        Command::Plan(args) => ops::plan::run(&ctx, args).map(|plan| {
+        Command::Plan(args) => runtime.block_on(ops::plan::run(&ctx, args)).map(|plan| {
             if args.detailed_exitcode && plan.changes > 0 {
                 exit::PLAN_CHANGES
             } else {

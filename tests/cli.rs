@@ -13,7 +13,7 @@ fn validate_example_fleets_prints_one_line_summary() {
         .assert()
         .success()
         .stdout(predicate::str::contains(
-            "fleet \"prod\" is valid: 4 cluster(s) (hub + 3 edge(s)), 5 pool(s), 10 node(s), 1 GPU pool(s)",
+            "fleet \"prod\" is valid (offline checks only): 4 cluster(s) (hub + 3 edge(s)), 5 pool(s), 10 node(s), 1 GPU pool(s)",
         ));
     for name in ["example", "ci"] {
         lkeobs()

@@ -24,7 +24,7 @@ pub(crate) struct ApiPath {
 
 impl ApiPath {
     /// Fills the `{…}` segments of `template` with `args`, in order.
-    pub(crate) fn new(template: &'static str, args: &[&dyn fmt::Display]) -> Self {
+    pub(crate) fn new(template: &'static str, args: &[&(dyn fmt::Display + Sync)]) -> Self {
         let mut args = args.iter();
         let segments = template
             .split('/')

@@ -1,5 +1,6 @@
 //! One module per command: each takes the run's [`Ctx`] and its arguments and returns a report (cargo's `ops`).
 
+pub mod discover;
 pub mod plan;
 pub mod render;
 pub mod validate;
@@ -7,7 +8,17 @@ pub mod validate;
 use std::path::PathBuf;
 use std::time::Duration;
 
+use crate::linode::{self, Client, ClientConfig, Token};
 use crate::ui::Printer;
+
+/// How to reach the Linode API, read from the environment once at startup.
+#[derive(Debug, Clone)]
+pub struct LinodeAccess {
+    /// `LINODE_URL`, default `https://api.linode.com/v4`.
+    pub base_url: String,
+    /// The token, or why none was found (the message names every place looked at).
+    pub token: Result<Token, String>,
+}
 
 /// Everything a command needs from the command line and environment, read once at startup.
 #[derive(Debug, Clone)]
@@ -16,11 +27,42 @@ pub struct Ctx {
     pub fleet_path: PathBuf,
     pub timeout: Option<Duration>,
     pub yes: bool,
+    /// When the command started; with `timeout`, the deadline.
+    pub started: std::time::Instant,
+    pub linode: LinodeAccess,
 }
 
 impl Ctx {
     /// Loads and checks the fleet file named by `--fleet`.
     pub fn load_fleet(&self) -> Result<crate::fleet::Loaded, crate::Error> {
         Ok(crate::fleet::load(&self.fleet_path)?)
+    }
+
+    /// The one deadline of the whole command (`--timeout`).
+    pub fn deadline(&self) -> Option<tokio::time::Instant> {
+        self.timeout.map(|t| tokio::time::Instant::from_std(self.started + t))
+    }
+
+    /// A client for the Linode API, or `None` (with the reason) when there is no token.
+    pub fn linode_client(&self) -> Result<Result<Client, String>, crate::Error> {
+        let token = match &self.linode.token {
+            Ok(t) => t.clone(),
+            Err(why) => return Ok(Err(why.clone())),
+        };
+        let mut config = ClientConfig::new(token);
+        config.base_url = self.linode.base_url.clone();
+        config.deadline = self.deadline();
+        Ok(Ok(Client::new(config).map_err(crate::Error::from)?))
+    }
+}
+
+/// Reads `LINODE_URL` and the token sources (for `Ctx`).
+pub fn linode_access_from_env() -> LinodeAccess {
+    LinodeAccess {
+        base_url: std::env::var("LINODE_URL")
+            .ok()
+            .filter(|u| !u.trim().is_empty())
+            .unwrap_or_else(|| linode::DEFAULT_BASE_URL.to_string()),
+        token: Token::from_env().map_err(|e| e.to_string()),
     }
 }

@@ -1,20 +1,66 @@
-//! `lkeobs plan`: print what `up` would do. Offline (this build), it plans against an empty account.
+//! `lkeobs plan`: print what `up` would do. With a token it runs the preflight, discovers what exists
+//! (by label and tags) and compares; without one (or with `--offline`) it plans against an empty account.
 
-use super::Ctx;
+use serde::Serialize;
+
+use super::{Ctx, discover};
 use crate::cli::PlanArgs;
+use crate::fleet::{FleetError, preflight};
+use crate::linode::ApiCalls;
 use crate::plan::{self, Plan};
 use crate::stack::Renderer;
 use crate::ui::plan_text;
 
-/// Runs `plan`; the caller maps `changes` to the detailed exit code.
-pub fn run(ctx: &Ctx, _args: &PlanArgs) -> Result<Plan, crate::Error> {
+#[derive(Serialize)]
+struct Report<'a> {
+    #[serde(flatten)]
+    plan: &'a Plan,
+    api_calls: ApiCalls,
+}
+
+/// Runs `plan`; the caller maps `changes` to the detailed exit code. Problems (resources with our names
+/// that are not ours) are printed with the plan, then returned as an error.
+pub async fn run(ctx: &Ctx, args: &PlanArgs) -> Result<Plan, crate::Error> {
     let loaded = ctx.load_fleet()?;
     let renderer = Renderer::new()?;
-    let plan = plan::offline(&loaded.fleet, &renderer)?;
+    let client = if args.offline {
+        None
+    } else {
+        match ctx.linode_client()? {
+            Ok(c) => Some(c),
+            Err(why) => {
+                ctx.printer.note(&format!("{why}; planning against an empty account"));
+                None
+            }
+        }
+    };
+    let (plan, api_calls) = match client {
+        None => (plan::offline(&loaded.fleet, &renderer)?, ApiCalls::new()),
+        Some(client) => {
+            let catalog = discover::catalog(&client).await?;
+            let diags = preflight::check(&loaded.fleet, &catalog);
+            if !diags.is_empty() {
+                let errors = diags.iter().map(|d| loaded.locate(d)).collect();
+                return Err(FleetError::Invalid {
+                    file: loaded.file.clone(),
+                    errors,
+                }
+                .into());
+            }
+            let observed = discover::observe(&client, &loaded.fleet).await?;
+            (plan::online(&loaded.fleet, &observed, &renderer)?, client.api_calls())
+        }
+    };
     if ctx.printer.json() {
-        ctx.printer.report_json(&plan);
+        ctx.printer.report_json(&Report { plan: &plan, api_calls });
     } else {
         ctx.printer.report(&plan_text::render(&plan));
+    }
+    if !plan.problems.is_empty() {
+        return Err(crate::Error::Conflict(format!(
+            "the plan cannot be carried out: {}",
+            plan.problems.join("; ")
+        )));
     }
     Ok(plan)
 }

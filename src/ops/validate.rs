@@ -1,9 +1,12 @@
-//! `lkeobs validate`: parse and check the fleet file; print a one-line summary or every error.
+//! `lkeobs validate`: parse and check the fleet file; with a token, also the live catalog (preflight).
+//! Prints a one-line summary or every error.
 
 use serde::Serialize;
 
-use super::Ctx;
-use crate::fleet::Fleet;
+use super::{Ctx, discover};
+use crate::cli::ValidateArgs;
+use crate::fleet::{Cluster, Fleet, FleetError, preflight};
+use crate::linode::ApiCalls;
 
 /// What `validate` reports about a valid fleet.
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
@@ -30,34 +33,78 @@ impl Summary {
         }
     }
 
-    pub fn line(&self) -> String {
+    pub fn line(&self, preflight: &Preflight) -> String {
+        let how = match preflight {
+            Preflight::Passed => ", checked against the Linode catalog",
+            Preflight::Skipped { .. } => " (offline checks only)",
+        };
         format!(
-            "{}: fleet {:?} is valid: {} cluster(s) (hub + {} edge(s)), {} pool(s), {} node(s), {} GPU pool(s)\n",
+            "{}: fleet {:?} is valid{how}: {} cluster(s) (hub + {} edge(s)), {} pool(s), {} node(s), {} GPU pool(s)\n",
             self.file, self.fleet, self.clusters, self.edges, self.pools, self.nodes, self.gpu_pools
         )
     }
 }
 
-use crate::fleet::Cluster;
+/// Whether the live checks ran.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[serde(tag = "preflight", rename_all = "snake_case")]
+pub enum Preflight {
+    Passed,
+    Skipped { reason: String },
+}
 
 #[derive(Serialize)]
 struct Report<'a> {
     ok: bool,
     #[serde(flatten)]
     summary: &'a Summary,
+    #[serde(flatten)]
+    preflight: &'a Preflight,
+    api_calls: ApiCalls,
 }
 
 /// Runs `validate`.
-pub fn run(ctx: &Ctx) -> Result<Summary, crate::Error> {
+pub async fn run(ctx: &Ctx, args: &ValidateArgs) -> Result<Summary, crate::Error> {
     let loaded = ctx.load_fleet()?;
+    let mut api_calls = ApiCalls::new();
+    let preflight = if args.offline {
+        Preflight::Skipped {
+            reason: "--offline".into(),
+        }
+    } else {
+        match ctx.linode_client()? {
+            Err(why) => {
+                ctx.printer.note(&format!("{why}; checked offline only"));
+                Preflight::Skipped {
+                    reason: "no Linode token".into(),
+                }
+            }
+            Ok(client) => {
+                let catalog = discover::catalog(&client).await?;
+                api_calls = client.api_calls();
+                let diags = preflight::check(&loaded.fleet, &catalog);
+                if !diags.is_empty() {
+                    let errors = diags.iter().map(|d| loaded.locate(d)).collect();
+                    return Err(FleetError::Invalid {
+                        file: loaded.file.clone(),
+                        errors,
+                    }
+                    .into());
+                }
+                Preflight::Passed
+            }
+        }
+    };
     let summary = Summary::of(&loaded.file, &loaded.fleet);
     if ctx.printer.json() {
         ctx.printer.report_json(&Report {
             ok: true,
             summary: &summary,
+            preflight: &preflight,
+            api_calls,
         });
     } else {
-        ctx.printer.report(&summary.line());
+        ctx.printer.report(&summary.line(&preflight));
     }
     Ok(summary)
 }

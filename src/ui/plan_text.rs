@@ -1,32 +1,44 @@
-//! The plan as text for a person: one block per cluster, then the firewall, then a one-line total.
+//! The plan as text for a person: one block per cluster, then the firewall, problems, notes and a one-line total.
 
 use std::fmt::Write as _;
 
-use crate::plan::Plan;
+use crate::plan::{Action, Plan};
 
-/// Renders `plan` like Terraform's plan: `+` create, `~` update, `-` delete, `=` adopt.
+fn id(id: Option<u64>) -> String {
+    id.map(|i| format!(" (id {i})")).unwrap_or_default()
+}
+
+/// Renders `plan` like Terraform's plan: `+` create, `~` update, `-/+` replace, `-` delete, `=` adopt.
 pub fn render(plan: &Plan) -> String {
     let mut out = String::new();
     let how = if plan.mode == "offline" {
         " (offline: planned against an empty account)"
     } else {
-        ""
+        " (against the Linode account)"
     };
     let _ = writeln!(out, "Plan for fleet {:?}{how}\n", plan.fleet);
     let (mut pools, mut objects, mut clusters) = (0, 0, 0);
     for c in &plan.clusters {
         let ha = if c.high_availability { ", HA control plane" } else { "" };
+        let verb = match c.action {
+            Action::Adopt => "  (exists, ours: adopted)",
+            _ => "",
+        };
         let _ = writeln!(
             out,
-            "{} cluster {} ({}) {}  region {}  k8s {}{ha}",
+            "{} cluster {} ({}) {}{}  region {}  k8s {}{ha}{verb}",
             c.action.sigil(),
             c.name,
             c.role,
             c.label,
+            id(c.id),
             c.region,
             c.k8s_version
         );
         clusters += usize::from(c.action.is_change());
+        for change in &c.changes {
+            let _ = writeln!(out, "    ~ {change}");
+        }
         let _ = writeln!(out, "    tags: {}", c.tags.join(", "));
         for p in &c.pools {
             let scale = p
@@ -40,19 +52,27 @@ pub fn render(plan: &Plan) -> String {
             };
             let _ = writeln!(
                 out,
-                "  {} pool {} × {}{scale}{gpu}",
+                "  {} pool {} × {}{scale}{gpu}{}",
                 p.action.sigil(),
                 p.node_type,
-                p.count
+                p.count,
+                id(p.id)
             );
+            for change in &p.changes {
+                let _ = writeln!(out, "      {change}");
+            }
             pools += usize::from(p.action.is_change());
         }
-        let changed: Vec<_> = c.objects.iter().filter(|o| o.action.is_change()).collect();
-        let _ = writeln!(out, "  {} stack objects:", changed.len());
-        for o in changed {
-            let note = o.note.map(|n| format!("  ({n})")).unwrap_or_default();
-            let _ = writeln!(out, "    {} {}{note}", o.action.sigil(), o.object);
-            objects += 1;
+        if c.objects_compared {
+            let changed: Vec<_> = c.objects.iter().filter(|o| o.action.is_change()).collect();
+            let _ = writeln!(out, "  {} stack objects:", changed.len());
+            for o in changed {
+                let note = o.note.map(|n| format!("  ({n})")).unwrap_or_default();
+                let _ = writeln!(out, "    {} {}{note}", o.action.sigil(), o.object);
+                objects += 1;
+            }
+        } else {
+            let _ = writeln!(out, "  stack objects: applied by `up` (not compared here)");
         }
         out.push('\n');
     }
@@ -60,14 +80,34 @@ pub fn render(plan: &Plan) -> String {
     if let Some(f) = &plan.firewall {
         let _ = writeln!(
             out,
-            "{} firewall {}: inbound {}, outbound {}; {}\n",
+            "{} firewall {}{}: inbound {}, outbound {}; {}",
             f.action.sigil(),
             f.label,
+            id(f.id),
             f.inbound_policy,
             f.outbound_policy,
             f.rule
         );
+        for ip in &f.add {
+            let _ = writeln!(out, "    + {ip}");
+        }
+        for ip in &f.remove {
+            let _ = writeln!(out, "    - {ip}");
+        }
+        if !f.pending_edges.is_empty() {
+            let _ = writeln!(out, "    + the nodes of {} once they exist", f.pending_edges.join(", "));
+        }
+        out.push('\n');
         firewalls += usize::from(f.action.is_change());
+    }
+    for n in &plan.notes {
+        let _ = writeln!(out, "note: {n}");
+    }
+    for p in &plan.problems {
+        let _ = writeln!(out, "problem: {p}");
+    }
+    if !plan.notes.is_empty() || !plan.problems.is_empty() {
+        out.push('\n');
     }
     if plan.changes == 0 {
         out.push_str("No changes: the account matches the fleet file.\n");

@@ -17,11 +17,18 @@ pub fn fleet(name: &str) -> PathBuf {
 /// The example fleets every render check covers.
 pub const EXAMPLE_FLEETS: [&str; 3] = ["example", "prod", "ci"];
 
-/// The lkeobs binary with a clean environment (no colour, no inherited fleet or CI variables).
+/// The lkeobs binary with a clean environment (no colour, no inherited fleet, token or API URL).
 pub fn lkeobs() -> assert_cmd::Command {
     let mut cmd = assert_cmd::Command::cargo_bin("lkeobs").expect("binary built");
+    // No way to reach a real Linode account: no token, no linode-cli config, no API URL.
+    let nowhere = std::env::temp_dir().join("lkeobs-tests-no-home");
     cmd.env_remove("LKEOBS_FLEET")
         .env_remove("RUST_LOG")
+        .env_remove("LINODE_TOKEN")
+        .env_remove("LINODE_CLI_TOKEN")
+        .env_remove("LINODE_URL")
+        .env("HOME", &nowhere)
+        .env("XDG_CONFIG_HOME", &nowhere)
         .env("NO_COLOR", "1")
         .current_dir(root());
     cmd

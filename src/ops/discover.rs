@@ -1,0 +1,110 @@
+//! Reads what exists in the Linode account for a fleet (clusters by label and tag, their pools and node
+//! addresses, the gateway firewall) and the live catalog for the preflight.
+
+use std::collections::BTreeMap;
+use std::net::Ipv4Addr;
+
+use tokio::task::JoinSet;
+
+use crate::firewall;
+use crate::fleet::preflight::Catalog;
+use crate::fleet::{Fleet, Role};
+use crate::linode::{self, Client, Filter};
+use crate::naming;
+use crate::plan::{Observed, ObservedCluster, is_ours};
+
+/// The catalog the preflight checks against (three list calls, run at once).
+pub async fn catalog(client: &Client) -> Result<Catalog, linode::Error> {
+    let (regions, types, versions) = tokio::join!(
+        client.list_regions(),
+        client.list_linode_types(None),
+        client.list_lke_versions()
+    );
+    Ok(Catalog {
+        regions: regions?.into_iter().map(|r| (r.id, r.capabilities)).collect(),
+        types: types?.into_iter().map(|t| t.id).collect(),
+        k8s_versions: versions?.into_iter().map(|v| v.id).collect(),
+    })
+}
+
+/// Everything the plan compares: one cluster list, one pool list per cluster of ours, one instance list
+/// when an edge exists (node addresses for the firewall), one firewall lookup by label.
+pub async fn observe(client: &Client, fleet: &Fleet) -> Result<Observed, crate::Error> {
+    let name = fleet.name();
+    let labels: BTreeMap<String, Role> = fleet
+        .clusters()
+        .map(|c| (naming::cluster_label(name, c.name.get_ref()), c.role))
+        .collect();
+    let fw_label = naming::firewall_label(name);
+    let (clusters, firewalls) = tokio::join!(client.list_lke_clusters(None), async {
+        if fleet.security.gateway_firewall {
+            client.list_firewalls(Some(&Filter::label(&fw_label))).await
+        } else {
+            Ok(Vec::new())
+        }
+    });
+    let relevant: Vec<_> = clusters?
+        .into_iter()
+        .filter(|c| labels.contains_key(&c.label) || is_ours(&c.tags, name))
+        .collect();
+
+    let mut tasks = JoinSet::new();
+    for (i, c) in relevant.iter().enumerate() {
+        if is_ours(&c.tags, name) {
+            let client = client.clone();
+            let id = c.id;
+            tasks.spawn(async move { (i, client.list_node_pools(id).await) });
+        }
+    }
+    let mut pools: BTreeMap<usize, Vec<linode::NodePool>> = BTreeMap::new();
+    while let Some(joined) = tasks.join_next().await {
+        let (i, result) = joined.map_err(|e| crate::Error::Internal(format!("pool listing task failed: {e}")))?;
+        pools.insert(i, result?);
+    }
+
+    let has_edge = relevant
+        .iter()
+        .enumerate()
+        .any(|(i, c)| labels.get(&c.label) == Some(&Role::Edge) && pools.contains_key(&i));
+    let addresses: BTreeMap<u64, Vec<Ipv4Addr>> = if has_edge && fleet.security.gateway_firewall {
+        client
+            .list_instances(None)
+            .await?
+            .into_iter()
+            .map(|inst| {
+                let public = inst
+                    .ipv4
+                    .iter()
+                    .filter_map(|a| a.parse::<Ipv4Addr>().ok())
+                    .filter(firewall::is_public)
+                    .collect();
+                (inst.id, public)
+            })
+            .collect()
+    } else {
+        BTreeMap::new()
+    };
+
+    let clusters = relevant
+        .into_iter()
+        .enumerate()
+        .map(|(i, cluster)| {
+            let pools = pools.remove(&i).unwrap_or_default();
+            let node_ipv4 = pools
+                .iter()
+                .flat_map(|p| p.nodes.iter())
+                .filter_map(|n| n.instance_id)
+                .flat_map(|id| addresses.get(&id).cloned().unwrap_or_default())
+                .collect();
+            ObservedCluster {
+                cluster,
+                pools,
+                node_ipv4,
+            }
+        })
+        .collect();
+    Ok(Observed {
+        clusters,
+        firewall: firewalls?.into_iter().find(|f| f.label == fw_label),
+    })
+}

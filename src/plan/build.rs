@@ -1,0 +1,310 @@
+//! Builds plans: offline against an empty account, online against what discovery observed.
+
+use std::collections::BTreeSet;
+use std::net::Ipv4Addr;
+
+use super::{Action, ClusterPlan, FirewallPlan, ObjectPlan, Plan, PoolPlan, pools};
+use crate::firewall;
+use crate::fleet::{Cluster, Fleet, Role};
+use crate::linode::{Firewall, LkeCluster, NodePool};
+use crate::naming;
+use crate::stack::{Inputs, Renderer, secrets};
+
+/// What exists in the account, as far as the plan needs to know.
+#[derive(Debug, Clone, Default)]
+pub struct Observed {
+    /// Every LKE cluster whose label is one of the fleet's, or that carries the fleet's tag.
+    pub clusters: Vec<ObservedCluster>,
+    /// The firewall labelled `lkeobs-<fleet>-gw`, if any.
+    pub firewall: Option<Firewall>,
+}
+
+/// One existing cluster; `pools` and `node_ipv4` are only fetched for clusters that are ours.
+#[derive(Debug, Clone)]
+pub struct ObservedCluster {
+    pub cluster: LkeCluster,
+    pub pools: Vec<NodePool>,
+    /// Public IPv4 addresses of its nodes.
+    pub node_ipv4: Vec<Ipv4Addr>,
+}
+
+/// Whether a resource's tags say it belongs to this fleet.
+pub fn is_ours(tags: &[String], fleet: &str) -> bool {
+    tags.iter().any(|t| t == naming::TAG_OWNER) && tags.contains(&naming::fleet_tag(fleet))
+}
+
+fn user_tags(fleet: &Fleet) -> Vec<String> {
+    fleet.fleet.tags.iter().map(|t| t.get_ref().clone()).collect()
+}
+
+fn new_pools(c: &Cluster) -> Vec<PoolPlan> {
+    pools::diff(&c.pools, &[])
+}
+
+fn objects(fleet: &Fleet, c: &Cluster, renderer: &Renderer) -> Result<Vec<ObjectPlan>, crate::Error> {
+    let rendered = renderer.render(fleet, c, &Inputs::default())?;
+    let mut out: Vec<ObjectPlan> = rendered
+        .objects()?
+        .into_iter()
+        .map(|object| ObjectPlan {
+            action: Action::Create,
+            object,
+            note: None,
+        })
+        .collect();
+    out.extend(
+        secrets::runtime_secrets(fleet, c)
+            .into_iter()
+            .map(|(object, note)| ObjectPlan {
+                action: Action::Create,
+                object,
+                note: Some(note),
+            }),
+    );
+    Ok(out)
+}
+
+fn create_cluster(fleet: &Fleet, c: &Cluster, renderer: &Renderer) -> Result<ClusterPlan, crate::Error> {
+    let name = fleet.name();
+    Ok(ClusterPlan {
+        action: Action::Create,
+        id: None,
+        name: c.name.get_ref().clone(),
+        role: c.role.as_str(),
+        label: naming::cluster_label(name, c.name.get_ref()),
+        region: c.region.get_ref().clone(),
+        k8s_version: fleet.fleet.k8s_version.get_ref().clone(),
+        high_availability: c.high_availability,
+        tags: naming::cluster_tags(name, c.role.as_str(), &user_tags(fleet)),
+        changes: Vec::new(),
+        pools: new_pools(c),
+        objects_compared: true,
+        objects: objects(fleet, c, renderer)?,
+    })
+}
+
+fn firewall_create(fleet: &Fleet) -> FirewallPlan {
+    FirewallPlan {
+        action: Action::Create,
+        id: None,
+        label: naming::firewall_label(fleet.name()),
+        inbound_policy: "DROP",
+        outbound_policy: "ACCEPT",
+        rule: "ACCEPT TCP 4317,4318 from every edge node's public IPv4",
+        tags: naming::fleet_tags(fleet.name(), &user_tags(fleet)),
+        add: Vec::new(),
+        remove: Vec::new(),
+        pending_edges: Vec::new(),
+    }
+}
+
+/// The offline plan: everything is created.
+pub fn offline(fleet: &Fleet, renderer: &Renderer) -> Result<Plan, crate::Error> {
+    let clusters = fleet
+        .clusters()
+        .map(|c| create_cluster(fleet, c, renderer))
+        .collect::<Result<Vec<_>, _>>()?;
+    let mut plan = Plan {
+        ok: true,
+        fleet: fleet.name().to_string(),
+        mode: "offline",
+        clusters,
+        firewall: fleet.security.gateway_firewall.then(|| firewall_create(fleet)),
+        changes: 0,
+        problems: Vec::new(),
+        notes: Vec::new(),
+    };
+    plan.changes = plan.count_changes();
+    Ok(plan)
+}
+
+fn minor(v: &str) -> Option<(u32, u32)> {
+    let (a, b) = v.split_once('.')?;
+    Some((a.parse().ok()?, b.parse().ok()?))
+}
+
+/// The plan for a cluster that exists and is ours.
+fn existing_cluster(fleet: &Fleet, c: &Cluster, have: &ObservedCluster, plan: &mut Plan) -> ClusterPlan {
+    let name = fleet.name();
+    let label = naming::cluster_label(name, c.name.get_ref());
+    let want_version = fleet.fleet.k8s_version.get_ref();
+    let mut changes = Vec::new();
+    match (minor(&have.cluster.k8s_version), minor(want_version)) {
+        (Some(h), Some(w)) if w > h => {
+            changes.push(format!(
+                "k8s_version {} → {want_version} (nodes take it when recycled)",
+                have.cluster.k8s_version
+            ));
+            if w.1 > h.1 + 1 {
+                plan.problems.push(format!("{label}: LKE upgrades one minor version at a time; {} → {want_version} needs intermediate upgrades", have.cluster.k8s_version));
+            }
+        }
+        (Some(h), Some(w)) if w < h => plan.problems.push(format!(
+            "{label}: runs Kubernetes {}, the fleet asks for {want_version}: LKE cannot downgrade",
+            have.cluster.k8s_version
+        )),
+        _ => {}
+    }
+    let ha = have
+        .cluster
+        .control_plane
+        .as_ref()
+        .is_some_and(|cp| cp.high_availability);
+    if c.high_availability && !ha {
+        changes.push("high availability control plane: off → on (cannot be undone; recycles the nodes)".to_string());
+    } else if !c.high_availability && ha {
+        plan.notes.push(format!(
+            "{label}: the HA control plane stays on (LKE cannot turn it off)"
+        ));
+    }
+    let want_tags = naming::cluster_tags(name, c.role.as_str(), &user_tags(fleet));
+    let missing: Vec<&String> = want_tags.iter().filter(|t| !have.cluster.tags.contains(t)).collect();
+    if !missing.is_empty() {
+        changes.push(format!(
+            "tags + {}",
+            missing.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(", ")
+        ));
+    }
+    ClusterPlan {
+        action: if changes.is_empty() {
+            Action::Adopt
+        } else {
+            Action::Update
+        },
+        id: Some(have.cluster.id),
+        name: c.name.get_ref().clone(),
+        role: c.role.as_str(),
+        label,
+        region: have.cluster.region.clone(),
+        k8s_version: have.cluster.k8s_version.clone(),
+        high_availability: ha,
+        tags: have.cluster.tags.clone(),
+        changes,
+        pools: pools::diff(&c.pools, &have.pools),
+        objects_compared: false,
+        objects: Vec::new(),
+    }
+}
+
+/// The online plan: `observed` is what discovery found.
+pub fn online(fleet: &Fleet, observed: &Observed, renderer: &Renderer) -> Result<Plan, crate::Error> {
+    let name = fleet.name();
+    let mut plan = Plan {
+        ok: true,
+        fleet: name.to_string(),
+        mode: "online",
+        clusters: Vec::new(),
+        firewall: None,
+        changes: 0,
+        problems: Vec::new(),
+        notes: Vec::new(),
+    };
+    let mut wanted_labels = BTreeSet::new();
+    let mut edge_ips: Vec<Ipv4Addr> = Vec::new();
+    let mut pending_edges = Vec::new();
+    for c in fleet.clusters() {
+        let label = naming::cluster_label(name, c.name.get_ref());
+        wanted_labels.insert(label.clone());
+        match observed.clusters.iter().find(|o| o.cluster.label == label) {
+            None => {
+                if c.role == Role::Edge {
+                    pending_edges.push(c.name.get_ref().clone());
+                }
+                plan.clusters.push(create_cluster(fleet, c, renderer)?);
+            }
+            Some(o) if !is_ours(&o.cluster.tags, name) => plan.problems.push(format!(
+                "cluster {label} (id {}) exists but is not tagged `lkeobs` and `{}`: it is not ours, so lkeobs will not touch it; delete or rename it, or choose another fleet name",
+                o.cluster.id,
+                naming::fleet_tag(name)
+            )),
+            Some(o) if o.cluster.region != *c.region.get_ref() => plan.problems.push(format!(
+                "cluster {label} (id {}) is in region {}, the fleet file says {}: a cluster cannot move; remove it first",
+                o.cluster.id,
+                o.cluster.region,
+                c.region.get_ref()
+            )),
+            Some(o) => {
+                if c.role == Role::Edge {
+                    edge_ips.extend(o.node_ipv4.iter().copied());
+                }
+                let cp = existing_cluster(fleet, c, o, &mut plan);
+                plan.clusters.push(cp);
+            }
+        }
+    }
+    for o in &observed.clusters {
+        if !wanted_labels.contains(&o.cluster.label) && is_ours(&o.cluster.tags, name) {
+            plan.notes.push(format!(
+                "cluster {} (id {}) carries this fleet's tags but is not in the fleet file; `up` leaves it alone",
+                o.cluster.label, o.cluster.id
+            ));
+        }
+    }
+    if fleet.security.gateway_firewall {
+        plan.firewall = firewall_plan(
+            fleet,
+            observed.firewall.as_ref(),
+            &edge_ips,
+            pending_edges,
+            &mut plan.problems,
+        );
+    }
+    if plan.clusters.iter().any(|c| !c.objects_compared) {
+        plan.notes.push(
+            "stack objects of existing clusters are not listed: comparing them needs the Kubernetes layer (server-side dry run)".to_string(),
+        );
+    }
+    plan.changes = plan.count_changes();
+    plan.ok = plan.problems.is_empty();
+    Ok(plan)
+}
+
+fn firewall_plan(
+    fleet: &Fleet,
+    existing: Option<&Firewall>,
+    edge_ips: &[Ipv4Addr],
+    pending_edges: Vec<String>,
+    problems: &mut Vec<String>,
+) -> Option<FirewallPlan> {
+    let mut plan = firewall_create(fleet);
+    plan.pending_edges = pending_edges;
+    let wanted = match firewall::gateway_rules(edge_ips) {
+        Ok(r) => r,
+        Err(e) => {
+            problems.push(format!("gateway firewall: {e}"));
+            return Some(plan);
+        }
+    };
+    let want_ips = firewall::allowed_ips(&wanted);
+    let Some(fw) = existing else {
+        plan.add = by_address(want_ips.iter());
+        return Some(plan);
+    };
+    plan.id = Some(fw.id);
+    if !is_ours(&fw.tags, fleet.name()) {
+        problems.push(format!(
+            "firewall {} (id {}) exists but is not tagged as this fleet's: it is not ours; delete or rename it",
+            fw.label, fw.id
+        ));
+        plan.action = Action::Unchanged;
+        return Some(plan);
+    }
+    let current = fw.rules.as_ref().map(|r| r.rules.clone());
+    let have_ips = current.as_ref().map(firewall::allowed_ips).unwrap_or_default();
+    plan.add = by_address(want_ips.difference(&have_ips));
+    plan.remove = by_address(have_ips.difference(&want_ips));
+    let in_sync = current.as_ref().is_some_and(|c| firewall::matches(c, &wanted));
+    plan.action = if in_sync && plan.pending_edges.is_empty() {
+        Action::Unchanged
+    } else {
+        Action::Update
+    };
+    Some(plan)
+}
+
+/// Addresses in numeric order (203.0.113.8 before 203.0.113.12); anything unparsable last.
+fn by_address<'a>(ips: impl Iterator<Item = &'a String>) -> Vec<String> {
+    let mut v: Vec<String> = ips.cloned().collect();
+    v.sort_by_key(|s| (s.parse::<Ipv4Addr>().map_err(|_| s.clone()), s.clone()));
+    v
+}

@@ -1,0 +1,145 @@
+//! The plan: what `up` would do to reach the fleet file from what exists (offline: an empty account).
+//! Pure: discovery happens in `ops`; this module only compares.
+
+mod build;
+mod pools;
+
+pub use build::{Observed, ObservedCluster, is_ours, offline, online};
+
+use serde::Serialize;
+
+use crate::fleet::spec::Autoscale;
+use crate::stack::ObjectRef;
+
+/// What happens to one thing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Action {
+    Create,
+    Adopt,
+    Update,
+    /// Create the new one, then delete the old one (a pool whose type changed).
+    Replace,
+    Unchanged,
+    Delete,
+}
+
+impl Action {
+    pub fn is_change(self) -> bool {
+        !matches!(self, Action::Unchanged | Action::Adopt)
+    }
+
+    pub fn sigil(self) -> &'static str {
+        match self {
+            Action::Create => "+",
+            Action::Adopt => "=",
+            Action::Update => "~",
+            Action::Replace => "-/+",
+            Action::Unchanged => " ",
+            Action::Delete => "-",
+        }
+    }
+}
+
+/// The whole plan.
+#[derive(Debug, Clone, Serialize)]
+pub struct Plan {
+    /// False when `problems` stop `up`.
+    pub ok: bool,
+    pub fleet: String,
+    /// `offline`: planned against an empty account; `online`: against what the API reports.
+    pub mode: &'static str,
+    pub clusters: Vec<ClusterPlan>,
+    pub firewall: Option<FirewallPlan>,
+    /// How many actions change something; 0 means `up` would do nothing.
+    pub changes: usize,
+    /// What stops `up` (e.g. a cluster with our label but not our tags). Any problem makes `plan` fail.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub problems: Vec<String>,
+    /// Facts worth knowing that change nothing.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub notes: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ClusterPlan {
+    pub action: Action,
+    /// The LKE cluster id, when it exists.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id: Option<u64>,
+    pub name: String,
+    pub role: &'static str,
+    pub label: String,
+    pub region: String,
+    pub k8s_version: String,
+    pub high_availability: bool,
+    pub tags: Vec<String>,
+    /// What an update changes, e.g. `k8s_version 1.32 → 1.33`.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub changes: Vec<String>,
+    pub pools: Vec<PoolPlan>,
+    /// Whether `objects` was compared with the cluster (false: the cluster exists and its
+    /// objects are not listed; comparing them needs the Kubernetes layer).
+    pub objects_compared: bool,
+    pub objects: Vec<ObjectPlan>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct PoolPlan {
+    pub action: Action,
+    /// The pool id, when it exists (for a replacement: the old pool's).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id: Option<u64>,
+    #[serde(rename = "type")]
+    pub node_type: String,
+    pub count: u32,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub autoscale: Option<Autoscale>,
+    /// GPU pools are labelled and tainted `lkeobs.io/gpu`.
+    pub gpu: bool,
+    /// What an update or replacement changes, e.g. `count 2 → 3`.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub changes: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ObjectPlan {
+    pub action: Action,
+    #[serde(flatten)]
+    pub object: ObjectRef,
+    /// Why it exists, for objects `up` generates rather than renders.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub note: Option<&'static str>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct FirewallPlan {
+    pub action: Action,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id: Option<u64>,
+    pub label: String,
+    pub inbound_policy: &'static str,
+    pub outbound_policy: &'static str,
+    pub rule: &'static str,
+    pub tags: Vec<String>,
+    /// Edge node addresses the rules gain or lose.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub add: Vec<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub remove: Vec<String>,
+    /// Edges whose node addresses are added once their nodes exist.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub pending_edges: Vec<String>,
+}
+
+impl Plan {
+    pub(crate) fn count_changes(&self) -> usize {
+        let mut n = 0;
+        for c in &self.clusters {
+            n += usize::from(c.action.is_change());
+            n += c.pools.iter().filter(|p| p.action.is_change()).count();
+            n += c.objects.iter().filter(|o| o.action.is_change()).count();
+        }
+        n + self.firewall.iter().filter(|f| f.action.is_change()).count()
+    }
+}

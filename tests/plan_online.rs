@@ -1,0 +1,342 @@
+//! `plan` and `validate` with a token, against the stateful Linode fake (through LINODE_URL): the preflight,
+//! the difference between fleet/prod.toml and what exists, "not ours", and a 30% 429 storm that changes nothing.
+
+mod support;
+mod tooling;
+
+use serde_json::{Value, json};
+use support::FAKE_TOKEN;
+use support::linode_fake::{LinodeFake, State};
+use tooling::{fleet, lkeobs};
+
+use lkeobs::linode::{Autoscaler, ControlPlaneSpec, CreateFirewall, CreateLkeCluster, FirewallRules, NodePoolSpec};
+
+/// The fake's catalog widened to what fleet/prod.toml needs.
+fn prod_catalog() -> State {
+    let mut s = State::seeded();
+    let caps = |gpu: bool| {
+        let mut c = vec![
+            "Linodes",
+            "Kubernetes",
+            "Cloud Firewall",
+            "NodeBalancers",
+            "Block Storage",
+            "LKE HA Control Planes",
+            "LKE Network Access Control List (IP ACL)",
+        ];
+        if gpu {
+            c.push("GPU Linodes");
+        }
+        c
+    };
+    s.regions = ["us-ord", "us-east", "eu-west", "ap-south"]
+        .iter()
+        .map(|r| json!({"id": r, "label": r, "country": "us", "capabilities": caps(*r == "ap-south"), "status": "ok"}))
+        .collect();
+    s.types.push(json!({"id": "g6-standard-4", "label": "Linode 8GB", "class": "standard", "vcpus": 4, "memory": 8192, "gpus": 0}));
+    s.versions = vec!["1.32".into(), "1.33".into()];
+    s
+}
+
+const OURS: [&str; 4] = ["lkeobs", "lkeobs-fleet-prod", "team-obs", "env-prod"];
+
+fn tags(role: &str) -> Vec<String> {
+    let mut t: Vec<String> = OURS.iter().map(|s| s.to_string()).collect();
+    t.insert(2, format!("lkeobs-role-{role}"));
+    t
+}
+
+fn pool(ty: &str, count: u32, scale: Option<(u32, u32)>) -> NodePoolSpec {
+    let mut p = NodePoolSpec::new(ty, count);
+    p.autoscaler = scale.map(|(min, max)| Autoscaler {
+        enabled: true,
+        min,
+        max,
+    });
+    p
+}
+
+async fn create(fake: &LinodeFake, label: &str, region: &str, role: &str, pools: Vec<NodePoolSpec>, ha: bool) -> u64 {
+    let client = fake.client();
+    let req = CreateLkeCluster {
+        label: label.into(),
+        region: region.into(),
+        k8s_version: "1.33".into(),
+        node_pools: pools,
+        tags: if role.is_empty() { Vec::new() } else { tags(role) },
+        control_plane: ha.then(|| ControlPlaneSpec {
+            high_availability: Some(true),
+            ..Default::default()
+        }),
+        tier: None,
+    };
+    client.create_lke_cluster(&req).await.expect("seed cluster").id
+}
+
+/// Hub and us-east as the fleet wants them; gpu-ap-south without its GPU pool; eu-west missing;
+/// the firewall allows one stale address.
+async fn partly_built(fake: &LinodeFake) {
+    create(
+        fake,
+        "lkeobs-prod-hub",
+        "us-ord",
+        "hub",
+        vec![pool("g6-standard-4", 3, Some((3, 5)))],
+        true,
+    )
+    .await;
+    create(
+        fake,
+        "lkeobs-prod-us-east",
+        "us-east",
+        "edge",
+        vec![pool("g6-standard-2", 2, Some((2, 4)))],
+        false,
+    )
+    .await;
+    create(
+        fake,
+        "lkeobs-prod-gpu-ap-south",
+        "ap-south",
+        "edge",
+        vec![pool("g6-standard-2", 2, None)],
+        false,
+    )
+    .await;
+    let mut rules = lkeobs::firewall::gateway_rules(&["198.51.100.99".parse().unwrap()]).unwrap();
+    rules.outbound = Vec::new();
+    let fw = CreateFirewall {
+        label: "lkeobs-prod-gw".into(),
+        rules,
+        tags: vec!["lkeobs".into(), "lkeobs-fleet-prod".into()],
+        devices: None,
+    };
+    fake.client().create_firewall(&fw).await.expect("seed firewall");
+}
+
+fn plan(fake: &LinodeFake, extra: &[&str]) -> (i32, Value, String) {
+    let out = lkeobs()
+        .env("LINODE_URL", fake.base_url())
+        .env("LINODE_TOKEN", FAKE_TOKEN)
+        .args(["plan", "--output", "json", "--fleet"])
+        .arg(fleet("prod"))
+        .args(extra)
+        .output()
+        .expect("runs");
+    let json = serde_json::from_slice(&out.stdout).unwrap_or(Value::Null);
+    (
+        out.status.code().unwrap_or(-1),
+        json,
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+fn cluster<'a>(plan: &'a Value, name: &str) -> &'a Value {
+    plan["clusters"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["name"] == name)
+        .unwrap()
+}
+
+/// The plan without the call counts (which depend on retries).
+fn essence(mut plan: Value) -> Value {
+    plan.as_object_mut().unwrap().remove("api_calls");
+    plan
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn plan_against_the_fake_shows_the_difference() {
+    let fake = LinodeFake::start_with(prod_catalog()).await;
+    partly_built(&fake).await;
+    let (code, p, err) = plan(&fake, &["--detailed-exitcode"]);
+    assert_eq!(code, 2, "changes pending → 2; stderr: {err}");
+    assert_eq!(p["mode"], "online");
+    assert_eq!(cluster(&p, "hub")["action"], "adopt");
+    assert_eq!(cluster(&p, "us-east")["action"], "adopt");
+    assert_eq!(cluster(&p, "eu-west")["action"], "create");
+    let gpu = cluster(&p, "gpu-ap-south");
+    assert_eq!(gpu["action"], "adopt");
+    let pool_actions: Vec<&str> = gpu["pools"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|x| x["action"].as_str().unwrap())
+        .collect();
+    assert_eq!(pool_actions, ["unchanged", "create"]);
+    let fw = &p["firewall"];
+    assert_eq!(fw["action"], "update");
+    assert_eq!(fw["remove"], json!(["198.51.100.99"]));
+    assert_eq!(
+        fw["add"].as_array().unwrap().len(),
+        4,
+        "2 us-east + 2 gpu-ap-south nodes: {fw}"
+    );
+    assert_eq!(fw["pending_edges"], json!(["eu-west"]));
+    assert!(p["api_calls"]["GET /lke/clusters"].as_u64().unwrap() >= 1);
+    assert_eq!(p["api_calls"]["GET /lke/clusters/{id}/pools"], 3);
+    // Nothing was written.
+    let st = fake.state();
+    assert!(
+        st.log
+            .iter()
+            .filter(|l| l.injected.is_none())
+            .skip(4)
+            .all(|l| l.method == "GET"),
+        "plan wrote something"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn plan_survives_a_429_storm_with_the_same_result() {
+    let fake = LinodeFake::start_with(prod_catalog()).await;
+    partly_built(&fake).await;
+    let (_, calm, _) = plan(&fake, &[]);
+    fake.state().faults.rate_limit_percent = 30;
+    let (code, stormy, err) = plan(&fake, &[]);
+    assert_eq!(code, 0, "{err}");
+    assert!(fake.state().injected() > 0, "no 429 was injected");
+    assert_eq!(essence(calm), essence(stormy));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn converged_account_plans_no_changes() {
+    let fake = LinodeFake::start_with(prod_catalog()).await;
+    partly_built(&fake).await;
+    let client = fake.client();
+    create(
+        &fake,
+        "lkeobs-prod-eu-west",
+        "eu-west",
+        "edge",
+        vec![pool("g6-standard-2", 2, Some((2, 4)))],
+        false,
+    )
+    .await;
+    let gpu = client
+        .list_lke_clusters(None)
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|c| c.label.ends_with("gpu-ap-south"))
+        .unwrap();
+    let mut gpu_pool = NodePoolSpec::new("g2-gpu-rtx4000a1-s", 1);
+    gpu_pool.labels.insert("lkeobs.io/gpu".into(), "true".into());
+    client.create_node_pool(gpu.id, &gpu_pool).await.unwrap();
+    // The firewall the plan asks for.
+    let (_, p, _) = plan(&fake, &[]);
+    let mut ips: Vec<std::net::Ipv4Addr> = p["firewall"]["add"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap().parse().unwrap())
+        .collect();
+    ips.sort();
+    let fw = client.list_firewalls(None).await.unwrap().remove(0);
+    let rules: FirewallRules = lkeobs::firewall::gateway_rules(&ips).unwrap();
+    client.put_firewall_rules(fw.id, &rules).await.unwrap();
+    let (code, p, err) = plan(&fake, &["--detailed-exitcode"]);
+    assert_eq!(code, 0, "converged → 0; plan: {p:#}\n{err}");
+    assert_eq!(p["changes"], 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_cluster_with_our_label_but_not_our_tags_is_an_error() {
+    let fake = LinodeFake::start_with(prod_catalog()).await;
+    create(
+        &fake,
+        "lkeobs-prod-eu-west",
+        "eu-west",
+        "",
+        vec![pool("g6-standard-2", 1, None)],
+        false,
+    )
+    .await;
+    let (code, p, err) = plan(&fake, &["--detailed-exitcode"]);
+    assert_eq!(code, 1, "not ours → error, never 'changes': {err}");
+    assert!(p["problems"][0].as_str().unwrap().contains("not ours"), "{p:#}");
+    assert!(err.contains("lkeobs-prod-eu-west"), "{err}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn preflight_names_the_fleet_line() {
+    let mut st = prod_catalog();
+    st.regions.retain(|r| r["id"] != "eu-west");
+    st.versions = vec!["1.34".into()];
+    let fake = LinodeFake::start_with(st).await;
+    let out = lkeobs()
+        .env("LINODE_URL", fake.base_url())
+        .env("LINODE_TOKEN", FAKE_TOKEN)
+        .args(["validate", "--fleet"])
+        .arg(fleet("prod"))
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("prod.toml:6:15: fleet.k8s_version = \"1.33\": this Kubernetes version is not offered"),
+        "{err}"
+    );
+    assert!(
+        err.contains("prod.toml:19:10: edges.eu-west.region = \"eu-west\": no such region"),
+        "{err}"
+    );
+    // --offline skips the live checks.
+    lkeobs()
+        .env("LINODE_URL", fake.base_url())
+        .env("LINODE_TOKEN", FAKE_TOKEN)
+        .args(["validate", "--offline", "--fleet"])
+        .arg(fleet("prod"))
+        .assert()
+        .success();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn validate_online_reports_api_calls_and_never_the_token() {
+    let fake = LinodeFake::start_with(prod_catalog()).await;
+    let out = lkeobs()
+        .env("LINODE_URL", fake.base_url())
+        .env("LINODE_TOKEN", FAKE_TOKEN)
+        .args(["-vv", "validate", "--output", "json", "--fleet"])
+        .arg(fleet("prod"))
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["preflight"], "passed");
+    assert_eq!(v["api_calls"]["GET /regions"], 1);
+    let all = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(!all.contains(FAKE_TOKEN));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn plan_text_reads_like_a_diff() {
+    let fake = LinodeFake::start_with(prod_catalog()).await;
+    partly_built(&fake).await;
+    let out = lkeobs()
+        .env("LINODE_URL", fake.base_url())
+        .env("LINODE_TOKEN", FAKE_TOKEN)
+        .args(["plan", "--fleet"])
+        .arg(fleet("prod"))
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    println!("{text}");
+    for want in [
+        "(against the Linode account)",
+        "= cluster hub (hub) lkeobs-prod-hub (id ",
+        "+ cluster eu-west (edge) lkeobs-prod-eu-west",
+        "+ pool g2-gpu-rtx4000a1-s × 1, GPU: labelled and tainted lkeobs.io/gpu",
+        "~ firewall lkeobs-prod-gw (id ",
+        "    - 198.51.100.99",
+        "    + the nodes of eu-west once they exist",
+        "stack objects: applied by `up` (not compared here)",
+    ] {
+        assert!(text.contains(want), "plan lacks {want:?}:\n{text}");
+    }
+}
