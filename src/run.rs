@@ -18,10 +18,11 @@ struct ErrorReport<'a> {
     error: String,
     #[serde(skip_serializing_if = "<[Located]>::is_empty")]
     errors: &'a [Located],
+    api_calls: crate::linode::ApiCalls,
 }
 
 /// Prints an error the way the output mode wants it.
-fn report_error(printer: &Printer, err: &Error) {
+fn report_error(printer: &Printer, err: &Error, api_calls: crate::linode::ApiCalls) {
     let errors: &[Located] = match err {
         Error::Fleet(FleetError::Invalid { errors, .. }) => errors,
         _ => &[],
@@ -36,6 +37,7 @@ fn report_error(printer: &Printer, err: &Error) {
             ok: false,
             error: err.to_string(),
             errors,
+            api_calls,
         });
         return;
     }
@@ -57,18 +59,17 @@ pub fn run(cli: Cli) -> i32 {
     let no_color_env = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
     let printer = Printer::new(cli.output, cli.no_color, no_color_env);
     let ci = std::env::var_os("CI").is_some_and(|v| !v.is_empty() && v != "false");
-    let ctx = Ctx {
-        printer: printer.clone(),
-        fleet_path: cli.fleet.clone(),
-        timeout: cli.timeout,
-        yes: cli.yes || (ci && !std::io::stdin().is_terminal()),
-        started: std::time::Instant::now(),
-        linode: ops::linode_access_from_env(),
-    };
+    let ctx = Ctx::new(
+        printer.clone(),
+        cli.fleet.clone(),
+        cli.timeout,
+        cli.yes || (ci && !std::io::stdin().is_terminal()),
+        ops::linode_access_from_env(),
+    );
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(rt) => rt,
         Err(e) => {
-            report_error(&printer, &Error::io("start the async runtime", e));
+            report_error(&printer, &Error::io("start the async runtime", e), Default::default());
             return exit::FAILURE;
         }
     };
@@ -92,7 +93,7 @@ pub fn run(cli: Cli) -> i32 {
     match outcome {
         Ok(code) => code,
         Err(err) => {
-            report_error(&printer, &err);
+            report_error(&printer, &err, ctx.api_calls());
             match &cli.command {
                 // Terraform's convention: with --detailed-exitcode, 2 means changes, so every error is 1.
                 Command::Plan(args) if args.detailed_exitcode => exit::FAILURE,

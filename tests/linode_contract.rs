@@ -96,6 +96,12 @@ fn rule(action: FirewallAction, protocol: Protocol, ports: Option<&str>) -> Fire
     }
 }
 
+/// The rules `up` puts on the gateway firewall, for `n` edge nodes (two rules when n > 255).
+fn gateway_rules(n: u32) -> FirewallRules {
+    let ips: Vec<std::net::Ipv4Addr> = (0..n).map(|i| std::net::Ipv4Addr::from(0xCB00_7100 + i)).collect();
+    lkeobs::firewall::gateway_rules(&ips).expect("fits")
+}
+
 fn full_rules() -> FirewallRules {
     FirewallRules {
         inbound_policy: FirewallAction::Drop,
@@ -191,6 +197,12 @@ fn default_cases() -> Vec<Case> {
             "PUT",
             "/networking/firewalls/{firewallId}/rules",
             &full_rules(),
+        ),
+        case(
+            "gateway firewall rules (lkeobs::firewall), 300 edge nodes",
+            "PUT",
+            "/networking/firewalls/{firewallId}/rules",
+            &gateway_rules(300),
         ),
         case(
             "device create, linode",

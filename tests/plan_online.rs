@@ -340,3 +340,22 @@ async fn plan_text_reads_like_a_diff() {
         assert!(text.contains(want), "plan lacks {want:?}:\n{text}");
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn error_reports_carry_api_calls_too() {
+    let mut st = prod_catalog();
+    st.versions = vec!["1.34".into()];
+    let fake = LinodeFake::start_with(st).await;
+    let out = lkeobs()
+        .env("LINODE_URL", fake.base_url())
+        .env("LINODE_TOKEN", FAKE_TOKEN)
+        .args(["validate", "--output", "json", "--fleet"])
+        .arg(fleet("prod"))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let v: Value = serde_json::from_slice(&out.stdout).expect("one JSON document");
+    assert_eq!(v["ok"], false);
+    assert_eq!(v["errors"][0]["field"], "fleet.k8s_version");
+    assert_eq!(v["api_calls"]["GET /lke/versions"], 1);
+}

@@ -6,6 +6,7 @@ pub mod render;
 pub mod validate;
 
 use std::path::PathBuf;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use crate::linode::{self, Client, ClientConfig, Token};
@@ -30,9 +31,34 @@ pub struct Ctx {
     /// When the command started; with `timeout`, the deadline.
     pub started: std::time::Instant,
     pub linode: LinodeAccess,
+    /// The run's one client (one rate limiter, one call count), made on first use.
+    client: Arc<OnceLock<Client>>,
 }
 
 impl Ctx {
+    pub fn new(
+        printer: Printer,
+        fleet_path: PathBuf,
+        timeout: Option<Duration>,
+        yes: bool,
+        linode: LinodeAccess,
+    ) -> Self {
+        Ctx {
+            printer,
+            fleet_path,
+            timeout,
+            yes,
+            started: std::time::Instant::now(),
+            linode,
+            client: Arc::new(OnceLock::new()),
+        }
+    }
+
+    /// Linode API calls made so far by this run, by method and path template (`api_calls` in JSON reports).
+    pub fn api_calls(&self) -> linode::ApiCalls {
+        self.client.get().map(Client::api_calls).unwrap_or_default()
+    }
+
     /// Loads and checks the fleet file named by `--fleet`.
     pub fn load_fleet(&self) -> Result<crate::fleet::Loaded, crate::Error> {
         Ok(crate::fleet::load(&self.fleet_path)?)
@@ -43,8 +69,11 @@ impl Ctx {
         self.timeout.map(|t| tokio::time::Instant::from_std(self.started + t))
     }
 
-    /// A client for the Linode API, or `None` (with the reason) when there is no token.
+    /// The run's Linode API client, or the reason there is none (no token).
     pub fn linode_client(&self) -> Result<Result<Client, String>, crate::Error> {
+        if let Some(c) = self.client.get() {
+            return Ok(Ok(c.clone()));
+        }
         let token = match &self.linode.token {
             Ok(t) => t.clone(),
             Err(why) => return Ok(Err(why.clone())),
@@ -52,7 +81,8 @@ impl Ctx {
         let mut config = ClientConfig::new(token);
         config.base_url = self.linode.base_url.clone();
         config.deadline = self.deadline();
-        Ok(Ok(Client::new(config).map_err(crate::Error::from)?))
+        let client = Client::new(config)?;
+        Ok(Ok(self.client.get_or_init(|| client).clone()))
     }
 }
 

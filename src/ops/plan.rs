@@ -34,8 +34,8 @@ pub async fn run(ctx: &Ctx, args: &PlanArgs) -> Result<Plan, crate::Error> {
             }
         }
     };
-    let (plan, api_calls) = match client {
-        None => (plan::offline(&loaded.fleet, &renderer)?, ApiCalls::new()),
+    let plan = match client {
+        None => plan::offline(&loaded.fleet, &renderer)?,
         Some(client) => {
             let catalog = discover::catalog(&client).await?;
             let diags = preflight::check(&loaded.fleet, &catalog);
@@ -48,11 +48,14 @@ pub async fn run(ctx: &Ctx, args: &PlanArgs) -> Result<Plan, crate::Error> {
                 .into());
             }
             let observed = discover::observe(&client, &loaded.fleet).await?;
-            (plan::online(&loaded.fleet, &observed, &renderer)?, client.api_calls())
+            plan::online(&loaded.fleet, &observed, &renderer)?
         }
     };
     if ctx.printer.json() {
-        ctx.printer.report_json(&Report { plan: &plan, api_calls });
+        ctx.printer.report_json(&Report {
+            plan: &plan,
+            api_calls: ctx.api_calls(),
+        });
     } else {
         ctx.printer.report(&plan_text::render(&plan));
     }

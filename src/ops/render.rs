@@ -18,6 +18,8 @@ pub struct Report {
     /// Edges rendered offline name this host instead of the gateway's address.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub gateway_placeholder: Option<&'static str>,
+    /// Always empty: rendering needs no API call.
+    pub api_calls: crate::linode::ApiCalls,
 }
 
 #[derive(Debug, Serialize)]
@@ -93,6 +95,7 @@ pub fn run(ctx: &Ctx, args: &RenderArgs) -> Result<Report, Error> {
         fleet: loaded.fleet.name().to_string(),
         clusters: Vec::new(),
         gateway_placeholder: None,
+        api_calls: ctx.api_calls(),
     };
     let mut stream = String::new();
     for rc in &rendered {

@@ -66,7 +66,6 @@ struct Report<'a> {
 /// Runs `validate`.
 pub async fn run(ctx: &Ctx, args: &ValidateArgs) -> Result<Summary, crate::Error> {
     let loaded = ctx.load_fleet()?;
-    let mut api_calls = ApiCalls::new();
     let preflight = if args.offline {
         Preflight::Skipped {
             reason: "--offline".into(),
@@ -81,7 +80,6 @@ pub async fn run(ctx: &Ctx, args: &ValidateArgs) -> Result<Summary, crate::Error
             }
             Ok(client) => {
                 let catalog = discover::catalog(&client).await?;
-                api_calls = client.api_calls();
                 let diags = preflight::check(&loaded.fleet, &catalog);
                 if !diags.is_empty() {
                     let errors = diags.iter().map(|d| loaded.locate(d)).collect();
@@ -101,7 +99,7 @@ pub async fn run(ctx: &Ctx, args: &ValidateArgs) -> Result<Summary, crate::Error
             ok: true,
             summary: &summary,
             preflight: &preflight,
-            api_calls,
+            api_calls: ctx.api_calls(),
         });
     } else {
         ctx.printer.report(&summary.line(&preflight));
