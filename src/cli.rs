@@ -58,6 +58,8 @@ pub enum Command {
     Render(RenderArgs),
     /// Print the actions `up` would take (against the account; without a token, against an empty one).
     Plan(PlanArgs),
+    /// Write kubeconfigs for the fleet's clusters (contexts `lkeobs-<fleet>-<cluster>`).
+    Kubeconfig(KubeconfigArgs),
     /// Print shell completions.
     Completions(CompletionsArgs),
 }
@@ -87,6 +89,20 @@ pub struct PlanArgs {
     /// Plan against an empty account even when a token is available.
     #[arg(long)]
     pub offline: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct KubeconfigArgs {
+    /// Merge into the first path of $KUBECONFIG (else ~/.kube/config), under a lock; other entries are kept.
+    #[arg(long)]
+    pub merge: bool,
+    /// Write to FILE instead (with --merge: merge into FILE). Default: the state cache
+    /// ($XDG_STATE_HOME/lkeobs/<fleet>/kubeconfig).
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+    /// Make this cluster's context the current one (the current context is never changed otherwise).
+    #[arg(long = "use", value_name = "CLUSTER")]
+    pub use_cluster: Option<String>,
 }
 
 #[derive(Debug, Args)]

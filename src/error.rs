@@ -26,6 +26,11 @@ pub enum Error {
     Usage(String),
     #[error(transparent)]
     Linode(#[from] crate::linode::Error),
+    #[error(transparent)]
+    Kubeconfig(#[from] crate::kubeconfig::KubeconfigError),
+    /// The command needs something the environment lacks (e.g. a Linode token).
+    #[error("{0}")]
+    Missing(String),
     /// The account holds something that stops the plan (e.g. a cluster with our label but not our tags).
     /// Raised after the report (which lists the problems) was printed: it goes to stderr only.
     #[error("{0}")]
@@ -52,10 +57,13 @@ impl Error {
     /// The process exit code for this error.
     pub fn exit_code(&self) -> i32 {
         match self {
-            Error::Fleet(_) | Error::Usage(_) => exit::INVALID_INPUT,
-            Error::Render(_) | Error::Io { .. } | Error::Linode(_) | Error::Conflict(_) | Error::Internal(_) => {
-                exit::FAILURE
-            }
+            Error::Fleet(_) | Error::Usage(_) | Error::Missing(_) => exit::INVALID_INPUT,
+            Error::Render(_)
+            | Error::Io { .. }
+            | Error::Linode(_)
+            | Error::Kubeconfig(_)
+            | Error::Conflict(_)
+            | Error::Internal(_) => exit::FAILURE,
         }
     }
 }

@@ -65,6 +65,7 @@ pub fn run(cli: Cli) -> i32 {
         cli.timeout,
         cli.yes || (ci && !std::io::stdin().is_terminal()),
         ops::linode_access_from_env(),
+        ops::Paths::from_env(),
     );
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(rt) => rt,
@@ -83,6 +84,7 @@ pub fn run(cli: Cli) -> i32 {
                 exit::OK
             }
         }),
+        Command::Kubeconfig(args) => runtime.block_on(ops::kubeconfig::run(&ctx, args)).map(|_| exit::OK),
         Command::Completions(args) => {
             let mut cmd = Cli::command();
             let mut out = std::io::stdout();

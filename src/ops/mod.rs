@@ -1,6 +1,7 @@
 //! One module per command: each takes the run's [`Ctx`] and its arguments and returns a report (cargo's `ops`).
 
 pub mod discover;
+pub mod kubeconfig;
 pub mod plan;
 pub mod render;
 pub mod validate;
@@ -21,6 +22,36 @@ pub struct LinodeAccess {
     pub token: Result<Token, String>,
 }
 
+/// Where files live, read from the environment once at startup.
+#[derive(Debug, Clone, Default)]
+pub struct Paths {
+    /// The file `kubeconfig --merge` writes: first of `$KUBECONFIG`, else `~/.kube/config`.
+    pub kubeconfig: Option<PathBuf>,
+    /// `$XDG_STATE_HOME/lkeobs`, else `~/.local/state/lkeobs`.
+    pub state: Option<PathBuf>,
+}
+
+impl Paths {
+    pub fn from_env() -> Self {
+        let home = std::env::var_os("HOME").map(PathBuf::from);
+        let kubeconfig_env = std::env::var("KUBECONFIG").ok();
+        let state = std::env::var_os("XDG_STATE_HOME")
+            .filter(|v| !v.is_empty())
+            .map(PathBuf::from)
+            .or_else(|| home.as_ref().map(|h| h.join(".local").join("state")))
+            .map(|p| p.join("lkeobs"));
+        Paths {
+            kubeconfig: crate::kubeconfig::default_path(kubeconfig_env.as_deref(), home.as_deref()),
+            state,
+        }
+    }
+
+    /// The fleet's local cache folder (kubeconfigs, last report): rebuildable from the API at any time.
+    pub fn fleet_state(&self, fleet: &str) -> Option<PathBuf> {
+        self.state.as_ref().map(|s| s.join(fleet))
+    }
+}
+
 /// Everything a command needs from the command line and environment, read once at startup.
 #[derive(Debug, Clone)]
 pub struct Ctx {
@@ -31,6 +62,7 @@ pub struct Ctx {
     /// When the command started; with `timeout`, the deadline.
     pub started: std::time::Instant,
     pub linode: LinodeAccess,
+    pub paths: Paths,
     /// The run's one client (one rate limiter, one call count), made on first use.
     client: Arc<OnceLock<Client>>,
 }
@@ -42,6 +74,7 @@ impl Ctx {
         timeout: Option<Duration>,
         yes: bool,
         linode: LinodeAccess,
+        paths: Paths,
     ) -> Self {
         Ctx {
             printer,
@@ -50,6 +83,7 @@ impl Ctx {
             yes,
             started: std::time::Instant::now(),
             linode,
+            paths,
             client: Arc::new(OnceLock::new()),
         }
     }
