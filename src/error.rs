@@ -28,6 +28,8 @@ pub enum Error {
     Linode(#[from] crate::linode::Error),
     #[error(transparent)]
     Kubeconfig(#[from] crate::kubeconfig::KubeconfigError),
+    #[error("certificates: {0}")]
+    Pki(#[from] crate::pki::Error),
     /// The command needs something the environment lacks (e.g. a Linode token).
     #[error("{0}")]
     Missing(String),
@@ -62,6 +64,7 @@ impl Error {
             | Error::Io { .. }
             | Error::Linode(_)
             | Error::Kubeconfig(_)
+            | Error::Pki(_)
             | Error::Conflict(_)
             | Error::Internal(_) => exit::FAILURE,
         }

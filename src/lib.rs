@@ -11,6 +11,7 @@ pub mod kubeconfig;
 pub mod linode;
 pub mod naming;
 pub mod ops;
+pub mod pki;
 pub mod plan;
 pub mod run;
 pub mod stack;

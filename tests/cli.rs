@@ -214,7 +214,6 @@ fn help_lists_only_built_commands() {
         "reap",
         "status",
         "verify",
-        "kubeconfig",
     ] {
         assert!(!text.contains(not_yet), "--help lists {not_yet:?} which is not built");
     }

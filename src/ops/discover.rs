@@ -27,6 +27,21 @@ pub async fn catalog(client: &Client) -> Result<Catalog, linode::Error> {
     })
 }
 
+/// Runs the preflight: fetches the catalog and checks the fleet against it; problems are fleet-file errors.
+pub async fn preflight(client: &Client, loaded: &crate::fleet::Loaded) -> Result<(), crate::Error> {
+    let catalog = catalog(client).await?;
+    let diags = crate::fleet::preflight::check(&loaded.fleet, &catalog);
+    if diags.is_empty() {
+        return Ok(());
+    }
+    let errors = diags.iter().map(|d| loaded.locate(d)).collect();
+    Err(crate::fleet::FleetError::Invalid {
+        file: loaded.file.clone(),
+        errors,
+    }
+    .into())
+}
+
 /// Everything the plan compares: one cluster list, one pool list per cluster of ours, one instance list
 /// when an edge exists (node addresses for the firewall), one firewall lookup by label.
 pub async fn observe(client: &Client, fleet: &Fleet) -> Result<Observed, crate::Error> {

@@ -5,7 +5,6 @@ use serde::Serialize;
 
 use super::{Ctx, discover};
 use crate::cli::PlanArgs;
-use crate::fleet::{FleetError, preflight};
 use crate::linode::ApiCalls;
 use crate::plan::{self, Plan};
 use crate::stack::Renderer;
@@ -37,16 +36,7 @@ pub async fn run(ctx: &Ctx, args: &PlanArgs) -> Result<Plan, crate::Error> {
     let plan = match client {
         None => plan::offline(&loaded.fleet, &renderer)?,
         Some(client) => {
-            let catalog = discover::catalog(&client).await?;
-            let diags = preflight::check(&loaded.fleet, &catalog);
-            if !diags.is_empty() {
-                let errors = diags.iter().map(|d| loaded.locate(d)).collect();
-                return Err(FleetError::Invalid {
-                    file: loaded.file.clone(),
-                    errors,
-                }
-                .into());
-            }
+            discover::preflight(&client, &loaded).await?;
             let observed = discover::observe(&client, &loaded.fleet).await?;
             plan::online(&loaded.fleet, &observed, &renderer)?
         }

@@ -5,7 +5,7 @@ use serde::Serialize;
 
 use super::{Ctx, discover};
 use crate::cli::ValidateArgs;
-use crate::fleet::{Cluster, Fleet, FleetError, preflight};
+use crate::fleet::{Cluster, Fleet};
 use crate::linode::ApiCalls;
 
 /// What `validate` reports about a valid fleet.
@@ -79,16 +79,7 @@ pub async fn run(ctx: &Ctx, args: &ValidateArgs) -> Result<Summary, crate::Error
                 }
             }
             Ok(client) => {
-                let catalog = discover::catalog(&client).await?;
-                let diags = preflight::check(&loaded.fleet, &catalog);
-                if !diags.is_empty() {
-                    let errors = diags.iter().map(|d| loaded.locate(d)).collect();
-                    return Err(FleetError::Invalid {
-                        file: loaded.file.clone(),
-                        errors,
-                    }
-                    .into());
-                }
+                discover::preflight(&client, &loaded).await?;
                 Preflight::Passed
             }
         }
