@@ -7,6 +7,7 @@ pub mod cli;
 pub mod error;
 pub mod firewall;
 pub mod fleet;
+pub mod k8s;
 pub mod kubeconfig;
 pub mod linode;
 pub mod naming;

@@ -1,6 +1,7 @@
 //! Helpers shared by the integration tests: the stateful Linode fake and client settings.
 #![allow(dead_code)]
 
+pub mod k8s_fake;
 pub mod linode_fake;
 mod linode_fake_routes;
 

@@ -1,0 +1,30 @@
+//! Talking to one LKE cluster's Kubernetes API: a client from an in-memory kubeconfig, server-side
+//! apply in dependency order, dry run and prune for `plan`, deadline-bounded waits, teardown
+//! deletes, the service proxy and the Secrets `up` creates.
+//!
+//! Named `k8s`, not `kube`: a local `kube` module would shadow the crate in `use` paths.
+//!
+//! `plan` calls [`K8s::dry_run`] for what would be created or changed and [`K8s::list_stale`] for
+//! what `up` would prune; `up` calls [`K8s::apply`], [`K8s::prune`], then the waits.
+
+pub mod apply;
+pub mod client;
+pub mod delete;
+pub mod dry_run;
+pub mod error;
+pub mod manifest;
+pub mod proxy;
+pub mod prune;
+mod resolve;
+pub mod secrets;
+pub mod wait;
+
+pub use apply::{Applied, ApplyOutcome, FIELD_MANAGER};
+pub use client::K8s;
+pub use dry_run::{Change, Planned};
+pub use error::{K8sError, Result};
+pub use manifest::{Manifest, Manifests};
+pub use proxy::ProxyResponse;
+pub use prune::{PRUNED_KINDS, fleet_selector};
+pub use secrets::{SecretMode, SecretOutcome};
+pub use wait::rollout::{Rollout, Workload, WorkloadKind};

@@ -1,0 +1,134 @@
+//! Waiting until every node of a cluster is Ready in Kubernetes (not only running at Linode).
+
+use std::pin::pin;
+
+use futures::StreamExt;
+use k8s_openapi::api::core::v1::Node;
+use kube::runtime::{WatchStreamExt, reflector, watcher};
+use kube::{Api, ResourceExt};
+use tokio::time::{Instant, timeout_at};
+
+use crate::k8s::client::K8s;
+use crate::k8s::error::{K8sError, Result};
+
+/// Whether a node's `Ready` condition is `True`.
+pub fn node_ready(node: &Node) -> bool {
+    node.status
+        .as_ref()
+        .and_then(|s| s.conditions.as_ref())
+        .and_then(|c| c.iter().find(|c| c.type_ == "Ready"))
+        .is_some_and(|c| c.status == "True")
+}
+
+/// "2/3 nodes Ready (not ready: lke1-a: KubeletNotReady: …)".
+fn summary(nodes: &[std::sync::Arc<Node>], min_nodes: usize) -> String {
+    let ready = nodes.iter().filter(|n| node_ready(n)).count();
+    let expected = nodes.len().max(min_nodes);
+    let mut out = format!("{ready}/{expected} nodes Ready");
+    let not_ready: Vec<String> = nodes
+        .iter()
+        .filter(|n| !node_ready(n))
+        .map(|n| {
+            let why = n
+                .status
+                .as_ref()
+                .and_then(|s| s.conditions.as_ref())
+                .and_then(|c| c.iter().find(|c| c.type_ == "Ready"))
+                .map(|c| {
+                    format!(
+                        "{}: {}",
+                        c.reason.as_deref().unwrap_or("?"),
+                        c.message.as_deref().unwrap_or("")
+                    )
+                })
+                .unwrap_or_else(|| "no Ready condition yet".into());
+            format!("{}: {why}", n.name_any())
+        })
+        .collect();
+    if !not_ready.is_empty() {
+        out.push_str(&format!(" (not ready: {})", not_ready.join("; ")));
+    }
+    if nodes.len() < min_nodes {
+        out.push_str(&format!(", {} registered of {min_nodes} expected", nodes.len()));
+    }
+    out
+}
+
+impl K8s {
+    /// Waits until at least `min_nodes` nodes are registered and every node is Ready; returns
+    /// how many there are. Watches the node list (a reflector), restarting with backoff on errors.
+    pub async fn wait_nodes_ready(&self, min_nodes: usize, deadline: Instant) -> Result<usize> {
+        let start = Instant::now();
+        let api: Api<Node> = Api::all(self.client().clone());
+        let (store, writer) = reflector::store();
+        let mut last_error = None;
+        let events = reflector(writer, watcher(api, watcher::Config::default())).default_backoff();
+        let mut events = pin!(events);
+        let watch = async {
+            while let Some(event) = events.next().await {
+                match event {
+                    Ok(watcher::Event::InitDone | watcher::Event::Apply(_) | watcher::Event::Delete(_)) => {
+                        let nodes = store.state();
+                        if nodes.len() >= min_nodes && nodes.iter().all(|n| node_ready(n)) {
+                            return Some(nodes.len());
+                        }
+                    }
+                    Ok(_) => {}
+                    Err(e) => {
+                        tracing::debug!(error = %e, "node watch failed; restarting");
+                        last_error = Some(e.to_string());
+                    }
+                }
+            }
+            None
+        };
+        let outcome = timeout_at(deadline, watch).await;
+        match outcome {
+            Ok(Some(n)) => Ok(n),
+            _ => Err(K8sError::Timeout {
+                what: "nodes".into(),
+                state: summary(&store.state(), min_nodes),
+                waited: start.elapsed(),
+                hint: last_error.map(|e| format!("; last API error: {e}")).unwrap_or_default(),
+            }),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use k8s_openapi::api::core::v1::{NodeCondition, NodeStatus};
+    use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
+    use std::sync::Arc;
+
+    fn node(name: &str, ready: &str) -> Arc<Node> {
+        Arc::new(Node {
+            metadata: ObjectMeta {
+                name: Some(name.into()),
+                ..Default::default()
+            },
+            spec: None,
+            status: Some(NodeStatus {
+                conditions: Some(vec![NodeCondition {
+                    type_: "Ready".into(),
+                    status: ready.into(),
+                    reason: Some("KubeletNotReady".into()),
+                    message: Some("container runtime is down".into()),
+                    ..Default::default()
+                }]),
+                ..Default::default()
+            }),
+        })
+    }
+
+    #[test]
+    fn summary_names_the_nodes_that_are_not_ready() {
+        let nodes = [node("a", "True"), node("b", "False")];
+        assert!(node_ready(&nodes[0]) && !node_ready(&nodes[1]));
+        assert_eq!(
+            summary(&nodes, 3),
+            "1/3 nodes Ready (not ready: b: KubeletNotReady: container runtime is down), 2 registered of 3 expected"
+        );
+    }
+}
