@@ -30,6 +30,8 @@ pub enum Error {
     Kubeconfig(#[from] crate::kubeconfig::KubeconfigError),
     #[error("certificates: {0}")]
     Pki(#[from] crate::pki::Error),
+    #[error(transparent)]
+    K8s(#[from] crate::k8s::K8sError),
     /// The command needs something the environment lacks (e.g. a Linode token).
     #[error("{0}")]
     Missing(String),
@@ -37,6 +39,9 @@ pub enum Error {
     /// Raised after the report (which lists the problems) was printed: it goes to stderr only.
     #[error("{0}")]
     Conflict(String),
+    /// A cluster's Kubernetes API could not be used.
+    #[error("{0}")]
+    Cluster(String),
     /// A bug: a task panicked or was cancelled.
     #[error("internal error (please report it): {0}")]
     Internal(String),
@@ -65,7 +70,9 @@ impl Error {
             | Error::Linode(_)
             | Error::Kubeconfig(_)
             | Error::Pki(_)
+            | Error::K8s(_)
             | Error::Conflict(_)
+            | Error::Cluster(_)
             | Error::Internal(_) => exit::FAILURE,
         }
     }

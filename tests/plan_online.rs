@@ -6,6 +6,7 @@ mod tooling;
 
 use serde_json::{Value, json};
 use support::FAKE_TOKEN;
+use support::k8s_fake::K8sFake;
 use support::linode_fake::{LinodeFake, State};
 use tooling::{fleet, lkeobs};
 
@@ -200,9 +201,44 @@ async fn plan_survives_a_429_storm_with_the_same_result() {
     assert_eq!(essence(calm), essence(stormy));
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn converged_account_plans_no_changes() {
-    let fake = LinodeFake::start_with(prod_catalog()).await;
+/// Applies what `up` would to one cluster's fake Kubernetes API: the rendered stack and the runtime Secrets.
+async fn apply_stack(k8s: &lkeobs::k8s::K8s, name: &str, inputs: &lkeobs::stack::Inputs) {
+    let text = std::fs::read_to_string(fleet("prod")).unwrap();
+    let loaded = lkeobs::fleet::parse("prod.toml", &text).unwrap();
+    let cluster = loaded.fleet.cluster(name).unwrap();
+    let rendered = lkeobs::stack::Renderer::new()
+        .unwrap()
+        .render(&loaded.fleet, cluster, inputs)
+        .unwrap();
+    let manifests = lkeobs::k8s::Manifests::from_rendered(&rendered).unwrap();
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(30);
+    k8s.apply(&manifests, deadline).await.unwrap();
+    for (object, _) in lkeobs::stack::secrets::runtime_secrets(&loaded.fleet, cluster) {
+        let data = std::collections::BTreeMap::from([("k".to_string(), b"v".to_vec())]);
+        let ns = object.namespace.unwrap();
+        k8s.ensure_secret(
+            &ns,
+            &object.name,
+            &Default::default(),
+            &data,
+            lkeobs::k8s::SecretMode::CreateOnly,
+        )
+        .await
+        .unwrap();
+    }
+}
+
+/// Every cluster and its stack as `up` leaves them, each cluster with its own fake Kubernetes API.
+async fn converged() -> (LinodeFake, Vec<(String, K8sFake)>) {
+    let mut st = prod_catalog();
+    st.kubeconfig_not_ready_polls = 0;
+    let mut kubes = Vec::new();
+    for name in ["hub", "us-east", "eu-west", "gpu-ap-south"] {
+        let k = K8sFake::start().await;
+        st.kube_servers.insert(format!("lkeobs-prod-{name}"), k.uri());
+        kubes.push((name.to_string(), k));
+    }
+    let fake = LinodeFake::start_with(st).await;
     partly_built(&fake).await;
     let client = fake.client();
     create(
@@ -224,11 +260,11 @@ async fn converged_account_plans_no_changes() {
     let mut gpu_pool = NodePoolSpec::new("g2-gpu-rtx4000a1-s", 1);
     gpu_pool.labels.insert("lkeobs.io/gpu".into(), "true".into());
     client.create_node_pool(gpu.id, &gpu_pool).await.unwrap();
-    // The firewall the plan asks for.
-    let (_, p, _) = plan(&fake, &[]);
+    // The firewall rules the plan asks for.
+    let (_, p, err) = plan(&fake, &[]);
     let mut ips: Vec<std::net::Ipv4Addr> = p["firewall"]["add"]
         .as_array()
-        .unwrap()
+        .unwrap_or_else(|| panic!("{p:#} {err}"))
         .iter()
         .map(|v| v.as_str().unwrap().parse().unwrap())
         .collect();
@@ -236,9 +272,80 @@ async fn converged_account_plans_no_changes() {
     let fw = client.list_firewalls(None).await.unwrap().remove(0);
     let rules: FirewallRules = lkeobs::firewall::gateway_rules(&ips).unwrap();
     client.put_firewall_rules(fw.id, &rules).await.unwrap();
+    // The stacks, hub first; the cloud controller gives the gateway its address.
+    let mut inputs = lkeobs::stack::Inputs {
+        gateway_address: None,
+        firewall_id: Some(fw.id),
+    };
+    for (name, k) in &kubes {
+        apply_stack(&k.k8s(), name, &inputs).await;
+        if name == "hub" {
+            k.set_status(
+                "v1",
+                "Service",
+                Some("observability-hub"),
+                "otel-gateway-external",
+                json!({"loadBalancer": {"ingress": [{"ip": "198.51.100.50"}]}}),
+            );
+            inputs.gateway_address = Some("198.51.100.50".into());
+        }
+    }
+    (fake, kubes)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn converged_account_plans_no_changes() {
+    let (fake, _kubes) = converged().await;
     let (code, p, err) = plan(&fake, &["--detailed-exitcode"]);
     assert_eq!(code, 0, "converged → 0; plan: {p:#}\n{err}");
     assert_eq!(p["changes"], 0);
+    assert!(
+        p["clusters"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|c| c["objects_compared"] == true)
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stack_drift_and_stale_objects_show_in_the_plan() {
+    let (fake, kubes) = converged().await;
+    let hub = &kubes[0].1;
+    // Someone edited the gateway's config; an object lkeobs no longer renders is still there.
+    let mut cm = hub
+        .get("v1", "ConfigMap", Some("observability-hub"), "otel-gateway")
+        .unwrap();
+    cm["data"] = json!({"config.yaml": "edited by hand"});
+    hub.put(cm);
+    hub.put(
+        json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "old-dashboard", "namespace": "monitoring",
+        "labels": {"app.kubernetes.io/managed-by": "lkeobs", "lkeobs.io/fleet": "prod"}}}),
+    );
+    hub.put(
+        json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "not-ours", "namespace": "monitoring"}}),
+    );
+    let (code, p, err) = plan(&fake, &["--detailed-exitcode"]);
+    assert_eq!(code, 2, "{err}");
+    let objects = cluster(&p, "hub")["objects"].as_array().unwrap();
+    let changed: Vec<(String, String)> = objects
+        .iter()
+        .filter(|o| o["action"] != "unchanged")
+        .map(|o| {
+            (
+                o["action"].as_str().unwrap().to_string(),
+                o["name"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        changed,
+        [
+            ("update".to_string(), "otel-gateway".to_string()),
+            ("delete".to_string(), "old-dashboard".to_string())
+        ]
+    );
+    assert_eq!(p["changes"], 2);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -3,7 +3,7 @@
 
 use serde::Serialize;
 
-use super::{Ctx, discover};
+use super::{Ctx, compare, discover};
 use crate::cli::PlanArgs;
 use crate::linode::ApiCalls;
 use crate::plan::{self, Plan};
@@ -38,7 +38,9 @@ pub async fn run(ctx: &Ctx, args: &PlanArgs) -> Result<Plan, crate::Error> {
         Some(client) => {
             discover::preflight(&client, &loaded).await?;
             let observed = discover::observe(&client, &loaded.fleet).await?;
-            plan::online(&loaded.fleet, &observed, &renderer)?
+            let mut plan = plan::online(&loaded.fleet, &observed, &renderer)?;
+            compare::stacks(&client, &loaded.fleet, &observed, &mut plan, &renderer, ctx.deadline()).await?;
+            plan
         }
     };
     if ctx.printer.json() {

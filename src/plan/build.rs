@@ -50,6 +50,7 @@ fn objects(fleet: &Fleet, c: &Cluster, renderer: &Renderer) -> Result<Vec<Object
             action: Action::Create,
             object,
             note: None,
+            fields: Vec::new(),
         })
         .collect();
     out.extend(
@@ -59,6 +60,7 @@ fn objects(fleet: &Fleet, c: &Cluster, renderer: &Renderer) -> Result<Vec<Object
                 action: Action::Create,
                 object,
                 note: Some(note),
+                fields: Vec::new(),
             }),
     );
     Ok(out)

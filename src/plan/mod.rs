@@ -110,6 +110,9 @@ pub struct ObjectPlan {
     /// Why it exists, for objects `up` generates rather than renders.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub note: Option<&'static str>,
+    /// For an update: the changed field paths (e.g. `spec.template`).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub fields: Vec<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -137,6 +140,8 @@ impl Plan {
         let mut n = 0;
         for c in &self.clusters {
             n += usize::from(c.action.is_change());
+            // An existing cluster whose stack could not be compared gets the whole stack applied.
+            n += usize::from(c.id.is_some() && !c.objects_compared);
             n += c.pools.iter().filter(|p| p.action.is_change()).count();
             n += c.objects.iter().filter(|o| o.action.is_change()).count();
         }

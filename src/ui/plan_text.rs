@@ -65,10 +65,25 @@ pub fn render(plan: &Plan) -> String {
         }
         if c.objects_compared {
             let changed: Vec<_> = c.objects.iter().filter(|o| o.action.is_change()).collect();
-            let _ = writeln!(out, "  {} stack objects:", changed.len());
+            let same = c.objects.len() - changed.len();
+            if changed.is_empty() {
+                let _ = writeln!(out, "  stack objects: all {same} unchanged");
+            } else {
+                let same = if same > 0 {
+                    format!(" ({same} unchanged)")
+                } else {
+                    String::new()
+                };
+                let _ = writeln!(out, "  {} stack objects{same}:", changed.len());
+            }
             for o in changed {
                 let note = o.note.map(|n| format!("  ({n})")).unwrap_or_default();
-                let _ = writeln!(out, "    {} {}{note}", o.action.sigil(), o.object);
+                let fields = if o.fields.is_empty() {
+                    String::new()
+                } else {
+                    format!("  [{}]", o.fields.join(", "))
+                };
+                let _ = writeln!(out, "    {} {}{fields}{note}", o.action.sigil(), o.object);
                 objects += 1;
             }
         } else {

@@ -100,6 +100,10 @@ pub struct State {
     /// Whether deleting a cluster also deletes NodeBalancers whose `lke_cluster.id` is it
     /// (the API says so; the cloud controller sometimes leaks them: false by default).
     pub cluster_delete_removes_nodebalancers: bool,
+    /// Kubernetes API server per cluster label, written into its kubeconfig (a fake's URL).
+    /// Clusters not listed point at 127.0.0.1:1, where nothing listens: tests never resolve or
+    /// dial another address.
+    pub kube_servers: BTreeMap<String, String>,
     /// Fault injection.
     pub faults: Faults,
     /// Every request, in order.
@@ -155,6 +159,7 @@ impl State {
             volumes: BTreeMap::new(),
             tags: BTreeSet::new(),
             cluster_delete_removes_nodebalancers: false,
+            kube_servers: BTreeMap::new(),
             faults: Faults::default(),
             log: Vec::new(),
             next_id: 1000,

@@ -264,8 +264,19 @@ fn kubeconfig(state: &mut State, id: u64) -> Reply {
         return (status, reply.insert_header("Retry-After", retry.as_str()));
     }
     // Shaped like LKE's: cluster `lke<id>`, user `lke<id>-admin`, context `lke<id>-ctx`.
+    let label = state
+        .clusters
+        .get(&id)
+        .and_then(|c| c["label"].as_str())
+        .unwrap_or_default()
+        .to_string();
+    let server = state
+        .kube_servers
+        .get(&label)
+        .cloned()
+        .unwrap_or_else(|| "http://127.0.0.1:1".to_string());
     let yaml = format!(
-        "apiVersion: v1\nkind: Config\npreferences: {{}}\nclusters:\n- name: lke{id}\n  cluster:\n    certificate-authority-data: TFMwdExTMUNSVWRKVGlCRFJWSlVTVVpKUTBGVVJTMHRMUzB0Cg==\n    server: https://{id}.lke.fake.invalid:443\nusers:\n- name: lke{id}-admin\n  user:\n    as-user-extra: {{}}\n    token: fake-k8s-token-{id}\ncontexts:\n- name: lke{id}-ctx\n  context:\n    cluster: lke{id}\n    namespace: default\n    user: lke{id}-admin\ncurrent-context: lke{id}-ctx\n"
+        "apiVersion: v1\nkind: Config\npreferences: {{}}\nclusters:\n- name: lke{id}\n  cluster:\n    certificate-authority-data: TFMwdExTMUNSVWRKVGlCRFJWSlVTVVpKUTBGVVJTMHRMUzB0Cg==\n    server: {server}\nusers:\n- name: lke{id}-admin\n  user:\n    as-user-extra: {{}}\n    token: fake-k8s-token-{id}\ncontexts:\n- name: lke{id}-ctx\n  context:\n    cluster: lke{id}\n    namespace: default\n    user: lke{id}-admin\ncurrent-context: lke{id}-ctx\n"
     );
     ok(json!({"kubeconfig": base64::engine::general_purpose::STANDARD.encode(yaml)}))
 }
