@@ -1,5 +1,6 @@
 //! One module per command: each takes the run's [`Ctx`] and its arguments and returns a report (cargo's `ops`).
 
+pub mod certs;
 pub mod compare;
 pub mod discover;
 pub mod kubeconfig;

@@ -1,0 +1,138 @@
+//! The certificates `up` keeps in the clusters: the fleet CA in the hub (`observability-hub/lkeobs-ca`,
+//! created once, reused, never silently regenerated), the gateway's server certificate and each edge's
+//! client certificate — reissued only when needed, or for all leaves with `rotate` (the CA is kept).
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+use time::OffsetDateTime;
+
+use crate::k8s::{K8s, SecretMode, SecretOutcome};
+use crate::pki::{self, Ca, Issued, San};
+
+/// Where the CA lives in the hub.
+pub const CA_SECRET: (&str, &str) = ("observability-hub", "lkeobs-ca");
+/// The gateway's server certificate in the hub.
+pub const GATEWAY_SECRET: (&str, &str) = ("observability-hub", "otel-gateway-tls");
+/// An edge's client certificate, in that edge.
+pub const CLIENT_SECRET: (&str, &str) = ("observability", "otel-client-tls");
+
+/// What happened to one certificate.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CertAction {
+    Created,
+    Kept,
+    Reissued,
+}
+
+fn labels(fleet: &str, cluster: &str) -> BTreeMap<String, String> {
+    BTreeMap::from([
+        ("app.kubernetes.io/managed-by".to_string(), "lkeobs".to_string()),
+        ("lkeobs.io/fleet".to_string(), fleet.to_string()),
+        ("lkeobs.io/cluster".to_string(), cluster.to_string()),
+    ])
+}
+
+fn bytes(data: BTreeMap<String, String>) -> BTreeMap<String, Vec<u8>> {
+    data.into_iter().map(|(k, v)| (k, v.into_bytes())).collect()
+}
+
+fn unusable_ca(e: pki::Error) -> crate::Error {
+    crate::Error::Cluster(format!(
+        "the fleet CA in Secret {}/{} is unusable ({e}); lkeobs will not replace it on its own: delete that Secret to start a new CA (every certificate is then reissued)",
+        CA_SECRET.0, CA_SECRET.1
+    ))
+}
+
+/// Loads the fleet CA from the hub, or creates and stores it when there is none.
+pub async fn ensure_ca(hub: &K8s, fleet: &str) -> Result<(Ca, CertAction), crate::Error> {
+    let (ns, name) = CA_SECRET;
+    if let Some(data) = hub.get_secret(ns, name).await? {
+        return Ok((Ca::from_secret_data(&data).map_err(unusable_ca)?, CertAction::Kept));
+    }
+    let ca = Ca::generate(fleet)?;
+    let outcome = hub
+        .ensure_secret(
+            ns,
+            name,
+            &labels(fleet, "hub"),
+            &bytes(ca.secret_data()),
+            SecretMode::CreateOnly,
+        )
+        .await?;
+    if outcome == SecretOutcome::Kept {
+        // Another run stored its CA a moment earlier: use that one.
+        let data = hub.get_secret(ns, name).await?.unwrap_or_default();
+        return Ok((Ca::from_secret_data(&data).map_err(unusable_ca)?, CertAction::Kept));
+    }
+    Ok((ca, CertAction::Created))
+}
+
+/// Keeps a leaf certificate Secret that is still good for `ca` and `wanted`, else (re)issues it.
+#[allow(clippy::too_many_arguments)]
+async fn ensure_leaf(
+    k8s: &K8s,
+    (ns, name): (&str, &str),
+    fleet: &str,
+    cluster: &str,
+    ca: &Ca,
+    wanted: &[San],
+    rotate: bool,
+    issue: impl FnOnce() -> Result<Issued, pki::Error>,
+) -> Result<CertAction, crate::Error> {
+    let existing = k8s.get_secret(ns, name).await?;
+    if let Some(data) = &existing
+        && !rotate
+    {
+        let text = |k: &str| {
+            data.get(k)
+                .and_then(|v| std::str::from_utf8(v).ok())
+                .unwrap_or_default()
+        };
+        let good = !text(pki::TLS_KEY_KEY).is_empty()
+            && text(pki::CA_CERT_KEY) == ca.cert_pem()
+            && !ca.needs_reissue(text(pki::TLS_CERT_KEY), wanted, OffsetDateTime::now_utc());
+        if good {
+            return Ok(CertAction::Kept);
+        }
+    }
+    let issued = issue()?;
+    let data = bytes(issued.tls_secret_data(ca.cert_pem()));
+    k8s.ensure_secret(ns, name, &labels(fleet, cluster), &data, SecretMode::Replace)
+        .await?;
+    Ok(if existing.is_some() {
+        CertAction::Reissued
+    } else {
+        CertAction::Created
+    })
+}
+
+/// The gateway's server certificate: the Service DNS names and, once known, the LoadBalancer address.
+pub async fn ensure_gateway_cert(
+    hub: &K8s,
+    fleet: &str,
+    ca: &Ca,
+    lb_address: Option<&str>,
+    rotate: bool,
+) -> Result<CertAction, crate::Error> {
+    let sans = pki::gateway_sans(lb_address)?;
+    ensure_leaf(hub, GATEWAY_SECRET, fleet, "hub", ca, &sans, rotate, || {
+        ca.issue_server(&sans)
+    })
+    .await
+}
+
+/// An edge's client certificate (CN = the edge's name), stored in that edge.
+pub async fn ensure_client_cert(
+    edge: &K8s,
+    fleet: &str,
+    edge_name: &str,
+    ca: &Ca,
+    rotate: bool,
+) -> Result<CertAction, crate::Error> {
+    ensure_leaf(edge, CLIENT_SECRET, fleet, edge_name, ca, &[], rotate, || {
+        ca.issue_client(edge_name)
+    })
+    .await
+}
