@@ -2,6 +2,7 @@
 
 pub mod diag;
 pub mod duration;
+pub mod edit;
 mod load;
 pub mod preflight;
 mod reader;
