@@ -60,6 +60,8 @@ pub enum Command {
     Plan(PlanArgs),
     /// Write kubeconfigs for the fleet's clusters (contexts `lkeobs-<fleet>-<cluster>`).
     Kubeconfig(KubeconfigArgs),
+    /// Delete everything the fleet owns in the safe order, then prove nothing is left (exit 4 if something is).
+    Teardown,
     /// Print shell completions.
     Completions(CompletionsArgs),
 }

@@ -39,6 +39,9 @@ pub enum Error {
     /// Raised after the report (which lists the problems) was printed: it goes to stderr only.
     #[error("{0}")]
     Conflict(String),
+    /// Teardown finished but resources are still there (the report listing them was printed).
+    #[error("{0}")]
+    LeftBehind(String),
     /// A cluster's Kubernetes API could not be used.
     #[error("{0}")]
     Cluster(String),
@@ -65,6 +68,7 @@ impl Error {
     pub fn exit_code(&self) -> i32 {
         match self {
             Error::Fleet(_) | Error::Usage(_) | Error::Missing(_) => exit::INVALID_INPUT,
+            Error::LeftBehind(_) => exit::LEFT_BEHIND,
             Error::Render(_)
             | Error::Io { .. }
             | Error::Linode(_)

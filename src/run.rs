@@ -28,7 +28,7 @@ fn report_error(printer: &Printer, err: &Error, api_calls: crate::linode::ApiCal
         _ => &[],
     };
     // The report already on stdout lists the problems: one JSON document only.
-    if printer.json() && matches!(err, Error::Conflict(_)) {
+    if printer.json() && matches!(err, Error::Conflict(_) | Error::LeftBehind(_)) {
         printer.error_block(&format!("error: {err}\n"));
         return;
     }
@@ -84,6 +84,7 @@ pub fn run(cli: Cli) -> i32 {
                 exit::OK
             }
         }),
+        Command::Teardown => runtime.block_on(ops::teardown::run(&ctx)).map(|_| exit::OK),
         Command::Kubeconfig(args) => runtime.block_on(ops::kubeconfig::run(&ctx, args)).map(|_| exit::OK),
         Command::Completions(args) => {
             let mut cmd = Cli::command();

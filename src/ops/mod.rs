@@ -6,6 +6,7 @@ pub mod discover;
 pub mod kubeconfig;
 pub mod plan;
 pub mod render;
+pub mod teardown;
 pub mod validate;
 
 use std::path::PathBuf;

@@ -1,0 +1,313 @@
+//! `lkeobs teardown` (DESIGN §5): delete everything a fleet owns in the safe order, then re-list and prove
+//! nothing is left. Works from tags alone (so `reap` can use it without a fleet file) and never touches a
+//! resource without this fleet's tags.
+
+use std::collections::BTreeSet;
+use std::io::{BufRead, IsTerminal, Write};
+use std::time::Duration;
+
+use serde::Serialize;
+use tokio::time::Instant;
+
+use super::Ctx;
+use crate::k8s::K8s;
+use crate::linode::{Client, Filter, LkeCluster};
+use crate::plan::is_ours;
+use crate::{Error, kubeconfig, naming};
+
+/// How long teardown may take when the command has no `--timeout`.
+const DEFAULT_BUDGET: Duration = Duration::from_secs(45 * 60);
+/// How often to look whether deleted node Linodes are gone.
+const POLL: Duration = Duration::from_secs(5);
+
+#[derive(Debug, Default, Serialize)]
+pub struct Report {
+    pub fleet: String,
+    pub clusters: Vec<ClusterTeardown>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub firewall: Option<u64>,
+    pub swept_nodebalancers: Vec<u64>,
+    pub swept_volumes: Vec<u64>,
+    /// What still exists afterwards; anything here makes the command exit 4.
+    pub left: Vec<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub notes: Vec<String>,
+    pub api_calls: crate::linode::ApiCalls,
+}
+
+#[derive(Debug, Serialize)]
+pub struct ClusterTeardown {
+    pub id: u64,
+    pub label: String,
+    /// LoadBalancer Services deleted while the cluster still ran (their NodeBalancers go with them).
+    pub load_balancers: usize,
+    /// PersistentVolumeClaims deleted (their volumes go with them: our StorageClass reclaims).
+    pub volume_claims: usize,
+}
+
+fn ours(fleet: &str) -> Filter {
+    Filter::tag(&naming::fleet_tag(fleet))
+}
+
+/// Step 1: delete the cluster's LoadBalancer Services and PVCs while its controllers still run.
+async fn drain(
+    client: &Client,
+    c: &LkeCluster,
+    fleet: &str,
+    deadline: Instant,
+    notes: &mut Vec<String>,
+) -> ClusterTeardown {
+    let mut out = ClusterTeardown {
+        id: c.id,
+        label: c.label.clone(),
+        load_balancers: 0,
+        volume_claims: 0,
+    };
+    let k8s = match client.get_kubeconfig(c.id).await {
+        Ok(yaml) => K8s::from_kubeconfig(&yaml).await,
+        Err(e) => {
+            notes.push(format!(
+                "{}: Kubernetes API not reachable ({e}); its NodeBalancers and volumes are swept instead",
+                c.label
+            ));
+            return out;
+        }
+    };
+    let k8s = match k8s {
+        Ok(k) => k,
+        Err(e) => {
+            notes.push(format!(
+                "{}: {e}; its NodeBalancers and volumes are swept instead",
+                c.label
+            ));
+            return out;
+        }
+    };
+    match k8s.delete_load_balancers(fleet, deadline).await {
+        Ok(v) => out.load_balancers = v.len(),
+        Err(e) => notes.push(format!("{}: deleting LoadBalancer Services: {e}", c.label)),
+    }
+    match k8s.delete_volumes(fleet, deadline).await {
+        Ok(v) => out.volume_claims = v.len(),
+        Err(e) => notes.push(format!("{}: deleting volume claims: {e}", c.label)),
+    }
+    out
+}
+
+/// Deletes every resource of `fleet` (found by its tags) and returns what is left.
+pub async fn teardown_fleet(client: &Client, fleet: &str, deadline: Option<Instant>) -> Result<Report, Error> {
+    let deadline = deadline.unwrap_or_else(|| Instant::now() + DEFAULT_BUDGET);
+    let mut report = Report {
+        fleet: fleet.to_string(),
+        ..Report::default()
+    };
+    let clusters: Vec<LkeCluster> = client
+        .list_lke_clusters(Some(&ours(fleet)))
+        .await?
+        .into_iter()
+        .filter(|c| is_ours(&c.tags, fleet))
+        .collect();
+    let cluster_ids: BTreeSet<u64> = clusters.iter().map(|c| c.id).collect();
+    // The node Linodes, to wait for them and to recognise their volumes.
+    let mut nodes: BTreeSet<u64> = BTreeSet::new();
+    for c in &clusters {
+        for p in client.list_node_pools(c.id).await? {
+            nodes.extend(p.nodes.iter().filter_map(|n| n.instance_id));
+        }
+    }
+    // 1. Kubernetes-side deletes, all clusters at once.
+    let mut tasks = tokio::task::JoinSet::new();
+    for c in clusters.clone() {
+        let (client, fleet) = (client.clone(), fleet.to_string());
+        tasks.spawn(async move {
+            let mut notes = Vec::new();
+            let t = drain(&client, &c, &fleet, deadline, &mut notes).await;
+            (t, notes)
+        });
+    }
+    while let Some(joined) = tasks.join_next().await {
+        let (t, notes) = joined.map_err(|e| Error::Internal(format!("teardown task failed: {e}")))?;
+        report.clusters.push(t);
+        report.notes.extend(notes);
+    }
+    report.clusters.sort_by(|a, b| a.label.cmp(&b.label));
+    // 2. The firewall, then the clusters; wait until their node Linodes are gone.
+    let fw_label = naming::firewall_label(fleet);
+    for fw in client.list_firewalls(Some(&Filter::label(&fw_label))).await? {
+        if fw.label == fw_label && is_ours(&fw.tags, fleet) {
+            client.delete_firewall(fw.id).await?;
+            report.firewall = Some(fw.id);
+        }
+    }
+    for c in &clusters {
+        client.delete_lke_cluster(c.id).await?;
+    }
+    wait_gone(client, &nodes, deadline).await?;
+    // 3. Sweep what the platform may leave: NodeBalancers and volumes that are ours.
+    for nb in client.list_nodebalancers(None).await? {
+        if is_ours(&nb.tags, fleet) || nb.lke_cluster.as_ref().is_some_and(|e| cluster_ids.contains(&e.id)) {
+            client.delete_nodebalancer(nb.id).await?;
+            report.swept_nodebalancers.push(nb.id);
+        }
+    }
+    for v in client.list_volumes(None).await? {
+        if is_ours(&v.tags, fleet) || v.linode_id.is_some_and(|id| nodes.contains(&id)) {
+            client.delete_volume(v.id).await?;
+            report.swept_volumes.push(v.id);
+        }
+    }
+    // 4. Prove it.
+    report.left = leftovers(client, fleet, &cluster_ids, &nodes).await?;
+    Ok(report)
+}
+
+async fn wait_gone(client: &Client, nodes: &BTreeSet<u64>, deadline: Instant) -> Result<(), Error> {
+    loop {
+        let alive = client
+            .list_instances(None)
+            .await?
+            .into_iter()
+            .filter(|i| nodes.contains(&i.id))
+            .count();
+        if alive == 0 {
+            return Ok(());
+        }
+        if Instant::now() + POLL > deadline {
+            return Err(Error::Cluster(format!(
+                "{alive} node Linode(s) of the deleted clusters still exist at the deadline; re-run teardown to finish"
+            )));
+        }
+        tokio::time::sleep(POLL).await;
+    }
+}
+
+/// Everything that could still be ours.
+async fn leftovers(
+    client: &Client,
+    fleet: &str,
+    clusters: &BTreeSet<u64>,
+    nodes: &BTreeSet<u64>,
+) -> Result<Vec<String>, Error> {
+    let mut left = Vec::new();
+    for c in client.list_lke_clusters(Some(&ours(fleet))).await? {
+        left.push(format!("LKE cluster {} (id {})", c.label, c.id));
+    }
+    let fw_label = naming::firewall_label(fleet);
+    for f in client.list_firewalls(Some(&Filter::label(&fw_label))).await? {
+        left.push(format!("firewall {} (id {})", f.label, f.id));
+    }
+    for nb in client.list_nodebalancers(None).await? {
+        if is_ours(&nb.tags, fleet) || nb.lke_cluster.as_ref().is_some_and(|e| clusters.contains(&e.id)) {
+            left.push(format!("NodeBalancer {} (id {})", nb.label, nb.id));
+        }
+    }
+    for v in client.list_volumes(None).await? {
+        if is_ours(&v.tags, fleet) || v.linode_id.is_some_and(|id| nodes.contains(&id)) {
+            left.push(format!("volume {} (id {})", v.label, v.id));
+        }
+    }
+    for i in client.list_instances(None).await? {
+        if nodes.contains(&i.id) {
+            left.push(format!("Linode {} (id {})", i.label, i.id));
+        }
+    }
+    Ok(left)
+}
+
+/// Asks the person to type the fleet name, unless `--yes` (or CI without a terminal).
+fn confirm(ctx: &Ctx, fleet: &str) -> Result<(), Error> {
+    if ctx.yes {
+        return Ok(());
+    }
+    if !std::io::stdin().is_terminal() {
+        return Err(Error::Usage(
+            "teardown deletes the whole fleet: pass --yes when stdin is not a terminal".into(),
+        ));
+    }
+    eprint!(
+        "This deletes every cluster, firewall, NodeBalancer and volume of fleet {fleet:?}.\nType the fleet name to confirm: "
+    );
+    let _ = std::io::stderr().flush();
+    let mut answer = String::new();
+    std::io::stdin()
+        .lock()
+        .read_line(&mut answer)
+        .map_err(|e| Error::io("read the confirmation", e))?;
+    if answer.trim() == fleet {
+        Ok(())
+    } else {
+        Err(Error::Usage("the name did not match: nothing was deleted".into()))
+    }
+}
+
+/// Runs `teardown` for the fleet file's fleet.
+pub async fn run(ctx: &Ctx) -> Result<Report, Error> {
+    let loaded = ctx.load_fleet()?;
+    let fleet = loaded.fleet.name().to_string();
+    let client = ctx
+        .linode_client()?
+        .map_err(|why| Error::Missing(format!("teardown needs the Linode API: {why}")))?;
+    confirm(ctx, &fleet)?;
+    let mut report = teardown_fleet(&client, &fleet, ctx.deadline()).await?;
+    // Our kubeconfig entries go too: the merged file's and the state cache.
+    let contexts: Vec<String> = loaded
+        .fleet
+        .clusters()
+        .map(|c| naming::context_name(&fleet, c.name.get_ref()))
+        .collect();
+    let names: Vec<&str> = contexts.iter().map(String::as_str).collect();
+    if let Some(path) = &ctx.paths.kubeconfig {
+        kubeconfig::remove_from_file(path, &names)?;
+    }
+    if let Some(dir) = ctx.paths.fleet_state(&fleet) {
+        let _ = std::fs::remove_file(dir.join("kubeconfig"));
+    }
+    report.api_calls = ctx.api_calls();
+    print(ctx, &report);
+    if !report.left.is_empty() {
+        return Err(Error::LeftBehind(format!(
+            "{} resource(s) of fleet {fleet:?} are left: re-run teardown",
+            report.left.len()
+        )));
+    }
+    Ok(report)
+}
+
+/// Prints the report (text or JSON).
+pub fn print(ctx: &Ctx, report: &Report) {
+    if ctx.printer.json() {
+        ctx.printer.report_json(report);
+        return;
+    }
+    let mut t = format!("Teardown of fleet {:?}\n", report.fleet);
+    for c in &report.clusters {
+        t.push_str(&format!(
+            "  deleted cluster {} (id {}) after {} LoadBalancer Service(s) and {} volume claim(s)\n",
+            c.label, c.id, c.load_balancers, c.volume_claims
+        ));
+    }
+    if let Some(id) = report.firewall {
+        t.push_str(&format!(
+            "  deleted firewall {} (id {id})\n",
+            naming::firewall_label(&report.fleet)
+        ));
+    }
+    for id in &report.swept_nodebalancers {
+        t.push_str(&format!("  swept NodeBalancer {id} left behind by the platform\n"));
+    }
+    for id in &report.swept_volumes {
+        t.push_str(&format!("  swept volume {id}\n"));
+    }
+    for n in &report.notes {
+        t.push_str(&format!("note: {n}\n"));
+    }
+    if report.left.is_empty() {
+        t.push_str("Nothing of the fleet is left (re-listed clusters, firewalls, NodeBalancers, volumes, Linodes).\n");
+    } else {
+        t.push_str("Still there:\n");
+        for l in &report.left {
+            t.push_str(&format!("  {l}\n"));
+        }
+    }
+    ctx.printer.report(&t);
+}
