@@ -62,6 +62,8 @@ pub enum Command {
     Kubeconfig(KubeconfigArgs),
     /// Delete everything the fleet owns in the safe order, then prove nothing is left (exit 4 if something is).
     Teardown,
+    /// Tear down every fleet on the account whose TTL (`lkeobs-expires-<unix>` tag) has passed.
+    Reap(ReapArgs),
     /// Print shell completions.
     Completions(CompletionsArgs),
 }
@@ -105,6 +107,13 @@ pub struct KubeconfigArgs {
     /// Make this cluster's context the current one (the current context is never changed otherwise).
     #[arg(long = "use", value_name = "CLUSTER")]
     pub use_cluster: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct ReapArgs {
+    /// Only list the expired fleets.
+    #[arg(long)]
+    pub dry_run: bool,
 }
 
 #[derive(Debug, Args)]

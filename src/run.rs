@@ -84,6 +84,7 @@ pub fn run(cli: Cli) -> i32 {
                 exit::OK
             }
         }),
+        Command::Reap(args) => runtime.block_on(ops::reap::run(&ctx, args)).map(|_| exit::OK),
         Command::Teardown => runtime.block_on(ops::teardown::run(&ctx)).map(|_| exit::OK),
         Command::Kubeconfig(args) => runtime.block_on(ops::kubeconfig::run(&ctx, args)).map(|_| exit::OK),
         Command::Completions(args) => {

@@ -5,6 +5,7 @@ pub mod compare;
 pub mod discover;
 pub mod kubeconfig;
 pub mod plan;
+pub mod reap;
 pub mod render;
 pub mod teardown;
 pub mod validate;
