@@ -203,7 +203,15 @@ fn plan_json_counts_changes() {
 fn help_lists_only_built_commands() {
     let out = lkeobs().arg("--help").assert().success().get_output().stdout.clone();
     let text = String::from_utf8_lossy(&out);
-    for built in ["validate", "render", "plan", "kubeconfig", "teardown", "reap", "completions"] {
+    for built in [
+        "validate",
+        "render",
+        "plan",
+        "kubeconfig",
+        "teardown",
+        "reap",
+        "completions",
+    ] {
         assert!(text.contains(built), "--help lacks {built}");
     }
     for not_yet in ["  up ", "add-edge", "remove-edge", "  status ", "verify"] {

@@ -94,5 +94,8 @@ async fn dry_run_lists_and_deletes_nothing() {
     assert_eq!(r["expired"].as_array().unwrap().len(), 1);
     assert_eq!(r["expired"][0]["clusters"].as_array().unwrap().len(), 2);
     assert_eq!(labels(&fake).len(), 5);
-    assert!(fake.state().log[seeded..].iter().all(|l| l.method == "GET"), "--dry-run wrote");
+    assert!(
+        fake.state().log[seeded..].iter().all(|l| l.method == "GET"),
+        "--dry-run wrote"
+    );
 }
