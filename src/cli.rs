@@ -64,6 +64,8 @@ pub enum Command {
     Teardown,
     /// Tear down every fleet on the account whose TTL (`lkeobs-expires-<unix>` tag) has passed.
     Reap(ReapArgs),
+    /// A table of every cluster: Linode state, nodes ready, stack pods ready, gateway address, firewall drift.
+    Status,
     /// Print shell completions.
     Completions(CompletionsArgs),
 }

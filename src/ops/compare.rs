@@ -21,7 +21,7 @@ pub const GATEWAY_LB: (&str, &str) = ("observability-hub", "otel-gateway-externa
 const DEFAULT_BUDGET: Duration = Duration::from_secs(300);
 
 /// A client for an existing cluster, or why there is none yet (kubeconfig not ready).
-async fn connect(client: &Client, id: u64) -> Result<Result<K8s, String>, crate::Error> {
+pub async fn connect(client: &Client, id: u64) -> Result<Result<K8s, String>, crate::Error> {
     match client.get_kubeconfig(id).await {
         Ok(yaml) => Ok(Ok(K8s::from_kubeconfig(&yaml).await?)),
         Err(e) if e.is_kubeconfig_not_ready() => Ok(Err("its kubeconfig is not ready yet".into())),
@@ -30,7 +30,7 @@ async fn connect(client: &Client, id: u64) -> Result<Result<K8s, String>, crate:
 }
 
 /// The gateway's LoadBalancer address as the hub reports it now (no waiting).
-async fn gateway_address(hub: &K8s) -> Result<Option<String>, crate::Error> {
+pub async fn gateway_address(hub: &K8s) -> Result<Option<String>, crate::Error> {
     let api: Api<Service> = Api::namespaced(hub.client().clone(), GATEWAY_LB.0);
     let svc = api
         .get_opt(GATEWAY_LB.1)

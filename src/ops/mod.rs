@@ -7,6 +7,7 @@ pub mod kubeconfig;
 pub mod plan;
 pub mod reap;
 pub mod render;
+pub mod status;
 pub mod teardown;
 pub mod validate;
 

@@ -1,0 +1,198 @@
+//! `lkeobs status`: per cluster its Linode state, nodes ready, stack pods ready and, for the fleet, the
+//! gateway address and firewall drift (edge node addresses missing from the rules, stale ones still in them).
+
+use std::collections::BTreeSet;
+
+use k8s_openapi::api::core::v1::Pod;
+use kube::Api;
+use kube::api::ListParams;
+use serde::Serialize;
+
+use super::{Ctx, compare, discover};
+use crate::fleet::Role;
+use crate::k8s::{K8s, fleet_selector};
+use crate::plan::is_ours;
+use crate::{Error, firewall, naming};
+
+#[derive(Debug, Serialize)]
+pub struct Report {
+    pub fleet: String,
+    pub clusters: Vec<ClusterStatus>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub gateway: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub firewall: Option<FirewallStatus>,
+    pub api_calls: crate::linode::ApiCalls,
+}
+
+#[derive(Debug, Serialize)]
+pub struct ClusterStatus {
+    pub name: String,
+    pub label: String,
+    /// `missing`, `not ours`, or `exists`.
+    pub state: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id: Option<u64>,
+    pub nodes: usize,
+    /// Nodes Linode reports `ready`.
+    pub nodes_ready: usize,
+    /// Our pods Ready / all our pods; `None` when the Kubernetes API could not be asked.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pods: Option<(usize, usize)>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct FirewallStatus {
+    pub label: String,
+    pub exists: bool,
+    /// Edge node addresses the rules lack.
+    pub missing: Vec<String>,
+    /// Addresses in the rules that belong to no edge node any more.
+    pub stale: Vec<String>,
+}
+
+async fn pods_ready(k8s: &K8s, fleet: &str) -> Result<(usize, usize), Error> {
+    let api: Api<Pod> = Api::all(k8s.client().clone());
+    let pods = api
+        .list(&ListParams::default().labels(&fleet_selector(fleet)))
+        .await
+        .map_err(|e| Error::Cluster(format!("list pods: {e}")))?;
+    let ready = pods
+        .items
+        .iter()
+        .filter(|p| {
+            p.status
+                .as_ref()
+                .and_then(|s| s.conditions.as_ref())
+                .is_some_and(|cs| cs.iter().any(|c| c.type_ == "Ready" && c.status == "True"))
+        })
+        .count();
+    Ok((ready, pods.items.len()))
+}
+
+/// Runs `status`.
+pub async fn run(ctx: &Ctx) -> Result<Report, Error> {
+    let loaded = ctx.load_fleet()?;
+    let fleet = &loaded.fleet;
+    let name = fleet.name();
+    let client = ctx
+        .linode_client()?
+        .map_err(|why| Error::Missing(format!("status needs the Linode API: {why}")))?;
+    let observed = discover::observe(&client, fleet).await?;
+    let mut report = Report {
+        fleet: name.to_string(),
+        clusters: Vec::new(),
+        gateway: None,
+        firewall: None,
+        api_calls: Default::default(),
+    };
+    let mut edge_ips = BTreeSet::new();
+    for c in fleet.clusters() {
+        let label = naming::cluster_label(name, c.name.get_ref());
+        let mut st = ClusterStatus {
+            name: c.name.get_ref().clone(),
+            label: label.clone(),
+            state: "missing",
+            id: None,
+            nodes: 0,
+            nodes_ready: 0,
+            pods: None,
+            note: None,
+        };
+        if let Some(o) = observed.clusters.iter().find(|o| o.cluster.label == label) {
+            st.id = Some(o.cluster.id);
+            if !is_ours(&o.cluster.tags, name) {
+                st.state = "not ours";
+            } else {
+                st.state = "exists";
+                let nodes: Vec<_> = o.pools.iter().flat_map(|p| p.nodes.iter()).collect();
+                st.nodes = nodes.len();
+                st.nodes_ready = nodes.iter().filter(|n| n.is_ready()).count();
+                if c.role == Role::Edge {
+                    edge_ips.extend(o.node_ipv4.iter().map(|ip| ip.to_string()));
+                }
+                match compare::connect(&client, o.cluster.id).await? {
+                    Err(why) => st.note = Some(why),
+                    Ok(k8s) => {
+                        match pods_ready(&k8s, name).await {
+                            Ok(p) => st.pods = Some(p),
+                            Err(e) => st.note = Some(e.to_string()),
+                        }
+                        if c.role == Role::Hub {
+                            report.gateway = compare::gateway_address(&k8s).await.unwrap_or(None);
+                        }
+                    }
+                }
+            }
+        }
+        report.clusters.push(st);
+    }
+    if fleet.security.gateway_firewall {
+        let label = naming::firewall_label(name);
+        let have: BTreeSet<String> = observed
+            .firewall
+            .as_ref()
+            .and_then(|f| f.rules.as_ref())
+            .map(|r| firewall::allowed_ips(&r.rules))
+            .unwrap_or_default();
+        report.firewall = Some(FirewallStatus {
+            label,
+            exists: observed.firewall.is_some(),
+            missing: edge_ips.difference(&have).cloned().collect(),
+            stale: have.difference(&edge_ips).cloned().collect(),
+        });
+    }
+    report.api_calls = ctx.api_calls();
+    if ctx.printer.json() {
+        ctx.printer.report_json(&report);
+    } else {
+        ctx.printer.report(&text(&report));
+    }
+    Ok(report)
+}
+
+fn text(r: &Report) -> String {
+    let mut t = format!(
+        "Fleet {:?}\n\n{:<16} {:<30} {:<9} {:>11} {:>10}  note\n",
+        r.fleet, "cluster", "label", "state", "nodes ready", "pods ready"
+    );
+    for c in &r.clusters {
+        let nodes = if c.state == "exists" {
+            format!("{}/{}", c.nodes_ready, c.nodes)
+        } else {
+            "-".into()
+        };
+        let pods = c.pods.map_or_else(|| "-".to_string(), |(a, b)| format!("{a}/{b}"));
+        t.push_str(&format!(
+            "{:<16} {:<30} {:<9} {:>11} {:>10}  {}\n",
+            c.name,
+            c.label,
+            c.state,
+            nodes,
+            pods,
+            c.note.as_deref().unwrap_or("")
+        ));
+    }
+    t.push_str(&format!(
+        "\ngateway: {}\n",
+        r.gateway.as_deref().unwrap_or("no LoadBalancer address yet")
+    ));
+    if let Some(f) = &r.firewall {
+        if !f.exists {
+            t.push_str(&format!("firewall {}: missing (`up` creates it)\n", f.label));
+        } else if f.missing.is_empty() && f.stale.is_empty() {
+            t.push_str(&format!("firewall {}: in sync with the edge nodes\n", f.label));
+        } else {
+            t.push_str(&format!("firewall {}: drift (`up` re-syncs it)\n", f.label));
+            for ip in &f.missing {
+                t.push_str(&format!("  + {ip} (edge node, not allowed)\n"));
+            }
+            for ip in &f.stale {
+                t.push_str(&format!("  - {ip} (allowed, no longer an edge node)\n"));
+            }
+        }
+    }
+    t
+}
