@@ -208,6 +208,7 @@ fn help_lists_only_built_commands() {
         "render",
         "plan",
         "kubeconfig",
+        "status",
         "teardown",
         "reap",
         "completions",
