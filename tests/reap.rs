@@ -4,23 +4,15 @@
 mod support;
 mod tooling;
 
-use lkeobs::linode::{CreateLkeCluster, NodePoolSpec};
+use lkeobs::linode::NodePoolSpec;
 use serde_json::Value;
 use support::FAKE_TOKEN;
 use support::linode_fake::LinodeFake;
 use tooling::lkeobs;
 
 async fn cluster(fake: &LinodeFake, label: &str, tags: &[String]) {
-    let req = CreateLkeCluster {
-        label: label.into(),
-        region: "us-ord".into(),
-        k8s_version: "1.32".into(),
-        node_pools: vec![NodePoolSpec::new("g6-standard-1", 1)],
-        tags: tags.to_vec(),
-        control_plane: None,
-        tier: None,
-    };
-    fake.client().create_lke_cluster(&req).await.unwrap();
+    fake.seed_cluster(label, "us-ord", vec![NodePoolSpec::new("g6-standard-1", 1)], tags)
+        .await;
 }
 
 fn tags(fleet: &str, expires: Option<u64>) -> Vec<String> {

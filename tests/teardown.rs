@@ -4,7 +4,7 @@
 mod support;
 mod tooling;
 
-use lkeobs::linode::{CreateLkeCluster, NodePoolSpec};
+use lkeobs::linode::NodePoolSpec;
 use serde_json::{Value, json};
 use support::FAKE_TOKEN;
 use support::k8s_fake::K8sFake;
@@ -16,16 +16,9 @@ use wiremock::{Mock, ResponseTemplate};
 const OURS: &[&str] = &["lkeobs", "lkeobs-fleet-example"];
 
 async fn cluster(fake: &LinodeFake, label: &str, tags: &[&str]) -> u64 {
-    let req = CreateLkeCluster {
-        label: label.into(),
-        region: "us-ord".into(),
-        k8s_version: "1.32".into(),
-        node_pools: vec![NodePoolSpec::new("g6-standard-1", 2)],
-        tags: tags.iter().map(|t| t.to_string()).collect(),
-        control_plane: None,
-        tier: None,
-    };
-    fake.client().create_lke_cluster(&req).await.unwrap().id
+    let tags: Vec<String> = tags.iter().map(|t| t.to_string()).collect();
+    fake.seed_cluster(label, "us-ord", vec![NodePoolSpec::new("g6-standard-1", 2)], &tags)
+        .await
 }
 
 fn labelled(kind: &str, api: &str, ns: &str, name: &str, spec: Value) -> Value {

@@ -2,7 +2,6 @@
 //! passed and tear it down (DESIGN §5); no fleet file needed, only tags.
 
 use std::collections::BTreeMap;
-use std::io::{BufRead, IsTerminal, Write};
 
 use serde::Serialize;
 
@@ -10,6 +9,7 @@ use super::Ctx;
 use super::teardown::{self, teardown_fleet};
 use crate::cli::ReapArgs;
 use crate::linode::Filter;
+use crate::ui::prompt;
 use crate::{Error, naming};
 
 #[derive(Debug, Serialize)]
@@ -46,20 +46,15 @@ fn confirm(ctx: &Ctx, fleets: &[Expired]) -> Result<bool, Error> {
     if ctx.yes {
         return Ok(true);
     }
-    if !std::io::stdin().is_terminal() {
+    if !prompt::can_ask() {
         return Err(Error::Usage(
             "reap deletes fleets: pass --yes (or --dry-run) when stdin is not a terminal".into(),
         ));
     }
     let names: Vec<&str> = fleets.iter().map(|f| f.fleet.as_str()).collect();
-    eprint!("Tear down expired fleet(s) {}? [y/N] ", names.join(", "));
-    let _ = std::io::stderr().flush();
-    let mut answer = String::new();
-    std::io::stdin()
-        .lock()
-        .read_line(&mut answer)
+    let answer = prompt::ask(&format!("Tear down expired fleet(s) {}? [y/N] ", names.join(", ")))
         .map_err(|e| Error::io("read the confirmation", e))?;
-    Ok(matches!(answer.trim(), "y" | "Y" | "yes"))
+    Ok(matches!(answer.as_str(), "y" | "Y" | "yes"))
 }
 
 /// Runs `reap`.

@@ -3,7 +3,6 @@
 //! resource without this fleet's tags.
 
 use std::collections::BTreeSet;
-use std::io::{BufRead, IsTerminal, Write};
 use std::time::Duration;
 
 use serde::Serialize;
@@ -13,6 +12,7 @@ use super::Ctx;
 use crate::k8s::K8s;
 use crate::linode::{Client, Filter, LkeCluster};
 use crate::plan::is_ours;
+use crate::ui::prompt;
 use crate::{Error, kubeconfig, naming};
 
 /// How long teardown may take when the command has no `--timeout`.
@@ -219,21 +219,16 @@ fn confirm(ctx: &Ctx, fleet: &str) -> Result<(), Error> {
     if ctx.yes {
         return Ok(());
     }
-    if !std::io::stdin().is_terminal() {
+    if !prompt::can_ask() {
         return Err(Error::Usage(
             "teardown deletes the whole fleet: pass --yes when stdin is not a terminal".into(),
         ));
     }
-    eprint!(
+    let answer = prompt::ask(&format!(
         "This deletes every cluster, firewall, NodeBalancer and volume of fleet {fleet:?}.\nType the fleet name to confirm: "
-    );
-    let _ = std::io::stderr().flush();
-    let mut answer = String::new();
-    std::io::stdin()
-        .lock()
-        .read_line(&mut answer)
-        .map_err(|e| Error::io("read the confirmation", e))?;
-    if answer.trim() == fleet {
+    ))
+    .map_err(|e| Error::io("read the confirmation", e))?;
+    if answer == fleet {
         Ok(())
     } else {
         Err(Error::Usage("the name did not match: nothing was deleted".into()))

@@ -4,3 +4,4 @@ pub mod printer;
 
 pub use printer::Printer;
 pub mod plan_text;
+pub mod prompt;

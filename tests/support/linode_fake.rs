@@ -242,6 +242,26 @@ impl LinodeFake {
         Self { server, state }
     }
 
+    /// Creates an LKE cluster through the API (as `up` or another tool would) and returns its id.
+    pub async fn seed_cluster(
+        &self,
+        label: &str,
+        region: &str,
+        pools: Vec<lkeobs::linode::NodePoolSpec>,
+        tags: &[String],
+    ) -> u64 {
+        let req = lkeobs::linode::CreateLkeCluster {
+            label: label.into(),
+            region: region.into(),
+            k8s_version: "1.32".into(),
+            node_pools: pools,
+            tags: tags.to_vec(),
+            control_plane: None,
+            tier: None,
+        };
+        self.client().create_lke_cluster(&req).await.expect("seed cluster").id
+    }
+
     /// `http://127.0.0.1:<port>/v4`.
     pub fn base_url(&self) -> String {
         format!("{}/v4", self.server.uri())
