@@ -217,3 +217,18 @@ async fn teardown_removes_our_kubeconfig_entries_only() {
         .collect();
     assert_eq!(names, ["work"]);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn under_ci_without_a_terminal_yes_is_implied() {
+    let w = world().await;
+    let out = lkeobs()
+        .env("CI", "true")
+        .env("LINODE_URL", w.fake.base_url())
+        .env("LINODE_TOKEN", FAKE_TOKEN)
+        .args(["teardown", "--fleet"])
+        .arg(fleet("example"))
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(w.fake.state().firewalls.is_empty());
+}

@@ -27,6 +27,8 @@ pub fn lkeobs() -> assert_cmd::Command {
         .env_remove("LINODE_TOKEN")
         .env_remove("LINODE_CLI_TOKEN")
         .env_remove("LINODE_URL")
+        // CI=true without a terminal implies --yes; tests opt in explicitly.
+        .env_remove("CI")
         .env("HOME", &nowhere)
         .env("XDG_CONFIG_HOME", &nowhere)
         .env("NO_COLOR", "1")
