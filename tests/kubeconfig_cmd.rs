@@ -6,7 +6,7 @@ mod tooling;
 
 use std::os::unix::fs::PermissionsExt;
 
-use lkeobs::linode::{CreateLkeCluster, NodePoolSpec};
+use lkeobs::linode::NodePoolSpec;
 use serde_yaml_ng::Value;
 use support::FAKE_TOKEN;
 use support::linode_fake::{LinodeFake, State};
@@ -21,20 +21,13 @@ async fn fake_with(labels: &[(&str, &str, &str)]) -> LinodeFake {
         .push(serde_json::json!({"id": "us-east", "label": "us-east", "capabilities": ["Kubernetes"], "status": "ok"}));
     let fake = LinodeFake::start_with(st).await;
     for (label, region, role) in labels {
-        let req = CreateLkeCluster {
-            label: label.to_string(),
-            region: region.to_string(),
-            k8s_version: "1.32".into(),
-            node_pools: vec![NodePoolSpec::new("g6-standard-1", 1)],
-            tags: vec![
-                "lkeobs".into(),
-                "lkeobs-fleet-example".into(),
-                format!("lkeobs-role-{role}"),
-            ],
-            control_plane: None,
-            tier: None,
-        };
-        fake.client().create_lke_cluster(&req).await.unwrap();
+        let tags = [
+            "lkeobs".to_string(),
+            "lkeobs-fleet-example".into(),
+            format!("lkeobs-role-{role}"),
+        ];
+        fake.seed_cluster(label, region, vec![NodePoolSpec::new("g6-standard-1", 1)], &tags)
+            .await;
     }
     fake
 }

@@ -4,7 +4,7 @@
 mod support;
 mod tooling;
 
-use lkeobs::linode::{CreateFirewall, CreateLkeCluster, NodePoolSpec};
+use lkeobs::linode::{CreateFirewall, NodePoolSpec};
 use serde_json::{Value, json};
 use support::FAKE_TOKEN;
 use support::k8s_fake::K8sFake;
@@ -32,20 +32,13 @@ async fn status_shows_readiness_gateway_and_firewall_drift() {
         ("lkeobs-example-hub", "us-ord", "hub"),
         ("lkeobs-example-us-east", "us-east", "edge"),
     ] {
-        let req = CreateLkeCluster {
-            label: label.into(),
-            region: region.into(),
-            k8s_version: "1.32".into(),
-            node_pools: vec![NodePoolSpec::new("g6-standard-1", 2)],
-            tags: vec![
-                "lkeobs".into(),
-                "lkeobs-fleet-example".into(),
-                format!("lkeobs-role-{role}"),
-            ],
-            control_plane: None,
-            tier: None,
-        };
-        fake.client().create_lke_cluster(&req).await.unwrap();
+        let tags = [
+            "lkeobs".to_string(),
+            "lkeobs-fleet-example".into(),
+            format!("lkeobs-role-{role}"),
+        ];
+        fake.seed_cluster(label, region, vec![NodePoolSpec::new("g6-standard-1", 2)], &tags)
+            .await;
     }
     let rules = lkeobs::firewall::gateway_rules(&["198.51.100.99".parse().unwrap()]).unwrap();
     let fw = CreateFirewall {
