@@ -64,6 +64,8 @@ pub enum Command {
     Teardown,
     /// Tear down every fleet on the account whose TTL (`lkeobs-expires-<unix>` tag) has passed.
     Reap(ReapArgs),
+    /// Delete an edge: its cluster and leftovers, its firewall addresses, its kubeconfig entry and its fleet-file table.
+    RemoveEdge(RemoveEdgeArgs),
     /// A table of every cluster: Linode state, nodes ready, stack pods ready, gateway address, firewall drift.
     Status,
     /// Print shell completions.
@@ -109,6 +111,12 @@ pub struct KubeconfigArgs {
     /// Make this cluster's context the current one (the current context is never changed otherwise).
     #[arg(long = "use", value_name = "CLUSTER")]
     pub use_cluster: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct RemoveEdgeArgs {
+    /// The edge's name (its `[edges.<name>]` table).
+    pub name: String,
 }
 
 #[derive(Debug, Args)]

@@ -42,6 +42,9 @@ pub enum Error {
     /// Teardown finished but resources are still there (the report listing them was printed).
     #[error("{0}")]
     LeftBehind(String),
+    /// Any other failure while carrying a command out.
+    #[error("{0}")]
+    Runtime(String),
     /// A cluster's Kubernetes API could not be used.
     #[error("{0}")]
     Cluster(String),
@@ -77,6 +80,7 @@ impl Error {
             | Error::K8s(_)
             | Error::Conflict(_)
             | Error::Cluster(_)
+            | Error::Runtime(_)
             | Error::Internal(_) => exit::FAILURE,
         }
     }

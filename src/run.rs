@@ -85,6 +85,7 @@ pub fn run(cli: Cli) -> i32 {
             }
         }),
         Command::Reap(args) => runtime.block_on(ops::reap::run(&ctx, args)).map(|_| exit::OK),
+        Command::RemoveEdge(args) => runtime.block_on(ops::remove_edge::run(&ctx, args)).map(|_| exit::OK),
         Command::Status => runtime.block_on(ops::status::run(&ctx)).map(|_| exit::OK),
         Command::Teardown => runtime.block_on(ops::teardown::run(&ctx)).map(|_| exit::OK),
         Command::Kubeconfig(args) => runtime.block_on(ops::kubeconfig::run(&ctx, args)).map(|_| exit::OK),

@@ -6,6 +6,7 @@ pub mod discover;
 pub mod kubeconfig;
 pub mod plan;
 pub mod reap;
+pub mod remove_edge;
 pub mod render;
 pub mod status;
 pub mod teardown;

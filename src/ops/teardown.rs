@@ -50,7 +50,7 @@ fn ours(fleet: &str) -> Filter {
 }
 
 /// Step 1: delete the cluster's LoadBalancer Services and PVCs while its controllers still run.
-async fn drain(
+pub(crate) async fn drain(
     client: &Client,
     c: &LkeCluster,
     fleet: &str,
@@ -161,7 +161,7 @@ pub async fn teardown_fleet(client: &Client, fleet: &str, deadline: Option<Insta
     Ok(report)
 }
 
-async fn wait_gone(client: &Client, nodes: &BTreeSet<u64>, deadline: Instant) -> Result<(), Error> {
+pub(crate) async fn wait_gone(client: &Client, nodes: &BTreeSet<u64>, deadline: Instant) -> Result<(), Error> {
     loop {
         let alive = client
             .list_instances(None)
