@@ -16,13 +16,15 @@ use kube::{Client, Config};
 use lkeobs::k8s::K8s;
 use serde_json::{Value, json};
 use wiremock::matchers::any;
-use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
+use wiremock::{Mock, MockServer, ResponseTemplate};
+
+use super::k8s_fake_routes::api_version_matches;
 
 /// How long an empty watch stays open before it ends (and the client re-watches).
-const WATCH_PAUSE: Duration = Duration::from_millis(40);
+pub(super) const WATCH_PAUSE: Duration = Duration::from_millis(40);
 
 /// `(group, version, plural, kind, namespaced)` of every built-in kind the fake serves.
-const BUILTIN: &[(&str, &str, &str, &str, bool)] = &[
+pub(super) const BUILTIN: &[(&str, &str, &str, &str, bool)] = &[
     ("", "v1", "namespaces", "Namespace", false),
     ("", "v1", "nodes", "Node", false),
     ("", "v1", "persistentvolumes", "PersistentVolume", false),
@@ -66,16 +68,16 @@ const BUILTIN: &[(&str, &str, &str, &str, bool)] = &[
 ];
 
 #[derive(Debug, Clone, PartialEq, Eq)]
-struct Kind {
-    group: String,
-    version: String,
-    plural: String,
-    kind: String,
-    namespaced: bool,
+pub(super) struct Kind {
+    pub(super) group: String,
+    pub(super) version: String,
+    pub(super) plural: String,
+    pub(super) kind: String,
+    pub(super) namespaced: bool,
 }
 
 /// Storage key: `(group, plural, namespace or "", name)`; the version is not part of it.
-type Key = (String, String, String, String);
+pub(super) type Key = (String, String, String, String);
 
 /// One request as the fake saw it.
 #[derive(Debug, Clone)]
@@ -88,15 +90,15 @@ pub struct Logged {
 }
 
 #[derive(Default)]
-struct State {
-    rv: u64,
-    kinds: Vec<Kind>,
-    objects: BTreeMap<Key, Value>,
+pub(super) struct State {
+    pub(super) rv: u64,
+    pub(super) kinds: Vec<Kind>,
+    pub(super) objects: BTreeMap<Key, Value>,
     /// `(resourceVersion, ADDED|MODIFIED|DELETED, key, object)`, for watches.
-    changes: Vec<(u64, &'static str, Key, Value)>,
-    delete_delays: BTreeMap<Key, Duration>,
-    pending_deletes: Vec<(Key, Instant)>,
-    log: Vec<Logged>,
+    pub(super) changes: Vec<(u64, &'static str, Key, Value)>,
+    pub(super) delete_delays: BTreeMap<Key, Duration>,
+    pub(super) pending_deletes: Vec<(Key, Instant)>,
+    pub(super) log: Vec<Logged>,
 }
 
 /// The fake API server. Dropping it stops the server.
@@ -105,19 +107,19 @@ pub struct K8sFake {
     state: Arc<Mutex<State>>,
 }
 
-struct Responder(Arc<Mutex<State>>);
+pub(super) struct Responder(pub(super) Arc<Mutex<State>>);
 
-fn lock(state: &Mutex<State>) -> MutexGuard<'_, State> {
+pub(super) fn lock(state: &Mutex<State>) -> MutexGuard<'_, State> {
     state.lock().unwrap_or_else(|e| e.into_inner())
 }
 
-fn status(code: u16, reason: &str, message: String) -> ResponseTemplate {
+pub(super) fn status(code: u16, reason: &str, message: String) -> ResponseTemplate {
     let body = json!({"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure",
         "message": message, "reason": reason, "code": code});
     ResponseTemplate::new(code).set_body_json(body)
 }
 
-fn api_version(k: &Kind) -> String {
+pub(super) fn api_version(k: &Kind) -> String {
     if k.group.is_empty() {
         k.version.clone()
     } else {
@@ -126,7 +128,7 @@ fn api_version(k: &Kind) -> String {
 }
 
 /// Evaluates `a=b,c!=d,e,!f` (labels) or `metadata.name=x,type=Warning` (fields, dotted paths).
-fn selected(obj: &Value, selector: Option<&String>, fields: bool) -> bool {
+pub(super) fn selected(obj: &Value, selector: Option<&String>, fields: bool) -> bool {
     let Some(selector) = selector else { return true };
     selector.split(',').filter(|t| !t.is_empty()).all(|term| {
         let get = |k: &str| -> Option<String> {
@@ -153,7 +155,7 @@ fn selected(obj: &Value, selector: Option<&String>, fields: bool) -> bool {
 }
 
 /// Everything but status and server-maintained metadata, to tell whether a write changes anything.
-fn content(v: &Value) -> Value {
+pub(super) fn content(v: &Value) -> Value {
     let mut v = v.clone();
     if let Some(o) = v.as_object_mut() {
         o.remove("status");
@@ -172,7 +174,7 @@ fn content(v: &Value) -> Value {
     v
 }
 
-fn spec_of(v: &Value) -> Value {
+pub(super) fn spec_of(v: &Value) -> Value {
     let mut c = content(v);
     if let Some(o) = c.as_object_mut() {
         o.remove("metadata");
@@ -181,25 +183,25 @@ fn spec_of(v: &Value) -> Value {
 }
 
 impl State {
-    fn kind_by_plural(&self, group: &str, version: &str, plural: &str) -> Option<Kind> {
+    pub(super) fn kind_by_plural(&self, group: &str, version: &str, plural: &str) -> Option<Kind> {
         self.kinds
             .iter()
             .find(|k| k.group == group && k.version == version && k.plural == plural)
             .cloned()
     }
 
-    fn kind_by_name(&self, api_version: &str, kind: &str) -> Option<Kind> {
+    pub(super) fn kind_by_name(&self, api_version: &str, kind: &str) -> Option<Kind> {
         self.kinds
             .iter()
             .find(|k| api_version_matches(k, api_version) && k.kind == kind)
             .cloned()
     }
 
-    fn record(&mut self, kind: &'static str, key: Key, obj: Value) {
+    pub(super) fn record(&mut self, kind: &'static str, key: Key, obj: Value) {
         self.changes.push((self.rv, kind, key, obj));
     }
 
-    fn purge_expired_deletes(&mut self) {
+    pub(super) fn purge_expired_deletes(&mut self) {
         let now = Instant::now();
         let (due, later): (Vec<_>, Vec<_>) = self.pending_deletes.drain(..).partition(|(_, at)| *at <= now);
         self.pending_deletes = later;
@@ -208,7 +210,7 @@ impl State {
         }
     }
 
-    fn remove(&mut self, key: &Key) -> Option<Value> {
+    pub(super) fn remove(&mut self, key: &Key) -> Option<Value> {
         let mut obj = self.objects.remove(key)?;
         self.rv += 1;
         obj["metadata"]["resourceVersion"] = json!(self.rv.to_string());
@@ -218,7 +220,7 @@ impl State {
 
     /// Stores `obj` (new or replacing), filling server fields; returns it, or the existing object
     /// untouched when nothing but server fields would change. `dry_run` stores nothing.
-    fn write(&mut self, k: &Kind, key: Key, mut obj: Value, dry_run: bool) -> Value {
+    pub(super) fn write(&mut self, k: &Kind, key: Key, mut obj: Value, dry_run: bool) -> Value {
         let old = self.objects.get(&key).cloned();
         obj["apiVersion"] = json!(api_version(k));
         obj["kind"] = json!(k.kind);
@@ -260,7 +262,7 @@ impl State {
     }
 
     /// Serves the CRD's kind from now on and marks it Established.
-    fn register_crd(&mut self, crd: &mut Value) {
+    pub(super) fn register_crd(&mut self, crd: &mut Value) {
         let spec = &crd["spec"];
         let versions = spec["versions"].as_array().cloned().unwrap_or_default();
         for v in versions {
@@ -276,238 +278,6 @@ impl State {
             }
         }
         crd["status"] = json!({"conditions": [{"type": "Established", "status": "True"}]});
-    }
-}
-
-fn api_version_matches(k: &Kind, api_version: &str) -> bool {
-    api_version == self::api_version(k) || (k.group.is_empty() && api_version == k.version)
-}
-
-fn discovery(st: &State, segs: &[&str]) -> Option<ResponseTemplate> {
-    let resources = |group: &str, version: &str| {
-        let list: Vec<Value> = st.kinds.iter().filter(|k| k.group == group && k.version == version).map(|k| {
-            json!({"name": k.plural, "singularName": k.kind.to_lowercase(), "namespaced": k.namespaced, "kind": k.kind,
-                   "verbs": ["create", "delete", "get", "list", "patch", "update", "watch"]})
-        }).collect();
-        let gv = if group.is_empty() {
-            version.to_string()
-        } else {
-            format!("{group}/{version}")
-        };
-        (!list.is_empty())
-            .then(|| json!({"kind": "APIResourceList", "apiVersion": "v1", "groupVersion": gv, "resources": list}))
-    };
-    let body = match segs {
-        ["api"] => json!({"kind": "APIVersions", "versions": ["v1"],
-            "serverAddressByClientCIDRs": [{"clientCIDR": "0.0.0.0/0", "serverAddress": "127.0.0.1:443"}]}),
-        ["api", "v1"] => resources("", "v1")?,
-        ["apis"] => {
-            let mut groups: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
-            for k in st.kinds.iter().filter(|k| !k.group.is_empty()) {
-                let versions = groups.entry(&k.group).or_default();
-                if !versions.contains(&k.version.as_str()) {
-                    versions.push(&k.version);
-                }
-            }
-            let groups: Vec<Value> = groups
-                .iter()
-                .map(|(g, vs)| {
-                    let versions: Vec<Value> = vs
-                        .iter()
-                        .map(|v| json!({"groupVersion": format!("{g}/{v}"), "version": v}))
-                        .collect();
-                    json!({"name": g, "versions": versions, "preferredVersion": versions[0]})
-                })
-                .collect();
-            json!({"kind": "APIGroupList", "apiVersion": "v1", "groups": groups})
-        }
-        ["apis", group, version] => resources(group, version)?,
-        _ => return None,
-    };
-    Some(ResponseTemplate::new(200).set_body_json(body))
-}
-
-impl Respond for Responder {
-    fn respond(&self, req: &Request) -> ResponseTemplate {
-        let mut st = lock(&self.0);
-        st.purge_expired_deletes();
-        let query: BTreeMap<String, String> = req
-            .url
-            .query_pairs()
-            .map(|(k, v)| (k.into_owned(), v.into_owned()))
-            .collect();
-        let content_type = req
-            .headers
-            .get("content-type")
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_string);
-        st.log.push(Logged {
-            method: req.method.to_string(),
-            path: req.url.path().to_string(),
-            query: query.clone(),
-            content_type: content_type.clone(),
-            body: String::from_utf8_lossy(&req.body).into_owned(),
-        });
-        let segs: Vec<&str> = req.url.path().trim_matches('/').split('/').collect();
-        if let Some(r) = discovery(&st, &segs) {
-            return r;
-        }
-        let (group, version, rest) = match segs.as_slice() {
-            ["api", v, rest @ ..] => ("", *v, rest),
-            ["apis", g, v, rest @ ..] => (*g, *v, rest),
-            _ => return status(404, "NotFound", format!("no route {}", req.url.path())),
-        };
-        let (ns, plural, name, sub) = match rest {
-            ["namespaces", ns, plural, rest @ ..] if !matches!(*plural, "status" | "finalize") => {
-                (Some(*ns), *plural, rest.first().copied(), rest.get(1).copied())
-            }
-            [plural, rest @ ..] => (None, *plural, rest.first().copied(), rest.get(1).copied()),
-            [] => return status(404, "NotFound", "no resource".into()),
-        };
-        if plural == "services" && sub == Some("proxy") {
-            let prefix = format!(
-                "/api/v1/namespaces/{}/services/{}/proxy",
-                ns.unwrap_or_default(),
-                name.unwrap_or_default()
-            );
-            let path = req.url.path().strip_prefix(&prefix).unwrap_or_default();
-            return ResponseTemplate::new(200).set_body_json(json!({"echo": {"method": req.method.to_string(),
-                "path": path, "query": req.url.query(), "contentType": content_type,
-                "body": String::from_utf8_lossy(&req.body)}}));
-        }
-        let Some(k) = st.kind_by_plural(group, version, plural) else {
-            return status(
-                404,
-                "NotFound",
-                format!("the server could not find the requested resource ({plural})"),
-            );
-        };
-        let key = |name: &str| {
-            (
-                k.group.clone(),
-                k.plural.clone(),
-                ns.unwrap_or_default().to_string(),
-                name.to_string(),
-            )
-        };
-        let what = |name: &str| {
-            format!(
-                "{}{} \"{name}\"",
-                k.plural,
-                if k.group.is_empty() {
-                    String::new()
-                } else {
-                    format!(".{}", k.group)
-                }
-            )
-        };
-        let dry_run = query.get("dryRun").is_some_and(|v| v == "All");
-        let ns_missing = |st: &State| {
-            ns.filter(|ns| {
-                !st.objects
-                    .contains_key(&(String::new(), "namespaces".into(), String::new(), ns.to_string()))
-            })
-        };
-        match (req.method.as_str(), name) {
-            ("GET", Some(name)) => match st.objects.get(&key(name)) {
-                Some(obj) => ResponseTemplate::new(200).set_body_json(obj),
-                None => status(404, "NotFound", format!("{} not found", what(name))),
-            },
-            ("GET", None) => {
-                let matches = |key: &Key, obj: &Value| {
-                    key.0 == k.group
-                        && key.1 == k.plural
-                        && ns.is_none_or(|ns| key.2 == ns)
-                        && selected(obj, query.get("labelSelector"), false)
-                        && selected(obj, query.get("fieldSelector"), true)
-                };
-                if query.get("watch").is_some_and(|w| w == "true" || w == "1") {
-                    let since: u64 = query.get("resourceVersion").and_then(|v| v.parse().ok()).unwrap_or(0);
-                    let lines: String = st
-                        .changes
-                        .iter()
-                        .filter(|(rv, _, key, obj)| *rv > since && matches(key, obj))
-                        .map(|(_, t, _, obj)| format!("{}\n", json!({"type": t, "object": obj})))
-                        .collect();
-                    let template = ResponseTemplate::new(200).set_body_raw(lines.clone(), "application/json");
-                    return if lines.is_empty() {
-                        template.set_delay(WATCH_PAUSE)
-                    } else {
-                        template
-                    };
-                }
-                let items: Vec<&Value> = st
-                    .objects
-                    .iter()
-                    .filter(|(key, obj)| matches(key, obj))
-                    .map(|(_, o)| o)
-                    .collect();
-                ResponseTemplate::new(200)
-                    .set_body_json(json!({"kind": format!("{}List", k.kind), "apiVersion": api_version(&k),
-                    "metadata": {"resourceVersion": st.rv.to_string()}, "items": items}))
-            }
-            ("PATCH", Some(name)) => {
-                if content_type.as_deref() != Some("application/apply-patch+yaml") {
-                    return status(
-                        415,
-                        "UnsupportedMediaType",
-                        format!("the fake only takes apply patches, not {content_type:?}"),
-                    );
-                }
-                if !query.contains_key("fieldManager") {
-                    return status(400, "BadRequest", "fieldManager is required for apply requests".into());
-                }
-                let Ok(obj) = serde_yaml_ng::from_slice::<Value>(&req.body) else {
-                    return status(400, "BadRequest", "the apply patch does not parse".into());
-                };
-                if let Some(ns) = ns_missing(&st) {
-                    return status(404, "NotFound", format!("namespaces \"{ns}\" not found"));
-                }
-                ResponseTemplate::new(200).set_body_json(st.write(&k, key(name), obj, dry_run))
-            }
-            ("POST", None) => {
-                let Ok(obj) = serde_json::from_slice::<Value>(&req.body) else {
-                    return status(400, "BadRequest", "the body does not parse".into());
-                };
-                let name = obj["metadata"]["name"].as_str().unwrap_or_default().to_string();
-                if let Some(ns) = ns_missing(&st) {
-                    return status(404, "NotFound", format!("namespaces \"{ns}\" not found"));
-                }
-                if st.objects.contains_key(&key(&name)) {
-                    return status(409, "AlreadyExists", format!("{} already exists", what(&name)));
-                }
-                ResponseTemplate::new(201).set_body_json(st.write(&k, key(&name), obj, dry_run))
-            }
-            ("PUT", Some(name)) => {
-                let Ok(obj) = serde_json::from_slice::<Value>(&req.body) else {
-                    return status(400, "BadRequest", "the body does not parse".into());
-                };
-                if !st.objects.contains_key(&key(name)) {
-                    return status(404, "NotFound", format!("{} not found", what(name)));
-                }
-                ResponseTemplate::new(200).set_body_json(st.write(&k, key(name), obj, dry_run))
-            }
-            ("DELETE", Some(name)) => {
-                let key = key(name);
-                let Some(obj) = st.objects.get(&key).cloned() else {
-                    return status(404, "NotFound", format!("{} not found", what(name)));
-                };
-                match st.delete_delays.remove(&key) {
-                    Some(delay) => {
-                        let mut obj = obj;
-                        obj["metadata"]["deletionTimestamp"] = json!("2025-01-01T00:00:00Z");
-                        st.rv += 1;
-                        obj["metadata"]["resourceVersion"] = json!(st.rv.to_string());
-                        st.objects.insert(key.clone(), obj.clone());
-                        st.record("MODIFIED", key.clone(), obj.clone());
-                        st.pending_deletes.push((key, Instant::now() + delay));
-                        ResponseTemplate::new(202).set_body_json(obj)
-                    }
-                    None => ResponseTemplate::new(200).set_body_json(st.remove(&key)),
-                }
-            }
-            (m, _) => status(405, "MethodNotAllowed", format!("{m} not supported by the fake")),
-        }
     }
 }
 

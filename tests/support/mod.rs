@@ -2,6 +2,7 @@
 #![allow(dead_code)]
 
 pub mod k8s_fake;
+mod k8s_fake_routes;
 pub mod linode_fake;
 mod linode_fake_routes;
 
