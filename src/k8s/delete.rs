@@ -82,12 +82,7 @@ impl K8s {
         match timeout_at(deadline, api.list(&ListParams::default().labels(&selector))).await {
             Ok(Ok(list)) => Ok(list.items),
             Ok(Err(e)) => Err(K8sError::api(what, e)),
-            Err(_) => Err(K8sError::Timeout {
-                what,
-                state: "no answer".into(),
-                waited: start.elapsed(),
-                hint: String::new(),
-            }),
+            Err(_) => Err(K8sError::no_answer(what, start.elapsed())),
         }
     }
 
@@ -100,12 +95,7 @@ impl K8s {
             Ok(Ok(_)) => Ok(()),
             Ok(Err(e)) if api_code(&e) == Some(404) => Ok(()),
             Ok(Err(e)) => Err(K8sError::api(what, e)),
-            Err(_) => Err(K8sError::Timeout {
-                what,
-                state: "no answer".into(),
-                waited: start.elapsed(),
-                hint: String::new(),
-            }),
+            Err(_) => Err(K8sError::no_answer(what, start.elapsed())),
         }
     }
 

@@ -72,6 +72,16 @@ impl K8sError {
         }
     }
 
+    /// A single call that got no answer before the deadline.
+    pub fn no_answer(what: impl Into<String>, waited: std::time::Duration) -> Self {
+        K8sError::Timeout {
+            what: what.into(),
+            state: "no answer".into(),
+            waited,
+            hint: String::new(),
+        }
+    }
+
     /// The HTTP status of an API error, if the server answered one.
     pub fn status_code(&self) -> Option<u16> {
         match self {

@@ -35,7 +35,7 @@ pub async fn gateway_address(hub: &K8s) -> Result<Option<String>, crate::Error> 
     let svc = api
         .get_opt(GATEWAY_LB.1)
         .await
-        .map_err(|e| crate::Error::Internal(format!("read the gateway Service: {e}")))?;
+        .map_err(|e| crate::k8s::K8sError::api(format!("get service {}/{}", GATEWAY_LB.0, GATEWAY_LB.1), e))?;
     Ok(svc.as_ref().and_then(load_balancer_address))
 }
 

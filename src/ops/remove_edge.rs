@@ -9,7 +9,7 @@ use std::time::Duration;
 use serde::Serialize;
 use tokio::time::Instant;
 
-use super::teardown::{drain, wait_gone};
+use super::teardown::{Owned, drain, node_ids, sweep, wait_gone};
 use super::{Ctx, discover};
 use crate::cli::RemoveEdgeArgs;
 use crate::fleet::{Role, edit};
@@ -95,26 +95,17 @@ pub async fn run(ctx: &Ctx, args: &RemoveEdgeArgs) -> Result<Report, Error> {
                 c.id
             )));
         }
-        let mut nodes = BTreeSet::new();
-        for p in client.list_node_pools(c.id).await? {
-            nodes.extend(p.nodes.iter().filter_map(|n| n.instance_id));
-        }
+        let nodes = node_ids(&client, c.id).await?;
         drain(&client, &c, &name, deadline, &mut report.notes).await;
         client.delete_lke_cluster(c.id).await?;
         wait_gone(&client, &nodes, deadline).await?;
         // Only what belonged to this cluster: the hub's tagged volumes stay.
-        for nb in client.list_nodebalancers(None).await? {
-            if nb.lke_cluster.as_ref().is_some_and(|e| e.id == c.id) {
-                client.delete_nodebalancer(nb.id).await?;
-                report.swept_nodebalancers.push(nb.id);
-            }
-        }
-        for v in client.list_volumes(None).await? {
-            if v.linode_id.is_some_and(|id| nodes.contains(&id)) {
-                client.delete_volume(v.id).await?;
-                report.swept_volumes.push(v.id);
-            }
-        }
+        let owned = Owned {
+            fleet: None,
+            clusters: BTreeSet::from([c.id]),
+            nodes,
+        };
+        (report.swept_nodebalancers, report.swept_volumes) = sweep(&client, &owned).await?;
         report.cluster = Some(c.id);
     } else {
         report

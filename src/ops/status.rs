@@ -58,7 +58,7 @@ async fn pods_ready(k8s: &K8s, fleet: &str) -> Result<(usize, usize), Error> {
     let pods = api
         .list(&ListParams::default().labels(&fleet_selector(fleet)))
         .await
-        .map_err(|e| Error::Cluster(format!("list pods: {e}")))?;
+        .map_err(|e| crate::k8s::K8sError::api("list our pods", e))?;
     let ready = pods
         .items
         .iter()

@@ -94,6 +94,55 @@ pub(crate) async fn drain(
     out
 }
 
+/// What counts as a fleet's (or one cluster's) NodeBalancers and volumes.
+pub(crate) struct Owned<'a> {
+    /// Match this fleet's tags too (teardown); `None` matches by cluster and node only (remove-edge).
+    pub fleet: Option<&'a str>,
+    pub clusters: BTreeSet<u64>,
+    pub nodes: BTreeSet<u64>,
+}
+
+impl Owned<'_> {
+    fn tagged(&self, tags: &[String]) -> bool {
+        self.fleet.is_some_and(|f| is_ours(tags, f))
+    }
+
+    fn nodebalancer(&self, nb: &crate::linode::NodeBalancer) -> bool {
+        self.tagged(&nb.tags) || nb.lke_cluster.as_ref().is_some_and(|e| self.clusters.contains(&e.id))
+    }
+
+    fn volume(&self, v: &crate::linode::Volume) -> bool {
+        self.tagged(&v.tags) || v.linode_id.is_some_and(|id| self.nodes.contains(&id))
+    }
+}
+
+/// The node Linodes of a cluster.
+pub(crate) async fn node_ids(client: &Client, cluster: u64) -> Result<BTreeSet<u64>, Error> {
+    let mut nodes = BTreeSet::new();
+    for p in client.list_node_pools(cluster).await? {
+        nodes.extend(p.nodes.iter().filter_map(|n| n.instance_id));
+    }
+    Ok(nodes)
+}
+
+/// Deletes the NodeBalancers and volumes the platform may leave behind; returns their ids.
+pub(crate) async fn sweep(client: &Client, owned: &Owned<'_>) -> Result<(Vec<u64>, Vec<u64>), Error> {
+    let (mut nbs, mut vols) = (Vec::new(), Vec::new());
+    for nb in client.list_nodebalancers(None).await? {
+        if owned.nodebalancer(&nb) {
+            client.delete_nodebalancer(nb.id).await?;
+            nbs.push(nb.id);
+        }
+    }
+    for v in client.list_volumes(None).await? {
+        if owned.volume(&v) {
+            client.delete_volume(v.id).await?;
+            vols.push(v.id);
+        }
+    }
+    Ok((nbs, vols))
+}
+
 /// Deletes every resource of `fleet` (found by its tags) and returns what is left.
 pub async fn teardown_fleet(client: &Client, fleet: &str, deadline: Option<Instant>) -> Result<Report, Error> {
     let deadline = deadline.unwrap_or_else(|| Instant::now() + DEFAULT_BUDGET);
@@ -111,9 +160,7 @@ pub async fn teardown_fleet(client: &Client, fleet: &str, deadline: Option<Insta
     // The node Linodes, to wait for them and to recognise their volumes.
     let mut nodes: BTreeSet<u64> = BTreeSet::new();
     for c in &clusters {
-        for p in client.list_node_pools(c.id).await? {
-            nodes.extend(p.nodes.iter().filter_map(|n| n.instance_id));
-        }
+        nodes.extend(node_ids(client, c.id).await?);
     }
     // 1. Kubernetes-side deletes, all clusters at once.
     let mut tasks = tokio::task::JoinSet::new();
@@ -144,20 +191,14 @@ pub async fn teardown_fleet(client: &Client, fleet: &str, deadline: Option<Insta
     }
     wait_gone(client, &nodes, deadline).await?;
     // 3. Sweep what the platform may leave: NodeBalancers and volumes that are ours.
-    for nb in client.list_nodebalancers(None).await? {
-        if is_ours(&nb.tags, fleet) || nb.lke_cluster.as_ref().is_some_and(|e| cluster_ids.contains(&e.id)) {
-            client.delete_nodebalancer(nb.id).await?;
-            report.swept_nodebalancers.push(nb.id);
-        }
-    }
-    for v in client.list_volumes(None).await? {
-        if is_ours(&v.tags, fleet) || v.linode_id.is_some_and(|id| nodes.contains(&id)) {
-            client.delete_volume(v.id).await?;
-            report.swept_volumes.push(v.id);
-        }
-    }
+    let owned = Owned {
+        fleet: Some(fleet),
+        clusters: cluster_ids,
+        nodes,
+    };
+    (report.swept_nodebalancers, report.swept_volumes) = sweep(client, &owned).await?;
     // 4. Prove it.
-    report.left = leftovers(client, fleet, &cluster_ids, &nodes).await?;
+    report.left = leftovers(client, &owned).await?;
     Ok(report)
 }
 
@@ -182,13 +223,9 @@ pub(crate) async fn wait_gone(client: &Client, nodes: &BTreeSet<u64>, deadline: 
 }
 
 /// Everything that could still be ours.
-async fn leftovers(
-    client: &Client,
-    fleet: &str,
-    clusters: &BTreeSet<u64>,
-    nodes: &BTreeSet<u64>,
-) -> Result<Vec<String>, Error> {
+async fn leftovers(client: &Client, owned: &Owned<'_>) -> Result<Vec<String>, Error> {
     let mut left = Vec::new();
+    let fleet = owned.fleet.unwrap_or_default();
     for c in client.list_lke_clusters(Some(&ours(fleet))).await? {
         left.push(format!("LKE cluster {} (id {})", c.label, c.id));
     }
@@ -197,17 +234,17 @@ async fn leftovers(
         left.push(format!("firewall {} (id {})", f.label, f.id));
     }
     for nb in client.list_nodebalancers(None).await? {
-        if is_ours(&nb.tags, fleet) || nb.lke_cluster.as_ref().is_some_and(|e| clusters.contains(&e.id)) {
+        if owned.nodebalancer(&nb) {
             left.push(format!("NodeBalancer {} (id {})", nb.label, nb.id));
         }
     }
     for v in client.list_volumes(None).await? {
-        if is_ours(&v.tags, fleet) || v.linode_id.is_some_and(|id| nodes.contains(&id)) {
+        if owned.volume(&v) {
             left.push(format!("volume {} (id {})", v.label, v.id));
         }
     }
     for i in client.list_instances(None).await? {
-        if nodes.contains(&i.id) {
+        if owned.nodes.contains(&i.id) {
             left.push(format!("Linode {} (id {})", i.label, i.id));
         }
     }
