@@ -58,6 +58,10 @@ pub enum Command {
     Render(RenderArgs),
     /// Print the actions `up` would take (against the account; without a token, against an empty one).
     Plan(PlanArgs),
+    /// Converge the account to the fleet file: clusters, pools, kubeconfigs, stack, certificates, firewall.
+    Up(UpArgs),
+    /// Add an edge to the fleet file (comments kept), bring it up and re-sync the gateway firewall.
+    AddEdge(AddEdgeArgs),
     /// Write kubeconfigs for the fleet's clusters (contexts `lkeobs-<fleet>-<cluster>`).
     Kubeconfig(KubeconfigArgs),
     /// Delete everything the fleet owns in the safe order, then prove nothing is left (exit 4 if something is).
@@ -97,6 +101,49 @@ pub struct PlanArgs {
     /// Plan against an empty account even when a token is available.
     #[arg(long)]
     pub offline: bool,
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct UpArgs {
+    /// Print the plan and stop (same as `lkeobs plan`).
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Skip the verification probes at the end.
+    #[arg(long)]
+    pub no_verify: bool,
+    /// At most N clusters doing API work at once (waits do not count).
+    #[arg(long, value_name = "N", default_value_t = 8, value_parser = clap::value_parser!(u16).range(1..=64))]
+    pub concurrency: u16,
+    /// Reissue the gateway's server certificate and every edge's client certificate (the CA is kept).
+    #[arg(long)]
+    pub rotate_certs: bool,
+    /// Do not merge the contexts into $KUBECONFIG / ~/.kube/config (the state cache still gets them).
+    #[arg(long)]
+    pub no_kubeconfig: bool,
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct AddEdgeArgs {
+    /// The region of the new edge (e.g. `eu-west`).
+    pub region: String,
+    /// Its name in the fleet (`[edges.<name>]`); default: the region.
+    #[arg(long)]
+    pub name: Option<String>,
+    /// Linode type of its node pool (default `g6-standard-2`).
+    #[arg(long, value_name = "TYPE")]
+    pub node_type: Option<String>,
+    /// Nodes in its pool (default 2).
+    #[arg(long, value_name = "N")]
+    pub count: Option<u32>,
+    /// Add a GPU pool: TYPE, or TYPE:N for N nodes (default 1).
+    #[arg(long, value_name = "TYPE[:N]")]
+    pub gpu: Option<String>,
+    /// Skip the verification probes at the end.
+    #[arg(long)]
+    pub no_verify: bool,
+    /// Do not merge its context into $KUBECONFIG / ~/.kube/config.
+    #[arg(long)]
+    pub no_kubeconfig: bool,
 }
 
 #[derive(Debug, Args)]

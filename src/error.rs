@@ -42,6 +42,15 @@ pub enum Error {
     /// Teardown finished but resources are still there (the report listing them was printed).
     #[error("{0}")]
     LeftBehind(String),
+    /// Verification ran and at least one probe failed (the report naming them was printed).
+    #[error("{0}")]
+    VerifyFailed(String),
+    /// Some clusters did not finish (the report saying which was printed); re-running resumes.
+    #[error("{0}")]
+    Incomplete(String),
+    /// Ctrl-C (or SIGTERM) stopped the command; re-running resumes.
+    #[error("interrupted: {0}")]
+    Interrupted(String),
     /// Any other failure while carrying a command out.
     #[error("{0}")]
     Runtime(String),
@@ -72,6 +81,8 @@ impl Error {
         match self {
             Error::Fleet(_) | Error::Usage(_) | Error::Missing(_) => exit::INVALID_INPUT,
             Error::LeftBehind(_) => exit::LEFT_BEHIND,
+            Error::VerifyFailed(_) => exit::VERIFY_FAILED,
+            Error::Interrupted(_) => exit::INTERRUPTED,
             Error::Render(_)
             | Error::Io { .. }
             | Error::Linode(_)
@@ -81,6 +92,7 @@ impl Error {
             | Error::Conflict(_)
             | Error::Cluster(_)
             | Error::Runtime(_)
+            | Error::Incomplete(_)
             | Error::Internal(_) => exit::FAILURE,
         }
     }

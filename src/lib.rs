@@ -14,6 +14,7 @@ pub mod naming;
 pub mod ops;
 pub mod pki;
 pub mod plan;
+pub mod probes;
 pub mod run;
 pub mod stack;
 pub mod ui;

@@ -28,7 +28,10 @@ fn report_error(printer: &Printer, err: &Error, api_calls: crate::linode::ApiCal
         _ => &[],
     };
     // The report already on stdout lists the problems: one JSON document only.
-    if printer.json() && matches!(err, Error::Conflict(_) | Error::LeftBehind(_)) {
+    if printer.json() && matches!(
+            err,
+            Error::Conflict(_) | Error::LeftBehind(_) | Error::VerifyFailed(_) | Error::Incomplete(_)
+        ) {
         printer.error_block(&format!("error: {err}\n"));
         return;
     }
@@ -51,6 +54,38 @@ fn report_error(printer: &Printer, err: &Error, api_calls: crate::linode::ApiCal
         }
         text.push_str(&format!("error: {err}\n"));
         printer.error_block(&text);
+    }
+}
+
+/// Runs `fut` until it ends or Ctrl-C / SIGTERM arrives. Every step of the commands wrapped this way is
+/// idempotent, so stopping between two API calls loses nothing: the next run picks up from the tags.
+async fn interruptible<T>(fut: impl std::future::Future<Output = Result<T, Error>>) -> Result<T, Error> {
+    let interrupted = async {
+        #[cfg(unix)]
+        {
+            use tokio::signal::unix::{SignalKind, signal};
+            match signal(SignalKind::terminate()) {
+                Ok(mut term) => {
+                    tokio::select! {
+                        _ = tokio::signal::ctrl_c() => {}
+                        _ = term.recv() => {}
+                    }
+                }
+                Err(_) => {
+                    let _ = tokio::signal::ctrl_c().await;
+                }
+            }
+        }
+        #[cfg(not(unix))]
+        {
+            let _ = tokio::signal::ctrl_c().await;
+        }
+    };
+    tokio::select! {
+        r = fut => r,
+        _ = interrupted => Err(Error::Interrupted(
+            "nothing is half-created that a re-run cannot finish: run the same command again to resume".into(),
+        )),
     }
 }
 
@@ -84,6 +119,12 @@ pub fn run(cli: Cli) -> i32 {
                 exit::OK
             }
         }),
+        Command::Up(args) => runtime
+            .block_on(interruptible(ops::up::run(&ctx, args)))
+            .map(|_| exit::OK),
+        Command::AddEdge(args) => runtime
+            .block_on(interruptible(ops::add_edge::run(&ctx, args)))
+            .map(|_| exit::OK),
         Command::Reap(args) => runtime.block_on(ops::reap::run(&ctx, args)).map(|_| exit::OK),
         Command::RemoveEdge(args) => runtime.block_on(ops::remove_edge::run(&ctx, args)).map(|_| exit::OK),
         Command::Status => runtime.block_on(ops::status::run(&ctx)).map(|_| exit::OK),

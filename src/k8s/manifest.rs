@@ -138,6 +138,18 @@ impl Manifests {
         self.items.iter().map(Manifest::object_ref).collect()
     }
 
+    /// The objects whose identity is in `refs` (same order): what an apply of only the changed objects sends.
+    pub fn only(&self, refs: &[ObjectRef]) -> Manifests {
+        Manifests {
+            items: self
+                .items
+                .iter()
+                .filter(|m| refs.contains(&m.object_ref()))
+                .cloned()
+                .collect(),
+        }
+    }
+
     /// The API groups the objects use ("" is the core group), for a discovery limited to them.
     pub(crate) fn groups(&self) -> Vec<String> {
         let mut groups: Vec<String> = self.items.iter().map(|m| m.group().to_string()).collect();

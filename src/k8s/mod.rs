@@ -16,6 +16,7 @@ pub mod manifest;
 pub mod proxy;
 pub mod prune;
 mod resolve;
+pub mod restart;
 pub mod secrets;
 pub mod wait;
 

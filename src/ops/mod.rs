@@ -1,5 +1,6 @@
 //! One module per command: each takes the run's [`Ctx`] and its arguments and returns a report (cargo's `ops`).
 
+pub mod add_edge;
 pub mod certs;
 pub mod compare;
 pub mod discover;
@@ -10,7 +11,9 @@ pub mod remove_edge;
 pub mod render;
 pub mod status;
 pub mod teardown;
+pub mod up;
 pub mod validate;
+pub mod verify;
 
 use std::path::PathBuf;
 use std::sync::{Arc, OnceLock};

@@ -1,6 +1,7 @@
 //! What the user sees: the printer that keeps stdout for the final report and stderr for everything else.
 
 pub mod printer;
+pub mod progress;
 
 pub use printer::Printer;
 pub mod plan_text;

@@ -6,7 +6,10 @@
 //! resourceVersion, ending after a short pause when nothing is new), server-side apply PATCH
 //! (`application/apply-patch+yaml` only; `dryRun=All` stores nothing), POST, PUT and DELETE
 //! (optionally delayed, as a finalizer would). Namespaced writes need their Namespace to exist,
-//! as on a real server. Service-proxy requests are echoed back. Every request is logged.
+//! as on a real server. `metadata.generation` is the server's: 1 on create, +1 when a write
+//! changes the spec, never taken from an API client (only from the [`K8sFake::put`] helper);
+//! `PUT …/status` changes only the status. Service-proxy requests are echoed back. Every request
+//! is logged.
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -376,6 +379,55 @@ impl K8sFake {
             json!({"apiVersion": api_version, "kind": kind, "metadata": {"namespace": namespace, "name": name}});
         let (_, key) = self.key_of(&probe);
         lock(&self.state).delete_delays.insert(key, delay);
+    }
+
+    /// Every stored object of a kind, in all namespaces, in key order (deletions whose delay has
+    /// passed are carried out first). Empty when the fake does not serve the kind.
+    pub fn list(&self, api_version: &str, kind: &str) -> Vec<Value> {
+        let mut st = lock(&self.state);
+        st.purge_expired_deletes();
+        let Some(k) = st.kind_by_name(api_version, kind) else {
+            return Vec::new();
+        };
+        st.objects
+            .iter()
+            .filter(|(key, _)| key.0 == k.group && key.1 == k.plural)
+            .map(|(_, obj)| obj.clone())
+            .collect()
+    }
+
+    /// Removes an object at once (no delay, watchers see DELETED), as a controller or the garbage
+    /// collector would; returns it.
+    pub fn delete(&self, api_version: &str, kind: &str, namespace: Option<&str>, name: &str) -> Option<Value> {
+        let probe =
+            json!({"apiVersion": api_version, "kind": kind, "metadata": {"namespace": namespace, "name": name}});
+        let (_, key) = self.key_of(&probe);
+        lock(&self.state).remove(&key)
+    }
+
+    /// Changes a stored object under one lock, so no concurrent API write is lost: `change` edits a
+    /// copy and returns whether to store it (`metadata.generation` is kept, as on a status write).
+    /// Returns whether the object existed and was stored.
+    pub fn update(
+        &self,
+        api_version: &str,
+        kind: &str,
+        namespace: Option<&str>,
+        name: &str,
+        change: impl FnOnce(&mut Value) -> bool,
+    ) -> bool {
+        let probe =
+            json!({"apiVersion": api_version, "kind": kind, "metadata": {"namespace": namespace, "name": name}});
+        let (k, key) = self.key_of(&probe);
+        let mut st = lock(&self.state);
+        let Some(mut obj) = st.objects.get(&key).cloned() else {
+            return false;
+        };
+        if !change(&mut obj) {
+            return false;
+        }
+        st.write(&k, key, obj, false);
+        true
     }
 
     /// Every request so far.

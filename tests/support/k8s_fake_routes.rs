@@ -56,6 +56,15 @@ fn discovery(st: &State, segs: &[&str]) -> Option<ResponseTemplate> {
     Some(ResponseTemplate::new(200).set_body_json(body))
 }
 
+/// An object as a client sent it, minus `metadata.generation`: the server owns that field (it
+/// starts at 1 and goes up when the spec changes), whatever a client writes into it.
+fn from_client(mut obj: Value) -> Value {
+    if let Some(meta) = obj.get_mut("metadata").and_then(Value::as_object_mut) {
+        meta.remove("generation");
+    }
+    obj
+}
+
 impl Respond for Responder {
     fn respond(&self, req: &Request) -> ResponseTemplate {
         let mut st = lock(&self.0);
@@ -192,7 +201,7 @@ impl Respond for Responder {
                 if let Some(ns) = ns_missing(&st) {
                     return status(404, "NotFound", format!("namespaces \"{ns}\" not found"));
                 }
-                ResponseTemplate::new(200).set_body_json(st.write(&k, key(name), obj, dry_run))
+                ResponseTemplate::new(200).set_body_json(st.write(&k, key(name), from_client(obj), dry_run))
             }
             ("POST", None) => {
                 let Ok(obj) = serde_json::from_slice::<Value>(&req.body) else {
@@ -205,15 +214,23 @@ impl Respond for Responder {
                 if st.objects.contains_key(&key(&name)) {
                     return status(409, "AlreadyExists", format!("{} already exists", what(&name)));
                 }
-                ResponseTemplate::new(201).set_body_json(st.write(&k, key(&name), obj, dry_run))
+                ResponseTemplate::new(201).set_body_json(st.write(&k, key(&name), from_client(obj), dry_run))
             }
             ("PUT", Some(name)) => {
                 let Ok(obj) = serde_json::from_slice::<Value>(&req.body) else {
                     return status(400, "BadRequest", "the body does not parse".into());
                 };
-                if !st.objects.contains_key(&key(name)) {
+                let Some(current) = st.objects.get(&key(name)).cloned() else {
                     return status(404, "NotFound", format!("{} not found", what(name)));
-                }
+                };
+                let obj = if sub == Some("status") {
+                    // The status subresource takes only the status; the generation stays.
+                    let mut current = current;
+                    current["status"] = obj["status"].clone();
+                    current
+                } else {
+                    from_client(obj)
+                };
                 ResponseTemplate::new(200).set_body_json(st.write(&k, key(name), obj, dry_run))
             }
             ("DELETE", Some(name)) => {

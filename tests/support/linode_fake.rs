@@ -200,6 +200,66 @@ impl State {
         id
     }
 
+    /// Adds a NodeBalancer as the cloud controller creates one for a LoadBalancer Service: in
+    /// `region`, owned by the LKE cluster `lke` (id, label) as the API reports it, with `tags`, an
+    /// IPv4 from the documentation range 198.51.100.0/24 (nobody dials it). Returns its id.
+    pub fn create_nodebalancer(&mut self, label: &str, region: &str, lke: Option<(u64, &str)>, tags: &[String]) -> u64 {
+        let id = self.id();
+        let lke = lke.map(|(c, label)| {
+            json!({"id": c, "label": label, "type": "lkecluster", "url": format!("/v4/lke/clusters/{c}")})
+        });
+        self.nodebalancers.insert(
+            id,
+            json!({"id": id, "label": label, "region": region,
+            "hostname": format!("nb-{id}.fake.invalid"), "ipv4": format!("198.51.100.{}", id % 250),
+            "ipv6": null, "tags": tags, "lke_cluster": lke, "type": "common"}),
+        );
+        id
+    }
+
+    /// Deletes a NodeBalancer and its firewall devices, as `DELETE /nodebalancers/{id}` does;
+    /// whether it existed.
+    pub fn delete_nodebalancer(&mut self, id: u64) -> bool {
+        let existed = self.nodebalancers.remove(&id).is_some();
+        self.devices
+            .retain(|_, d| !(d["entity"]["id"] == id && d["entity"]["type"] == "nodebalancer"));
+        existed
+    }
+
+    /// Attaches entity `kind` (`linode` or `nodebalancer`) `entity` to a firewall, shaped as
+    /// `POST /networking/firewalls/{id}/devices` stores it; the device id, or None when the
+    /// firewall or the entity does not exist.
+    pub fn attach_device(&mut self, firewall_id: u64, kind: &str, entity: u64) -> Option<u64> {
+        let entity_label = match kind {
+            "linode" => self.instances.get(&entity),
+            "nodebalancer" => self.nodebalancers.get(&entity),
+            _ => None,
+        }?["label"]
+            .clone();
+        if !self.firewalls.contains_key(&firewall_id) {
+            return None;
+        }
+        let did = self.id();
+        let when = "2026-01-01T00:00:00";
+        self.devices.insert(
+            did,
+            json!({"id": did, "firewall_id": firewall_id, "created": when, "updated": when,
+            "entity": {"id": entity, "type": kind, "label": entity_label, "url": format!("/v4/{kind}s/{entity}")}}),
+        );
+        Some(did)
+    }
+
+    /// Adds an unattached volume as the CSI driver creates one for a claim; returns its id.
+    pub fn create_volume(&mut self, label: &str, size_gib: u64, region: &str, tags: &[String]) -> u64 {
+        let id = self.id();
+        self.volumes.insert(
+            id,
+            json!({"id": id, "label": label, "status": "active", "size": size_gib, "region": region,
+            "linode_id": null, "tags": tags, "filesystem_path": format!("/dev/disk/by-id/scsi-0Linode_Volume_{label}")}),
+        );
+        id
+    }
+
     /// Requests that were carried out (not answered by fault injection) with this method and
     /// exact path.
     pub fn processed(&self, method: &str, path: &str) -> usize {
@@ -275,6 +335,11 @@ impl LinodeFake {
     /// The state, locked.
     pub fn state(&self) -> MutexGuard<'_, State> {
         self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The shared state itself, for controllers that run beside the server (see `world`).
+    pub fn shared_state(&self) -> Arc<Mutex<State>> {
+        Arc::clone(&self.state)
     }
 
     /// A fast client config pointing at the fake.

@@ -1,0 +1,60 @@
+//! `lkeobs add-edge REGION`: adds an `[edges.<name>]` table to the fleet file (comments and order kept,
+//! the result validated before it is written), then runs `up` for that edge alone (the hub is only read)
+//! and re-syncs the gateway firewall to every edge.
+
+use super::Ctx;
+use super::up::{self, Options, Report};
+use crate::Error;
+use crate::cli::AddEdgeArgs;
+use crate::fleet::edit::{self, NewEdge};
+use crate::ui::progress::Mode;
+
+fn map_edit(e: edit::EditError) -> Error {
+    if e.is_invalid_input() {
+        Error::Usage(e.to_string())
+    } else {
+        Error::Runtime(format!("fleet file: {e}"))
+    }
+}
+
+/// Runs `add-edge`. The fleet file is written before the edge is brought up, so a failed or interrupted
+/// bring-up is finished by `lkeobs up` (or by running `add-edge` again, which then only brings it up).
+pub async fn run(ctx: &Ctx, args: &AddEdgeArgs) -> Result<Report, Error> {
+    let edge = NewEdge::from_flags(
+        &args.region,
+        args.name.as_deref(),
+        args.node_type.as_deref(),
+        args.count,
+        args.gpu.as_deref(),
+    )
+    .map_err(map_edit)?;
+    let name = args.name.clone().unwrap_or_else(|| args.region.clone());
+    let loaded = ctx.load_fleet()?;
+    let already = loaded.fleet.edges.iter().any(|e| *e.name.get_ref() == name);
+    let loaded = if already {
+        ctx.printer.note(&format!(
+            "edge {name:?} is already in {}: bringing it up",
+            loaded.file
+        ));
+        loaded
+    } else {
+        let text = edit::add_edge(&loaded.source, &loaded.file, &edge).map_err(map_edit)?;
+        let updated = crate::fleet::parse(&loaded.file, &text)?;
+        // The catalog check runs before the file changes: a region without Kubernetes is refused here.
+        if let Ok(client) = ctx.linode_client()? {
+            super::discover::preflight(&client, &updated).await?;
+        }
+        edit::write_fleet_file(&ctx.fleet_path, &text).map_err(map_edit)?;
+        ctx.printer.note(&format!("added [edges.{name}] to {}", loaded.file));
+        updated
+    };
+    let opts = Options {
+        concurrency: 8,
+        rotate_certs: false,
+        verify: !args.no_verify,
+        only_edge: Some(name),
+        merge_kubeconfig: !args.no_kubeconfig,
+        progress: Mode::detect(),
+    };
+    up::converge(ctx, &loaded, &opts).await
+}

@@ -1,0 +1,235 @@
+//! The Linode side of one cluster in `up`: create it (idempotently, by label) or bring an adopted one up to
+//! date (version, HA, tags), and reconcile its pools: resized in place, new pools before old ones go.
+
+use std::collections::BTreeMap;
+
+use crate::fleet::{Cluster, Fleet, Pool};
+use crate::linode::{
+    AclAddresses, Autoscaler, Client, ControlPlaneAcl, ControlPlaneSpec, CreateLkeCluster, NodePoolSpec, Taint,
+    TaintEffect, UpdateLkeCluster, UpdateNodePool,
+};
+use crate::naming;
+use crate::plan::{Action, ClusterPlan, ObservedCluster, PoolPlan};
+use crate::stack::context::{GPU_LABEL_KEY, GPU_LABEL_VALUE, split_cidrs};
+
+/// What the Linode side of a cluster looks like after [`ensure`].
+#[derive(Debug, Clone)]
+pub(super) struct Ensured {
+    pub id: u64,
+    /// Created by this run: its stack is applied without a dry run first.
+    pub created: bool,
+    /// Pools were created, resized or are to be deleted: node addresses must be listed again.
+    pub pools_changed: bool,
+    /// Pools to delete once the new ones' nodes are Ready (type changes, pools the fleet dropped).
+    pub delete_after_ready: Vec<u64>,
+    /// What was changed, for the report.
+    pub changes: Vec<String>,
+}
+
+fn gpu_labels(p: &Pool) -> (BTreeMap<String, String>, Vec<Taint>) {
+    if !p.is_gpu() {
+        return (BTreeMap::new(), Vec::new());
+    }
+    (
+        BTreeMap::from([(GPU_LABEL_KEY.to_string(), GPU_LABEL_VALUE.to_string())]),
+        vec![Taint {
+            key: GPU_LABEL_KEY.to_string(),
+            value: GPU_LABEL_VALUE.to_string(),
+            effect: TaintEffect::NoSchedule,
+        }],
+    )
+}
+
+fn autoscaler(p: &Pool) -> Option<Autoscaler> {
+    p.autoscale.as_ref().map(|a| Autoscaler {
+        enabled: true,
+        min: a.get_ref().min,
+        max: a.get_ref().max,
+    })
+}
+
+/// The create body of one pool: GPU pools are labelled and tainted `lkeobs.io/gpu` (DCGM exporter only there).
+pub(super) fn pool_spec(p: &Pool) -> NodePoolSpec {
+    let mut spec = NodePoolSpec::new(p.node_type.get_ref().clone(), *p.count.get_ref());
+    spec.autoscaler = autoscaler(p);
+    (spec.labels, spec.taints) = gpu_labels(p);
+    spec
+}
+
+/// The nodes `up` waits for: each pool's count (with the autoscaler, at least its minimum).
+pub(super) fn expected_nodes(c: &Cluster) -> usize {
+    c.pools
+        .iter()
+        .map(|p| match &p.autoscale {
+            Some(a) => a.get_ref().min as usize,
+            None => *p.count.get_ref() as usize,
+        })
+        .sum()
+}
+
+fn control_plane(fleet: &Fleet, c: &Cluster) -> ControlPlaneSpec {
+    let acl: Vec<String> = fleet
+        .security
+        .control_plane_acl
+        .iter()
+        .map(|s| s.get_ref().clone())
+        .collect();
+    ControlPlaneSpec {
+        high_availability: Some(c.high_availability),
+        acl: (!acl.is_empty()).then(|| {
+            let (v4, v6) = split_cidrs(&acl);
+            ControlPlaneAcl {
+                enabled: Some(true),
+                addresses: Some(AclAddresses {
+                    ipv4: Some(v4),
+                    ipv6: (!v6.is_empty()).then_some(v6),
+                }),
+                revision_id: None,
+            }
+        }),
+    }
+}
+
+/// The create body of a cluster.
+pub(super) fn create_request(fleet: &Fleet, c: &Cluster, plan: &ClusterPlan, expires: Option<u64>) -> CreateLkeCluster {
+    let mut tags = plan.tags.clone();
+    if let Some(t) = expires {
+        tags.push(naming::expires_tag(t));
+    }
+    CreateLkeCluster {
+        label: plan.label.clone(),
+        region: c.region.get_ref().clone(),
+        k8s_version: fleet.fleet.k8s_version.get_ref().clone(),
+        node_pools: c.pools.iter().map(pool_spec).collect(),
+        tags,
+        control_plane: Some(control_plane(fleet, c)),
+        tier: None,
+    }
+}
+
+/// The update an adopted cluster needs (None: nothing). Tags are only added (the expiry and any tag a
+/// person added stay); the version moves up only; HA only turns on.
+pub(super) fn update_request(
+    fleet: &Fleet,
+    c: &Cluster,
+    plan: &ClusterPlan,
+    have: &ObservedCluster,
+    expires: Option<u64>,
+) -> Option<UpdateLkeCluster> {
+    if plan.action != Action::Update {
+        return None;
+    }
+    let mut req = UpdateLkeCluster::default();
+    let want_version = fleet.fleet.k8s_version.get_ref();
+    if plan.changes.iter().any(|ch| ch.starts_with("k8s_version")) {
+        req.k8s_version = Some(want_version.clone());
+    }
+    let want_tags = naming::cluster_tags(fleet.name(), c.role.as_str(), &user_tags(fleet));
+    let mut tags = have.cluster.tags.clone();
+    for t in want_tags {
+        if !tags.contains(&t) {
+            tags.push(t);
+        }
+    }
+    if let Some(t) = expires
+        && !tags.iter().any(|x| x.starts_with("lkeobs-expires-"))
+    {
+        tags.push(naming::expires_tag(t));
+    }
+    if tags != have.cluster.tags {
+        req.tags = Some(tags);
+    }
+    let ha = have.cluster.control_plane.as_ref().is_some_and(|cp| cp.high_availability);
+    if c.high_availability && !ha {
+        req.control_plane = Some(ControlPlaneSpec {
+            high_availability: Some(true),
+            acl: None,
+        });
+    }
+    (req != UpdateLkeCluster::default()).then_some(req)
+}
+
+fn user_tags(fleet: &Fleet) -> Vec<String> {
+    fleet.fleet.tags.iter().map(|t| t.get_ref().clone()).collect()
+}
+
+fn pool_update(want: &Pool, p: &PoolPlan) -> UpdateNodePool {
+    let (labels, taints) = gpu_labels(want);
+    UpdateNodePool {
+        // With the autoscaler on, the count is its business: sending one would undo its work.
+        count: want.autoscale.is_none().then(|| *want.count.get_ref()),
+        autoscaler: p.changes.iter().any(|c| c.starts_with("autoscale")).then(|| {
+            autoscaler(want).unwrap_or(Autoscaler {
+                enabled: false,
+                min: p.count.max(1),
+                max: p.count.max(1),
+            })
+        }),
+        labels: want.is_gpu().then_some(labels),
+        taints: want.is_gpu().then_some(taints),
+        ..Default::default()
+    }
+}
+
+/// Creates or updates the cluster and its pools. Old pools are not deleted here (see `delete_after_ready`).
+pub(super) async fn ensure(
+    client: &Client,
+    fleet: &Fleet,
+    c: &Cluster,
+    plan: &ClusterPlan,
+    have: Option<&ObservedCluster>,
+    expires: Option<u64>,
+) -> Result<Ensured, crate::Error> {
+    let Some(have) = have else {
+        let created = client
+            .create_lke_cluster_idempotent(&create_request(fleet, c, plan, expires))
+            .await?;
+        return Ok(Ensured {
+            id: created.id,
+            created: true,
+            pools_changed: true,
+            delete_after_ready: Vec::new(),
+            changes: vec!["created".into()],
+        });
+    };
+    let id = have.cluster.id;
+    let mut out = Ensured {
+        id,
+        created: false,
+        pools_changed: false,
+        delete_after_ready: Vec::new(),
+        changes: plan.changes.clone(),
+    };
+    if let Some(req) = update_request(fleet, c, plan, have, expires) {
+        client.update_lke_cluster(id, &req).await?;
+    }
+    // Pool plans follow the fleet's pool order; deletions come after.
+    let mut wanted = c.pools.iter();
+    for p in &plan.pools {
+        let want = if p.action == Action::Delete { None } else { wanted.next() };
+        match (p.action, want) {
+            (Action::Create, Some(w)) => {
+                client.create_node_pool(id, &pool_spec(w)).await?;
+                out.changes.push(format!("pool {} × {} created", w.count.get_ref(), p.node_type));
+            }
+            (Action::Update, Some(w)) => {
+                if let Some(pid) = p.id {
+                    client.update_node_pool(id, pid, &pool_update(w, p)).await?;
+                    out.changes.push(format!("pool {pid}: {}", p.changes.join(", ")));
+                }
+            }
+            (Action::Replace, Some(w)) => {
+                client.create_node_pool(id, &pool_spec(w)).await?;
+                out.delete_after_ready.extend(p.id);
+                out.changes.push(format!("pool {}", p.changes.join(", ")));
+            }
+            (Action::Delete, _) => {
+                out.delete_after_ready.extend(p.id);
+                out.changes.push(format!("pool {} ({}) deleted", p.id.unwrap_or_default(), p.node_type));
+            }
+            _ => continue,
+        }
+        out.pools_changed = true;
+    }
+    Ok(out)
+}

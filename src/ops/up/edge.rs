@@ -1,0 +1,78 @@
+//! An edge in `up`: once the hub has published its gateway address (and CA), the edge stack pointed at it,
+//! this edge's client certificate, then prune and rollouts.
+
+use super::report::Stage;
+use super::tasks::Record;
+use super::{HubOut, HubState, Job, Shared, stack};
+use crate::Error;
+use crate::k8s::K8s;
+use crate::ops::certs::{self, CLIENT_SECRET, CertAction};
+use crate::stack::Inputs;
+
+/// Waits for the hub's gateway address; fails if the hub failed.
+async fn hub_ready(sh: &Shared) -> Result<HubOut, Error> {
+    let mut rx = sh.hub.subscribe();
+    let state = rx
+        .wait_for(|s| !matches!(s, HubState::Waiting))
+        .await
+        .map_err(|_| Error::Internal("the hub task ended without a word".into()))?
+        .clone();
+    match state {
+        HubState::Ready(out) => Ok(out),
+        HubState::Failed(why) => Err(Error::Runtime(format!(
+            "waits for the hub, which failed ({why})"
+        ))),
+        HubState::Waiting => Err(Error::Internal("the hub is still waiting".into())),
+    }
+}
+
+/// Converges an edge's stack; `fresh`: the cluster was created by this run.
+pub(super) async fn converge(sh: &Shared, job: &Job, k8s: &K8s, fresh: bool, rec: &mut Record) -> Result<(), Error> {
+    let fleet = &sh.fleet;
+    let name = fleet.name();
+    let edge = job.cluster.name.get_ref();
+    rec.stage(sh, Stage::Gateway);
+    let hub = hub_ready(sh).await?;
+
+    rec.stage(sh, Stage::Stack);
+    let inputs = Inputs {
+        gateway_address: Some(hub.address.clone()),
+        firewall_id: None,
+    };
+    let applied = {
+        let _slot = sh.permits.acquire().await;
+        stack::apply(k8s, &sh.renderer, fleet, &job.cluster, &inputs, fresh, sh.deadline).await?
+    };
+    if applied.changed > 0 {
+        rec.change(format!("{} stack object(s) applied", applied.changed));
+    }
+
+    if let Some(ca) = &hub.ca {
+        rec.stage(sh, Stage::Certificates);
+        let _slot = sh.permits.acquire().await;
+        match certs::ensure_client_cert(k8s, name, edge, ca, sh.rotate).await? {
+            CertAction::Kept => {}
+            CertAction::Created => rec.change("client certificate issued"),
+            CertAction::Reissued => {
+                rec.change("client certificate reissued");
+                if !fresh {
+                    for w in applied
+                        .manifests
+                        .workloads()
+                        .iter()
+                        .filter(|w| w.namespace == CLIENT_SECRET.0)
+                    {
+                        k8s.restart(w, "client certificate reissued").await?;
+                    }
+                }
+            }
+        }
+    }
+
+    rec.stage(sh, Stage::Rollout);
+    let pruned = stack::settle(k8s, name, &applied, sh.deadline).await?;
+    if pruned > 0 {
+        rec.change(format!("{pruned} object(s) no longer rendered were pruned"));
+    }
+    Ok(())
+}

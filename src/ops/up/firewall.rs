@@ -1,0 +1,101 @@
+//! The gateway firewall in `up`: created first (so the hub's gateway Service carries its id from the first
+//! apply and the cloud controller attaches it), its rules re-synced once every edge's nodes are known.
+
+use std::collections::BTreeMap;
+use std::net::Ipv4Addr;
+
+use serde::Serialize;
+
+use crate::fleet::Fleet;
+use crate::linode::{Client, CreateFirewall, Firewall, FirewallRules};
+use crate::{firewall, naming};
+
+/// What happened to the firewall.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct FirewallReport {
+    pub id: u64,
+    pub label: String,
+    pub created: bool,
+    /// Addresses the rules gained and lost in this run.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub added: Vec<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub removed: Vec<String>,
+    /// Edges whose addresses could not be included (they failed before their nodes were known).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub missing_edges: Vec<String>,
+}
+
+fn too_many(e: firewall::TooManyAddresses) -> crate::Error {
+    crate::Error::Runtime(format!("gateway firewall: {e}"))
+}
+
+/// Finds the fleet's firewall or creates it with the rules for the addresses known now.
+pub(super) async fn ensure(
+    client: &Client,
+    fleet: &Fleet,
+    existing: Option<&Firewall>,
+    known_ips: &[Ipv4Addr],
+    expires: Option<u64>,
+) -> Result<(Firewall, bool), crate::Error> {
+    if let Some(fw) = existing {
+        return Ok((fw.clone(), false));
+    }
+    let user: Vec<String> = fleet.fleet.tags.iter().map(|t| t.get_ref().clone()).collect();
+    let mut tags = naming::fleet_tags(fleet.name(), &user);
+    if let Some(t) = expires {
+        tags.push(naming::expires_tag(t));
+    }
+    let request = CreateFirewall {
+        label: naming::firewall_label(fleet.name()),
+        rules: firewall::gateway_rules(known_ips).map_err(too_many)?,
+        tags,
+        devices: None,
+    };
+    Ok((client.create_firewall_idempotent(&request).await?, true))
+}
+
+/// Public IPv4 addresses of the given node Linodes (one instance listing).
+pub(super) async fn addresses_of(client: &Client, instances: &[u64]) -> Result<Vec<Ipv4Addr>, crate::Error> {
+    if instances.is_empty() {
+        return Ok(Vec::new());
+    }
+    let all: BTreeMap<u64, Vec<Ipv4Addr>> = client
+        .list_instances(None)
+        .await?
+        .into_iter()
+        .map(|i| {
+            let ips = i
+                .ipv4
+                .iter()
+                .filter_map(|a| a.parse::<Ipv4Addr>().ok())
+                .filter(firewall::is_public)
+                .collect();
+            (i.id, ips)
+        })
+        .collect();
+    Ok(instances
+        .iter()
+        .flat_map(|id| all.get(id).cloned().unwrap_or_default())
+        .collect())
+}
+
+/// Puts the rules for `ips` when they differ from `current`; fills in what changed.
+pub(super) async fn sync(
+    client: &Client,
+    fw: &Firewall,
+    current: Option<&FirewallRules>,
+    ips: &[Ipv4Addr],
+    report: &mut FirewallReport,
+) -> Result<(), crate::Error> {
+    let wanted = firewall::gateway_rules(ips).map_err(too_many)?;
+    if current.is_some_and(|c| firewall::matches(c, &wanted)) {
+        return Ok(());
+    }
+    let have = current.map(firewall::allowed_ips).unwrap_or_default();
+    let want = firewall::allowed_ips(&wanted);
+    report.added = want.difference(&have).cloned().collect();
+    report.removed = have.difference(&want).cloned().collect();
+    client.put_firewall_rules(fw.id, &wanted).await?;
+    Ok(())
+}

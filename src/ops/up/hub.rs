@@ -1,0 +1,136 @@
+//! The hub in `up`: its stack with the firewall id on the gateway Service, the CA, the Grafana password and
+//! destination tokens, the gateway's LoadBalancer address and server certificate (published to the edges
+//! as soon as they exist), then prune and rollouts. `add-edge` only reads the hub.
+
+use std::sync::Arc;
+
+use k8s_openapi::api::core::v1::Service;
+use kube::Api;
+
+use super::report::Stage;
+use super::tasks::Record;
+use super::{HubOut, HubState, Job, Shared, stack};
+use crate::Error;
+use crate::k8s::K8s;
+use crate::k8s::wait::service::load_balancer_address;
+use crate::ops::certs::{self, CA_SECRET, CertAction, GATEWAY_SECRET};
+use crate::ops::compare::{GATEWAY_LB, connect, gateway_address};
+use crate::pki::Ca;
+use crate::stack::Inputs;
+
+/// Grafana's LoadBalancer address, when it has one (`grafana_allow` set).
+pub(super) async fn grafana_address(hub: &K8s) -> Option<String> {
+    let api: Api<Service> = Api::namespaced(hub.client().clone(), "monitoring");
+    let svc = api.get_opt("grafana").await.ok()??;
+    load_balancer_address(&svc)
+}
+
+fn publish(sh: &Shared, out: HubOut) {
+    sh.hub.send_replace(HubState::Ready(out));
+}
+
+/// Converges the hub's stack; `fresh`: the cluster was created by this run.
+pub(super) async fn converge(sh: &Shared, job: &Job, k8s: &K8s, fresh: bool, rec: &mut Record) -> Result<(), Error> {
+    let fleet = &sh.fleet;
+    let name = fleet.name();
+    rec.stage(sh, Stage::Stack);
+    let inputs = Inputs {
+        gateway_address: None,
+        firewall_id: sh.firewall_id,
+    };
+    let (applied, ca) = {
+        let _slot = sh.permits.acquire().await;
+        let applied = stack::apply(k8s, &sh.renderer, fleet, &job.cluster, &inputs, fresh, sh.deadline).await?;
+        if applied.changed > 0 {
+            rec.change(format!("{} stack object(s) applied", applied.changed));
+        }
+        let ca = if fleet.security.mtls {
+            let (ca, action) = certs::ensure_ca(k8s, name).await?;
+            if action == CertAction::Created {
+                rec.change(format!("fleet CA created (Secret {}/{})", CA_SECRET.0, CA_SECRET.1));
+            }
+            Some(Arc::new(ca))
+        } else {
+            None
+        };
+        if stack::ensure_grafana_admin(k8s, name).await? {
+            rec.change("Grafana admin password generated (Secret monitoring/grafana-admin)");
+        }
+        if stack::ensure_destinations(k8s, name, &sh.destinations).await? {
+            rec.change("destination tokens stored (Secret observability-hub/lkeobs-destinations)");
+        }
+        (applied, ca)
+    };
+
+    rec.stage(sh, Stage::Gateway);
+    let address = k8s.wait_load_balancer(GATEWAY_LB.0, GATEWAY_LB.1, sh.deadline).await?;
+
+    if let Some(ca) = &ca {
+        rec.stage(sh, Stage::Certificates);
+        let _slot = sh.permits.acquire().await;
+        let action = certs::ensure_gateway_cert(k8s, name, ca, Some(&address), sh.rotate).await?;
+        match action {
+            CertAction::Kept => {}
+            CertAction::Created => rec.change("gateway server certificate issued"),
+            CertAction::Reissued => {
+                rec.change("gateway server certificate reissued");
+                if !fresh {
+                    for w in applied
+                        .manifests
+                        .workloads()
+                        .iter()
+                        .filter(|w| w.namespace == GATEWAY_SECRET.0 && w.name == "otel-gateway")
+                    {
+                        k8s.restart(w, "gateway certificate reissued").await?;
+                    }
+                }
+            }
+        }
+    }
+    publish(
+        sh,
+        HubOut {
+            address,
+            ca: ca.clone(),
+        },
+    );
+
+    rec.stage(sh, Stage::Rollout);
+    let pruned = stack::settle(k8s, name, &applied, sh.deadline).await?;
+    if pruned > 0 {
+        rec.change(format!("{pruned} object(s) no longer rendered were pruned"));
+    }
+    Ok(())
+}
+
+/// `add-edge`: reads the hub's gateway address and CA without changing anything there.
+pub(super) async fn read(sh: &Shared, job: &Job, rec: &mut Record) -> Result<(), Error> {
+    let Some(have) = &job.observed else {
+        return Err(Error::Usage("the hub does not exist yet: run `lkeobs up` first".into()));
+    };
+    rec.stage(sh, Stage::Kubeconfig);
+    let k8s = connect(&sh.client, have.cluster.id)
+        .await?
+        .map_err(|why| Error::Cluster(format!("the hub: {why}; run `lkeobs up` first")))?;
+    rec.report.nodes = have.pools.iter().map(|p| p.nodes.len()).sum();
+    rec.stage(sh, Stage::Gateway);
+    let address = gateway_address(&k8s).await?.ok_or_else(|| {
+        Error::Cluster("the hub's gateway has no LoadBalancer address yet: run `lkeobs up` first".into())
+    })?;
+    let ca = if sh.fleet.security.mtls {
+        let data = k8s.get_secret(CA_SECRET.0, CA_SECRET.1).await?.ok_or_else(|| {
+            Error::Cluster(format!(
+                "the hub has no fleet CA (Secret {}/{}): run `lkeobs up` first",
+                CA_SECRET.0, CA_SECRET.1
+            ))
+        })?;
+        let ca = Ca::from_secret_data(&data)
+            .map_err(|e| Error::Cluster(format!("the fleet CA in the hub is unusable: {e}")))?;
+        Some(Arc::new(ca))
+    } else {
+        None
+    };
+    publish(sh, HubOut { address, ca });
+    rec.k8s = Some(k8s);
+    Ok(())
+}

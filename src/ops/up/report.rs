@@ -1,0 +1,233 @@
+//! What `up` reports: per cluster its id, label, region, nodes, context, the stage it reached and how long it
+//! took; the gateway endpoint; how to reach Grafana and read its password; the firewall; verification; API calls.
+
+use serde::Serialize;
+
+use super::firewall::FirewallReport;
+use crate::linode::ApiCalls;
+
+/// The steps of one cluster, in order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Stage {
+    Pending,
+    Cluster,
+    Kubeconfig,
+    Nodes,
+    Stack,
+    Gateway,
+    Certificates,
+    Rollout,
+    Ready,
+}
+
+impl Stage {
+    /// What the progress line says while the stage runs.
+    pub fn doing(self) -> &'static str {
+        match self {
+            Stage::Pending => "waiting",
+            Stage::Cluster => "creating or updating the cluster",
+            Stage::Kubeconfig => "waiting for the kubeconfig",
+            Stage::Nodes => "waiting for nodes Ready",
+            Stage::Stack => "applying the stack",
+            Stage::Gateway => "waiting for the gateway address",
+            Stage::Certificates => "certificates",
+            Stage::Rollout => "waiting for rollouts",
+            Stage::Ready => "ready",
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Stage::Pending => "pending",
+            Stage::Cluster => "cluster",
+            Stage::Kubeconfig => "kubeconfig",
+            Stage::Nodes => "nodes",
+            Stage::Stack => "stack",
+            Stage::Gateway => "gateway",
+            Stage::Certificates => "certificates",
+            Stage::Rollout => "rollout",
+            Stage::Ready => "ready",
+        }
+    }
+}
+
+/// One cluster's outcome.
+#[derive(Debug, Clone, Serialize)]
+pub struct ClusterReport {
+    pub name: String,
+    pub role: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id: Option<u64>,
+    pub label: String,
+    pub region: String,
+    /// Nodes Ready in Kubernetes.
+    pub nodes: usize,
+    pub context: String,
+    /// The last stage started (`ready` when it finished).
+    pub stage: Stage,
+    pub seconds: f64,
+    /// What this run changed (empty: nothing).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub changes: Vec<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+/// Where edges send OTLP.
+#[derive(Debug, Clone, Serialize)]
+pub struct Gateway {
+    pub address: String,
+    pub otlp_grpc: String,
+    pub otlp_http: String,
+    pub mtls: bool,
+}
+
+/// How to reach Grafana.
+#[derive(Debug, Clone, Serialize)]
+pub struct Grafana {
+    /// Its LoadBalancer URL when `grafana_allow` is set.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
+    pub port_forward: String,
+    /// Prints the admin password (the password itself is never in the report).
+    pub password_command: String,
+}
+
+/// Whether verification ran and what it found.
+#[derive(Debug, Clone, Serialize)]
+pub struct Verification {
+    pub run: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub failed: Option<usize>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub probes: Vec<serde_json::Value>,
+}
+
+/// The whole report.
+#[derive(Debug, Clone, Serialize)]
+pub struct Report {
+    pub ok: bool,
+    pub fleet: String,
+    pub clusters: Vec<ClusterReport>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub gateway: Option<Gateway>,
+    pub grafana: Grafana,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub firewall: Option<FirewallReport>,
+    pub verification: Verification,
+    /// Files the kubeconfig contexts were written to.
+    pub kubeconfig: Vec<String>,
+    pub seconds: f64,
+    pub api_calls: ApiCalls,
+}
+
+fn pad(s: &str, w: usize) -> String {
+    format!("{s:<w$}")
+}
+
+/// The text form.
+pub fn text(r: &Report) -> String {
+    let mut out = String::new();
+    let headers = ["CLUSTER", "ROLE", "ID", "REGION", "NODES", "STAGE", "TIME", "CONTEXT"];
+    let rows: Vec<[String; 8]> = r
+        .clusters
+        .iter()
+        .map(|c| {
+            [
+                c.name.clone(),
+                c.role.to_string(),
+                c.id.map(|i| i.to_string()).unwrap_or_else(|| "-".into()),
+                c.region.clone(),
+                c.nodes.to_string(),
+                if c.error.is_some() {
+                    format!("failed at {}", c.stage.as_str())
+                } else {
+                    c.stage.as_str().to_string()
+                },
+                format!("{:.0}s", c.seconds),
+                c.context.clone(),
+            ]
+        })
+        .collect();
+    let mut widths = headers.map(str::len);
+    for row in &rows {
+        for (w, cell) in widths.iter_mut().zip(row) {
+            *w = (*w).max(cell.len());
+        }
+    }
+    let line = |cells: Vec<String>| -> String {
+        let mut s = cells
+            .iter()
+            .zip(widths)
+            .map(|(c, w)| pad(c, w))
+            .collect::<Vec<_>>()
+            .join("  ");
+        s.truncate(s.trim_end().len());
+        s.push('\n');
+        s
+    };
+    out.push_str(&format!("fleet {}\n", r.fleet));
+    out.push_str(&line(headers.iter().map(|h| h.to_string()).collect()));
+    for row in rows {
+        out.push_str(&line(row.to_vec()));
+    }
+    for c in &r.clusters {
+        for ch in &c.changes {
+            out.push_str(&format!("  {}: {ch}\n", c.name));
+        }
+        if let Some(e) = &c.error {
+            out.push_str(&format!("  {}: error: {e}\n", c.name));
+        }
+    }
+    if let Some(g) = &r.gateway {
+        out.push_str(&format!(
+            "\ngateway   {} (OTLP gRPC), {} (OTLP HTTP){}\n",
+            g.otlp_grpc,
+            g.otlp_http,
+            if g.mtls { ", client certificates required" } else { "" }
+        ));
+    }
+    if let Some(f) = &r.firewall {
+        out.push_str(&format!("firewall  {} (id {})", f.label, f.id));
+        if !f.added.is_empty() {
+            out.push_str(&format!(", allows now {}", f.added.join(", ")));
+        }
+        if !f.removed.is_empty() {
+            out.push_str(&format!(", no longer {}", f.removed.join(", ")));
+        }
+        out.push('\n');
+        if !f.missing_edges.is_empty() {
+            out.push_str(&format!(
+                "          not yet allowed: {} (re-run `lkeobs up`)\n",
+                f.missing_edges.join(", ")
+            ));
+        }
+    }
+    match &r.grafana.url {
+        Some(u) => out.push_str(&format!("grafana   {u}\n")),
+        None => out.push_str(&format!(
+            "grafana   {}   then open http://localhost:3000\n",
+            r.grafana.port_forward
+        )),
+    }
+    out.push_str(&format!("          user admin, password: {}\n", r.grafana.password_command));
+    match (&r.verification.run, &r.verification.reason, r.verification.failed) {
+        (true, _, Some(0)) => out.push_str("verify    every probe passed\n"),
+        (true, _, Some(n)) => out.push_str(&format!("verify    {n} probe(s) failed (see above)\n")),
+        (_, Some(why), _) => out.push_str(&format!("verify    not run: {why}\n")),
+        _ => {}
+    }
+    if !r.kubeconfig.is_empty() {
+        out.push_str(&format!("kubeconfig written to {}\n", r.kubeconfig.join(" and ")));
+    }
+    out.push_str(&format!(
+        "{} in {:.0}s, {} Linode API calls\n",
+        if r.ok { "done" } else { "NOT done: re-run `lkeobs up` to resume" },
+        r.seconds,
+        r.api_calls.values().sum::<u64>()
+    ));
+    out
+}

@@ -1,0 +1,120 @@
+//! One cluster's stack in `up`: apply only what differs (a dry run first on clusters that existed, so a
+//! converged cluster gets no write), the Secrets `up` generates, then prune and rollouts.
+
+use std::collections::BTreeMap;
+
+use base64::Engine;
+use secrecy::{ExposeSecret, SecretString};
+use tokio::time::Instant;
+
+use crate::fleet::{Cluster, Fleet};
+use crate::k8s::{Change, K8s, Manifests, SecretMode, Workload};
+use crate::stack::{Inputs, Renderer};
+
+/// What an apply did.
+#[derive(Debug)]
+pub(super) struct Applied {
+    pub manifests: Manifests,
+    /// Objects created or changed.
+    pub changed: usize,
+}
+
+/// Renders and applies the cluster's stack. `fresh`: the cluster was just created, so every object is new
+/// and the dry run is skipped.
+pub(super) async fn apply(
+    k8s: &K8s,
+    renderer: &Renderer,
+    fleet: &Fleet,
+    cluster: &Cluster,
+    inputs: &Inputs,
+    fresh: bool,
+    deadline: Instant,
+) -> Result<Applied, crate::Error> {
+    let rendered = renderer.render(fleet, cluster, inputs)?;
+    let manifests = Manifests::from_rendered(&rendered)?;
+    if fresh {
+        let applied = k8s.apply(&manifests, deadline).await?;
+        return Ok(Applied {
+            changed: applied.len(),
+            manifests,
+        });
+    }
+    let changed: Vec<_> = k8s
+        .dry_run(&manifests, deadline)
+        .await?
+        .into_iter()
+        .filter(|p| p.change != Change::Unchanged)
+        .map(|p| p.object)
+        .collect();
+    if !changed.is_empty() {
+        k8s.apply(&manifests.only(&changed), deadline).await?;
+    }
+    Ok(Applied {
+        changed: changed.len(),
+        manifests,
+    })
+}
+
+/// Deletes what is no longer rendered, then waits for every workload to roll out; returns how many were pruned.
+pub(super) async fn settle(k8s: &K8s, fleet: &str, applied: &Applied, deadline: Instant) -> Result<usize, crate::Error> {
+    let pruned = k8s.prune(fleet, &applied.manifests, deadline).await?;
+    let workloads: Vec<Workload> = applied.manifests.workloads();
+    k8s.wait_rollouts(&workloads, deadline).await?;
+    Ok(pruned.len())
+}
+
+pub(super) fn secret_labels(fleet: &str, cluster: &str) -> BTreeMap<String, String> {
+    BTreeMap::from([
+        ("app.kubernetes.io/managed-by".to_string(), "lkeobs".to_string()),
+        ("lkeobs.io/fleet".to_string(), fleet.to_string()),
+        ("lkeobs.io/cluster".to_string(), cluster.to_string()),
+    ])
+}
+
+/// The Grafana admin Secret (`admin-user`, `admin-password`): a random password, generated once and never
+/// replaced (people may have changed it in Grafana since). Returns whether it was created.
+pub(super) async fn ensure_grafana_admin(hub: &K8s, fleet: &str) -> Result<bool, crate::Error> {
+    const NS: &str = "monitoring";
+    const NAME: &str = "grafana-admin";
+    if hub.get_secret(NS, NAME).await?.is_some() {
+        return Ok(false);
+    }
+    let mut raw = [0u8; 24];
+    ring::rand::SecureRandom::fill(&ring::rand::SystemRandom::new(), &mut raw)
+        .map_err(|_| crate::Error::Internal("the system random generator failed".into()))?;
+    let password = SecretString::from(base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(raw));
+    let data = BTreeMap::from([
+        ("admin-user".to_string(), b"admin".to_vec()),
+        (
+            "admin-password".to_string(),
+            password.expose_secret().as_bytes().to_vec(),
+        ),
+    ]);
+    let outcome = hub
+        .ensure_secret(NS, NAME, &secret_labels(fleet, "hub"), &data, SecretMode::CreateOnly)
+        .await?;
+    Ok(outcome == crate::k8s::SecretOutcome::Created)
+}
+
+/// The destination tokens Secret (one key per `token_env`), replaced only when a value changed.
+pub(super) async fn ensure_destinations(
+    hub: &K8s,
+    fleet: &str,
+    tokens: &BTreeMap<String, SecretString>,
+) -> Result<bool, crate::Error> {
+    const NS: &str = "observability-hub";
+    const NAME: &str = "lkeobs-destinations";
+    if tokens.is_empty() {
+        return Ok(false);
+    }
+    let data: BTreeMap<String, Vec<u8>> = tokens
+        .iter()
+        .map(|(k, v)| (k.clone(), v.expose_secret().as_bytes().to_vec()))
+        .collect();
+    if hub.get_secret(NS, NAME).await?.as_ref() == Some(&data) {
+        return Ok(false);
+    }
+    hub.ensure_secret(NS, NAME, &secret_labels(fleet, "hub"), &data, SecretMode::Replace)
+        .await?;
+    Ok(true)
+}

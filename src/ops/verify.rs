@@ -1,0 +1,1 @@
+//! `lkeobs verify`: being built.
