@@ -28,10 +28,12 @@ fn report_error(printer: &Printer, err: &Error, api_calls: crate::linode::ApiCal
         _ => &[],
     };
     // The report already on stdout lists the problems: one JSON document only.
-    if printer.json() && matches!(
+    if printer.json()
+        && matches!(
             err,
             Error::Conflict(_) | Error::LeftBehind(_) | Error::VerifyFailed(_) | Error::Incomplete(_)
-        ) {
+        )
+    {
         printer.error_block(&format!("error: {err}\n"));
         return;
     }

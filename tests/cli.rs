@@ -218,9 +218,7 @@ fn help_lists_only_built_commands() {
     ] {
         assert!(text.contains(built), "--help lacks {built}");
     }
-    for not_yet in ["  verify "] {
-        assert!(!text.contains(not_yet), "--help lists {not_yet:?} which is not built");
-    }
+    assert!(!text.contains("  verify "), "--help lists verify, which is not built");
 }
 
 #[test]

@@ -1,8 +1,12 @@
 //! `lkeobs status` against the Linode fake and fake Kubernetes APIs: nodes and pods ready, the gateway
-//! address, and firewall drift both ways.
+//! address, firewall drift both ways, and data freshness per signal from the hub's backends.
 
+mod probes_fixtures;
 mod support;
 mod tooling;
+
+use std::sync::Arc;
+use std::sync::atomic::AtomicUsize;
 
 use lkeobs::linode::{CreateFirewall, NodePoolSpec};
 use serde_json::{Value, json};
@@ -69,6 +73,14 @@ async fn status_shows_readiness_gateway_and_firewall_drift() {
     assert_eq!(r["clusters"][0]["nodes_ready"], 2);
     assert_eq!(r["clusters"][0]["pods"], json!([1, 2]));
     assert_eq!(r["clusters"][1]["pods"], json!([0, 0]));
+    // The fake's service proxy only echoes: freshness is unknown, with the reason.
+    assert_eq!(r["clusters"][0]["freshness"]["metrics"]["state"], "unknown", "{r:#}");
+    assert!(
+        r["clusters"][1]["freshness"]["logs"]["reason"]
+            .as_str()
+            .is_some_and(|s| s.contains("not a Loki query answer")),
+        "{r:#}"
+    );
     assert_eq!(r["gateway"], "198.51.100.50");
     assert_eq!(r["firewall"]["stale"], json!(["198.51.100.99"]));
     assert_eq!(
@@ -90,4 +102,67 @@ async fn status_shows_readiness_gateway_and_firewall_drift() {
         text.contains("- 198.51.100.99 (allowed, no longer an edge node)"),
         "{text}"
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn status_shows_data_freshness_per_signal_per_cluster() {
+    let hub_k8s = K8sFake::start().await;
+    probes_fixtures::mount_hub_backends(&hub_k8s, Arc::new(AtomicUsize::new(1))).await;
+    let mut st = State::seeded();
+    st.kubeconfig_not_ready_polls = 0;
+    st.kube_servers.insert("lkeobs-example-hub".into(), hub_k8s.uri());
+    let fake = LinodeFake::start_with(st).await;
+    let tags = [
+        "lkeobs".to_string(),
+        "lkeobs-fleet-example".into(),
+        "lkeobs-role-hub".into(),
+    ];
+    fake.seed_cluster(
+        "lkeobs-example-hub",
+        "us-ord",
+        vec![NodePoolSpec::new("g6-standard-1", 1)],
+        &tags,
+    )
+    .await;
+
+    let out = lkeobs()
+        .env("LINODE_URL", fake.base_url())
+        .env("LINODE_TOKEN", FAKE_TOKEN)
+        .args(["status", "--output", "json", "--fleet"])
+        .arg(fleet("example"))
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let r: Value = serde_json::from_slice(&out.stdout).unwrap();
+    // The edge does not exist, but the hub still answers for its data.
+    for (i, name) in ["hub", "us-east"].iter().enumerate() {
+        let f = &r["clusters"][i]["freshness"];
+        assert_eq!(r["clusters"][i]["name"], *name);
+        for signal in ["metrics", "logs", "traces"] {
+            assert_eq!(f[signal]["state"], "recent", "{name} {signal}: {r:#}");
+        }
+        let age = |s: &str| f[s]["age_seconds"].as_u64().unwrap();
+        assert!((4..60).contains(&age("metrics")), "{r:#}");
+        assert!(age("logs") < 60, "{r:#}");
+        assert!((29..90).contains(&age("traces")), "{r:#}");
+    }
+
+    let text = lkeobs()
+        .env("LINODE_URL", fake.base_url())
+        .env("LINODE_TOKEN", FAKE_TOKEN)
+        .args(["status", "--fleet"])
+        .arg(fleet("example"))
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&text.stdout);
+    assert!(
+        text.contains("data freshness (age of the newest item at the hub)"),
+        "{text}"
+    );
+    let row = text
+        .lines()
+        .find(|l| l.starts_with("us-east ") && !l.contains("lkeobs-example"))
+        .unwrap_or_else(|| panic!("no freshness row for us-east in {text}"));
+    assert_eq!(row.split_whitespace().count(), 4, "{row}");
+    assert!(row.ends_with("30s"), "{row:?}");
 }

@@ -32,10 +32,8 @@ pub async fn run(ctx: &Ctx, args: &AddEdgeArgs) -> Result<Report, Error> {
     let loaded = ctx.load_fleet()?;
     let already = loaded.fleet.edges.iter().any(|e| *e.name.get_ref() == name);
     let loaded = if already {
-        ctx.printer.note(&format!(
-            "edge {name:?} is already in {}: bringing it up",
-            loaded.file
-        ));
+        ctx.printer
+            .note(&format!("edge {name:?} is already in {}: bringing it up", loaded.file));
         loaded
     } else {
         let text = edit::add_edge(&loaded.source, &loaded.file, &edge).map_err(map_edit)?;

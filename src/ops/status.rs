@@ -1,5 +1,5 @@
-//! `lkeobs status`: per cluster its Linode state, nodes ready, stack pods ready and, for the fleet, the
-//! gateway address and firewall drift (edge node addresses missing from the rules, stale ones still in them).
+//! `lkeobs status`: per cluster its Linode state, nodes and stack pods ready, data freshness per signal
+//! (the probes' queries), and for the fleet the gateway address and firewall drift both ways.
 
 use std::collections::BTreeSet;
 
@@ -12,6 +12,8 @@ use super::{Ctx, compare, discover};
 use crate::fleet::Role;
 use crate::k8s::{K8s, fleet_selector};
 use crate::plan::is_ours;
+use crate::probes::Backends;
+use crate::probes::freshness::{self, Freshness};
 use crate::{Error, firewall, naming};
 
 #[derive(Debug, Serialize)]
@@ -39,6 +41,10 @@ pub struct ClusterStatus {
     /// Our pods Ready / all our pods; `None` when the Kubernetes API could not be asked.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub pods: Option<(usize, usize)>,
+    /// Age of the newest metric, log line and trace with this cluster's id at the hub; `None` when
+    /// the hub cannot be reached.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub freshness: Option<Freshness>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub note: Option<String>,
 }
@@ -89,6 +95,7 @@ pub async fn run(ctx: &Ctx) -> Result<Report, Error> {
         api_calls: Default::default(),
     };
     let mut edge_ips = BTreeSet::new();
+    let mut hub = None;
     for c in fleet.clusters() {
         let label = naming::cluster_label(name, c.name.get_ref());
         let mut st = ClusterStatus {
@@ -99,6 +106,7 @@ pub async fn run(ctx: &Ctx) -> Result<Report, Error> {
             nodes: 0,
             nodes_ready: 0,
             pods: None,
+            freshness: None,
             note: None,
         };
         if let Some(o) = observed.clusters.iter().find(|o| o.cluster.label == label) {
@@ -122,12 +130,20 @@ pub async fn run(ctx: &Ctx) -> Result<Report, Error> {
                         }
                         if c.role == Role::Hub {
                             report.gateway = compare::gateway_address(&k8s).await.unwrap_or(None);
+                            hub = Some(k8s);
                         }
                     }
                 }
             }
         }
         report.clusters.push(st);
+    }
+    if let Some(hub) = &hub {
+        let names: Vec<String> = report.clusters.iter().map(|c| c.name.clone()).collect();
+        let mut fresh = freshness::freshness(&Backends::through_proxy(hub), &names).await;
+        for c in &mut report.clusters {
+            c.freshness = fresh.remove(&c.name);
+        }
     }
     if fleet.security.gateway_firewall {
         let label = naming::firewall_label(name);
@@ -175,6 +191,7 @@ fn text(r: &Report) -> String {
             c.note.as_deref().unwrap_or("")
         ));
     }
+    t.push_str(&freshness_text(r));
     t.push_str(&format!(
         "\ngateway: {}\n",
         r.gateway.as_deref().unwrap_or("no LoadBalancer address yet")
@@ -193,6 +210,37 @@ fn text(r: &Report) -> String {
                 t.push_str(&format!("  - {ip} (allowed, no longer an edge node)\n"));
             }
         }
+    }
+    t
+}
+
+/// The data-freshness table: the age of the newest metric, log line and trace of each cluster.
+fn freshness_text(r: &Report) -> String {
+    if r.clusters.iter().all(|c| c.freshness.is_none()) {
+        return "\ndata freshness: unknown (the hub cannot be reached)\n".into();
+    }
+    let mut t = format!(
+        "\ndata freshness (age of the newest item at the hub)\n{:<16} {:<14} {:<14} {}\n",
+        "cluster", "metrics", "logs", "traces"
+    );
+    let mut reasons = BTreeSet::new();
+    for c in &r.clusters {
+        let Some(f) = &c.freshness else { continue };
+        t.push_str(&format!(
+            "{:<16} {:<14} {:<14} {}\n",
+            c.name,
+            f.metrics.short(),
+            f.logs.short(),
+            f.traces.short()
+        ));
+        for s in [&f.metrics, &f.logs, &f.traces] {
+            if let freshness::Fresh::Unknown { reason } = s {
+                reasons.insert(reason.clone());
+            }
+        }
+    }
+    for reason in reasons {
+        t.push_str(&format!("  ? {reason}\n"));
     }
     t
 }

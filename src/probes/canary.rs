@@ -1,6 +1,5 @@
-//! `--canary`: at one edge, POST a trace, a log and a metric (OTLP/HTTP JSON, unique run id) to its
-//! agent, then find each at the hub (Tempo by trace id, Loki and Prometheus by run id) with that
-//! edge's `cluster.id` and a `hub.received_at`, reporting each one's end-to-end latency.
+//! `--canary`: POST a trace, a log and a metric with a unique run id to an edge's agent, then find each
+//! at the hub with that edge's `cluster.id` and a `hub.received_at`, and report its end-to-end latency.
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -33,7 +32,10 @@ async fn post(agent: &Backend, path: &str, payload: &serde_json::Value) -> Resul
         ));
     }
     match otlp::rejected(&reply.body) {
-        Some((n, msg)) => Err(format!("{} POST {path}: the agent rejected {n} item(s): {msg}", agent.describe())),
+        Some((n, msg)) => Err(format!(
+            "{} POST {path}: the agent rejected {n} item(s): {msg}",
+            agent.describe()
+        )),
         None => Ok(()),
     }
 }
@@ -89,19 +91,12 @@ async fn find_metric(prom: &Backend, c: &Canary) -> Result<Seen, String> {
 }
 
 /// Polls `look` until it sees the canary or `until` passes; judges what it found.
-async fn await_signal<F, Fut>(
-    name: &str,
-    edge: &str,
-    store: &str,
-    sent: Instant,
-    until: Instant,
-    look: F,
-) -> Outcome
+async fn await_signal<F, Fut>(name: &str, edge: &str, store: &str, sent: Instant, until: Instant, look: F) -> Outcome
 where
     F: Fn() -> Fut,
     Fut: std::future::Future<Output = Result<Seen, String>>,
 {
-    let mut last_error = None;
+    let mut last_error;
     loop {
         match look().await {
             Ok(Some((cluster, hub))) => {
@@ -132,7 +127,8 @@ where
         if Instant::now() + POLL >= until {
             let waited = sent.elapsed().as_secs();
             let why = last_error.map(|e| format!("; last error: {e}")).unwrap_or_default();
-            return Outcome::fail(name, edge, format!("not found in {store} after {waited}s{why}")).took(sent.elapsed());
+            return Outcome::fail(name, edge, format!("not found in {store} after {waited}s{why}"))
+                .took(sent.elapsed());
         }
         tokio::time::sleep(POLL).await;
     }
@@ -144,10 +140,11 @@ pub async fn run(edge: &str, agent: &Backend, hub: &Backends, deadline: Instant)
     let until = deadline.min(Instant::now() + MAX_WAIT);
     let c = Canary::new(now_unix_nanos());
     let sent = Instant::now();
+    let payloads = (c.traces(), c.logs(), c.metrics());
     let (traces, logs, metrics) = tokio::join!(
-        post(agent, "/v1/traces", &c.traces()),
-        post(agent, "/v1/logs", &c.logs()),
-        post(agent, "/v1/metrics", &c.metrics()),
+        post(agent, "/v1/traces", &payloads.0),
+        post(agent, "/v1/logs", &payloads.1),
+        post(agent, "/v1/metrics", &payloads.2),
     );
     let id = format!("run id {}", c.run_id);
     let trace = async {
@@ -201,6 +198,9 @@ mod tests {
             log_query(&c),
             format!("{{service_name=\"lkeobs-canary\"}} | lkeobs_canary_id=\"{}\"", c.run_id)
         );
-        assert_eq!(metric_query(&c), format!("lkeobs_canary{{lkeobs_canary_id=\"{}\"}}", c.run_id));
+        assert_eq!(
+            metric_query(&c),
+            format!("lkeobs_canary{{lkeobs_canary_id=\"{}\"}}", c.run_id)
+        );
     }
 }

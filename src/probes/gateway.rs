@@ -1,8 +1,5 @@
 //! Gateway probes: its health check (:13133) answers, and its internal counters, which Prometheus
 //! scrapes from every replica (job `otel-gateway`), show accepted data and few refusals or failures.
-//!
-//! Collector 0.159.0 exposes counters through a `readers` pull exporter, which appends `_total`
-//! (core v0.119.0, #11611); the regex accepts both forms (OTEL-STACK §5.1).
 
 use std::collections::BTreeMap;
 
@@ -13,7 +10,11 @@ use super::prometheus;
 /// The share of refused/failed items above which the gateway counts as unhealthy.
 pub const MAX_LOSS: f64 = 0.01;
 
-const SIGNALS: [(&str, &str); 3] = [("spans", "spans"), ("metric_points", "metric points"), ("log_records", "log records")];
+const SIGNALS: [(&str, &str); 3] = [
+    ("spans", "spans"),
+    ("metric_points", "metric points"),
+    ("log_records", "log records"),
+];
 
 /// `gateway/health`: GET / on the health-check port answers 200.
 pub async fn health(backend: &Backend) -> Outcome {
@@ -35,7 +36,9 @@ pub async fn health(backend: &Backend) -> Outcome {
     }
 }
 
-/// The counters, summed over every gateway replica, by metric name.
+/// The counters, summed over every gateway replica, by metric name. Collector 0.159.0 exposes them
+/// through a `readers` pull exporter, which appends `_total` (core v0.119.0, #11611); the regex
+/// accepts both forms (OTEL-STACK §5.1).
 pub fn counters_query() -> String {
     "sum by (__name__) ({job=\"otel-gateway\", __name__=~\"otelcol_(receiver_(accepted|refused|failed)|exporter_(sent|send_failed|enqueue_failed))_(spans|metric_points|log_records)(_total)?\"})".to_string()
 }
@@ -50,7 +53,12 @@ pub fn judge(counters: &BTreeMap<String, f64>) -> Outcome {
             "prometheus: no otelcol_* counters from job=\"otel-gateway\" (is Prometheus scraping the gateway's :8888?)",
         );
     }
-    let get = |what: &str, signal: &str| counters.get(&format!("otelcol_{what}_{signal}")).copied().unwrap_or(0.0);
+    let get = |what: &str, signal: &str| {
+        counters
+            .get(&format!("otelcol_{what}_{signal}"))
+            .copied()
+            .unwrap_or(0.0)
+    };
     let mut problems = Vec::new();
     let mut accepted_parts = Vec::new();
     let mut total_accepted = 0.0;
@@ -62,15 +70,25 @@ pub fn judge(counters: &BTreeMap<String, f64>) -> Outcome {
         total_accepted += accepted;
         accepted_parts.push(format!("{accepted:.0} {label}"));
         if refused > MAX_LOSS * (accepted + refused) && refused > 0.0 {
-            problems.push(format!("refused or failed {refused:.0} of {:.0} {label} received", accepted + refused));
+            problems.push(format!(
+                "refused or failed {refused:.0} of {:.0} {label} received",
+                accepted + refused
+            ));
         }
         if failed > MAX_LOSS * (sent + failed) && failed > 0.0 {
-            problems.push(format!("could not send or enqueue {failed:.0} of {:.0} {label}", sent + failed));
+            problems.push(format!(
+                "could not send or enqueue {failed:.0} of {:.0} {label}",
+                sent + failed
+            ));
         }
     }
     let accepted = accepted_parts.join(", ");
     if total_accepted <= 0.0 {
-        return Outcome::fail(NAME, "hub", "the gateway has accepted no spans, metric points or log records yet");
+        return Outcome::fail(
+            NAME,
+            "hub",
+            "the gateway has accepted no spans, metric points or log records yet",
+        );
     }
     if problems.is_empty() {
         Outcome::pass(
@@ -121,7 +139,11 @@ mod tests {
             ("otelcol_receiver_accepted_metric_points", 50_000.0),
         ]));
         assert!(!o.failed(), "{o:?}");
-        assert!(o.detail.contains("accepted 1000 spans, 50000 metric points, 0 log records"), "{o:?}");
+        assert!(
+            o.detail
+                .contains("accepted 1000 spans, 50000 metric points, 0 log records"),
+            "{o:?}"
+        );
     }
 
     #[test]
@@ -133,7 +155,10 @@ mod tests {
             ("otelcol_exporter_send_failed_spans", 90.0),
         ]));
         assert!(o.failed());
-        assert!(o.detail.contains("refused or failed 10 of 110 log records received"), "{o:?}");
+        assert!(
+            o.detail.contains("refused or failed 10 of 110 log records received"),
+            "{o:?}"
+        );
         assert!(o.detail.contains("could not send or enqueue 90 of 100 spans"), "{o:?}");
     }
 

@@ -95,16 +95,34 @@ mod tests {
     fn junit_has_a_suite_per_cluster_and_escapes_details() {
         let outcomes = vec![
             Outcome::pass("pods", "hub", "ok").took(Duration::from_millis(1500)),
-            Outcome::fail("prometheus/series", "eu-west", "no series with cluster_id=\"eu-west\" <5m>"),
+            Outcome::fail(
+                "prometheus/series",
+                "eu-west",
+                "no series with cluster_id=\"eu-west\" <5m>",
+            ),
             Outcome::skip("tempo/search", "eu-west", "no traced workloads & no canary"),
         ];
         let x = junit(&outcomes);
         assert!(x.starts_with("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites name=\"lkeobs verify\" tests=\"3\" failures=\"1\" errors=\"0\" skipped=\"1\" time=\"1.500\">"), "{x}");
         assert!(x.contains("<testsuite name=\"hub\" tests=\"1\" failures=\"0\""), "{x}");
-        assert!(x.contains("<testsuite name=\"eu-west\" tests=\"2\" failures=\"1\" errors=\"0\" skipped=\"1\""), "{x}");
-        assert!(x.contains("<testcase classname=\"lkeobs.hub\" name=\"pods\" time=\"1.500\">"), "{x}");
-        assert!(x.contains("<failure message=\"no series with cluster_id=&quot;eu-west&quot; &lt;5m&gt;\" type=\"ProbeFailed\">"), "{x}");
-        assert!(x.contains("<skipped message=\"no traced workloads &amp; no canary\"/>"), "{x}");
+        assert!(
+            x.contains("<testsuite name=\"eu-west\" tests=\"2\" failures=\"1\" errors=\"0\" skipped=\"1\""),
+            "{x}"
+        );
+        assert!(
+            x.contains("<testcase classname=\"lkeobs.hub\" name=\"pods\" time=\"1.500\">"),
+            "{x}"
+        );
+        assert!(
+            x.contains(
+                "<failure message=\"no series with cluster_id=&quot;eu-west&quot; &lt;5m&gt;\" type=\"ProbeFailed\">"
+            ),
+            "{x}"
+        );
+        assert!(
+            x.contains("<skipped message=\"no traced workloads &amp; no canary\"/>"),
+            "{x}"
+        );
         assert_eq!(x.matches("<testcase ").count(), 3);
         assert_eq!(x.matches("</testsuite>").count(), 2);
     }

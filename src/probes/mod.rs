@@ -1,8 +1,5 @@
-//! Verification probes (DESIGN §6): checks of a running fleet, run concurrently, each yielding a
-//! named outcome per cluster (pass, fail, or skip with a reason) with its detail and duration.
-//!
-//! Probes reach the hub's Prometheus, Loki, Tempo and gateway, and each edge's agent, through a
-//! [`Backend`]: the Kubernetes API server's service proxy in production, a plain URL in tests.
+//! Verification probes (DESIGN §6), run concurrently: each yields a named outcome per cluster (pass,
+//! fail, or skip with a reason), reaching its service through a [`Backend`] (service proxy or URL).
 
 pub mod backend;
 pub mod canary;
@@ -92,13 +89,7 @@ impl<'a> Job<'a> {
         match tokio::time::timeout_at(deadline, self.run).await {
             Ok(outcomes) => outcomes
                 .into_iter()
-                .map(|o| {
-                    if o.duration_ms == 0 {
-                        o.took(start.elapsed())
-                    } else {
-                        o
-                    }
-                })
+                .map(|o| if o.duration_ms == 0 { o.took(start.elapsed()) } else { o })
                 .collect(),
             Err(_) => self
                 .expected
@@ -171,8 +162,16 @@ pub async fn run_with(
             .boxed(),
         )),
         Some(b) => {
-            jobs.push(Job::one("gateway/health", "hub", gateway::health(&b.gateway_health).boxed()));
-            jobs.push(Job::one("gateway/counters", "hub", gateway::counters(&b.prometheus).boxed()));
+            jobs.push(Job::one(
+                "gateway/health",
+                "hub",
+                gateway::health(&b.gateway_health).boxed(),
+            ));
+            jobs.push(Job::one(
+                "gateway/counters",
+                "hub",
+                gateway::counters(&b.prometheus).boxed(),
+            ));
             jobs.push(Job::one("tempo/ready", "hub", tempo::ready(&b.tempo).boxed()));
             let each = |name: &'static str| clusters.iter().map(|c| (name, c.clone())).collect::<Vec<_>>();
             jobs.push(Job::new(
@@ -197,7 +196,11 @@ pub async fn run_with(
             for c in &clusters {
                 jobs.push(Job::one("loki/streams", c, loki::streams(&b.loki, c).boxed()));
                 let k8s = target(c).map(|t| &t.k8s);
-                jobs.push(Job::one("tempo/search", c, tempo::search_cluster(&b.tempo, c, k8s).boxed()));
+                jobs.push(Job::one(
+                    "tempo/search",
+                    c,
+                    tempo::search_cluster(&b.tempo, c, k8s).boxed(),
+                ));
             }
             if options.canary {
                 jobs.extend(canary_jobs(fleet, agents, b, options.deadline));
@@ -236,10 +239,7 @@ fn canary_jobs<'a>(
         let name = edge.name.get_ref();
         let expected = SIGNALS.iter().map(|s| (*s, name.clone())).collect();
         match agents.get(name) {
-            Some(agent) => jobs.push(Job::new(
-                expected,
-                canary::run(name, agent, hub, deadline).boxed(),
-            )),
+            Some(agent) => jobs.push(Job::new(expected, canary::run(name, agent, hub, deadline).boxed())),
             None => jobs.push(Job::one(
                 "canary",
                 name,

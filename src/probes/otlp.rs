@@ -1,6 +1,5 @@
-//! The canary's OTLP/HTTP JSON payloads (one span, one log record, one gauge point) carrying a unique
-//! run id, encoded as the OTLP JSON rules require: lowerCamelCase keys, hex ids, integer enums,
-//! nanosecond timestamps as decimal strings.
+//! The canary's OTLP/HTTP JSON payloads (a span, a log record, a gauge point) with a unique run id, in
+//! the OTLP JSON encoding: lowerCamelCase keys, hex ids, integer enums, nanoseconds as decimal strings.
 
 use serde_json::{Value, json};
 
@@ -48,8 +47,16 @@ impl Canary {
         }
     }
 
-    fn resource(&self) -> Value {
-        json!({"attributes": [string_attr("service.name", SERVICE), string_attr(ID_ATTRIBUTE, &self.run_id)]})
+    /// The canary's resource. Only the span's carries the run id too: on logs and metrics the id
+    /// is a record/point attribute, and a resource attribute of the same name would become a second
+    /// `lkeobs_canary_id` (Loki structured metadata; a Prometheus label, whose duplicate values the
+    /// remote-write translation joins with `;`).
+    fn resource(&self, with_id: bool) -> Value {
+        let mut attributes = vec![string_attr("service.name", SERVICE)];
+        if with_id {
+            attributes.push(string_attr(ID_ATTRIBUTE, &self.run_id));
+        }
+        json!({ "attributes": attributes })
     }
 
     fn scope() -> Value {
@@ -60,7 +67,7 @@ impl Canary {
     pub fn traces(&self) -> Value {
         let start = self.time_ns.saturating_sub(1_000_000_000);
         json!({"resourceSpans": [{
-            "resource": self.resource(),
+            "resource": self.resource(true),
             "scopeSpans": [{
                 "scope": Canary::scope(),
                 "spans": [{
@@ -81,7 +88,7 @@ impl Canary {
     pub fn logs(&self) -> Value {
         let t = self.time_ns.to_string();
         json!({"resourceLogs": [{
-            "resource": self.resource(),
+            "resource": self.resource(false),
             "scopeLogs": [{
                 "scope": Canary::scope(),
                 "logRecords": [{
@@ -101,7 +108,7 @@ impl Canary {
     /// `POST /v1/metrics`: one gauge point (the remote-write exporter drops delta sums).
     pub fn metrics(&self) -> Value {
         json!({"resourceMetrics": [{
-            "resource": self.resource(),
+            "resource": self.resource(false),
             "scopeMetrics": [{
                 "scope": Canary::scope(),
                 "metrics": [{

@@ -118,7 +118,7 @@ pub fn table(outcomes: &[Outcome]) -> String {
     let probe_w = outcomes.iter().map(|o| o.name.len()).max().unwrap_or(0).max(5);
     let cluster_w = outcomes.iter().map(|o| o.cluster.len()).max().unwrap_or(0).max(7);
     let mut t = format!(
-        "{:<probe_w$}  {:<cluster_w$}  {:<6}  {:>7}  detail\n",
+        "{:<probe_w$}  {:<cluster_w$}  {:<6}  {:>8}  detail\n",
         "probe", "cluster", "result", "time"
     );
     for o in outcomes {
@@ -127,7 +127,7 @@ pub fn table(outcomes: &[Outcome]) -> String {
             time = format!("{} e2e", human_ms(l));
         }
         t.push_str(&format!(
-            "{:<probe_w$}  {:<cluster_w$}  {:<6}  {:>7}  {}\n",
+            "{:<probe_w$}  {:<cluster_w$}  {:<6}  {:>8}  {}\n",
             o.name,
             o.cluster,
             o.outcome.as_str(),
@@ -152,8 +152,14 @@ mod tests {
             Outcome::pass("canary/trace", "us-east", "found").with_latency(Duration::from_millis(3100)),
         ];
         let t = table(&outcomes);
-        assert!(t.contains("pods               hub      pass      120ms  9 workloads ready"), "{t}");
-        assert!(t.contains("prometheus/series  eu-west  fail       4.2s  no series"), "{t}");
+        assert!(
+            t.contains("pods               hub      pass       120ms  9 workloads ready"),
+            "{t}"
+        );
+        assert!(
+            t.contains("prometheus/series  eu-west  fail        4.2s  no series"),
+            "{t}"
+        );
         assert!(t.contains("3.1s e2e"), "{t}");
         assert!(t.ends_with("\n2 passed, 1 failed, 1 skipped\n"), "{t}");
         assert_eq!(failed(&outcomes), 1);

@@ -19,13 +19,23 @@ use crate::k8s::K8s;
 pub const WINDOW: Duration = Duration::from_secs(3600);
 
 /// Namespaces whose pods are ours or the platform's, never a user's traced workload.
-const SYSTEM_NAMESPACES: [&str; 5] = ["observability", "observability-hub", "monitoring", "kube-system", "kube-public"];
+const SYSTEM_NAMESPACES: [&str; 5] = [
+    "observability",
+    "observability-hub",
+    "monitoring",
+    "kube-system",
+    "kube-public",
+];
 
 /// `tempo/ready`: GET /ready answers 200.
 pub async fn ready(backend: &Backend) -> Outcome {
     const NAME: &str = "tempo/ready";
     match backend.get("/ready").await {
-        Ok(r) if r.is_success() => Outcome::pass(NAME, "hub", format!("{} /ready answers {}", backend.describe(), r.status)),
+        Ok(r) if r.is_success() => Outcome::pass(
+            NAME,
+            "hub",
+            format!("{} /ready answers {}", backend.describe(), r.status),
+        ),
         Ok(r) => Outcome::fail(
             NAME,
             "hub",
@@ -113,9 +123,10 @@ pub async fn traced_workloads(k8s: &K8s) -> Result<Vec<String>, String> {
                 .any(|k| k.starts_with("instrumentation.opentelemetry.io/inject-"))
         });
         let env = p.spec.as_ref().is_some_and(|s| {
-            s.containers.iter().flat_map(|c| c.env.iter().flatten()).any(|e| {
-                e.name.starts_with("OTEL_EXPORTER_OTLP") || e.name == "OTEL_TRACES_EXPORTER"
-            })
+            s.containers
+                .iter()
+                .flat_map(|c| c.env.iter().flatten())
+                .any(|e| e.name.starts_with("OTEL_EXPORTER_OTLP") || e.name == "OTEL_TRACES_EXPORTER")
         });
         annotated || env
     });
@@ -155,7 +166,9 @@ pub async fn search_cluster(backend: &Backend, cluster: &str, k8s: Option<&K8s>)
         return Outcome::skip(
             NAME,
             cluster,
-            format!("no traces with cluster.id=\"{cluster}\" in the last {window}m, and its pods cannot be listed to tell whether any workload sends traces"),
+            format!(
+                "no traces with cluster.id=\"{cluster}\" in the last {window}m, and its pods cannot be listed to tell whether any workload sends traces"
+            ),
         );
     };
     match traced_workloads(k8s).await {
@@ -163,7 +176,9 @@ pub async fn search_cluster(backend: &Backend, cluster: &str, k8s: Option<&K8s>)
         Ok(pods) if pods.is_empty() => Outcome::skip(
             NAME,
             cluster,
-            format!("no traced workloads: no traces with cluster.id=\"{cluster}\" in the last {window}m and no pod sets OTEL_EXPORTER_OTLP_* or an instrumentation annotation"),
+            format!(
+                "no traced workloads: no traces with cluster.id=\"{cluster}\" in the last {window}m and no pod sets OTEL_EXPORTER_OTLP_* or an instrumentation annotation"
+            ),
         ),
         Ok(pods) => {
             let shown: Vec<&str> = pods.iter().take(3).map(String::as_str).collect();
@@ -217,7 +232,10 @@ pub async fn trace_by_id(backend: &Backend, trace_id: &str) -> Result<Option<Vec
     match reply.status {
         404 => Ok(None),
         s if (200..300).contains(&s) => trace_resources(&reply.body).map(Some),
-        s => Err(format!("tempo: GET /api/traces/{trace_id} answered {s}: {}", reply.excerpt(200))),
+        s => Err(format!(
+            "tempo: GET /api/traces/{trace_id} answered {s}: {}",
+            reply.excerpt(200)
+        )),
     }
 }
 

@@ -4,7 +4,8 @@
 //! discovery (`/api`, `/apis`, `/api/v1`, `/apis/<group>/<version>`) for the kinds the stack uses
 //! plus any CRD applied to it, and GET, LIST (label and field selectors), WATCH (from a
 //! resourceVersion, ending after a short pause when nothing is new), server-side apply PATCH
-//! (`application/apply-patch+yaml` only; `dryRun=All` stores nothing), POST, PUT and DELETE
+//! (`application/apply-patch+yaml`; `dryRun=All` stores nothing), merge PATCH (JSON and strategic
+//! merge patches, both applied as RFC 7386 merge patches), POST, PUT and DELETE
 //! (optionally delayed, as a finalizer would). Namespaced writes need their Namespace to exist,
 //! as on a real server. `metadata.generation` is the server's: 1 on create, +1 when a write
 //! changes the spec, never taken from an API client (only from the [`K8sFake::put`] helper);

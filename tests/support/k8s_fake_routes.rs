@@ -65,6 +65,26 @@ fn from_client(mut obj: Value) -> Value {
     obj
 }
 
+/// Applies a JSON merge patch (RFC 7386) to `target`.
+fn merge(target: &mut Value, patch: &Value) {
+    let Some(patch) = patch.as_object() else {
+        *target = patch.clone();
+        return;
+    };
+    if !target.is_object() {
+        *target = json!({});
+    }
+    if let Some(map) = target.as_object_mut() {
+        for (k, v) in patch {
+            if v.is_null() {
+                map.remove(k);
+            } else {
+                merge(map.entry(k.clone()).or_insert(Value::Null), v);
+            }
+        }
+    }
+}
+
 impl Respond for Responder {
     fn respond(&self, req: &Request) -> ResponseTemplate {
         let mut st = lock(&self.0);
@@ -184,12 +204,34 @@ impl Respond for Responder {
                     .set_body_json(json!({"kind": format!("{}List", k.kind), "apiVersion": api_version(&k),
                     "metadata": {"resourceVersion": st.rv.to_string()}, "items": items}))
             }
+            ("PATCH", Some(name))
+                if matches!(
+                    content_type.as_deref(),
+                    Some("application/merge-patch+json" | "application/strategic-merge-patch+json")
+                ) =>
+            {
+                // Both as a JSON merge patch (RFC 7386): maps merge, lists are replaced, null removes.
+                let Ok(patch) = serde_json::from_slice::<Value>(&req.body) else {
+                    return status(400, "BadRequest", "the merge patch does not parse".into());
+                };
+                let Some(mut obj) = st.objects.get(&key(name)).cloned() else {
+                    return status(404, "NotFound", format!("{} not found", what(name)));
+                };
+                if sub == Some("status") {
+                    if let Some(status) = patch.get("status") {
+                        merge(&mut obj["status"], status);
+                    }
+                } else {
+                    merge(&mut obj, &patch);
+                }
+                ResponseTemplate::new(200).set_body_json(st.write(&k, key(name), from_client(obj), dry_run))
+            }
             ("PATCH", Some(name)) => {
                 if content_type.as_deref() != Some("application/apply-patch+yaml") {
                     return status(
                         415,
                         "UnsupportedMediaType",
-                        format!("the fake only takes apply patches, not {content_type:?}"),
+                        format!("the fake only takes apply and merge patches, not {content_type:?}"),
                     );
                 }
                 if !query.contains_key("fieldManager") {

@@ -205,9 +205,9 @@ impl State {
     /// IPv4 from the documentation range 198.51.100.0/24 (nobody dials it). Returns its id.
     pub fn create_nodebalancer(&mut self, label: &str, region: &str, lke: Option<(u64, &str)>, tags: &[String]) -> u64 {
         let id = self.id();
-        let lke = lke.map(|(c, label)| {
-            json!({"id": c, "label": label, "type": "lkecluster", "url": format!("/v4/lke/clusters/{c}")})
-        });
+        let lke = lke.map(
+            |(c, label)| json!({"id": c, "label": label, "type": "lkecluster", "url": format!("/v4/lke/clusters/{c}")}),
+        );
         self.nodebalancers.insert(
             id,
             json!({"id": id, "label": label, "region": region,

@@ -1,10 +1,14 @@
-//! Helpers shared by the integration tests: the stateful Linode fake and client settings.
+//! Helpers shared by the integration tests: the stateful Linode and Kubernetes fakes, the world
+//! that runs controllers over them, and client settings.
 #![allow(dead_code)]
 
+mod controllers;
 pub mod k8s_fake;
 mod k8s_fake_routes;
 pub mod linode_fake;
 mod linode_fake_routes;
+pub mod openapi;
+pub mod world;
 
 use std::time::Duration;
 

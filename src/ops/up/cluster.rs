@@ -139,7 +139,11 @@ pub(super) fn update_request(
     if tags != have.cluster.tags {
         req.tags = Some(tags);
     }
-    let ha = have.cluster.control_plane.as_ref().is_some_and(|cp| cp.high_availability);
+    let ha = have
+        .cluster
+        .control_plane
+        .as_ref()
+        .is_some_and(|cp| cp.high_availability);
     if c.high_availability && !ha {
         req.control_plane = Some(ControlPlaneSpec {
             high_availability: Some(true),
@@ -206,11 +210,16 @@ pub(super) async fn ensure(
     // Pool plans follow the fleet's pool order; deletions come after.
     let mut wanted = c.pools.iter();
     for p in &plan.pools {
-        let want = if p.action == Action::Delete { None } else { wanted.next() };
+        let want = if p.action == Action::Delete {
+            None
+        } else {
+            wanted.next()
+        };
         match (p.action, want) {
             (Action::Create, Some(w)) => {
                 client.create_node_pool(id, &pool_spec(w)).await?;
-                out.changes.push(format!("pool {} × {} created", w.count.get_ref(), p.node_type));
+                out.changes
+                    .push(format!("pool {} × {} created", w.count.get_ref(), p.node_type));
             }
             (Action::Update, Some(w)) => {
                 if let Some(pid) = p.id {
@@ -225,7 +234,8 @@ pub(super) async fn ensure(
             }
             (Action::Delete, _) => {
                 out.delete_after_ready.extend(p.id);
-                out.changes.push(format!("pool {} ({}) deleted", p.id.unwrap_or_default(), p.node_type));
+                out.changes
+                    .push(format!("pool {} ({}) deleted", p.id.unwrap_or_default(), p.node_type));
             }
             _ => continue,
         }

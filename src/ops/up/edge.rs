@@ -19,9 +19,7 @@ async fn hub_ready(sh: &Shared) -> Result<HubOut, Error> {
         .clone();
     match state {
         HubState::Ready(out) => Ok(out),
-        HubState::Failed(why) => Err(Error::Runtime(format!(
-            "waits for the hub, which failed ({why})"
-        ))),
+        HubState::Failed(why) => Err(Error::Runtime(format!("waits for the hub, which failed ({why})"))),
         HubState::Waiting => Err(Error::Internal("the hub is still waiting".into())),
     }
 }

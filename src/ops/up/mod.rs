@@ -26,7 +26,7 @@ pub use report::{ClusterReport, Gateway, Grafana, Report, Stage, Verification};
 
 use super::{Ctx, discover};
 use crate::cli::{PlanArgs, UpArgs};
-use crate::fleet::{Cluster, Diag, FleetError, Fleet, Loaded, Role};
+use crate::fleet::{Cluster, Diag, Fleet, FleetError, Loaded, Role};
 use crate::linode::Client;
 use crate::pki::Ca;
 use crate::plan::{self, ClusterPlan, ObservedCluster};
@@ -407,7 +407,9 @@ async fn finish(
         )));
     }
     if failed_probes > 0 {
-        return Err(Error::VerifyFailed(format!("{failed_probes} verification probe(s) failed")));
+        return Err(Error::VerifyFailed(format!(
+            "{failed_probes} verification probe(s) failed"
+        )));
     }
     Ok(report)
 }

@@ -213,7 +213,10 @@ pub fn text(r: &Report) -> String {
             r.grafana.port_forward
         )),
     }
-    out.push_str(&format!("          user admin, password: {}\n", r.grafana.password_command));
+    out.push_str(&format!(
+        "          user admin, password: {}\n",
+        r.grafana.password_command
+    ));
     match (&r.verification.run, &r.verification.reason, r.verification.failed) {
         (true, _, Some(0)) => out.push_str("verify    every probe passed\n"),
         (true, _, Some(n)) => out.push_str(&format!("verify    {n} probe(s) failed (see above)\n")),
@@ -225,7 +228,11 @@ pub fn text(r: &Report) -> String {
     }
     out.push_str(&format!(
         "{} in {:.0}s, {} Linode API calls\n",
-        if r.ok { "done" } else { "NOT done: re-run `lkeobs up` to resume" },
+        if r.ok {
+            "done"
+        } else {
+            "NOT done: re-run `lkeobs up` to resume"
+        },
         r.seconds,
         r.api_calls.values().sum::<u64>()
     ));

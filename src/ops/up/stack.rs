@@ -56,7 +56,12 @@ pub(super) async fn apply(
 }
 
 /// Deletes what is no longer rendered, then waits for every workload to roll out; returns how many were pruned.
-pub(super) async fn settle(k8s: &K8s, fleet: &str, applied: &Applied, deadline: Instant) -> Result<usize, crate::Error> {
+pub(super) async fn settle(
+    k8s: &K8s,
+    fleet: &str,
+    applied: &Applied,
+    deadline: Instant,
+) -> Result<usize, crate::Error> {
     let pruned = k8s.prune(fleet, &applied.manifests, deadline).await?;
     let workloads: Vec<Workload> = applied.manifests.workloads();
     k8s.wait_rollouts(&workloads, deadline).await?;

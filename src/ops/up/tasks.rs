@@ -73,7 +73,8 @@ pub(crate) async fn drive(sh: Arc<Shared>, job: Job, nodes_tx: Option<mpsc::Unbo
     match outcome {
         Ok(()) => {
             rec.report.stage = Stage::Ready;
-            sh.progress.finish(&name, &format!("ready ({} nodes)", rec.report.nodes));
+            sh.progress
+                .finish(&name, &format!("ready ({} nodes)", rec.report.nodes));
         }
         Err(e) => {
             sh.progress

@@ -36,8 +36,16 @@ fn schema(message: &str) -> &'static [(&'static str, Field)] {
             ("droppedAttributesCount", UInt),
         ],
         "KeyValue" => &[("key", Str), ("value", Any)],
-        "ResourceSpans" => &[("resource", Msg("Resource")), ("scopeSpans", Rep("ScopeSpans")), ("schemaUrl", Str)],
-        "ScopeSpans" => &[("scope", Msg("InstrumentationScope")), ("spans", Rep("Span")), ("schemaUrl", Str)],
+        "ResourceSpans" => &[
+            ("resource", Msg("Resource")),
+            ("scopeSpans", Rep("ScopeSpans")),
+            ("schemaUrl", Str),
+        ],
+        "ScopeSpans" => &[
+            ("scope", Msg("InstrumentationScope")),
+            ("spans", Rep("Span")),
+            ("schemaUrl", Str),
+        ],
         "Span" => &[
             ("traceId", Hex(16)),
             ("spanId", Hex(8)),
@@ -53,8 +61,16 @@ fn schema(message: &str) -> &'static [(&'static str, Field)] {
             ("status", Msg("Status")),
         ],
         "Status" => &[("message", Str), ("code", Enum)],
-        "ResourceLogs" => &[("resource", Msg("Resource")), ("scopeLogs", Rep("ScopeLogs")), ("schemaUrl", Str)],
-        "ScopeLogs" => &[("scope", Msg("InstrumentationScope")), ("logRecords", Rep("LogRecord")), ("schemaUrl", Str)],
+        "ResourceLogs" => &[
+            ("resource", Msg("Resource")),
+            ("scopeLogs", Rep("ScopeLogs")),
+            ("schemaUrl", Str),
+        ],
+        "ScopeLogs" => &[
+            ("scope", Msg("InstrumentationScope")),
+            ("logRecords", Rep("LogRecord")),
+            ("schemaUrl", Str),
+        ],
         "LogRecord" => &[
             ("timeUnixNano", Nanos),
             ("observedTimeUnixNano", Nanos),
@@ -68,9 +84,22 @@ fn schema(message: &str) -> &'static [(&'static str, Field)] {
             ("spanId", Hex(8)),
             ("eventName", Str),
         ],
-        "ResourceMetrics" => &[("resource", Msg("Resource")), ("scopeMetrics", Rep("ScopeMetrics")), ("schemaUrl", Str)],
-        "ScopeMetrics" => &[("scope", Msg("InstrumentationScope")), ("metrics", Rep("Metric")), ("schemaUrl", Str)],
-        "Metric" => &[("name", Str), ("description", Str), ("unit", Str), ("gauge", Msg("Gauge"))],
+        "ResourceMetrics" => &[
+            ("resource", Msg("Resource")),
+            ("scopeMetrics", Rep("ScopeMetrics")),
+            ("schemaUrl", Str),
+        ],
+        "ScopeMetrics" => &[
+            ("scope", Msg("InstrumentationScope")),
+            ("metrics", Rep("Metric")),
+            ("schemaUrl", Str),
+        ],
+        "Metric" => &[
+            ("name", Str),
+            ("description", Str),
+            ("unit", Str),
+            ("gauge", Msg("Gauge")),
+        ],
         "Gauge" => &[("dataPoints", Rep("NumberDataPoint"))],
         "NumberDataPoint" => &[
             ("attributes", Rep("KeyValue")),
@@ -123,7 +152,10 @@ fn check(message: &str, v: &Value, path: &str, errors: &mut Vec<String>) {
                 let s = x.as_str().unwrap_or_default();
                 let hex = s.len() == 2 * n && s.chars().all(|c| c.is_ascii_digit() || ('a'..='f').contains(&c));
                 if !hex || s.chars().all(|c| c == '0') {
-                    errors.push(format!("{at}: must be {} lowercase hex characters, not all zero: {x}", 2 * n));
+                    errors.push(format!(
+                        "{at}: must be {} lowercase hex characters, not all zero: {x}",
+                        2 * n
+                    ));
                 }
             }
             Nanos => {
@@ -164,7 +196,10 @@ fn canary_payloads_follow_the_otlp_json_encoding() {
     let c = Canary::new(NOW);
     assert_eq!(errors("ExportTraceServiceRequest", &c.traces()), Vec::<String>::new());
     assert_eq!(errors("ExportLogsServiceRequest", &c.logs()), Vec::<String>::new());
-    assert_eq!(errors("ExportMetricsServiceRequest", &c.metrics()), Vec::<String>::new());
+    assert_eq!(
+        errors("ExportMetricsServiceRequest", &c.metrics()),
+        Vec::<String>::new()
+    );
 }
 
 #[test]
@@ -202,16 +237,31 @@ fn every_signal_carries_the_run_id_and_the_canary_service() {
     for (payload, point) in [
         (c.traces(), "/resourceSpans/0/scopeSpans/0/spans/0/attributes"),
         (c.logs(), "/resourceLogs/0/scopeLogs/0/logRecords/0/attributes"),
-        (c.metrics(), "/resourceMetrics/0/scopeMetrics/0/metrics/0/gauge/dataPoints/0/attributes"),
+        (
+            c.metrics(),
+            "/resourceMetrics/0/scopeMetrics/0/metrics/0/gauge/dataPoints/0/attributes",
+        ),
     ] {
         let attrs = payload.pointer(point).expect("attributes");
-        assert_eq!(attrs[0], json!({"key": ID_ATTRIBUTE, "value": {"stringValue": c.run_id}}));
+        assert_eq!(
+            attrs[0],
+            json!({"key": ID_ATTRIBUTE, "value": {"stringValue": c.run_id}})
+        );
         let text = payload.to_string();
-        assert!(text.contains(r#"{"key":"service.name","value":{"stringValue":"lkeobs-canary"}}"#), "{text}");
+        assert!(
+            text.contains(r#"{"key":"service.name","value":{"stringValue":"lkeobs-canary"}}"#),
+            "{text}"
+        );
     }
     let metric = c.metrics();
-    assert_eq!(metric.pointer("/resourceMetrics/0/scopeMetrics/0/metrics/0/name"), Some(&json!(METRIC)));
-    assert_eq!(metric.pointer("/resourceMetrics/0/scopeMetrics/0/metrics/0/unit"), Some(&json!("")));
+    assert_eq!(
+        metric.pointer("/resourceMetrics/0/scopeMetrics/0/metrics/0/name"),
+        Some(&json!(METRIC))
+    );
+    assert_eq!(
+        metric.pointer("/resourceMetrics/0/scopeMetrics/0/metrics/0/unit"),
+        Some(&json!(""))
+    );
 }
 
 #[test]
@@ -222,5 +272,8 @@ fn partial_success_is_read_as_rejection() {
         rejected(br#"{"partialSuccess":{"rejectedSpans":"2","errorMessage":"bad span"}}"#),
         Some((2, "bad span".to_string()))
     );
-    assert_eq!(rejected(br#"{"partialSuccess":{"rejectedDataPoints":1}}"#), Some((1, String::new())));
+    assert_eq!(
+        rejected(br#"{"partialSuccess":{"rejectedDataPoints":1}}"#),
+        Some((1, String::new()))
+    );
 }

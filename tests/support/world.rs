@@ -1,0 +1,410 @@
+//! A live-LKE-like world for end-to-end tests: the Linode fake, one fake Kubernetes API per cluster
+//! label, and controllers (nodes, rollouts, LoadBalancers, volumes) that tick on a background thread.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use serde_json::{Map, Value, json};
+
+use super::controllers;
+use super::k8s_fake::K8sFake;
+use super::linode_fake::{LinodeFake, State};
+
+/// How long the simulated platform takes for each kind of work.
+#[derive(Debug, Clone, Copy)]
+pub struct Latencies {
+    /// From a node Linode first seen to its Kubernetes Node Ready.
+    pub node_ready: Duration,
+    /// From a workload's new generation (or new desired count) to its finished rollout status.
+    pub rollout: Duration,
+    /// From a LoadBalancer Service without address to its NodeBalancer, and from its deletion to the
+    /// NodeBalancer's.
+    pub load_balancer: Duration,
+    /// From an unbound claim to its volume, and from its deletion to the volume's.
+    pub volume: Duration,
+    /// Pause between controller passes.
+    pub tick: Duration,
+}
+
+impl Default for Latencies {
+    fn default() -> Self {
+        let ms = Duration::from_millis;
+        Self {
+            node_ready: ms(80),
+            rollout: ms(50),
+            load_balancer: ms(60),
+            volume: ms(40),
+            tick: ms(10),
+        }
+    }
+}
+
+impl Latencies {
+    /// Everything at the next tick (ticks 2 ms apart).
+    pub fn zero() -> Self {
+        Self {
+            node_ready: Duration::ZERO,
+            rollout: Duration::ZERO,
+            load_balancer: Duration::ZERO,
+            volume: Duration::ZERO,
+            tick: Duration::from_millis(2),
+        }
+    }
+}
+
+type Apis = Arc<Mutex<BTreeMap<String, Arc<K8sFake>>>>;
+
+/// The Linode fake, the fake Kubernetes APIs by cluster label, and the controller thread (stopped
+/// and joined when the World is dropped). The controllers run on their own OS thread, so they keep
+/// going while a test blocks on an `lkeobs` subprocess, whatever the runtime flavour.
+pub struct World {
+    pub linode: LinodeFake,
+    apis: Apis,
+    memory: Arc<Mutex<Memory>>,
+    stop: Arc<AtomicBool>,
+    controller: Option<JoinHandle<()>>,
+}
+
+impl World {
+    /// [`World::start_with`] on [`State::seeded`].
+    pub async fn start(labels: &[&str], latencies: Latencies) -> World {
+        Self::start_with(State::seeded(), labels, latencies).await
+    }
+
+    /// Starts one fake Kubernetes API per cluster label (registered in `state.kube_servers`, so the
+    /// kubeconfig of the Linode cluster with that label points at it), the Linode fake on `state`,
+    /// and the controllers.
+    pub async fn start_with(mut state: State, labels: &[&str], latencies: Latencies) -> World {
+        let mut apis = BTreeMap::new();
+        for label in labels {
+            let k8s = K8sFake::start().await;
+            state.kube_servers.insert(label.to_string(), k8s.uri());
+            apis.insert(label.to_string(), Arc::new(k8s));
+        }
+        let linode = LinodeFake::start_with(state).await;
+        let apis = Arc::new(Mutex::new(apis));
+        let memory = Arc::new(Mutex::new(Memory::default()));
+        let stop = Arc::new(AtomicBool::new(false));
+        let controller = {
+            let (linode, apis, memory, stop) = (linode.shared_state(), apis.clone(), memory.clone(), stop.clone());
+            std::thread::Builder::new()
+                .name("world-controllers".into())
+                .spawn(move || run(&linode, &apis, &memory, &stop, latencies))
+                .expect("controller thread")
+        };
+        World {
+            linode,
+            apis,
+            memory,
+            stop,
+            controller: Some(controller),
+        }
+    }
+
+    /// Starts a fake Kubernetes API for another cluster label (an edge added later) and returns it;
+    /// the existing one if the label has one already.
+    pub async fn add_cluster_api(&self, label: &str) -> Arc<K8sFake> {
+        if let Some(k8s) = self.k8s(label) {
+            return k8s;
+        }
+        let k8s = Arc::new(K8sFake::start().await);
+        self.linode.state().kube_servers.insert(label.into(), k8s.uri());
+        lock(&self.apis).insert(label.into(), k8s.clone());
+        k8s
+    }
+
+    /// The fake Kubernetes API of a cluster label.
+    pub fn k8s(&self, label: &str) -> Option<Arc<K8sFake>> {
+        lock(&self.apis).get(label).cloned()
+    }
+
+    /// The library's handle on a cluster label's fake Kubernetes API (panics if it has none).
+    pub fn kube(&self, label: &str) -> lkeobs::k8s::K8s {
+        self.k8s(label)
+            .unwrap_or_else(|| panic!("no Kubernetes API for {label}"))
+            .k8s()
+    }
+
+    /// The NodeBalancer the cloud controller made for a LoadBalancer Service, while it tracks it.
+    pub fn nodebalancer_of(&self, label: &str, namespace: &str, service: &str) -> Option<u64> {
+        lock(&self.memory).nodebalancers.find(label, namespace, service)
+    }
+
+    /// The volume the CSI driver made for a claim, while it tracks it.
+    pub fn volume_of(&self, label: &str, namespace: &str, claim: &str) -> Option<u64> {
+        lock(&self.memory).volumes.find(label, namespace, claim)
+    }
+
+    /// Whether the controller thread still runs (it only stops on drop; a panic in one pass is
+    /// printed and the next pass runs).
+    pub fn running(&self) -> bool {
+        self.controller.as_ref().is_some_and(|c| !c.is_finished())
+    }
+}
+
+impl Drop for World {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+        if let Some(controller) = self.controller.take() {
+            let _ = controller.join();
+        }
+    }
+}
+
+pub(super) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// A cloud resource a controller made for a Kubernetes object, by (cluster label, object uid).
+#[derive(Debug, Clone)]
+pub(super) struct Owned {
+    pub namespace: String,
+    pub name: String,
+    /// The Linode cluster it was made for: when that cluster is gone, the resource is left behind.
+    pub cluster: u64,
+    /// The NodeBalancer or volume id.
+    pub id: u64,
+    /// The PersistentVolume's name and whether its reclaim policy is Delete (volumes only).
+    pub pv: Option<(String, bool)>,
+}
+
+#[derive(Debug, Default)]
+pub(super) struct Ledger(pub BTreeMap<(String, String), Owned>);
+
+impl Ledger {
+    fn find(&self, label: &str, namespace: &str, name: &str) -> Option<u64> {
+        self.0
+            .iter()
+            .find(|((l, _), o)| l == label && o.namespace == namespace && o.name == name)
+            .map(|(_, o)| o.id)
+    }
+
+    /// Forgets the entries of a cluster label whose object (uid) is no longer in `live` and returns
+    /// those to clean up: gone for `latency`, made for the Linode cluster that still runs. Entries of
+    /// a cluster that is gone are forgotten at once and not returned: the platform leaks them.
+    pub fn released(
+        &mut self,
+        clocks: &mut Clocks,
+        label: &str,
+        live: &BTreeSet<String>,
+        lke: Option<&Lke>,
+        latency: Duration,
+    ) -> Vec<Owned> {
+        let gone: Vec<(String, String)> = self
+            .0
+            .keys()
+            .filter(|(l, uid)| l == label && !live.contains(uid))
+            .cloned()
+            .collect();
+        let mut due = Vec::new();
+        for key in gone {
+            let running = lke.is_some_and(|c| c.id == self.0[&key].cluster);
+            if running && !clocks.after(format!("gone/{}/{}/{}", self.0[&key].id, key.0, key.1), latency) {
+                continue;
+            }
+            let owned = self.0.remove(&key);
+            due.extend(owned.filter(|_| running));
+        }
+        due
+    }
+}
+
+/// What the controllers remember between passes.
+#[derive(Debug, Default)]
+pub(super) struct Memory {
+    pub clocks: Clocks,
+    pub nodebalancers: Ledger,
+    pub volumes: Ledger,
+}
+
+impl Memory {
+    /// Whether `latency` has passed since `key` was first asked about.
+    pub fn after(&mut self, key: String, latency: Duration) -> bool {
+        self.clocks.after(key, latency)
+    }
+}
+
+/// When each thing a controller waits on was first seen.
+#[derive(Debug, Default)]
+pub(super) struct Clocks(HashMap<String, Instant>);
+
+impl Clocks {
+    /// Whether `latency` has passed since `key` was first asked about.
+    pub fn after(&mut self, key: String, latency: Duration) -> bool {
+        self.0.entry(key).or_insert_with(Instant::now).elapsed() >= latency
+    }
+}
+
+/// What the controllers need of one Linode cluster, copied out of the fake's state.
+pub(super) struct Lke {
+    pub id: u64,
+    pub label: String,
+    pub region: String,
+    pub nodes: Vec<Instance>,
+}
+
+/// One node Linode of a cluster, with its pool's Kubernetes labels and taints.
+pub(super) struct Instance {
+    pub id: u64,
+    pub label: String,
+    pub pool: u64,
+    pub linode_type: String,
+    pub ipv4: Vec<String>,
+    pub labels: Map<String, Value>,
+    pub taints: Vec<Value>,
+}
+
+fn lke(state: &State, label: &str) -> Option<Lke> {
+    let cluster = state.clusters.values().find(|c| c["label"] == label)?;
+    let id = cluster["id"].as_u64()?;
+    let mut nodes = Vec::new();
+    for pool in state.pools.values().filter(|p| p["cluster_id"] == id) {
+        for node in pool["nodes"].as_array().into_iter().flatten() {
+            let Some(i) = node["instance_id"].as_u64().and_then(|i| state.instances.get(&i)) else {
+                continue;
+            };
+            nodes.push(Instance {
+                id: i["id"].as_u64().unwrap_or_default(),
+                label: i["label"].as_str().unwrap_or_default().into(),
+                pool: pool["id"].as_u64().unwrap_or_default(),
+                linode_type: i["type"].as_str().unwrap_or_default().into(),
+                ipv4: i["ipv4"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .filter_map(|a| a.as_str())
+                    .map(Into::into)
+                    .collect(),
+                labels: pool["labels"].as_object().cloned().unwrap_or_default(),
+                taints: pool["taints"].as_array().cloned().unwrap_or_default(),
+            });
+        }
+    }
+    Some(Lke {
+        id,
+        label: label.into(),
+        region: cluster["region"].as_str().unwrap_or_default().into(),
+        nodes,
+    })
+}
+
+fn run(linode: &Mutex<State>, apis: &Apis, memory: &Mutex<Memory>, stop: &AtomicBool, latencies: Latencies) {
+    while !stop.load(Ordering::Relaxed) {
+        let clusters: Vec<(String, Arc<K8sFake>)> = lock(apis).iter().map(|(l, k)| (l.clone(), k.clone())).collect();
+        for (label, k8s) in clusters {
+            let pass = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                let lke = lke(&lock(linode), &label);
+                let mem = &mut lock(memory);
+                nodes(&k8s, lke.as_ref(), mem, &latencies);
+                controllers::workloads(&label, &k8s, lke.is_some(), mem, &latencies);
+                controllers::load_balancers(&label, &k8s, lke.as_ref(), linode, mem, &latencies);
+                controllers::volumes(&label, &k8s, lke.as_ref(), linode, mem, &latencies);
+            }));
+            if pass.is_err() {
+                eprintln!("world: a controller pass for {label} panicked; carrying on");
+            }
+        }
+        std::thread::sleep(latencies.tick.max(Duration::from_millis(1)));
+    }
+}
+
+/// Node controller: a Node per node Linode (Ready after `node_ready`); Nodes with a `linode://`
+/// provider id whose Linode is no longer in the cluster are removed (all of them once it is gone).
+fn nodes(k8s: &K8sFake, lke: Option<&Lke>, mem: &mut Memory, latencies: &Latencies) {
+    let mut keep = BTreeSet::new();
+    for (lke, i) in lke.iter().flat_map(|c| c.nodes.iter().map(move |i| (c, i))) {
+        let ready = mem.after(format!("node/{}", i.id), latencies.node_ready);
+        k8s.put(node(lke, i, ready));
+        keep.insert(format!("linode://{}", i.id));
+    }
+    for node in k8s.list("v1", "Node") {
+        let provider = node["spec"]["providerID"].as_str().unwrap_or_default();
+        if provider.starts_with("linode://") && !keep.contains(provider) {
+            k8s.delete(
+                "v1",
+                "Node",
+                None,
+                node["metadata"]["name"].as_str().unwrap_or_default(),
+            );
+        }
+    }
+}
+
+fn node(lke: &Lke, i: &Instance, ready: bool) -> Value {
+    let mut labels = i.labels.clone();
+    for (k, v) in [
+        ("lke.linode.com/pool-id", i.pool.to_string()),
+        ("kubernetes.io/hostname", i.label.clone()),
+        ("kubernetes.io/os", "linux".into()),
+        ("node.kubernetes.io/instance-type", i.linode_type.clone()),
+        ("topology.kubernetes.io/region", lke.region.clone()),
+    ] {
+        labels.insert(k.into(), json!(v));
+    }
+    let mut spec = json!({"providerID": format!("linode://{}", i.id)});
+    if !i.taints.is_empty() {
+        spec["taints"] = json!(i.taints);
+    }
+    let mut addresses = vec![json!({"type": "Hostname", "address": i.label})];
+    if let Some(public) = i.ipv4.first() {
+        addresses.push(json!({"type": "ExternalIP", "address": public}));
+    }
+    if let Some(private) = i.ipv4.get(1) {
+        addresses.push(json!({"type": "InternalIP", "address": private}));
+    }
+    let condition = if ready {
+        json!({"type": "Ready", "status": "True", "reason": "KubeletReady", "message": "kubelet is posting ready status"})
+    } else {
+        json!({"type": "Ready", "status": "False", "reason": "KubeletNotReady",
+               "message": "container runtime network not ready: cni plugin not initialized"})
+    };
+    json!({"apiVersion": "v1", "kind": "Node", "metadata": {"name": i.label, "labels": labels},
+        "spec": spec, "status": {"addresses": addresses, "conditions": [condition],
+        "nodeInfo": {"kubeletVersion": "v1.32.0", "operatingSystem": "linux", "architecture": "amd64"}}})
+}
+
+/// `"a, b,,c"` → `[a, b, c]` (annotation and StorageClass tag lists).
+pub(super) fn comma_list(v: &Value) -> Vec<String> {
+    v.as_str()
+        .unwrap_or_default()
+        .split(',')
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
+        .map(Into::into)
+        .collect()
+}
+
+/// A short stable hex name part (FNV-1a), unique per cluster label and object uid.
+pub(super) fn short_hash(label: &str, uid: &str) -> String {
+    let h = format!("{label}/{uid}")
+        .bytes()
+        .fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
+            (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+        });
+    format!("{h:016x}")
+}
+
+/// `50Gi`, `1Ti`, `500Mi`, `10G`, `1073741824` → whole GiB, rounded up.
+pub(super) fn gib(quantity: &str) -> u64 {
+    let split = quantity
+        .find(|c: char| !c.is_ascii_digit() && c != '.')
+        .unwrap_or(quantity.len());
+    let (number, unit) = quantity.split_at(split);
+    let number: f64 = number.parse().unwrap_or(0.0);
+    let bytes = number
+        * match unit {
+            "Ki" => 1024_f64,
+            "Mi" => 1024_f64.powi(2),
+            "Gi" => 1024_f64.powi(3),
+            "Ti" => 1024_f64.powi(4),
+            "k" => 1e3,
+            "M" => 1e6,
+            "G" => 1e9,
+            "T" => 1e12,
+            _ => 1.0,
+        };
+    (bytes / 1024_f64.powi(3)).ceil() as u64
+}

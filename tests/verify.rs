@@ -1,0 +1,190 @@
+//! `ops::verify::run` against the Linode fake and fake Kubernetes APIs: clusters found by tags,
+//! probes run, the JUnit file written, exit code 3 on failure, and `--wait`/`--passes` rounds.
+
+mod probes_fixtures;
+mod support;
+
+use std::path::Path;
+use std::sync::Arc;
+use std::sync::atomic::AtomicUsize;
+use std::time::Duration;
+
+use lkeobs::cli::OutputFormat;
+use lkeobs::linode::{NodePoolSpec, Token};
+use lkeobs::ops::verify::{self, Options};
+use lkeobs::ops::{Ctx, LinodeAccess, Paths};
+use lkeobs::ui::Printer;
+use lkeobs::{Error, error::exit};
+use probes_fixtures::{FLEET, deploy, fleet, mount_hub_backends};
+use serde_json::json;
+use support::FAKE_TOKEN;
+use support::k8s_fake::K8sFake;
+use support::linode_fake::{LinodeFake, State};
+
+/// The fixtures' fleet without its third cluster.
+fn two_cluster_fleet() -> String {
+    let cut = FLEET.find("[edges.eu-west]").expect("eu-west table");
+    FLEET[..cut].to_string()
+}
+
+struct World {
+    linode: LinodeFake,
+    _hub: K8sFake,
+    _edge: K8sFake,
+    dir: tempfile::TempDir,
+}
+
+/// A Linode account holding the hub and us-east (not eu-west), both healthy.
+async fn world(fleet_text: &str) -> World {
+    let (hub, edge) = (K8sFake::start().await, K8sFake::start().await);
+    let fl = fleet();
+    deploy(&hub, &fl, "hub", &["hub-1", "hub-2", "hub-3"], &[]);
+    deploy(&edge, &fl, "us-east", &["use-1", "use-2"], &[]);
+    mount_hub_backends(&hub, Arc::new(AtomicUsize::new(1))).await;
+    let mut st = State::seeded();
+    st.kubeconfig_not_ready_polls = 0;
+    st.regions
+        .push(json!({"id": "us-east", "label": "us-east", "capabilities": ["Kubernetes"], "status": "ok"}));
+    st.kube_servers.insert("lkeobs-probe-hub".into(), hub.uri());
+    st.kube_servers.insert("lkeobs-probe-us-east".into(), edge.uri());
+    let linode = LinodeFake::start_with(st).await;
+    for (label, region, role) in [
+        ("lkeobs-probe-hub", "us-ord", "hub"),
+        ("lkeobs-probe-us-east", "us-east", "edge"),
+    ] {
+        let tags = [
+            "lkeobs".to_string(),
+            "lkeobs-fleet-probe".into(),
+            format!("lkeobs-role-{role}"),
+        ];
+        linode
+            .seed_cluster(label, region, vec![NodePoolSpec::new("g6-standard-2", 2)], &tags)
+            .await;
+    }
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::write(dir.path().join("lkeobs.toml"), fleet_text).expect("fleet file");
+    World {
+        linode,
+        _hub: hub,
+        _edge: edge,
+        dir,
+    }
+}
+
+fn ctx(world: &World, token: Result<Token, String>) -> Ctx {
+    Ctx::new(
+        Printer::new(OutputFormat::Json, true, true),
+        world.dir.path().join("lkeobs.toml"),
+        Some(Duration::from_secs(60)),
+        true,
+        LinodeAccess {
+            base_url: world.linode.base_url(),
+            token,
+        },
+        Paths::default(),
+    )
+}
+
+fn junit_path(world: &World) -> std::path::PathBuf {
+    world.dir.path().join("junit.xml")
+}
+
+fn read(p: &Path) -> String {
+    std::fs::read_to_string(p).unwrap_or_else(|e| panic!("{}: {e}", p.display()))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn verify_passes_twice_in_a_row_and_writes_junit() {
+    let w = world(&two_cluster_fleet()).await;
+    let options = Options {
+        canary: false,
+        junit: Some(junit_path(&w)),
+        wait: Some(Duration::from_secs(10)),
+        passes: 2,
+    };
+    let report = verify::run(&ctx(&w, Ok(Token::new(FAKE_TOKEN))), &options)
+        .await
+        .expect("verify passes");
+    assert!(report.passed);
+    assert_eq!(
+        (report.rounds, report.passes_in_a_row, report.passes_required),
+        (2, 2, 2)
+    );
+    assert_eq!(
+        lkeobs::probes::failed(&report.outcomes),
+        0,
+        "{}",
+        lkeobs::probes::table(&report.outcomes)
+    );
+    let names: Vec<(&str, &str)> = report
+        .outcomes
+        .iter()
+        .map(|o| (o.name.as_str(), o.cluster.as_str()))
+        .collect();
+    assert!(
+        names.contains(&("prometheus/series", "us-east")) && names.contains(&("pods", "hub")),
+        "{names:?}"
+    );
+    let json = serde_json::to_value(&report).expect("json");
+    assert_eq!(json["outcomes"][0]["outcome"], "pass");
+    assert!(json["api_calls"].is_object() || json["api_calls"].is_array(), "{json}");
+    let junit = read(&junit_path(&w));
+    assert!(junit.contains("failures=\"0\""), "{junit}");
+    assert!(junit.contains("<testsuite name=\"us-east\""), "{junit}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn verify_fails_with_exit_code_3_naming_the_missing_cluster() {
+    let w = world(FLEET).await;
+    let options = Options {
+        junit: Some(junit_path(&w)),
+        ..Options::default()
+    };
+    let err = verify::run(&ctx(&w, Ok(Token::new(FAKE_TOKEN))), &options)
+        .await
+        .expect_err("eu-west is missing");
+    assert_eq!(err.exit_code(), exit::VERIFY_FAILED);
+    let msg = err.to_string();
+    assert!(msg.starts_with("verification failed: "), "{msg}");
+    assert!(
+        msg.contains("cluster on eu-west") && msg.contains("prometheus/series on eu-west"),
+        "{msg}"
+    );
+    let junit = read(&junit_path(&w));
+    assert!(
+        junit.contains("cluster lkeobs-probe-eu-west does not exist (run `lkeobs up`)"),
+        "{junit}"
+    );
+    assert!(
+        junit.contains("prometheus: no series with cluster_id=&quot;eu-west&quot; in the last 5m"),
+        "{junit}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn verify_under_wait_retries_then_gives_up_when_the_wait_runs_out() {
+    let w = world(FLEET).await;
+    let options = Options {
+        wait: Some(Duration::from_secs(1)),
+        ..Options::default()
+    };
+    let started = std::time::Instant::now();
+    let err = verify::run(&ctx(&w, Ok(Token::new(FAKE_TOKEN))), &options)
+        .await
+        .expect_err("eu-west never appears");
+    assert!(matches!(err, Error::VerifyFailed(_)), "{err}");
+    assert!(started.elapsed() < Duration::from_secs(10));
+    // Rediscovered every round while a cluster is missing: more than one list of clusters.
+    let lists = w.linode.state().processed("GET", "/lke/clusters");
+    assert!(lists >= 2, "{lists} cluster lists");
+}
+
+#[tokio::test]
+async fn verify_without_a_token_says_what_it_needs() {
+    let w = world(FLEET).await;
+    let err = verify::run(&ctx(&w, Err("no LINODE_TOKEN".into())), &Options::default())
+        .await
+        .expect_err("no token");
+    assert_eq!(err.exit_code(), exit::INVALID_INPUT);
+    assert_eq!(err.to_string(), "verify needs the Linode API: no LINODE_TOKEN");
+}
