@@ -62,6 +62,8 @@ pub enum Command {
     Up(UpArgs),
     /// Add an edge to the fleet file (comments kept), bring it up and re-sync the gateway firewall.
     AddEdge(AddEdgeArgs),
+    /// Run the verification probes (pods, gateway, Prometheus, Loki, Tempo; --canary end to end); exit 3 if any fails.
+    Verify(VerifyArgs),
     /// Write kubeconfigs for the fleet's clusters (contexts `lkeobs-<fleet>-<cluster>`).
     Kubeconfig(KubeconfigArgs),
     /// Delete everything the fleet owns in the safe order, then prove nothing is left (exit 4 if something is).
@@ -120,6 +122,10 @@ pub struct UpArgs {
     /// Do not merge the contexts into $KUBECONFIG / ~/.kube/config (the state cache still gets them).
     #[arg(long)]
     pub no_kubeconfig: bool,
+    /// How long the verification at the end may repeat its rounds until every probe passes (data needs a
+    /// few minutes to flow in a new fleet).
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration, default_value = "5m")]
+    pub verify_wait: Duration,
 }
 
 #[derive(Debug, Args, Clone)]
@@ -144,6 +150,25 @@ pub struct AddEdgeArgs {
     /// Do not merge its context into $KUBECONFIG / ~/.kube/config.
     #[arg(long)]
     pub no_kubeconfig: bool,
+    /// How long the verification at the end may repeat its rounds until every probe passes.
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration, default_value = "5m")]
+    pub verify_wait: Duration,
+}
+
+#[derive(Debug, Args)]
+pub struct VerifyArgs {
+    /// Also send a canary trace, log and metric at every edge and find them at the hub.
+    #[arg(long)]
+    pub canary: bool,
+    /// Also write the outcomes as JUnit XML to FILE.
+    #[arg(long, value_name = "FILE")]
+    pub junit: Option<PathBuf>,
+    /// Repeat rounds for up to DURATION until --passes rounds pass in a row (e.g. 10m).
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    pub wait: Option<Duration>,
+    /// All-pass rounds required in a row.
+    #[arg(long, value_name = "N", default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..))]
+    pub passes: u32,
 }
 
 #[derive(Debug, Args)]

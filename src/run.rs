@@ -127,6 +127,17 @@ pub fn run(cli: Cli) -> i32 {
         Command::AddEdge(args) => runtime
             .block_on(interruptible(ops::add_edge::run(&ctx, args)))
             .map(|_| exit::OK),
+        Command::Verify(args) => {
+            let options = ops::verify::Options {
+                canary: args.canary,
+                junit: args.junit.clone(),
+                wait: args.wait,
+                passes: args.passes,
+            };
+            runtime
+                .block_on(interruptible(ops::verify::run(&ctx, &options)))
+                .map(|_| exit::OK)
+        }
         Command::Reap(args) => runtime.block_on(ops::reap::run(&ctx, args)).map(|_| exit::OK),
         Command::RemoveEdge(args) => runtime.block_on(ops::remove_edge::run(&ctx, args)).map(|_| exit::OK),
         Command::Status => runtime.block_on(ops::status::run(&ctx)).map(|_| exit::OK),

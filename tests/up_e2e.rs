@@ -233,3 +233,41 @@ async fn teardown_after_up_leaves_nothing() {
     assert!(st.volumes.is_empty(), "{:?}", st.volumes);
     assert!(st.instances.is_empty());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn up_runs_the_probes_at_its_end_and_exits_3_when_no_data_arrives() {
+    let world = world().await;
+    let dir = Dir::new(FLEET);
+    let (code, report, stderr) = dir.run(&world, &["up", "--verify-wait", "1s"]).await;
+    // The fakes run no Prometheus, Loki or Tempo: the clusters are up, the data probes fail.
+    assert_eq!(code, 3, "{stderr}\n{report:#}");
+    assert_eq!(report["ok"], false);
+    assert!(
+        report["clusters"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|c| c["stage"] == "ready")
+    );
+    let v = &report["verification"];
+    assert_eq!(v["run"], true, "{v:#}");
+    assert!(v["failed"].as_u64().unwrap_or(0) > 0, "{v:#}");
+    let probes = v["probes"].as_array().expect("probe outcomes");
+    let passed = |name: &str, cluster: &str| {
+        probes
+            .iter()
+            .any(|p| p["name"] == name && p["cluster"] == cluster && p["outcome"] == "pass")
+    };
+    for cluster in ["hub", "us", "eu"] {
+        assert!(
+            passed("pods", cluster),
+            "pods of {cluster} should be Ready: {probes:#?}"
+        );
+    }
+    assert!(
+        probes
+            .iter()
+            .any(|p| p["outcome"] == "fail" && p["name"].as_str().unwrap_or("").starts_with("prometheus")),
+        "{probes:#?}"
+    );
+}

@@ -53,6 +53,7 @@ pub async fn run(ctx: &Ctx, args: &AddEdgeArgs) -> Result<Report, Error> {
         only_edge: Some(name),
         merge_kubeconfig: !args.no_kubeconfig,
         progress: Mode::detect(),
+        verify_wait: args.verify_wait,
     };
     up::converge(ctx, &loaded, &opts).await
 }

@@ -49,6 +49,8 @@ pub struct Options {
     /// Merge the contexts into the user's kubeconfig.
     pub merge_kubeconfig: bool,
     pub progress: Mode,
+    /// How long the verification may repeat rounds until every probe passes.
+    pub verify_wait: Duration,
 }
 
 impl Options {
@@ -60,6 +62,7 @@ impl Options {
             only_edge: None,
             merge_kubeconfig: !args.no_kubeconfig,
             progress: Mode::detect(),
+            verify_wait: args.verify_wait,
         }
     }
 }
@@ -350,6 +353,7 @@ async fn finish(
             run: false,
             reason: Some("--no-verify".into()),
             failed: None,
+            table: None,
             probes: Vec::new(),
         }
     } else if !all_ready {
@@ -357,15 +361,11 @@ async fn finish(
             run: false,
             reason: Some("not every cluster is ready".into()),
             failed: None,
+            table: None,
             probes: Vec::new(),
         }
     } else {
-        Verification {
-            run: false,
-            reason: Some("verification probes are not built yet".into()),
-            failed: None,
-            probes: Vec::new(),
-        }
+        verify(shared, &records, opts).await
     };
     let failed_probes = verification.failed.unwrap_or(0);
     let report = Report {
@@ -412,6 +412,52 @@ async fn finish(
         )));
     }
     Ok(report)
+}
+
+/// Time between verification rounds.
+const VERIFY_PAUSE: Duration = Duration::from_secs(15);
+
+/// Runs the probes against the clusters of this run, repeating rounds for up to `verify_wait` until one
+/// passes (a new fleet needs a few minutes before data flows).
+async fn verify(shared: &Shared, records: &[tasks::Record], opts: &Options) -> Verification {
+    let targets: Vec<crate::probes::Target> = records
+        .iter()
+        .filter_map(|r| {
+            let role = shared.fleet.cluster(&r.report.name)?.role;
+            Some(crate::probes::Target {
+                name: r.report.name.clone(),
+                role,
+                k8s: r.k8s.clone()?,
+            })
+        })
+        .collect();
+    let end = (Instant::now() + opts.verify_wait).min(shared.deadline);
+    let mut round = 0;
+    let outcomes = loop {
+        round += 1;
+        let options = crate::probes::Options {
+            canary: false,
+            deadline: shared.deadline,
+        };
+        let outcomes = crate::probes::run(&shared.fleet, &targets, &options).await;
+        let failed = crate::probes::failed(&outcomes);
+        let next = Instant::now() + VERIFY_PAUSE;
+        if failed == 0 || next >= end {
+            break outcomes;
+        }
+        shared.progress.line(&format!(
+            "verification round {round}: {failed} probe(s) not passing yet; next round in {}s",
+            VERIFY_PAUSE.as_secs()
+        ));
+        tokio::time::sleep_until(next).await;
+    };
+    Verification {
+        run: true,
+        reason: None,
+        failed: Some(crate::probes::failed(&outcomes)),
+        table: Some(crate::probes::table(&outcomes)),
+        probes: outcomes.iter().filter_map(|o| serde_json::to_value(o).ok()).collect(),
+    }
 }
 
 /// Writes the contexts to the state cache and (unless told not to) merges them into the user's kubeconfig.

@@ -102,6 +102,9 @@ pub struct Verification {
     pub reason: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub failed: Option<usize>,
+    /// The probes' text table (text output only).
+    #[serde(skip)]
+    pub table: Option<String>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub probes: Vec<serde_json::Value>,
 }
@@ -217,9 +220,14 @@ pub fn text(r: &Report) -> String {
         "          user admin, password: {}\n",
         r.grafana.password_command
     ));
+    if let Some(table) = &r.verification.table {
+        out.push('\n');
+        out.push_str(table);
+        out.push('\n');
+    }
     match (&r.verification.run, &r.verification.reason, r.verification.failed) {
         (true, _, Some(0)) => out.push_str("verify    every probe passed\n"),
-        (true, _, Some(n)) => out.push_str(&format!("verify    {n} probe(s) failed (see above)\n")),
+        (true, _, Some(n)) => out.push_str(&format!("verify    {n} probe(s) failed (see the table)\n")),
         (_, Some(why), _) => out.push_str(&format!("verify    not run: {why}\n")),
         _ => {}
     }
