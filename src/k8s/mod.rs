@@ -13,6 +13,7 @@ pub mod delete;
 pub mod dry_run;
 pub mod error;
 pub mod manifest;
+pub mod nodes;
 pub mod proxy;
 pub mod prune;
 mod resolve;

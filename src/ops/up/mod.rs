@@ -91,7 +91,8 @@ pub(crate) struct EdgeNodes {
 #[derive(Debug)]
 pub(crate) enum NodeAddresses {
     Known(Vec<Ipv4Addr>),
-    Instances(Vec<u64>),
+    /// Some known, plus node Linodes whose addresses must be looked up.
+    Mixed(Vec<Ipv4Addr>, Vec<u64>),
 }
 
 /// Everything the cluster tasks share.

@@ -139,15 +139,15 @@ async fn steps(
     if let Some(tx) = nodes_tx {
         let nodes = match (&job.observed, ensured.pools_changed) {
             (Some(o), false) => NodeAddresses::Known(o.node_ipv4.clone()),
+            // The Nodes just waited for report their public addresses: no Linode list call (the list
+            // budget is the tightest; see benches/up.rs). Nodes without one are looked up by Linode id.
             _ => {
-                let pools = sh.client.list_node_pools(ensured.id).await?;
-                NodeAddresses::Instances(
-                    pools
-                        .iter()
-                        .flat_map(|p| p.nodes.iter())
-                        .filter_map(|n| n.instance_id)
-                        .collect(),
-                )
+                let found = k8s.node_addresses().await?;
+                if found.unknown.is_empty() {
+                    NodeAddresses::Known(found.public_ipv4)
+                } else {
+                    NodeAddresses::Mixed(found.public_ipv4, found.unknown)
+                }
             }
         };
         let _ = tx.send(EdgeNodes {
@@ -190,7 +190,10 @@ pub(crate) async fn sync_firewall(
         let Some(msg) = rx.recv().await else { break };
         match msg.nodes {
             Some(NodeAddresses::Known(known)) => ips.extend(known),
-            Some(NodeAddresses::Instances(ids)) => instances.extend(ids),
+            Some(NodeAddresses::Mixed(known, ids)) => {
+                ips.extend(known);
+                instances.extend(ids);
+            }
             None => {
                 report.missing_edges.push(msg.name.clone());
                 ips.extend(observed_ips.get(&msg.name).cloned().unwrap_or_default());
