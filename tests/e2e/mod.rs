@@ -153,7 +153,7 @@ fn spec_path(spec: &Value, concrete: &str) -> Option<String> {
 /// Checks every POST/PUT body the fake received against the official OpenAPI spec (skips loudly when the
 /// spec is absent and CI is unset). Returns how many bodies were checked.
 pub fn assert_requests_match_the_spec(world: &World) -> usize {
-    let Some(spec) = openapi::load("LINODE_OPENAPI", "openapi.json") else {
+    let Some(spec) = openapi::load("LKEOBS_LINODE_OPENAPI", "openapi.json") else {
         return 0;
     };
     let log = world.linode.state().log.clone();
