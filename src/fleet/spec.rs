@@ -171,6 +171,11 @@ impl Fleet {
         self.fleet.name.get_ref()
     }
 
+    /// The user's `[fleet] tags`, added to every resource lkeobs creates.
+    pub fn user_tags(&self) -> Vec<String> {
+        self.fleet.tags.iter().map(|t| t.get_ref().clone()).collect()
+    }
+
     pub fn cluster(&self, name: &str) -> Option<&Cluster> {
         self.clusters().find(|c| c.name.get_ref() == name)
     }

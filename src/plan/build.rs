@@ -33,10 +33,6 @@ pub fn is_ours(tags: &[String], fleet: &str) -> bool {
     tags.iter().any(|t| t == naming::TAG_OWNER) && tags.contains(&naming::fleet_tag(fleet))
 }
 
-fn user_tags(fleet: &Fleet) -> Vec<String> {
-    fleet.fleet.tags.iter().map(|t| t.get_ref().clone()).collect()
-}
-
 fn new_pools(c: &Cluster) -> Vec<PoolPlan> {
     pools::diff(&c.pools, &[])
 }
@@ -77,7 +73,7 @@ fn create_cluster(fleet: &Fleet, c: &Cluster, renderer: &Renderer) -> Result<Clu
         region: c.region.get_ref().clone(),
         k8s_version: fleet.fleet.k8s_version.get_ref().clone(),
         high_availability: c.high_availability,
-        tags: naming::cluster_tags(name, c.role.as_str(), &user_tags(fleet)),
+        tags: naming::cluster_tags(name, c.role.as_str(), &fleet.user_tags()),
         changes: Vec::new(),
         pools: new_pools(c),
         objects_compared: true,
@@ -93,7 +89,7 @@ fn firewall_create(fleet: &Fleet) -> FirewallPlan {
         inbound_policy: "DROP",
         outbound_policy: "ACCEPT",
         rule: "ACCEPT TCP 4317,4318 from every edge node's public IPv4",
-        tags: naming::fleet_tags(fleet.name(), &user_tags(fleet)),
+        tags: naming::fleet_tags(fleet.name(), &fleet.user_tags()),
         add: Vec::new(),
         remove: Vec::new(),
         pending_edges: Vec::new(),
@@ -159,7 +155,7 @@ fn existing_cluster(fleet: &Fleet, c: &Cluster, have: &ObservedCluster, plan: &m
             "{label}: the HA control plane stays on (LKE cannot turn it off)"
         ));
     }
-    let want_tags = naming::cluster_tags(name, c.role.as_str(), &user_tags(fleet));
+    let want_tags = naming::cluster_tags(name, c.role.as_str(), &fleet.user_tags());
     let missing: Vec<&String> = want_tags.iter().filter(|t| !have.cluster.tags.contains(t)).collect();
     if !missing.is_empty() {
         changes.push(format!(

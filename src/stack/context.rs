@@ -131,7 +131,7 @@ pub fn split_cidrs(list: &[String]) -> (Vec<String>, Vec<String>) {
 /// Builds the context for `cluster` of `fleet`.
 pub fn build(fleet: &Fleet, cluster: &Cluster, inputs: &Inputs) -> Context {
     let name = fleet.name().to_string();
-    let user_tags: Vec<String> = fleet.fleet.tags.iter().map(|t| t.get_ref().clone()).collect();
+    let user_tags = fleet.user_tags();
     let tags = naming::fleet_tags(&name, &user_tags);
     let k8s_version = fleet.fleet.k8s_version.get_ref().clone();
     let allow: Vec<String> = fleet

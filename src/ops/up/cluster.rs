@@ -124,7 +124,7 @@ pub(super) fn update_request(
     if plan.changes.iter().any(|ch| ch.starts_with("k8s_version")) {
         req.k8s_version = Some(want_version.clone());
     }
-    let want_tags = naming::cluster_tags(fleet.name(), c.role.as_str(), &user_tags(fleet));
+    let want_tags = naming::cluster_tags(fleet.name(), c.role.as_str(), &fleet.user_tags());
     let mut tags = have.cluster.tags.clone();
     for t in want_tags {
         if !tags.contains(&t) {
@@ -139,22 +139,14 @@ pub(super) fn update_request(
     if tags != have.cluster.tags {
         req.tags = Some(tags);
     }
-    let ha = have
-        .cluster
-        .control_plane
-        .as_ref()
-        .is_some_and(|cp| cp.high_availability);
-    if c.high_availability && !ha {
+    // The plan says whether HA turns on (it only ever turns on).
+    if plan.changes.iter().any(|ch| ch.starts_with("high availability")) {
         req.control_plane = Some(ControlPlaneSpec {
             high_availability: Some(true),
             acl: None,
         });
     }
     (req != UpdateLkeCluster::default()).then_some(req)
-}
-
-fn user_tags(fleet: &Fleet) -> Vec<String> {
-    fleet.fleet.tags.iter().map(|t| t.get_ref().clone()).collect()
 }
 
 fn pool_update(want: &Pool, p: &PoolPlan) -> UpdateNodePool {

@@ -41,8 +41,7 @@ pub(super) async fn ensure(
     if let Some(fw) = existing {
         return Ok((fw.clone(), false));
     }
-    let user: Vec<String> = fleet.fleet.tags.iter().map(|t| t.get_ref().clone()).collect();
-    let mut tags = naming::fleet_tags(fleet.name(), &user);
+    let mut tags = naming::fleet_tags(fleet.name(), &fleet.user_tags());
     if let Some(t) = expires {
         tags.push(naming::expires_tag(t));
     }
