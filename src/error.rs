@@ -98,4 +98,15 @@ impl Error {
     }
 }
 
+/// A fleet-file edit (`add-edge`, `remove-edge`): bad input is a usage error, anything else a runtime one.
+impl From<crate::fleet::edit::EditError> for Error {
+    fn from(e: crate::fleet::edit::EditError) -> Self {
+        if e.is_invalid_input() {
+            Error::Usage(e.to_string())
+        } else {
+            Error::Runtime(format!("fleet file: {e}"))
+        }
+    }
+}
+
 pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -9,14 +9,6 @@ use crate::cli::AddEdgeArgs;
 use crate::fleet::edit::{self, NewEdge};
 use crate::ui::progress::Mode;
 
-fn map_edit(e: edit::EditError) -> Error {
-    if e.is_invalid_input() {
-        Error::Usage(e.to_string())
-    } else {
-        Error::Runtime(format!("fleet file: {e}"))
-    }
-}
-
 /// Runs `add-edge`. The fleet file is written before the edge is brought up, so a failed or interrupted
 /// bring-up is finished by `lkeobs up` (or by running `add-edge` again, which then only brings it up).
 pub async fn run(ctx: &Ctx, args: &AddEdgeArgs) -> Result<Report, Error> {
@@ -26,8 +18,7 @@ pub async fn run(ctx: &Ctx, args: &AddEdgeArgs) -> Result<Report, Error> {
         args.node_type.as_deref(),
         args.count,
         args.gpu.as_deref(),
-    )
-    .map_err(map_edit)?;
+    )?;
     let name = args.name.clone().unwrap_or_else(|| args.region.clone());
     let loaded = ctx.load_fleet()?;
     let already = loaded.fleet.edges.iter().any(|e| *e.name.get_ref() == name);
@@ -36,13 +27,13 @@ pub async fn run(ctx: &Ctx, args: &AddEdgeArgs) -> Result<Report, Error> {
             .note(&format!("edge {name:?} is already in {}: bringing it up", loaded.file));
         loaded
     } else {
-        let text = edit::add_edge(&loaded.source, &loaded.file, &edge).map_err(map_edit)?;
+        let text = edit::add_edge(&loaded.source, &loaded.file, &edge)?;
         let updated = crate::fleet::parse(&loaded.file, &text)?;
         // The catalog check runs before the file changes: a region without Kubernetes is refused here.
         if let Ok(client) = ctx.linode_client()? {
             super::discover::preflight(&client, &updated).await?;
         }
-        edit::write_fleet_file(&ctx.fleet_path, &text).map_err(map_edit)?;
+        edit::write_fleet_file(&ctx.fleet_path, &text)?;
         ctx.printer.note(&format!("added [edges.{name}] to {}", loaded.file));
         updated
     };

@@ -36,21 +36,13 @@ pub struct Report {
     pub api_calls: crate::linode::ApiCalls,
 }
 
-fn map_edit(e: edit::EditError) -> Error {
-    if e.is_invalid_input() {
-        Error::Usage(e.to_string())
-    } else {
-        Error::Runtime(format!("fleet file: {e}"))
-    }
-}
-
 /// Runs `remove-edge`.
 pub async fn run(ctx: &Ctx, args: &RemoveEdgeArgs) -> Result<Report, Error> {
     let loaded = ctx.load_fleet()?;
     let fleet = &loaded.fleet;
     let name = fleet.name().to_string();
     // The edited file is computed (and validated) before anything is deleted.
-    let new_text = edit::remove_edge(&loaded.source, &loaded.file, &args.name).map_err(map_edit)?;
+    let new_text = edit::remove_edge(&loaded.source, &loaded.file, &args.name)?;
     if fleet.cluster(&args.name).is_none_or(|c| c.role != Role::Edge) {
         return Err(Error::Usage(format!("{} is not an edge of fleet {name:?}", args.name)));
     }
@@ -142,7 +134,7 @@ pub async fn run(ctx: &Ctx, args: &RemoveEdgeArgs) -> Result<Report, Error> {
     if let Some(path) = &ctx.paths.kubeconfig {
         kubeconfig::remove_from_file(path, &[context.as_str()])?;
     }
-    edit::write_fleet_file(&ctx.fleet_path, &new_text).map_err(map_edit)?;
+    edit::write_fleet_file(&ctx.fleet_path, &new_text)?;
     report.api_calls = ctx.api_calls();
     if ctx.printer.json() {
         ctx.printer.report_json(&report);
