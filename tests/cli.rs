@@ -156,7 +156,7 @@ fn plan_lists_clusters_pools_firewall_and_objects() {
     let text = String::from_utf8_lossy(&out);
     for want in [
         "+ cluster hub (hub) lkeobs-prod-hub  region us-ord  k8s 1.33, HA control plane",
-        "+ cluster gpu-ap-south (edge) lkeobs-prod-gpu-ap-south",
+        "+ cluster gpu-sg (edge) lkeobs-prod-gpu-sg",
         "+ pool g2-gpu-rtx4000a1-s × 1, GPU: labelled and tainted lkeobs.io/gpu",
         "+ pool g6-standard-4 × 3, autoscale 3–5",
         "+ firewall lkeobs-prod-gw: inbound DROP",

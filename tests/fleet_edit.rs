@@ -50,7 +50,7 @@ fn add_to_prod_keeps_every_line_and_the_new_edge_parses() {
     assert_lines_kept(PROD, &out);
     let l = loaded(&out);
     let names: Vec<&str> = l.fleet.edges.iter().map(|c| c.name.get_ref().as_str()).collect();
-    assert_eq!(names, ["us-east", "eu-west", "gpu-ap-south", "eu-central"]);
+    assert_eq!(names, ["us-east", "eu-west", "gpu-sg", "eu-central"]);
     let c = edge(&l, "eu-central");
     assert_eq!(c.region.get_ref(), "eu-central");
     assert_eq!(pools(c), [("g6-standard-2".to_string(), 3)]);
@@ -213,7 +213,7 @@ fn remove_unknown_suggests_the_closest_name() {
                 unreachable!()
             };
             assert_eq!(suggestion.as_deref(), Some("eu-west"));
-            assert_eq!(edges, ["us-east", "eu-west", "gpu-ap-south"]);
+            assert_eq!(edges, ["us-east", "eu-west", "gpu-sg"]);
         }
         other => panic!("expected UnknownEdge, got {other:?}"),
     }

@@ -342,3 +342,48 @@ async fn a_create_whose_answer_the_fake_loses_is_found_by_label() {
     );
     assert_eq!(lookup.filter.as_deref(), Some(r#"{"label":"lkeobs-hub-gw"}"#));
 }
+
+#[tokio::test]
+async fn regions_answer_like_the_real_api_and_the_account_holds_ha_and_the_acl() {
+    let fake = LinodeFake::start().await;
+    let client = fake.client();
+    for r in client.list_regions().await.unwrap() {
+        assert!(
+            !r.has_capability("LKE HA Control Planes") && !r.has_capability("LKE Network Access Control List (IP ACL)"),
+            "real regions never list account capabilities: {r:?}"
+        );
+    }
+    let account = client.get_account().await.unwrap();
+    assert!(account.has_capability("LKE HA Control Planes"));
+    let sold = client.region_availability("de-fra-2").await.unwrap();
+    assert!(sold.iter().any(|a| a.plan == "g2-gpu-rtx4000a1-s" && a.available));
+}
+
+#[tokio::test]
+async fn an_ha_create_is_refused_when_the_account_lacks_the_capability() {
+    let fake = LinodeFake::start().await;
+    fake.state()
+        .account_capabilities
+        .retain(|c| c != "LKE HA Control Planes");
+    let client = fake.client();
+    let mut request = cluster_request("lkeobs-hub", "us-ord", "1.31", FLEET_TAG);
+    request.control_plane = Some(lkeobs::linode::ControlPlaneSpec {
+        high_availability: Some(true),
+        ..Default::default()
+    });
+    let err = client.create_lke_cluster(&request).await.unwrap_err();
+    assert!(err.to_string().contains("HA control planes are not available"), "{err}");
+    assert!(fake.state().clusters.is_empty());
+}
+
+#[tokio::test]
+async fn a_gpu_pool_is_refused_where_its_plan_is_not_sold() {
+    let fake = LinodeFake::start().await;
+    let client = fake.client();
+    let mut request = cluster_request("lkeobs-gpu", "us-ord", "1.31", FLEET_TAG);
+    request.node_pools = vec![NodePoolSpec::new("g2-gpu-rtx4000a1-s", 1)];
+    let err = client.create_lke_cluster(&request).await.unwrap_err();
+    assert!(err.to_string().contains("not available in this region"), "{err}");
+    request.region = "de-fra-2".into();
+    client.create_lke_cluster(&request).await.expect("sold in de-fra-2");
+}

@@ -7,33 +7,31 @@ mod tooling;
 use serde_json::{Value, json};
 use support::FAKE_TOKEN;
 use support::k8s_fake::K8sFake;
-use support::linode_fake::{LinodeFake, State};
+use support::linode_fake::{LinodeFake, State, core_region_capabilities, region, sells};
 use tooling::{fleet, lkeobs};
 
 use lkeobs::linode::{Autoscaler, ControlPlaneSpec, CreateFirewall, CreateLkeCluster, FirewallRules, NodePoolSpec};
 
-/// The fake's catalog widened to what fleet/prod.toml needs.
+/// The fake's catalog widened to what fleet/prod.toml needs, answering like the real API: regions list
+/// only region capabilities, the account holds HA control planes and the ACL, and the RTX 4000 Ada plan
+/// is sold in sg-sin-2 but not in ap-south (whose region lists `GPU Linodes` for older plans).
 fn prod_catalog() -> State {
     let mut s = State::seeded();
-    let caps = |gpu: bool| {
-        let mut c = vec![
-            "Linodes",
-            "Kubernetes",
-            "Cloud Firewall",
-            "NodeBalancers",
-            "Block Storage",
-            "LKE HA Control Planes",
-            "LKE Network Access Control List (IP ACL)",
-        ];
-        if gpu {
-            c.push("GPU Linodes");
-        }
-        c
-    };
-    s.regions = ["us-ord", "us-east", "eu-west", "ap-south"]
-        .iter()
-        .map(|r| json!({"id": r, "label": r, "country": "us", "capabilities": caps(*r == "ap-south"), "status": "ok"}))
-        .collect();
+    s.regions = [
+        ("us-ord", false),
+        ("us-east", false),
+        ("eu-west", false),
+        ("sg-sin-2", true),
+        ("ap-south", true),
+    ]
+    .iter()
+    .map(|(r, gpu)| region(r, "us", &core_region_capabilities(*gpu)))
+    .collect();
+    s.availability = vec![
+        sells("sg-sin-2", "g2-gpu-rtx4000a1-s", true),
+        sells("ap-south", "g1-gpu-rtx6000-1", true),
+        sells("ap-south", "g2-gpu-rtx4000a1-s", false),
+    ];
     s.types.push(json!({"id": "g6-standard-4", "label": "Linode 8GB", "class": "standard", "vcpus": 4, "memory": 8192, "gpus": 0}));
     s.versions = vec!["1.32".into(), "1.33".into()];
     s
@@ -74,7 +72,7 @@ async fn create(fake: &LinodeFake, label: &str, region: &str, role: &str, pools:
     client.create_lke_cluster(&req).await.expect("seed cluster").id
 }
 
-/// Hub and us-east as the fleet wants them; gpu-ap-south without its GPU pool; eu-west missing;
+/// Hub and us-east as the fleet wants them; gpu-sg without its GPU pool; eu-west missing;
 /// the firewall allows one stale address.
 async fn partly_built(fake: &LinodeFake) {
     create(
@@ -97,8 +95,8 @@ async fn partly_built(fake: &LinodeFake) {
     .await;
     create(
         fake,
-        "lkeobs-prod-gpu-ap-south",
-        "ap-south",
+        "lkeobs-prod-gpu-sg",
+        "sg-sin-2",
         "edge",
         vec![pool("g6-standard-2", 2, None)],
         false,
@@ -157,7 +155,7 @@ async fn plan_against_the_fake_shows_the_difference() {
     assert_eq!(cluster(&p, "hub")["action"], "adopt");
     assert_eq!(cluster(&p, "us-east")["action"], "adopt");
     assert_eq!(cluster(&p, "eu-west")["action"], "create");
-    let gpu = cluster(&p, "gpu-ap-south");
+    let gpu = cluster(&p, "gpu-sg");
     assert_eq!(gpu["action"], "adopt");
     let pool_actions: Vec<&str> = gpu["pools"]
         .as_array()
@@ -172,7 +170,7 @@ async fn plan_against_the_fake_shows_the_difference() {
     assert_eq!(
         fw["add"].as_array().unwrap().len(),
         4,
-        "2 us-east + 2 gpu-ap-south nodes: {fw}"
+        "2 us-east + 2 gpu-sg nodes: {fw}"
     );
     assert_eq!(fw["pending_edges"], json!(["eu-west"]));
     assert!(p["api_calls"]["GET /lke/clusters"].as_u64().unwrap() >= 1);
@@ -233,7 +231,7 @@ async fn converged() -> (LinodeFake, Vec<(String, K8sFake)>) {
     let mut st = prod_catalog();
     st.kubeconfig_not_ready_polls = 0;
     let mut kubes = Vec::new();
-    for name in ["hub", "us-east", "eu-west", "gpu-ap-south"] {
+    for name in ["hub", "us-east", "eu-west", "gpu-sg"] {
         let k = K8sFake::start().await;
         st.kube_servers.insert(format!("lkeobs-prod-{name}"), k.uri());
         kubes.push((name.to_string(), k));
@@ -255,7 +253,7 @@ async fn converged() -> (LinodeFake, Vec<(String, K8sFake)>) {
         .await
         .unwrap()
         .into_iter()
-        .find(|c| c.label.ends_with("gpu-ap-south"))
+        .find(|c| c.label.ends_with("gpu-sg"))
         .unwrap();
     let mut gpu_pool = NodePoolSpec::new("g2-gpu-rtx4000a1-s", 1);
     gpu_pool.labels.insert("lkeobs.io/gpu".into(), "true".into());
@@ -382,11 +380,11 @@ async fn preflight_names_the_fleet_line() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(2), "{err}");
     assert!(
-        err.contains("prod.toml:6:15: fleet.k8s_version = \"1.33\": this Kubernetes version is not offered"),
+        err.contains("prod.toml:8:15: fleet.k8s_version = \"1.33\": this Kubernetes version is not offered"),
         "{err}"
     );
     assert!(
-        err.contains("prod.toml:19:10: edges.eu-west.region = \"eu-west\": no such region"),
+        err.contains("prod.toml:21:10: edges.eu-west.region = \"eu-west\": no such region"),
         "{err}"
     );
     // --offline skips the live checks.
@@ -413,6 +411,11 @@ async fn validate_online_reports_api_calls_and_never_the_token() {
     let v: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(v["preflight"], "passed");
     assert_eq!(v["api_calls"]["GET /regions"], 1);
+    assert_eq!(
+        v["api_calls"]["GET /account"], 1,
+        "HA and the ACL are account capabilities"
+    );
+    assert_eq!(v["api_calls"]["GET /regions/{id}/availability"], 1, "one GPU region");
     let all = format!(
         "{}{}",
         String::from_utf8_lossy(&out.stdout),
@@ -465,4 +468,94 @@ async fn error_reports_carry_api_calls_too() {
     assert_eq!(v["ok"], false);
     assert_eq!(v["errors"][0]["field"], "fleet.k8s_version");
     assert_eq!(v["api_calls"]["GET /lke/versions"], 1);
+}
+
+fn validate_prod(st: State, edit: impl Fn(String) -> String) -> (Option<i32>, String) {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("prod.toml");
+    std::fs::write(&file, edit(std::fs::read_to_string(fleet("prod")).unwrap())).unwrap();
+    let rt = tokio::runtime::Handle::current();
+    let fake = tokio::task::block_in_place(|| rt.block_on(LinodeFake::start_with(st)));
+    let out = lkeobs()
+        .env("LINODE_URL", fake.base_url())
+        .env("LINODE_TOKEN", FAKE_TOKEN)
+        .args(["validate", "--fleet"])
+        .arg(&file)
+        .output()
+        .unwrap();
+    (out.status.code(), String::from_utf8_lossy(&out.stderr).into_owned())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_account_without_ha_control_planes_fails_at_the_high_availability_line() {
+    let mut st = prod_catalog();
+    st.account_capabilities.retain(|c| c != "LKE HA Control Planes");
+    let (code, err) = validate_prod(st, |s| s);
+    assert_eq!(code, Some(2), "{err}");
+    assert!(
+        err.contains(
+            "prod.toml:13:21: hub.high_availability = true: this account lacks the `LKE HA Control Planes` capability"
+        ),
+        "{err}"
+    );
+    assert!(!err.contains(".region"), "regions are not blamed: {err}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_account_without_the_acl_fails_at_the_control_plane_acl_line() {
+    let mut st = prod_catalog();
+    st.account_capabilities
+        .retain(|c| c != "LKE Network Access Control List (IP ACL)");
+    let (code, err) = validate_prod(st, |s| s);
+    assert_eq!(code, Some(2), "{err}");
+    assert!(err.contains("prod.toml:37:"), "{err}");
+    assert!(err.contains("security.control_plane_acl"), "{err}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_gpu_pool_in_a_region_that_does_not_sell_its_plan_fails_at_the_type() {
+    let (code, err) = validate_prod(prod_catalog(), |s| s.replace("\"sg-sin-2\"", "\"ap-south\""));
+    assert_eq!(code, Some(2), "{err}");
+    assert!(
+        err.contains("edges.gpu-sg.pools[1].type = \"g2-gpu-rtx4000a1-s\": this plan is not available in ap-south"),
+        "{err}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unreachable_cluster_is_noted_and_the_plan_goes_on_reporting_everything() {
+    let mut st = prod_catalog();
+    // Kubeconfigs are ready at once and point at 127.0.0.1:1, where nothing listens.
+    st.kubeconfig_not_ready_polls = 0;
+    let fake = LinodeFake::start_with(st).await;
+    partly_built(&fake).await;
+    create(
+        &fake,
+        "lkeobs-prod-eu-west",
+        "eu-west",
+        "",
+        vec![pool("g6-standard-2", 1, None)],
+        false,
+    )
+    .await;
+    let (code, p, err) = plan(&fake, &[]);
+    assert_eq!(code, 1, "{err}");
+    let problems: Vec<&str> = p["problems"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap())
+        .collect();
+    assert!(problems.iter().any(|m| m.contains("not ours")), "{problems:#?}");
+    for label in ["lkeobs-prod-hub", "lkeobs-prod-us-east", "lkeobs-prod-gpu-sg"] {
+        assert!(
+            problems
+                .iter()
+                .any(|m| m.starts_with(&format!("cannot compare the stack of {label}"))),
+            "{label} missing from {problems:#?}"
+        );
+    }
+    // Stderr is a pipe here: no terminal escape codes, no library log lines without -v.
+    assert!(!err.contains('\u{1b}'), "escape codes on a pipe: {err:?}");
+    assert!(!err.contains("kube_client") && !err.contains("hyper"), "{err}");
 }

@@ -182,13 +182,28 @@ async fn prometheus_probes_against_a_real_prometheus_fed_by_remote_write() {
         return;
     };
     let p = start_prometheus(&binary).await;
-    let node = |cluster, node| {
+    // What the agents really send: kubelet stats' node metrics carry no data-point attributes, so every
+    // metric of one node has the same labels but its name; kube-state-metrics' node series likewise.
+    let node_metric = |name, cluster, node| {
         labels(&[
-            ("__name__", "k8s_node_cpu_usage"),
+            ("__name__", name),
             ("cluster_id", cluster),
+            ("cluster_role", if cluster == "hub" { "hub" } else { "edge" }),
             ("hub_received_at", "otel-gateway"),
             ("k8s_node_name", node),
         ])
+    };
+    let node_shaped = |cluster: &'static str, node: &'static str, v: f64| {
+        [
+            "k8s_node_cpu_usage",
+            "k8s_node_cpu_time_seconds_total",
+            "k8s_node_memory_available_bytes",
+            "k8s_node_memory_working_set_bytes",
+            "k8s_node_filesystem_usage_bytes",
+            "kube_node_info",
+            "kube_node_created",
+        ]
+        .map(|m| (node_metric(m, cluster, node), v))
     };
     let gw = |name| {
         labels(&[
@@ -200,9 +215,16 @@ async fn prometheus_probes_against_a_real_prometheus_fed_by_remote_write() {
     remote_write(
         &p,
         &[
-            (node("hub", "hub-1"), 0.5),
-            (node("hub", "hub-2"), 0.25),
-            (node("us-east", "use-1"), 0.1),
+            node_shaped("hub", "hub-1", 0.5),
+            node_shaped("hub", "hub-2", 0.25),
+            node_shaped("us-east", "use-1", 0.1),
+        ]
+        .concat(),
+    )
+    .await;
+    remote_write(
+        &p,
+        &[
             (
                 labels(&[
                     ("__name__", "kube_pod_info"),

@@ -82,7 +82,7 @@ fn render_out_writes_one_folder_per_cluster_in_apply_order() {
         .iter()
         .map(|p| p.file_name().unwrap().to_string_lossy().into_owned())
         .collect();
-    assert_eq!(names, ["eu-west", "gpu-ap-south", "hub", "us-east"]);
+    assert_eq!(names, ["eu-west", "gpu-sg", "hub", "us-east"]);
     let files = |c: &str| {
         let mut v: Vec<String> = std::fs::read_dir(dir.path().join(c))
             .unwrap()
@@ -107,7 +107,7 @@ fn render_out_writes_one_folder_per_cluster_in_apply_order() {
         !files("us-east").iter().any(|f| f.ends_with("-otel-gateway.yaml")),
         "edges get no hub stack"
     );
-    assert!(files("gpu-ap-south").iter().any(|f| f.ends_with("-dcgm-exporter.yaml")));
+    assert!(files("gpu-sg").iter().any(|f| f.ends_with("-dcgm-exporter.yaml")));
     assert!(
         !files("us-east").iter().any(|f| f.ends_with("-dcgm-exporter.yaml")),
         "DCGM only on GPU clusters"
@@ -314,7 +314,7 @@ fn gateway_load_balancer_tags_its_nodebalancer() {
 
 #[test]
 fn gpu_nodes_get_dcgm_by_label_and_toleration() {
-    let docs = documents(&render_stdout("prod", &["--cluster", "gpu-ap-south"]));
+    let docs = documents(&render_stdout("prod", &["--cluster", "gpu-sg"]));
     let ds = find(&docs, "DaemonSet", "dcgm-exporter");
     let pod = &ds["spec"]["template"]["spec"];
     assert_eq!(pod["nodeSelector"]["lkeobs.io/gpu"], "true");
@@ -349,4 +349,19 @@ fn objects_per_cluster_are_unique() {
             }
         }
     }
+}
+
+#[test]
+fn grafana_and_loki_configs_hold_no_dead_keys() {
+    let docs = documents(&render_stdout("prod", &["--cluster", "hub"]));
+    let datasources = find(&docs, "ConfigMap", "grafana-datasources");
+    let text = serde_json::to_string(datasources).unwrap();
+    // Removed from Grafana's Tempo datasource in 2024: a key that does nothing.
+    assert!(!text.contains("lokiSearch"), "{text}");
+    let loki: Value = serde_yaml_ng::from_str(config_of(&docs, "loki")).expect("loki config parses");
+    assert_eq!(
+        loki["query_range"]["cache_results"], true,
+        "a results_cache without cache_results does nothing"
+    );
+    assert!(loki["query_range"]["results_cache"].is_mapping());
 }

@@ -100,6 +100,7 @@ fn read_fleet(top: &mut Table<'_, '_>, diags: &mut Vec<Diag>) -> Fleet {
                 gateway_firewall: t.get("gateway_firewall", BOOL, diags).is_none_or(|v| v.into_inner()),
                 mtls: t.get("mtls", BOOL, diags).is_none_or(|v| v.into_inner()),
                 grafana_allow: t.strings("grafana_allow", diags),
+                control_plane_acl_span: t.value_span("control_plane_acl").unwrap_or_else(|| t.span()),
                 control_plane_acl: t.strings("control_plane_acl", diags),
             };
             t.finish(diags);
@@ -110,6 +111,7 @@ fn read_fleet(top: &mut Table<'_, '_>, diags: &mut Vec<Diag>) -> Fleet {
             mtls: true,
             grafana_allow: Vec::new(),
             control_plane_acl: Vec::new(),
+            control_plane_acl_span: 0..0,
         },
     };
 
@@ -185,8 +187,9 @@ fn placeholder_cluster(name: Spanned<String>, span: std::ops::Range<usize>) -> C
         name,
         role: Role::Hub,
         region: spanned(span.clone(), String::new()),
-        high_availability: false,
+        high_availability: spanned(span.clone(), false),
         pools: Vec::new(),
+        pools_span: span.clone(),
         span,
     }
 }
@@ -196,7 +199,10 @@ fn read_cluster(mut t: Table<'_, '_>, name: Spanned<String>, role: Role, diags: 
     let region = t
         .require("region", "a region id like \"us-ord\"", diags)
         .unwrap_or_else(|| spanned(span.clone(), String::new()));
-    let high_availability = t.get("high_availability", BOOL, diags).is_some_and(|v| v.into_inner());
+    let high_availability = t
+        .get("high_availability", BOOL, diags)
+        .unwrap_or_else(|| spanned(span.clone(), false));
+    let pools_span = t.value_span("pools").unwrap_or_else(|| name.span());
     let mut pools = Vec::new();
     let has_pools = t.src_has_key("pools");
     match t.array("pools", diags) {
@@ -222,6 +228,7 @@ fn read_cluster(mut t: Table<'_, '_>, name: Spanned<String>, role: Role, diags: 
         region,
         high_availability,
         pools,
+        pools_span,
         span,
     }
 }

@@ -73,6 +73,14 @@ impl<'s, 'i> Table<'s, 'i> {
             .map(|(_, v)| v)
     }
 
+    /// The span of a key's value, if the key is present (does not mark the key as read).
+    pub fn value_span(&self, key: &str) -> Option<Range<usize>> {
+        self.table
+            .iter()
+            .find(|(k, _)| k.get_ref().as_ref() == key)
+            .map(|(_, v)| v.span())
+    }
+
     /// A leaf value deserialized with serde; `what` names the expected type for the error.
     pub fn get<T: DeserializeOwned>(
         &mut self,

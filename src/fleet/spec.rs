@@ -56,8 +56,12 @@ pub struct Cluster {
     pub name: Spanned<String>,
     pub role: Role,
     pub region: Spanned<String>,
-    pub high_availability: bool,
+    /// `high_availability` (false, spanned at the table header, when absent).
+    pub high_availability: Spanned<bool>,
     pub pools: Vec<Pool>,
+    /// Span of the `pools` value (the table header when absent), for errors about the pools as a whole.
+    #[serde(skip)]
+    pub pools_span: Range<usize>,
     /// Span of the cluster's table header, for errors about the cluster as a whole.
     #[serde(skip)]
     pub span: Range<usize>,
@@ -106,6 +110,9 @@ pub struct Security {
     pub mtls: bool,
     pub grafana_allow: Vec<Spanned<String>>,
     pub control_plane_acl: Vec<Spanned<String>>,
+    /// Span of the `control_plane_acl` value, for errors about the ACL as a whole.
+    #[serde(skip)]
+    pub control_plane_acl_span: Range<usize>,
 }
 
 /// `[stack]`.

@@ -139,11 +139,13 @@ fn hub_is_required() {
 
 #[test]
 fn every_cluster_needs_a_pool() {
-    one_error(
+    let e = one_error(
         &with("pools = [{ type = \"g6-standard-2\", count = 2 }]", "pools = []"),
         "edges.us-east.pools",
         "at least one node pool",
     );
+    let header = BASE.lines().position(|l| l == "[edges.us-east]").unwrap() + 1;
+    assert_eq!(e.line, header + 2, "at the `pools` line, not the table header");
 }
 
 #[test]

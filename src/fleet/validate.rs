@@ -199,7 +199,7 @@ fn cluster(f: &Fleet, c: &Cluster, seen: &mut BTreeSet<String>, d: &mut Vec<Diag
     if c.pools.is_empty() && !d.iter().any(|x| x.field == format!("{prefix}.pools")) {
         d.push(
             Diag::new(
-                c.name.span(),
+                c.pools_span.clone(),
                 format!("{prefix}.pools"),
                 "a cluster needs at least one node pool",
             )

@@ -26,6 +26,7 @@
 //! # }
 //! ```
 
+mod account;
 mod auth;
 mod calls;
 mod client;
@@ -45,6 +46,7 @@ mod types;
 mod volumes;
 mod wire;
 
+pub use account::{Account, account_capability};
 pub use auth::{Token, linode_cli_config_path, resolve_token};
 pub use calls::ApiCalls;
 pub use client::{Client, ClientConfig, DEFAULT_BASE_URL, PAGE_SIZE};
@@ -63,7 +65,7 @@ pub use lke::{
 pub use nodebalancers::{EntityRef, NodeBalancer};
 pub use pools::{Autoscaler, LkeNode, NodePool, NodePoolSpec, Taint, TaintEffect, UpdateNodePool};
 pub use ratelimit::{RateLimiter, RateLimits, RequestClass};
-pub use regions::{Region, capability};
+pub use regions::{PlanAvailability, Region, capability};
 pub use retry::RetrySettings;
 pub use tags::{CreateTag, Tag};
 pub use types::{LinodeType, Price};

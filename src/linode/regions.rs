@@ -62,3 +62,22 @@ impl Client {
         self.get(&ApiPath::new("/regions/{id}", &[&id])).await
     }
 }
+
+/// Whether a premium or GPU plan is sold in a region (`GET /regions/{id}/availability`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PlanAvailability {
+    /// Region id.
+    pub region: String,
+    /// Linode type id.
+    pub plan: String,
+    /// Whether it can be bought there now.
+    pub available: bool,
+}
+
+impl Client {
+    /// Availability of the premium and GPU plans in one region (one unpaginated call: the answer is a
+    /// plain array, not a page).
+    pub async fn region_availability(&self, id: &str) -> Result<Vec<PlanAvailability>> {
+        self.get(&ApiPath::new("/regions/{id}/availability", &[&id])).await
+    }
+}

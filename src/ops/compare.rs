@@ -87,6 +87,8 @@ async fn compare_cluster(
 }
 
 /// Fills in the objects of every cluster in `plan` that exists, the hub first (edges need its gateway address).
+/// A cluster whose Kubernetes API cannot be reached becomes a problem of the plan and the others are
+/// still compared, so one run reports everything.
 pub async fn stacks(
     client: &Client,
     fleet: &Fleet,
@@ -109,9 +111,13 @@ pub async fn stacks(
             continue;
         };
         let label = naming::cluster_label(fleet.name(), c.name.get_ref());
-        let k8s = match connect(client, id).await? {
-            Ok(k) => k,
-            Err(why) => {
+        let k8s = match connect(client, id).await {
+            Ok(Ok(k)) => k,
+            Err(e) => {
+                plan.problems.push(format!("cannot compare the stack of {label}: {e}"));
+                continue;
+            }
+            Ok(Err(why)) => {
                 // A cluster LKE is still preparing: `up` will apply its whole stack.
                 plan.notes.push(format!(
                     "{label}: stack objects not compared: {why}; `up` applies the whole stack"
@@ -119,13 +125,19 @@ pub async fn stacks(
                 continue;
             }
         };
-        let unreachable = |e: crate::Error| crate::Error::Cluster(format!("cannot compare the stack of {label}: {e}"));
-        if c.role == Role::Hub {
-            inputs.gateway_address = gateway_address(&k8s).await.map_err(unreachable)?;
-        }
-        let objects = compare_cluster(&k8s, fleet, c, &inputs, renderer, deadline)
-            .await
-            .map_err(unreachable)?;
+        let compared = async {
+            if c.role == Role::Hub {
+                inputs.gateway_address = gateway_address(&k8s).await?;
+            }
+            compare_cluster(&k8s, fleet, c, &inputs, renderer, deadline).await
+        };
+        let objects = match compared.await {
+            Ok(objects) => objects,
+            Err(e) => {
+                plan.problems.push(format!("cannot compare the stack of {label}: {e}"));
+                continue;
+            }
+        };
         if let Some(cp) = plan.clusters.iter_mut().find(|p| p.name == *c.name.get_ref()) {
             cp.objects = objects;
             cp.objects_compared = true;
@@ -134,5 +146,6 @@ pub async fn stacks(
     plan.notes
         .retain(|n| !n.starts_with("stack objects of existing clusters are not listed"));
     plan.changes = plan.count_changes();
+    plan.ok = plan.problems.is_empty();
     Ok(())
 }

@@ -7,29 +7,48 @@ use std::net::Ipv4Addr;
 use tokio::task::JoinSet;
 
 use crate::firewall;
-use crate::fleet::preflight::Catalog;
+use crate::fleet::preflight::{self, Catalog};
 use crate::fleet::{Fleet, Role};
 use crate::linode::{self, Client, Filter};
 use crate::naming;
 use crate::plan::{Observed, ObservedCluster, is_ours};
 
-/// The catalog the preflight checks against (three list calls, run at once).
-pub async fn catalog(client: &Client) -> Result<Catalog, linode::Error> {
-    let (regions, types, versions) = tokio::join!(
+/// The catalog the preflight checks against, all calls at once: three lists, the account only when the
+/// fleet uses an HA control plane or the control-plane ACL (account capabilities), and plan availability
+/// for the regions of GPU pools.
+pub async fn catalog(client: &Client, fleet: &Fleet) -> Result<Catalog, linode::Error> {
+    let gpu_regions = preflight::availability_regions(fleet);
+    let availability = futures::future::try_join_all(gpu_regions.iter().map(|r| async move {
+        let plans = client.region_availability(r).await?;
+        let plans = plans.into_iter().map(|a| (a.plan, a.available)).collect();
+        Ok::<_, linode::Error>((r.clone(), plans))
+    }));
+    let account = async {
+        if preflight::needs_account(fleet) {
+            client.get_account().await.map(|a| Some(a.capabilities))
+        } else {
+            Ok(None)
+        }
+    };
+    let (regions, types, versions, account, availability) = tokio::join!(
         client.list_regions(),
         client.list_linode_types(None),
-        client.list_lke_versions()
+        client.list_lke_versions(),
+        account,
+        availability
     );
     Ok(Catalog {
         regions: regions?.into_iter().map(|r| (r.id, r.capabilities)).collect(),
         types: types?.into_iter().map(|t| t.id).collect(),
         k8s_versions: versions?.into_iter().map(|v| v.id).collect(),
+        account: account?,
+        availability: availability?.into_iter().collect(),
     })
 }
 
 /// Runs the preflight: fetches the catalog and checks the fleet against it; problems are fleet-file errors.
 pub async fn preflight(client: &Client, loaded: &crate::fleet::Loaded) -> Result<(), crate::Error> {
-    let catalog = catalog(client).await?;
+    let catalog = catalog(client, &loaded.fleet).await?;
     let diags = crate::fleet::preflight::check(&loaded.fleet, &catalog);
     if diags.is_empty() {
         return Ok(());
@@ -51,13 +70,9 @@ pub async fn observe(client: &Client, fleet: &Fleet) -> Result<Observed, crate::
         .map(|c| (naming::cluster_label(name, c.name.get_ref()), c.role))
         .collect();
     let fw_label = naming::firewall_label(name);
-    let (clusters, firewalls) = tokio::join!(client.list_lke_clusters(None), async {
-        if fleet.security.gateway_firewall {
-            client.list_firewalls(Some(&Filter::label(&fw_label))).await
-        } else {
-            Ok(Vec::new())
-        }
-    });
+    // Looked up even with `gateway_firewall` off: the plan then says the cloud controller removes it.
+    let fw_filter = Filter::label(&fw_label);
+    let (clusters, firewalls) = tokio::join!(client.list_lke_clusters(None), client.list_firewalls(Some(&fw_filter)));
     let relevant: Vec<_> = clusters?
         .into_iter()
         .filter(|c| labels.contains_key(&c.label) || is_ours(&c.tags, name))

@@ -72,7 +72,7 @@ fn create_cluster(fleet: &Fleet, c: &Cluster, renderer: &Renderer) -> Result<Clu
         label: naming::cluster_label(name, c.name.get_ref()),
         region: c.region.get_ref().clone(),
         k8s_version: fleet.fleet.k8s_version.get_ref().clone(),
-        high_availability: c.high_availability,
+        high_availability: *c.high_availability.get_ref(),
         tags: naming::cluster_tags(name, c.role.as_str(), &fleet.user_tags()),
         changes: Vec::new(),
         pools: new_pools(c),
@@ -148,9 +148,9 @@ fn existing_cluster(fleet: &Fleet, c: &Cluster, have: &ObservedCluster, plan: &m
         .control_plane
         .as_ref()
         .is_some_and(|cp| cp.high_availability);
-    if c.high_availability && !ha {
+    if *c.high_availability.get_ref() && !ha {
         changes.push("high availability control plane: off → on (cannot be undone; recycles the nodes)".to_string());
-    } else if !c.high_availability && ha {
+    } else if !*c.high_availability.get_ref() && ha {
         plan.notes.push(format!(
             "{label}: the HA control plane stays on (LKE cannot turn it off)"
         ));
@@ -246,6 +246,12 @@ pub fn online(fleet: &Fleet, observed: &Observed, renderer: &Renderer) -> Result
             pending_edges,
             &mut plan.problems,
         );
+    } else if let Some(fw) = observed.firewall.as_ref().filter(|f| is_ours(&f.tags, name)) {
+        plan.firewall = Some(firewall_left_to_the_cloud_controller(fleet, fw));
+        plan.notes.push(format!(
+            "security.gateway_firewall is off: the cloud controller detaches and deletes firewall {} (id {}) once the gateway Service loses its firewall-id annotation; the OTLP gateway is then open to any address (mTLS still applies)",
+            fw.label, fw.id
+        ));
     }
     if plan.clusters.iter().any(|c| !c.objects_compared) {
         plan.notes.push(
@@ -255,6 +261,16 @@ pub fn online(fleet: &Fleet, observed: &Observed, renderer: &Renderer) -> Result
     plan.changes = plan.count_changes();
     plan.ok = plan.problems.is_empty();
     Ok(plan)
+}
+
+/// The firewall of a fleet that turned `gateway_firewall` off: the cloud controller deletes it (it
+/// deletes a firewall it finds attached when neither firewall annotation is set), `up` does not.
+fn firewall_left_to_the_cloud_controller(fleet: &Fleet, fw: &Firewall) -> FirewallPlan {
+    let mut plan = firewall_create(fleet);
+    plan.action = Action::Delete;
+    plan.id = Some(fw.id);
+    plan.rule = "deleted by the cloud controller when the gateway Service drops its firewall-id annotation";
+    plan
 }
 
 fn firewall_plan(

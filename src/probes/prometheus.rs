@@ -115,26 +115,48 @@ pub struct ClusterSeries {
     pub hub_values: BTreeSet<String>,
 }
 
-/// The one query behind `prometheus/series` and `status`: every series of the fleet's clusters,
-/// grouped by cluster and `hub_received_at`, with the newest sample time.
+/// Metrics every cluster's agent sends for every node (kubelet stats, every 20s), the clock of
+/// [`newest_query`]. kubelet stats' node metrics carry no data-point attributes, so two of them on
+/// one node have the same labels once `timestamp()` drops the names: each gets its own `timestamp()`.
+pub const HEARTBEAT_METRICS: [&str; 2] = ["k8s_node_cpu_usage", "k8s_node_memory_working_set_bytes"];
+
+/// Presence behind `prometheus/series`: how many series each cluster has in the last 5m, per
+/// `hub_received_at`. Counting keeps `__name__` until the aggregation, so series that differ only
+/// in their name never collide (no `timestamp()` over many names).
 pub fn series_query(clusters: &[String]) -> String {
     format!(
-        "max by (cluster_id, hub_received_at) (timestamp({{cluster_id=~\"{}\"}}))",
+        "count by (cluster_id, hub_received_at) ({{cluster_id=~\"{}\"}})",
         alternatives(clusters)
     )
 }
 
-/// Runs [`series_query`] and folds the answer per cluster.
+/// The newest sample time per cluster: `timestamp()` applied to one metric name at a time (a
+/// selector of one name cannot hold two series with the same labels), joined with `or`.
+pub fn newest_query(clusters: &[String]) -> String {
+    let re = alternatives(clusters);
+    let parts: Vec<String> = HEARTBEAT_METRICS
+        .iter()
+        .map(|m| format!("timestamp({m}{{cluster_id=~\"{re}\"}})"))
+        .collect();
+    format!("max by (cluster_id) ({})", parts.join(" or "))
+}
+
+/// Runs [`series_query`] and [`newest_query`] at once and folds the answers per cluster.
 pub async fn cluster_series(backend: &Backend, clusters: &[String]) -> Result<BTreeMap<String, ClusterSeries>, String> {
-    let samples = query(backend, &series_query(clusters)).await?;
+    let (series_q, newest_q) = (series_query(clusters), newest_query(clusters));
+    let (series, newest) = tokio::join!(query(backend, &series_q), query(backend, &newest_q));
     let mut out: BTreeMap<String, ClusterSeries> = BTreeMap::new();
-    for s in samples {
+    for s in newest? {
+        if let Some(cluster) = s.labels.get("cluster_id") {
+            let entry = out.entry(cluster.clone()).or_default();
+            entry.newest_ns = entry.newest_ns.max(Some((s.value * 1e9) as u128));
+        }
+    }
+    for s in series? {
         let Some(cluster) = s.labels.get("cluster_id") else {
             continue;
         };
         let entry = out.entry(cluster.clone()).or_default();
-        let ns = (s.value * 1e9) as u128;
-        entry.newest_ns = entry.newest_ns.max(Some(ns));
         match s.labels.get("hub_received_at").filter(|v| !v.is_empty()) {
             Some(v) => {
                 entry.with_hub_label += 1;
@@ -193,10 +215,11 @@ pub enum Nodes {
     Unknown(String),
 }
 
-/// Node metrics (kubelet stats `k8s_node_*`, labelled `k8s_node_name`) per cluster and node.
+/// Node metrics (kubelet stats `k8s_node_*`, labelled `k8s_node_name`) per cluster and node in the
+/// last 5m. Counted, not timestamped: many node metrics share one label set once names are dropped.
 pub fn nodes_query(clusters: &[String]) -> String {
     format!(
-        "max by (cluster_id, k8s_node_name) (timestamp({{__name__=~\"k8s_node_.+\", cluster_id=~\"{}\"}}))",
+        "count by (cluster_id, k8s_node_name) ({{__name__=~\"k8s_node_.+\", cluster_id=~\"{}\"}})",
         alternatives(clusters)
     )
 }
@@ -278,7 +301,11 @@ mod tests {
     fn cluster_names_are_escaped_in_queries() {
         assert_eq!(
             series_query(&["hub".into(), "us-east".into()]),
-            "max by (cluster_id, hub_received_at) (timestamp({cluster_id=~\"hub|us-east\"}))"
+            "count by (cluster_id, hub_received_at) ({cluster_id=~\"hub|us-east\"})"
+        );
+        assert_eq!(
+            newest_query(&["hub".into()]),
+            "max by (cluster_id) (timestamp(k8s_node_cpu_usage{cluster_id=~\"hub\"}) or timestamp(k8s_node_memory_working_set_bytes{cluster_id=~\"hub\"}))"
         );
         assert_eq!(alternatives(&["a.b".into()]), "a\\\\.b");
         assert_eq!(quote("a\"b"), "\"a\\\"b\"");

@@ -121,7 +121,7 @@ pub async fn mount_hub_backends(hub: &K8sFake, trace_lookups: Arc<AtomicUsize>) 
                     n("us-east", "use-1"),
                     n("us-east", "use-2"),
                 ])
-            } else if q.contains("timestamp({cluster_id=~") {
+            } else if q.contains("({cluster_id=~") {
                 let s = |c: &str| (json!({"cluster_id": c, "hub_received_at": "otel-gateway"}), now_s);
                 vector(vec![s("hub"), s("us-east")])
             } else {

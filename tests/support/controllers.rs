@@ -211,7 +211,8 @@ fn claims_bound(k8s: &K8sFake, sts: &Value) -> bool {
 /// NodeBalancer (cluster region, `lke_cluster`, tags from the tags annotation) and the Service's
 /// ingress IP. Every pass it re-syncs the NodeBalancer's tags and firewall: the firewall-id
 /// annotation's firewall attached (moved when the id changes), any other firewall detached (unless
-/// the firewall-acl annotation is set, which is not modelled). A NodeBalancer deleted behind its
+/// the firewall-acl annotation is set, which is not modelled); with neither annotation a detached
+/// firewall nothing else uses is deleted, as the real controller does. A NodeBalancer deleted behind its
 /// back is re-created. `load_balancer` after the Service is gone (or stops being a LoadBalancer) its
 /// NodeBalancer is deleted, unless the Linode cluster is gone: then it is left, as on the platform.
 pub(super) fn load_balancers(
@@ -280,8 +281,23 @@ pub(super) fn load_balancers(
                 .ok()
                 .filter(|f| st.firewalls.contains_key(f));
             let attached = |d: &Value| d["entity"]["id"] == nb && d["entity"]["type"] == "nodebalancer";
+            let detached: Vec<u64> = st
+                .devices
+                .values()
+                .filter(|d| attached(d) && d["firewall_id"].as_u64() != wanted)
+                .filter_map(|d| d["firewall_id"].as_u64())
+                .collect();
             st.devices
                 .retain(|_, d| !attached(d) || Some(d["firewall_id"].as_u64().unwrap_or(0)) == wanted);
+            // With neither firewall annotation the real controller also deletes the firewall it
+            // detached when nothing else uses it (services/firewalls.go).
+            if annotations.get(FIREWALL_ID).is_none() {
+                for fw in detached {
+                    if !st.devices.values().any(|d| d["firewall_id"] == fw) {
+                        st.firewalls.remove(&fw);
+                    }
+                }
+            }
             if let Some(fw) = wanted
                 && !st.devices.values().any(attached)
             {

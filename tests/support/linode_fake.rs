@@ -69,8 +69,12 @@ pub struct Logged {
 pub struct State {
     /// Accepted bearer token.
     pub token: String,
-    /// Region objects.
+    /// Region objects, with the capabilities real regions list (never the account's HA/ACL ones).
     pub regions: Vec<Value>,
+    /// `GET /regions/availability` entries `{region, plan, available}` (GPU plans).
+    pub availability: Vec<Value>,
+    /// `GET /account` capabilities (HA control planes and the ACL live here).
+    pub account_capabilities: Vec<String>,
     /// Linode type objects.
     pub types: Vec<Value>,
     /// LKE version ids.
@@ -112,22 +116,61 @@ pub struct State {
     pub(super) seq: u64,
 }
 
+/// Capabilities a real account lists (`GET /account`), HA control planes and the ACL among them.
+pub const ACCOUNT_CAPABILITIES: &[&str] = &[
+    "Linodes",
+    "NodeBalancers",
+    "Block Storage",
+    "Object Storage",
+    "Kubernetes",
+    "Cloud Firewall",
+    "Vlans",
+    "VPCs",
+    "Placement Group",
+    "LKE HA Control Planes",
+    "LKE Network Access Control List (IP ACL)",
+];
+
+/// What a real core region lists (as in linode/ansible_linode's sample answer): never `LKE HA Control
+/// Planes` or `LKE Network Access Control List (IP ACL)`, which are account capabilities.
+pub fn core_region_capabilities(gpu: bool) -> Vec<&'static str> {
+    let mut caps = vec![
+        "Linodes",
+        "Backups",
+        "NodeBalancers",
+        "Block Storage",
+        "Object Storage",
+        "Kubernetes",
+        "Cloud Firewall",
+        "Vlans",
+        "VPCs",
+        "Metadata",
+        "Premium Plans",
+        "Placement Group",
+    ];
+    if gpu {
+        caps.push("GPU Linodes");
+    }
+    caps
+}
+
+/// A region object as `GET /regions` answers it.
+pub fn region(id: &str, country: &str, caps: &[&str]) -> Value {
+    json!({"id": id, "label": id, "country": country, "capabilities": caps,
+           "status": "ok", "site_type": "core"})
+}
+
+/// An availability entry as `GET /regions/{id}/availability` answers it.
+pub fn sells(region: &str, plan: &str, available: bool) -> Value {
+    json!({"region": region, "plan": plan, "available": available})
+}
+
 impl State {
     /// Regions (one without Kubernetes), types (one GPU), versions; nothing else.
     pub fn seeded() -> Self {
-        let region = |id: &str, country: &str, caps: &[&str]| {
-            json!({"id": id, "label": id, "country": country, "capabilities": caps,
-                   "status": "ok", "site_type": "core"})
-        };
-        let lke = [
-            "Linodes",
-            "Kubernetes",
-            "Cloud Firewall",
-            "NodeBalancers",
-            "Block Storage",
-        ];
-        let mut gpu = lke.to_vec();
-        gpu.push("GPU Linodes");
+        let lke = core_region_capabilities(false);
+        let gpu = core_region_capabilities(true);
+        let region = |id: &str, country: &str, caps: &[&str]| region(id, country, caps);
         let ty = |id: &str, class: &str, vcpus: u32, memory: u64, gpus: u32| {
             json!({"id": id, "label": id, "class": class, "vcpus": vcpus, "memory": memory,
                    "gpus": gpus, "disk": memory * 20, "network_out": 4000, "transfer": 4000,
@@ -146,6 +189,8 @@ impl State {
                 ty("g6-dedicated-4", "dedicated", 4, 8192, 0),
                 ty("g2-gpu-rtx4000a1-s", "gpu", 4, 16384, 1),
             ],
+            availability: vec![sells("de-fra-2", "g2-gpu-rtx4000a1-s", true)],
+            account_capabilities: ACCOUNT_CAPABILITIES.iter().map(|c| c.to_string()).collect(),
             versions: vec!["1.31".into(), "1.32".into()],
             clusters: BTreeMap::new(),
             pools: BTreeMap::new(),
@@ -165,6 +210,15 @@ impl State {
             next_id: 1000,
             seq: 0,
         }
+    }
+
+    /// Whether `plan` can be bought in `region`: GPU plans only where the availability list says so.
+    pub fn sells(&self, region: &str, plan: &str) -> bool {
+        let gpu = self.types.iter().any(|t| t["id"] == plan && t["class"] == "gpu");
+        !gpu || self
+            .availability
+            .iter()
+            .any(|a| a["region"] == region && a["plan"] == plan && a["available"] == true)
     }
 
     pub(super) fn id(&mut self) -> u64 {

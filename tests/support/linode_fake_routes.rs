@@ -93,7 +93,19 @@ fn route(state: &mut State, req: &Request, method: &str, segs: &[&str], body: &V
     let id = |i: usize| segs.get(i).and_then(|s| s.parse::<u64>().ok()).unwrap_or(0);
     match (method, segs) {
         ("GET", ["regions"]) => list(req, state.regions.clone()),
+        ("GET", ["regions", "availability"]) => list(req, state.availability.clone()),
         ("GET", ["regions", r]) => find(&state.regions, |v| v["id"] == *r),
+        // A plain array, not a page, as the API answers it.
+        ("GET", ["regions", r, "availability"]) if state.regions.iter().any(|v| v["id"] == *r) => ok(Value::Array(
+            state
+                .availability
+                .iter()
+                .filter(|a| a["region"] == *r)
+                .cloned()
+                .collect(),
+        )),
+        ("GET", ["account"]) => ok(json!({"capabilities": state.account_capabilities, "company": "",
+            "email": "owner@example.invalid", "euuid": "E1A4F1C2-0000-0000-0000-000000000000"})),
         ("GET", ["linode", "types"]) => list(req, state.types.clone()),
         ("GET", ["linode", "types", t]) => find(&state.types, |v| v["id"] == *t),
         ("GET", ["lke", "versions"]) => list(req, state.versions.iter().map(|v| json!({"id": v})).collect()),
@@ -193,6 +205,9 @@ fn create_cluster(state: &mut State, body: &Value) -> Reply {
     if pools.is_empty() {
         return err(400, Some("node_pools"), "At least one node pool is required");
     }
+    if let Some(refused) = control_plane_refused(state, body) {
+        return refused;
+    }
     let id = state.id();
     let ha = body["control_plane"]["high_availability"].as_bool().unwrap_or(false);
     let cluster = json!({"id": id, "label": label, "region": region, "k8s_version": version,
@@ -209,7 +224,31 @@ fn create_cluster(state: &mut State, body: &Value) -> Reply {
     ok(cluster)
 }
 
+/// The API refuses an HA control plane or a control-plane ACL when the account lacks the capability
+/// (they are account capabilities; regions never list them).
+fn control_plane_refused(state: &State, body: &Value) -> Option<Reply> {
+    let has = |cap: &str| state.account_capabilities.iter().any(|c| c == cap);
+    if body["control_plane"]["high_availability"] == json!(true) && !has("LKE HA Control Planes") {
+        return Some(err(
+            400,
+            Some("control_plane.high_availability"),
+            "HA control planes are not available for this account",
+        ));
+    }
+    if body["control_plane"]["acl"].is_object() && !has("LKE Network Access Control List (IP ACL)") {
+        return Some(err(
+            400,
+            Some("control_plane.acl"),
+            "Control plane ACLs are not available for this account",
+        ));
+    }
+    None
+}
+
 fn update_cluster(state: &mut State, id: u64, body: &Value) -> Reply {
+    if let Some(refused) = control_plane_refused(state, body) {
+        return refused;
+    }
     let Some(cluster) = state.clusters.get_mut(&id) else {
         return not_found();
     };
@@ -303,6 +342,9 @@ fn make_pool(state: &mut State, cluster: u64, region: &str, spec: &Value) -> Res
     let ty = spec["type"].as_str().unwrap_or_default().to_string();
     if !state.types.iter().any(|t| t["id"] == ty.as_str()) {
         return Err(Invalid("type", "Invalid Linode type"));
+    }
+    if !state.sells(region, &ty) {
+        return Err(Invalid("type", "This Linode type is not available in this region"));
     }
     let count = spec["count"].as_u64().unwrap_or(0);
     if !(1..=100).contains(&count) {

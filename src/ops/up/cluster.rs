@@ -75,7 +75,7 @@ fn control_plane(fleet: &Fleet, c: &Cluster) -> ControlPlaneSpec {
         .map(|s| s.get_ref().clone())
         .collect();
     ControlPlaneSpec {
-        high_availability: Some(c.high_availability),
+        high_availability: Some(*c.high_availability.get_ref()),
         acl: (!acl.is_empty()).then(|| {
             let (v4, v6) = split_cidrs(&acl);
             ControlPlaneAcl {
