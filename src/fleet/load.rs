@@ -29,6 +29,7 @@ pub fn parse(src: &str) -> (Option<Fleet>, Vec<Diag>) {
     let mut top = Table::new(src, String::new(), root.span(), root.get_ref());
     let fleet = read_fleet(&mut top, &mut diags);
     top.finish(&mut diags);
+    diags.extend(super::untrusted::scan_strings(root.get_ref()));
     (Some(fleet), diags)
 }
 

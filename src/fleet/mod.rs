@@ -7,6 +7,7 @@ mod load;
 pub mod preflight;
 mod reader;
 pub mod spec;
+pub mod untrusted;
 pub mod validate;
 
 use std::path::{Path, PathBuf};

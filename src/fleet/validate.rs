@@ -30,6 +30,7 @@ pub fn validate(f: &Fleet) -> Vec<Diag> {
     for (i, dest) in f.destinations.iter().enumerate() {
         destination(i, dest, &mut d);
     }
+    super::untrusted::check(f, &mut d);
     d
 }
 
@@ -111,6 +112,8 @@ fn tags(f: &Fleet, d: &mut Vec<Diag>) {
             );
         } else if s.contains(',') || s.trim() != s {
             d.push(Diag::new(t.span(), field, "tags must not contain commas or surrounding spaces").value(show(t)));
+        } else if !super::untrusted::is_tag(s) {
+            d.push(Diag::new(t.span(), field, "tags may use only letters, digits and . _ - : / = + @").value(show(t)));
         } else if s == naming::TAG_OWNER || s.starts_with("lkeobs-") {
             d.push(
                 Diag::new(
