@@ -12,10 +12,10 @@ mod openapi;
 use std::collections::BTreeMap;
 
 use lkeobs::linode::{
-    AclAddresses, Autoscaler, ControlPlaneAcl, ControlPlaneSpec, CreateFirewall, CreateFirewallDevice,
-    CreateLkeCluster, CreateTag, DeviceType, FirewallAction, FirewallDevicesSpec, FirewallRule, FirewallRules,
-    FirewallStatus, NodePoolSpec, Protocol, RuleAddresses, Taint, TaintEffect, UpdateFirewall, UpdateLkeCluster,
-    UpdateNodePool,
+    AclAddresses, Autoscaler, ControlPlaneAcl, ControlPlaneAclBody, ControlPlaneSpec, CreateFirewall,
+    CreateFirewallDevice, CreateLkeCluster, CreateTag, DeviceType, FirewallAction, FirewallDevicesSpec, FirewallRule,
+    FirewallRules, FirewallStatus, NodePoolSpec, Protocol, RuleAddresses, Taint, TaintEffect, UpdateFirewall,
+    UpdateLkeCluster, UpdateNodePool,
 };
 use serde::Serialize;
 use serde_json::{Value, json};
@@ -165,6 +165,17 @@ fn default_cases() -> Vec<Case> {
         case("cluster create, every field", "POST", "/lke/clusters", &full_cluster()),
         case("cluster create, minimal", "POST", "/lke/clusters", &minimal),
         case("cluster update", "PUT", "/lke/clusters/{clusterId}", &update_cluster),
+        case(
+            "control-plane ACL update, as up reconciles it",
+            "PUT",
+            "/lke/clusters/{clusterId}/control_plane_acl",
+            &ControlPlaneAclBody {
+                acl: ControlPlaneAcl {
+                    revision_id: None,
+                    ..full_control_plane().acl.unwrap_or_default()
+                },
+            },
+        ),
         case("pool create", "POST", "/lke/clusters/{clusterId}/pools", &full_pool()),
         case(
             "pool update",

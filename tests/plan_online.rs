@@ -10,7 +10,10 @@ use support::k8s_fake::K8sFake;
 use support::linode_fake::{LinodeFake, State, core_region_capabilities, region, sells};
 use tooling::{fleet, lkeobs};
 
-use lkeobs::linode::{Autoscaler, ControlPlaneSpec, CreateFirewall, CreateLkeCluster, FirewallRules, NodePoolSpec};
+use lkeobs::linode::{
+    AclAddresses, Autoscaler, ControlPlaneAcl, ControlPlaneSpec, CreateFirewall, CreateLkeCluster, FirewallRules,
+    NodePoolSpec,
+};
 
 /// The fake's catalog widened to what fleet/prod.toml needs, answering like the real API: regions list
 /// only region capabilities, the account holds HA control planes and the ACL, and the RTX 4000 Ada plan
@@ -35,6 +38,18 @@ fn prod_catalog() -> State {
     s.types.push(json!({"id": "g6-standard-4", "label": "Linode 8GB", "class": "standard", "vcpus": 4, "memory": 8192, "gpus": 0}));
     s.versions = vec!["1.32".into(), "1.33".into()];
     s
+}
+
+/// An enforced control-plane ACL of these IPv4 networks.
+fn prod_acl(nets: &[&str]) -> ControlPlaneAcl {
+    ControlPlaneAcl {
+        enabled: Some(true),
+        addresses: Some(AclAddresses {
+            ipv4: Some(nets.iter().map(|s| s.to_string()).collect()),
+            ipv6: None,
+        }),
+        revision_id: None,
+    }
 }
 
 const OURS: [&str; 4] = ["lkeobs", "lkeobs-fleet-prod", "team-obs", "env-prod"];
@@ -63,9 +78,10 @@ async fn create(fake: &LinodeFake, label: &str, region: &str, role: &str, pools:
         k8s_version: "1.33".into(),
         node_pools: pools,
         tags: if role.is_empty() { Vec::new() } else { tags(role) },
-        control_plane: ha.then(|| ControlPlaneSpec {
-            high_availability: Some(true),
-            ..Default::default()
+        // Ours are created as `up` creates them: with the fleet's control-plane ACL.
+        control_plane: Some(ControlPlaneSpec {
+            high_availability: Some(ha),
+            acl: (!role.is_empty()).then(|| prod_acl(&["203.0.113.0/24"])),
         }),
         tier: None,
     };
@@ -558,4 +574,28 @@ async fn an_unreachable_cluster_is_noted_and_the_plan_goes_on_reporting_everythi
     // Stderr is a pipe here: no terminal escape codes, no library log lines without -v.
     assert!(!err.contains('\u{1b}'), "escape codes on a pipe: {err:?}");
     assert!(!err.contains("kube_client") && !err.contains("hyper"), "{err}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_changed_control_plane_acl_is_planned_per_cluster() {
+    let fake = LinodeFake::start_with(prod_catalog()).await;
+    partly_built(&fake).await;
+    let hub = *fake
+        .state()
+        .clusters
+        .iter()
+        .find(|(_, c)| c["label"] == "lkeobs-prod-hub")
+        .unwrap()
+        .0;
+    fake.client()
+        .update_control_plane_acl(hub, &prod_acl(&["198.51.100.0/24"]))
+        .await
+        .unwrap();
+    let (_, p, err) = plan(&fake, &[]);
+    let c = cluster(&p, "hub");
+    assert_eq!(c["action"], "update", "{err}\n{p:#}");
+    assert_eq!(c["acl"]["from"], serde_json::json!(["198.51.100.0/24"]));
+    assert_eq!(c["acl"]["to"], serde_json::json!(["203.0.113.0/24"]));
+    assert!(cluster(&p, "us-east")["acl"].is_null(), "in sync: {p:#}");
+    assert_eq!(p["api_calls"]["GET /lke/clusters/{id}/control_plane_acl"], 3, "{p:#}");
 }

@@ -9,6 +9,7 @@ mod reader;
 pub mod spec;
 pub mod untrusted;
 pub mod validate;
+pub mod warnings;
 
 use std::path::{Path, PathBuf};
 

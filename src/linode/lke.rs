@@ -105,6 +105,29 @@ pub struct ControlPlaneAcl {
     pub revision_id: Option<String>,
 }
 
+/// The body of `GET`/`PUT /lke/clusters/{id}/control_plane_acl`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ControlPlaneAclBody {
+    /// The ACL.
+    pub acl: ControlPlaneAcl,
+}
+
+impl ControlPlaneAcl {
+    /// The allowed networks when the ACL is enforced, sorted; empty when it is off.
+    pub fn enforced_addresses(&self) -> Vec<String> {
+        if self.enabled != Some(true) {
+            return Vec::new();
+        }
+        let mut out: Vec<String> = self
+            .addresses
+            .iter()
+            .flat_map(|a| a.ipv4.iter().chain(a.ipv6.iter()).flatten().cloned())
+            .collect();
+        out.sort();
+        out
+    }
+}
+
 /// IPv4 and IPv6 addresses or CIDRs.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AclAddresses {
@@ -182,6 +205,23 @@ impl Client {
     /// Updates label, tags, version or control plane.
     pub async fn update_lke_cluster(&self, id: u64, request: &UpdateLkeCluster) -> Result<LkeCluster> {
         self.put(&ApiPath::new("/lke/clusters/{id}", &[&id]), request).await
+    }
+
+    /// The control-plane ACL (`GET /lke/clusters/{id}/control_plane_acl`).
+    pub async fn get_control_plane_acl(&self, id: u64) -> Result<ControlPlaneAcl> {
+        let body: ControlPlaneAclBody = self
+            .get(&ApiPath::new("/lke/clusters/{id}/control_plane_acl", &[&id]))
+            .await?;
+        Ok(body.acl)
+    }
+
+    /// Replaces the control-plane ACL (`PUT /lke/clusters/{id}/control_plane_acl`).
+    pub async fn update_control_plane_acl(&self, id: u64, acl: &ControlPlaneAcl) -> Result<ControlPlaneAcl> {
+        let body = ControlPlaneAclBody { acl: acl.clone() };
+        let answer: ControlPlaneAclBody = self
+            .put(&ApiPath::new("/lke/clusters/{id}/control_plane_acl", &[&id]), &body)
+            .await?;
+        Ok(answer.acl)
     }
 
     /// Deletes a cluster (asynchronous on the API side; already gone counts as done).

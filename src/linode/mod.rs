@@ -59,8 +59,8 @@ pub use firewalls::{
 };
 pub use instances::{Instance, InstanceIps, IpAddress, Ipv4Addresses};
 pub use lke::{
-    AclAddresses, ApiEndpoint, ControlPlane, ControlPlaneAcl, ControlPlaneSpec, CreateLkeCluster, LkeCluster,
-    LkeVersion, UpdateLkeCluster,
+    AclAddresses, ApiEndpoint, ControlPlane, ControlPlaneAcl, ControlPlaneAclBody, ControlPlaneSpec, CreateLkeCluster,
+    LkeCluster, LkeVersion, UpdateLkeCluster,
 };
 pub use nodebalancers::{EntityRef, NodeBalancer};
 pub use pools::{Autoscaler, LkeNode, NodePool, NodePoolSpec, Taint, TaintEffect, UpdateNodePool};

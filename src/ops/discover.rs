@@ -83,13 +83,28 @@ pub async fn observe(client: &Client, fleet: &Fleet) -> Result<Observed, crate::
         if is_ours(&c.tags, name) {
             let client = client.clone();
             let id = c.id;
-            tasks.spawn(async move { (i, client.list_node_pools(id).await) });
+            let want_acl = !fleet.security.control_plane_acl.is_empty();
+            tasks.spawn(async move {
+                let (pools, acl) = tokio::join!(client.list_node_pools(id), async {
+                    if want_acl {
+                        client.get_control_plane_acl(id).await.map(Some)
+                    } else {
+                        Ok(None)
+                    }
+                });
+                (i, pools.and_then(|p| acl.map(|a| (p, a))))
+            });
         }
     }
     let mut pools: BTreeMap<usize, Vec<linode::NodePool>> = BTreeMap::new();
+    let mut acls: BTreeMap<usize, linode::ControlPlaneAcl> = BTreeMap::new();
     while let Some(joined) = tasks.join_next().await {
         let (i, result) = joined.map_err(|e| crate::Error::Internal(format!("pool listing task failed: {e}")))?;
-        pools.insert(i, result?);
+        let (p, acl) = result?;
+        pools.insert(i, p);
+        if let Some(acl) = acl {
+            acls.insert(i, acl);
+        }
     }
 
     let has_edge = relevant
@@ -130,6 +145,7 @@ pub async fn observe(client: &Client, fleet: &Fleet) -> Result<Observed, crate::
                 cluster,
                 pools,
                 node_ipv4,
+                acl: acls.remove(&i),
             }
         })
         .collect();

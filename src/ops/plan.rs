@@ -21,6 +21,9 @@ struct Report<'a> {
 /// that are not ours) are printed with the plan, then returned as an error.
 pub async fn run(ctx: &Ctx, args: &PlanArgs) -> Result<Plan, crate::Error> {
     let loaded = ctx.load_fleet()?;
+    for w in crate::fleet::warnings::security_warnings(&loaded.fleet) {
+        ctx.printer.warn(&w);
+    }
     let renderer = Renderer::new()?;
     let client = if args.offline {
         None

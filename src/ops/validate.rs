@@ -60,6 +60,8 @@ struct Report<'a> {
     summary: &'a Summary,
     #[serde(flatten)]
     preflight: &'a Preflight,
+    /// Security choices that are allowed but weak (see `fleet::warnings`).
+    warnings: &'a [String],
     api_calls: ApiCalls,
 }
 
@@ -85,14 +87,19 @@ pub async fn run(ctx: &Ctx, args: &ValidateArgs) -> Result<Summary, crate::Error
         }
     };
     let summary = Summary::of(&loaded.file, &loaded.fleet);
+    let warnings = crate::fleet::warnings::security_warnings(&loaded.fleet);
     if ctx.printer.json() {
         ctx.printer.report_json(&Report {
             ok: true,
             summary: &summary,
             preflight: &preflight,
+            warnings: &warnings,
             api_calls: ctx.api_calls(),
         });
     } else {
+        for w in &warnings {
+            ctx.printer.warn(w);
+        }
         ctx.printer.report(&summary.line(&preflight));
     }
     Ok(summary)

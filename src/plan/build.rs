@@ -3,10 +3,10 @@
 use std::collections::BTreeSet;
 use std::net::Ipv4Addr;
 
-use super::{Action, ClusterPlan, FirewallPlan, ObjectPlan, Plan, PoolPlan, pools};
+use super::{AclChange, Action, ClusterPlan, FirewallPlan, ObjectPlan, Plan, PoolPlan, pools};
 use crate::firewall;
 use crate::fleet::{Cluster, Fleet, Role};
-use crate::linode::{Firewall, LkeCluster, NodePool};
+use crate::linode::{ControlPlaneAcl, Firewall, LkeCluster, NodePool};
 use crate::naming;
 use crate::stack::{Inputs, Renderer, secrets};
 
@@ -26,6 +26,8 @@ pub struct ObservedCluster {
     pub pools: Vec<NodePool>,
     /// Public IPv4 addresses of its nodes.
     pub node_ipv4: Vec<Ipv4Addr>,
+    /// Its control-plane ACL, read when the fleet asks for one.
+    pub acl: Option<ControlPlaneAcl>,
 }
 
 /// Whether a resource's tags say it belongs to this fleet.
@@ -76,6 +78,7 @@ fn create_cluster(fleet: &Fleet, c: &Cluster, renderer: &Renderer) -> Result<Clu
         tags: naming::cluster_tags(name, c.role.as_str(), &fleet.user_tags()),
         changes: Vec::new(),
         pools: new_pools(c),
+        acl: None,
         objects_compared: true,
         objects: objects(fleet, c, renderer)?,
     })
@@ -163,8 +166,9 @@ fn existing_cluster(fleet: &Fleet, c: &Cluster, have: &ObservedCluster, plan: &m
             missing.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(", ")
         ));
     }
+    let acl = acl_change(fleet, have);
     ClusterPlan {
-        action: if changes.is_empty() {
+        action: if changes.is_empty() && acl.is_none() {
             Action::Adopt
         } else {
             Action::Update
@@ -179,9 +183,32 @@ fn existing_cluster(fleet: &Fleet, c: &Cluster, have: &ObservedCluster, plan: &m
         tags: have.cluster.tags.clone(),
         changes,
         pools: pools::diff(&c.pools, &have.pools),
+        acl,
         objects_compared: false,
         objects: Vec::new(),
     }
+}
+
+/// The ACL change an existing cluster needs: only when the fleet lists networks (an emptied list leaves
+/// the cluster's ACL as it is: turning it off would open the API, so that stays a person's decision).
+fn acl_change(fleet: &Fleet, have: &ObservedCluster) -> Option<AclChange> {
+    let mut want: Vec<String> = fleet
+        .security
+        .control_plane_acl
+        .iter()
+        .map(|a| a.get_ref().clone())
+        .collect();
+    if want.is_empty() {
+        return None;
+    }
+    want.sort();
+    want.dedup();
+    let from = have
+        .acl
+        .as_ref()
+        .map(ControlPlaneAcl::enforced_addresses)
+        .unwrap_or_default();
+    (from != want).then_some(AclChange { from, to: want })
 }
 
 /// The online plan: `observed` is what discovery found.

@@ -78,10 +78,30 @@ pub struct ClusterPlan {
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub changes: Vec<String>,
     pub pools: Vec<PoolPlan>,
+    /// The control-plane ACL of an existing cluster, when it differs from the fleet file.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub acl: Option<AclChange>,
     /// Whether `objects` was compared with the cluster (false: the cluster exists and its
     /// objects are not listed; comparing them needs the Kubernetes layer).
     pub objects_compared: bool,
     pub objects: Vec<ObjectPlan>,
+}
+
+/// A change of an existing cluster's control-plane ACL (`up` puts the fleet's list).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct AclChange {
+    /// Networks enforced now (empty: no ACL enforced).
+    pub from: Vec<String>,
+    /// Networks the fleet file lists.
+    pub to: Vec<String>,
+}
+
+impl AclChange {
+    /// `203.0.113.0/24 → 198.51.100.0/24, 203.0.113.0/24`, `off → …`.
+    pub fn describe(&self) -> String {
+        let side = |v: &[String]| if v.is_empty() { "off".to_string() } else { v.join(", ") };
+        format!("{} → {}", side(&self.from), side(&self.to))
+    }
 }
 
 #[derive(Debug, Clone, Serialize)]

@@ -39,6 +39,9 @@ pub fn render(plan: &Plan) -> String {
         for change in &c.changes {
             let _ = writeln!(out, "    ~ {change}");
         }
+        if let Some(acl) = &c.acl {
+            let _ = writeln!(out, "    ~ control-plane ACL {}", acl.describe());
+        }
         let _ = writeln!(out, "    tags: {}", c.tags.join(", "));
         for p in &c.pools {
             let scale = p

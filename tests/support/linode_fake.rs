@@ -83,6 +83,8 @@ pub struct State {
     pub clusters: BTreeMap<u64, Value>,
     /// Pools by id, each with a `cluster_id` key (removed from answers).
     pub pools: BTreeMap<u64, Value>,
+    /// Control-plane ACL per cluster (`{enabled, addresses: {ipv4, ipv6}}`), as set on create or by PUT.
+    pub acls: BTreeMap<u64, Value>,
     /// Kubeconfig polls still to answer 503, per cluster.
     pub kubeconfig_pending: BTreeMap<u64, u32>,
     /// How many 503 polls a new cluster's kubeconfig gets.
@@ -194,6 +196,7 @@ impl State {
             versions: vec!["1.31".into(), "1.32".into()],
             clusters: BTreeMap::new(),
             pools: BTreeMap::new(),
+            acls: BTreeMap::new(),
             kubeconfig_pending: BTreeMap::new(),
             kubeconfig_not_ready_polls: 2,
             kubeconfig_retry_after_secs: 1,

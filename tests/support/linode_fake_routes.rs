@@ -116,6 +116,26 @@ fn route(state: &mut State, req: &Request, method: &str, segs: &[&str], body: &V
         ("PUT", ["lke", "clusters", _]) => update_cluster(state, id(2), body),
         ("DELETE", ["lke", "clusters", _]) => delete_cluster(state, id(2)),
         ("GET", ["lke", "clusters", _, "kubeconfig"]) => kubeconfig(state, id(2)),
+        ("GET", ["lke", "clusters", _, "control_plane_acl"]) => ok(json!({"acl": state
+            .acls
+            .get(&id(2))
+            .cloned()
+            .unwrap_or_else(|| json!({"enabled": false, "addresses": {"ipv4": [], "ipv6": []}}))})),
+        ("PUT", ["lke", "clusters", _, "control_plane_acl"]) => {
+            if !state
+                .account_capabilities
+                .iter()
+                .any(|c| c == "LKE Network Access Control List (IP ACL)")
+            {
+                return err(
+                    400,
+                    Some("acl"),
+                    "Control plane ACLs are not available for this account",
+                );
+            }
+            state.acls.insert(id(2), body["acl"].clone());
+            ok(json!({"acl": body["acl"]}))
+        }
         ("GET", ["lke", "clusters", c, "api-endpoints"]) => list(
             req,
             vec![json!({"endpoint": format!("https://{c}.lke.fake.invalid:443")})],
@@ -214,6 +234,9 @@ fn create_cluster(state: &mut State, body: &Value) -> Reply {
         "tags": body["tags"].as_array().cloned().unwrap_or_default(), "status": "ready",
         "control_plane": {"high_availability": ha}, "created": WHEN, "updated": WHEN, "tier": "standard"});
     state.clusters.insert(id, cluster.clone());
+    if body["control_plane"]["acl"].is_object() {
+        state.acls.insert(id, body["control_plane"]["acl"].clone());
+    }
     state.kubeconfig_pending.insert(id, state.kubeconfig_not_ready_polls);
     for spec in &pools {
         if let Err(Invalid(field, reason)) = make_pool(state, id, &region, spec) {
@@ -265,6 +288,7 @@ fn update_cluster(state: &mut State, id: u64, body: &Value) -> Reply {
 
 fn delete_cluster(state: &mut State, id: u64) -> Reply {
     state.clusters.remove(&id);
+    state.acls.remove(&id);
     state.kubeconfig_pending.remove(&id);
     let pool_ids: Vec<u64> = state
         .pools

@@ -67,26 +67,31 @@ pub(super) fn expected_nodes(c: &Cluster) -> usize {
         .sum()
 }
 
-fn control_plane(fleet: &Fleet, c: &Cluster) -> ControlPlaneSpec {
+/// The fleet's control-plane ACL (enforced), or None when it lists no network.
+fn fleet_acl(fleet: &Fleet) -> Option<ControlPlaneAcl> {
     let acl: Vec<String> = fleet
         .security
         .control_plane_acl
         .iter()
         .map(|s| s.get_ref().clone())
         .collect();
+    (!acl.is_empty()).then(|| {
+        let (v4, v6) = split_cidrs(&acl);
+        ControlPlaneAcl {
+            enabled: Some(true),
+            addresses: Some(AclAddresses {
+                ipv4: Some(v4),
+                ipv6: (!v6.is_empty()).then_some(v6),
+            }),
+            revision_id: None,
+        }
+    })
+}
+
+fn control_plane(fleet: &Fleet, c: &Cluster) -> ControlPlaneSpec {
     ControlPlaneSpec {
         high_availability: Some(*c.high_availability.get_ref()),
-        acl: (!acl.is_empty()).then(|| {
-            let (v4, v6) = split_cidrs(&acl);
-            ControlPlaneAcl {
-                enabled: Some(true),
-                addresses: Some(AclAddresses {
-                    ipv4: Some(v4),
-                    ipv6: (!v6.is_empty()).then_some(v6),
-                }),
-                revision_id: None,
-            }
-        }),
+        acl: fleet_acl(fleet),
     }
 }
 
@@ -198,6 +203,10 @@ pub(super) async fn ensure(
     };
     if let Some(req) = update_request(fleet, c, plan, have, expires) {
         client.update_lke_cluster(id, &req).await?;
+    }
+    if let (Some(change), Some(acl)) = (&plan.acl, fleet_acl(fleet)) {
+        client.update_control_plane_acl(id, &acl).await?;
+        out.changes.push(format!("control-plane ACL {}", change.describe()));
     }
     // Pool plans follow the fleet's pool order; deletions come after.
     let mut wanted = c.pools.iter();

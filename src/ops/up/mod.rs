@@ -194,6 +194,9 @@ pub async fn converge(ctx: &Ctx, loaded: &Loaded, opts: &Options) -> Result<Repo
     let started = Instant::now();
     let fleet = &loaded.fleet;
     let name = fleet.name().to_string();
+    for w in crate::fleet::warnings::security_warnings(fleet) {
+        ctx.printer.warn(&w);
+    }
     let renderer = Renderer::new()?;
     let client = ctx
         .linode_client()?

@@ -1,0 +1,67 @@
+//! Choices a fleet file may make that weaken its security: reported as warnings by `validate`, `plan`
+//! and `up`, never errors (a short-lived CI fleet may choose them knowingly).
+
+use super::spec::Fleet;
+
+/// One line per weakness, in the order the file declares them.
+pub fn security_warnings(f: &Fleet) -> Vec<String> {
+    let mut out = Vec::new();
+    let acl = &f.security.control_plane_acl;
+    if acl.is_empty() {
+        out.push(
+            "security.control_plane_acl is empty: every cluster's Kubernetes API answers any address (the admin token still guards it); list the networks that run lkeobs and kubectl"
+                .to_string(),
+        );
+    }
+    for a in acl {
+        if matches!(a.get_ref().as_str(), "0.0.0.0/0" | "::/0") {
+            out.push(format!(
+                "security.control_plane_acl allows {}: every address may reach the Kubernetes API",
+                a.get_ref()
+            ));
+        }
+    }
+    if !f.security.mtls {
+        out.push(
+            "security.mtls is off: the hub's gateway accepts OTLP from anyone its firewall lets through, without a client certificate"
+                .to_string(),
+        );
+    }
+    if !f.security.gateway_firewall {
+        out.push("security.gateway_firewall is off: the OTLP gateway's address is open to the internet".to_string());
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::fleet::parse;
+
+    const SAFE: &str = r#"
+[fleet]
+name = "f"
+k8s_version = "1.33"
+[hub]
+region = "us-ord"
+pools = [{ type = "g6-standard-2", count = 1 }]
+[security]
+control_plane_acl = ["203.0.113.0/24"]
+"#;
+
+    #[test]
+    fn a_fleet_with_an_acl_mtls_and_the_firewall_has_no_warning() {
+        assert!(security_warnings(&parse("t.toml", SAFE).unwrap().fleet).is_empty());
+    }
+
+    #[test]
+    fn no_acl_an_open_acl_and_mtls_off_are_each_named() {
+        let open = SAFE.replace("\"203.0.113.0/24\"", "\"0.0.0.0/0\"") + "mtls = false\n";
+        let w = security_warnings(&parse("t.toml", &open).unwrap().fleet);
+        assert_eq!(w.len(), 2, "{w:?}");
+        assert!(w[0].contains("0.0.0.0/0") && w[1].contains("mtls is off"));
+        let none = SAFE.replace("control_plane_acl = [\"203.0.113.0/24\"]", "");
+        let w = security_warnings(&parse("t.toml", &none).unwrap().fleet);
+        assert!(w[0].contains("control_plane_acl is empty"), "{w:?}");
+    }
+}
