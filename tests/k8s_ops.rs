@@ -1,6 +1,6 @@
-//! `k8s` teardown deletes, the service proxy and Secrets against the fake Kubernetes API: only our
-//! LoadBalancer Services and volumes are deleted, and the calls return only once they are gone;
-//! proxy requests hit the service proxy path; `CreateOnly` never overwrites a Secret.
+//! `k8s` teardown deletes and Secrets against the fake Kubernetes API: only our LoadBalancer
+//! Services and volumes are deleted, and the calls return only once they are gone; `CreateOnly`
+//! never overwrites a Secret.
 
 mod support;
 
@@ -148,69 +148,6 @@ async fn delete_volumes_removes_statefulsets_then_claims_and_waits_for_claims_an
         fake.get("v1", "PersistentVolumeClaim", Some("monitoring"), "not-ours")
             .is_some()
     );
-}
-
-#[tokio::test]
-async fn service_proxy_get_and_post_hit_the_proxy_path() {
-    let fake = K8sFake::start().await;
-    let k8s = fake.k8s();
-    let got = k8s
-        .proxy_get("monitoring", "prometheus", 9090, "/api/v1/query?query=up")
-        .await
-        .expect("get");
-    assert!(got.is_success());
-    let echo: Value = serde_json::from_slice(&got.body).expect("json");
-    assert_eq!(echo["echo"]["method"], "GET");
-    assert_eq!(echo["echo"]["path"], "/api/v1/query");
-    assert_eq!(echo["echo"]["query"], "query=up");
-
-    let posted = k8s
-        .proxy_post(
-            "observability",
-            "otel-agent",
-            4318,
-            "v1/logs",
-            "application/json",
-            br#"{"resourceLogs":[]}"#.to_vec(),
-        )
-        .await
-        .expect("post");
-    let echo: Value = serde_json::from_str(&posted.text()).expect("json");
-    assert_eq!(echo["echo"]["method"], "POST");
-    assert_eq!(echo["echo"]["contentType"], "application/json");
-    assert_eq!(echo["echo"]["body"], r#"{"resourceLogs":[]}"#);
-
-    let paths: Vec<(String, String)> = fake.requests().into_iter().map(|r| (r.method, r.path)).collect();
-    assert_eq!(
-        paths,
-        [
-            (
-                "GET".into(),
-                "/api/v1/namespaces/monitoring/services/prometheus:9090/proxy/api/v1/query".into()
-            ),
-            (
-                "POST".into(),
-                "/api/v1/namespaces/observability/services/otel-agent:4318/proxy/v1/logs".into()
-            ),
-        ]
-    );
-}
-
-#[tokio::test]
-async fn service_proxy_returns_error_statuses_as_answers_without_retrying() {
-    let fake = K8sFake::start().await;
-    wiremock::Mock::given(wiremock::matchers::path_regex("/proxy/"))
-        .respond_with(wiremock::ResponseTemplate::new(503).set_body_string("not ready"))
-        .mount(fake.server())
-        .await;
-    let answer = fake
-        .k8s()
-        .proxy_get(NS, "otel-gateway", 13133, "")
-        .await
-        .expect("an answer");
-    assert_eq!((answer.status, answer.text().as_str()), (503, "not ready"));
-    let sent = fake.server().received_requests().await.unwrap_or_default().len();
-    assert_eq!(sent, 1, "a service's 503 was retried");
 }
 
 fn data(pairs: &[(&str, &str)]) -> BTreeMap<String, Vec<u8>> {

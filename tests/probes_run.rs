@@ -1,6 +1,7 @@
 //! `probes::run` end to end against fake Kubernetes APIs: workloads and agents read from the API,
-//! Prometheus, Loki, Tempo and the gateway answered through the hub's service proxy, and the
-//! canary posted through the edge's service proxy and found again at the hub.
+//! Prometheus, Loki, Tempo and the gateway answered through port-forwards to the hub's pods, and
+//! the canary posted through a port-forward to an edge's agent and found again at the hub; never
+//! through the API server's service proxy.
 
 mod probes_fixtures;
 mod support;
@@ -11,11 +12,11 @@ use std::time::Duration;
 
 use lkeobs::fleet::Role;
 use lkeobs::probes::{self, Options, Outcome, Target, Verdict};
-use probes_fixtures::{deploy, fleet, mount_hub_backends, proxy};
+use probes_fixtures::{HubBackends, deploy, fleet, mount_hub_backends, proxied, serve};
 use serde_json::{Value, json};
 use support::k8s_fake::K8sFake;
 use wiremock::matchers::{method, path, path_regex};
-use wiremock::{Mock, ResponseTemplate};
+use wiremock::{Mock, MockServer, ResponseTemplate};
 
 fn verdict<'a>(outcomes: &'a [Outcome], name: &str, cluster: &str) -> &'a Outcome {
     outcomes
@@ -25,25 +26,29 @@ fn verdict<'a>(outcomes: &'a [Outcome], name: &str, cluster: &str) -> &'a Outcom
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn run_probes_a_fleet_through_the_service_proxy_with_a_canary() {
+async fn run_probes_a_fleet_through_port_forwards_with_a_canary() {
     let fleet = fleet();
     let (hub, edge) = (K8sFake::start().await, K8sFake::start().await);
     deploy(&hub, &fleet, "hub", &["hub-1", "hub-2", "hub-3"], &[]);
     deploy(&edge, &fleet, "us-east", &["use-1", "use-2"], &["use-2"]);
     let lookups = Arc::new(AtomicUsize::new(0));
-    mount_hub_backends(&hub, lookups.clone()).await;
+    let backends = mount_hub_backends(&hub, lookups.clone()).await;
+    let agent_port = MockServer::start().await;
     for signal in ["traces", "logs", "metrics"] {
         Mock::given(method("POST"))
-            .and(path(proxy(
-                "observability",
-                "otel-agent:4318",
-                &format!("/v1/{signal}"),
-            )))
+            .and(path(format!("/v1/{signal}")))
             .respond_with(ResponseTemplate::new(200).set_body_json(json!({"partialSuccess": {}})))
-            .with_priority(1)
-            .mount(edge.server())
+            .mount(&agent_port)
             .await;
     }
+    serve(
+        &edge,
+        "us-east",
+        "observability",
+        "otel-agent",
+        4318,
+        *agent_port.address(),
+    );
     let targets = vec![
         Target {
             name: "hub".into(),
@@ -112,14 +117,14 @@ async fn run_probes_a_fleet_through_the_service_proxy_with_a_canary() {
         "it polled once"
     );
     assert!(lookups.load(Ordering::SeqCst) >= 2);
-    let posted = edge.server().received_requests().await.unwrap_or_default();
+    let posted = agent_port.received_requests().await.unwrap_or_default();
     let traces: Vec<&wiremock::Request> = posted.iter().filter(|r| r.url.path().ends_with("/v1/traces")).collect();
     assert_eq!(traces.len(), 1);
     let body: Value = serde_json::from_slice(&traces[0].body).expect("json");
     let trace_id = body["resourceSpans"][0]["scopeSpans"][0]["spans"][0]["traceId"]
         .as_str()
         .expect("id");
-    let asked = hub.server().received_requests().await.unwrap_or_default();
+    let asked = backends.tempo.received_requests().await.unwrap_or_default();
     assert!(
         asked
             .iter()
@@ -143,6 +148,8 @@ async fn run_probes_a_fleet_through_the_service_proxy_with_a_canary() {
     let junit = probes::junit(&outcomes);
     assert_eq!(junit.matches("<testcase ").count(), outcomes.len());
     assert_eq!(junit.matches("<failure ").count(), 4);
+    assert_eq!(proxied(&hub), Vec::<String>::new());
+    assert_eq!(proxied(&edge), Vec::<String>::new());
 }
 
 #[tokio::test]
@@ -180,11 +187,13 @@ async fn probes_still_running_at_the_deadline_fail_saying_so() {
     let fleet = fleet();
     let hub = K8sFake::start().await;
     deploy(&hub, &fleet, "hub", &["hub-1"], &[]);
-    Mock::given(path_regex("/proxy/"))
-        .respond_with(ResponseTemplate::new(200).set_delay(Duration::from_secs(30)))
-        .with_priority(1)
-        .mount(hub.server())
-        .await;
+    let backends = HubBackends::serve(&hub).await;
+    for server in [&backends.prometheus, &backends.loki, &backends.tempo, &backends.gateway] {
+        Mock::given(path_regex("/"))
+            .respond_with(ResponseTemplate::new(200).set_delay(Duration::from_secs(30)))
+            .mount(server)
+            .await;
+    }
     let targets = vec![Target {
         name: "hub".into(),
         role: Role::Hub,

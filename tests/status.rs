@@ -15,9 +15,9 @@ use support::k8s_fake::K8sFake;
 use support::linode_fake::{LinodeFake, State};
 use tooling::{fleet, lkeobs};
 
-fn pod(name: &str, ready: bool) -> Value {
+fn pod(name: &str, app: &str, ready: bool) -> Value {
     json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": name, "namespace": "monitoring",
-        "labels": {"app.kubernetes.io/managed-by": "lkeobs", "lkeobs.io/fleet": "example"}},
+        "labels": {"app.kubernetes.io/managed-by": "lkeobs", "lkeobs.io/fleet": "example", "app.kubernetes.io/name": app}},
         "spec": {"containers": [{"name": "c", "image": "i"}]},
         "status": {"conditions": [{"type": "Ready", "status": if ready { "True" } else { "False" }}]}})
 }
@@ -55,8 +55,12 @@ async fn status_shows_readiness_gateway_and_firewall_drift() {
     for ns in ["monitoring", "observability-hub"] {
         hub_k8s.put(json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns}}));
     }
-    hub_k8s.put(pod("prometheus-0", true));
-    hub_k8s.put(pod("loki-0", false));
+    hub_k8s.put(pod("prometheus-0", "prometheus", true));
+    hub_k8s.put(pod("loki-0", "loki", false));
+    hub_k8s.put(
+        json!({"apiVersion": "v1", "kind": "Service", "metadata": {"name": "loki", "namespace": "monitoring"},
+        "spec": {"selector": {"app.kubernetes.io/name": "loki"}, "ports": [{"name": "http", "port": 3100}]}}),
+    );
     hub_k8s.put(json!({"apiVersion": "v1", "kind": "Service", "metadata": {"name": "otel-gateway-external", "namespace": "observability-hub"},
         "spec": {"type": "LoadBalancer"}, "status": {"loadBalancer": {"ingress": [{"ip": "198.51.100.50"}]}}}));
 
@@ -73,14 +77,15 @@ async fn status_shows_readiness_gateway_and_firewall_drift() {
     assert_eq!(r["clusters"][0]["nodes_ready"], 2);
     assert_eq!(r["clusters"][0]["pods"], json!([1, 2]));
     assert_eq!(r["clusters"][1]["pods"], json!([0, 0]));
-    // The fake's service proxy only echoes: freshness is unknown, with the reason.
+    // No Prometheus Service, and no Ready pod behind Loki's: freshness is unknown, with the reason.
     assert_eq!(r["clusters"][0]["freshness"]["metrics"]["state"], "unknown", "{r:#}");
     assert!(
         r["clusters"][1]["freshness"]["logs"]["reason"]
             .as_str()
-            .is_some_and(|s| s.contains("not a Loki query answer")),
+            .is_some_and(|s| s.ends_with("no ready pod behind monitoring/loki")),
         "{r:#}"
     );
+    assert_eq!(probes_fixtures::proxied(&hub_k8s), Vec::<String>::new());
     assert_eq!(r["gateway"], "198.51.100.50");
     assert_eq!(r["firewall"]["stale"], json!(["198.51.100.99"]));
     assert_eq!(
@@ -107,7 +112,7 @@ async fn status_shows_readiness_gateway_and_firewall_drift() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn status_shows_data_freshness_per_signal_per_cluster() {
     let hub_k8s = K8sFake::start().await;
-    probes_fixtures::mount_hub_backends(&hub_k8s, Arc::new(AtomicUsize::new(1))).await;
+    let _backends = probes_fixtures::mount_hub_backends(&hub_k8s, Arc::new(AtomicUsize::new(1))).await;
     let mut st = State::seeded();
     st.kubeconfig_not_ready_polls = 0;
     st.kube_servers.insert("lkeobs-example-hub".into(), hub_k8s.uri());
@@ -165,4 +170,5 @@ async fn status_shows_data_freshness_per_signal_per_cluster() {
         .unwrap_or_else(|| panic!("no freshness row for us-east in {text}"));
     assert_eq!(row.split_whitespace().count(), 4, "{row}");
     assert!(row.ends_with("30s"), "{row:?}");
+    assert_eq!(probes_fixtures::proxied(&hub_k8s), Vec::<String>::new());
 }

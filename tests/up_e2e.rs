@@ -270,4 +270,35 @@ async fn up_runs_the_probes_at_its_end_and_exits_3_when_no_data_arrives() {
             .any(|p| p["outcome"] == "fail" && p["name"].as_str().unwrap_or("").starts_with("prometheus")),
         "{probes:#?}"
     );
+    // The probes found a Ready pod behind each rendered Service and its (named) target port,
+    // and reached it through port-forward, where the kubelet found nothing listening.
+    let detail = |name: &str| {
+        probes
+            .iter()
+            .find(|p| p["name"] == name)
+            .and_then(|p| p["detail"].as_str())
+            .unwrap_or_default()
+            .to_string()
+    };
+    let health = detail("gateway/health");
+    assert!(
+        health.contains("port-forward to observability-hub/otel-gateway:13133 (pod otel-gateway-")
+            && health.contains("port 13133): error forwarding port 13133"),
+        "{health}"
+    );
+    for label in LABELS {
+        let k8s = world.k8s(label).expect("cluster API");
+        let proxied: Vec<String> = k8s
+            .requests()
+            .into_iter()
+            .map(|r| r.path)
+            .filter(|p| p.contains("/proxy"))
+            .collect();
+        assert!(
+            proxied.is_empty(),
+            "{label} was asked through the service proxy: {proxied:?}"
+        );
+    }
+    let hub = world.k8s("lkeobs-e2e-hub").expect("hub API");
+    assert!(hub.requests().iter().any(|r| r.path.ends_with("/portforward")));
 }

@@ -15,7 +15,7 @@ use lkeobs::ops::verify::{self, Options};
 use lkeobs::ops::{Ctx, LinodeAccess, Paths};
 use lkeobs::ui::Printer;
 use lkeobs::{Error, error::exit};
-use probes_fixtures::{FLEET, deploy, fleet, mount_hub_backends};
+use probes_fixtures::{FLEET, HubBackends, deploy, fleet, mount_hub_backends, proxied};
 use serde_json::json;
 use support::FAKE_TOKEN;
 use support::k8s_fake::K8sFake;
@@ -29,8 +29,9 @@ fn two_cluster_fleet() -> String {
 
 struct World {
     linode: LinodeFake,
-    _hub: K8sFake,
+    hub: K8sFake,
     _edge: K8sFake,
+    _backends: HubBackends,
     dir: tempfile::TempDir,
 }
 
@@ -40,7 +41,7 @@ async fn world(fleet_text: &str) -> World {
     let fl = fleet();
     deploy(&hub, &fl, "hub", &["hub-1", "hub-2", "hub-3"], &[]);
     deploy(&edge, &fl, "us-east", &["use-1", "use-2"], &[]);
-    mount_hub_backends(&hub, Arc::new(AtomicUsize::new(1))).await;
+    let backends = mount_hub_backends(&hub, Arc::new(AtomicUsize::new(1))).await;
     let mut st = State::seeded();
     st.kubeconfig_not_ready_polls = 0;
     st.regions
@@ -65,8 +66,9 @@ async fn world(fleet_text: &str) -> World {
     std::fs::write(dir.path().join("lkeobs.toml"), fleet_text).expect("fleet file");
     World {
         linode,
-        _hub: hub,
+        hub,
         _edge: edge,
+        _backends: backends,
         dir,
     }
 }
@@ -131,6 +133,9 @@ async fn verify_passes_twice_in_a_row_and_writes_junit() {
     let junit = read(&junit_path(&w));
     assert!(junit.contains("failures=\"0\""), "{junit}");
     assert!(junit.contains("<testsuite name=\"us-east\""), "{junit}");
+    // Every backend was reached through a port-forward, none through the API server's proxy.
+    assert!(w.hub.requests().iter().any(|r| r.path.ends_with("/portforward")));
+    assert_eq!(proxied(&w.hub), Vec::<String>::new());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]

@@ -19,9 +19,6 @@ pub const WRITE_TIMEOUT: Duration = Duration::from_secs(30);
 #[derive(Clone)]
 pub struct K8s {
     client: Client,
-    /// For the service proxy: without kube's retry layer, which would retry a service's own 503
-    /// ("not ready yet", what a probe wants to hear) for minutes.
-    proxy: Client,
 }
 
 impl std::fmt::Debug for K8s {
@@ -60,34 +57,23 @@ impl K8s {
         K8s::from_config(config)
     }
 
-    /// Builds the clients from a config (tests: `Config::new(uri)` of a fake API server). API
-    /// requests keep kube's retry of 429/503/504 (bounded); service-proxy requests are not retried.
+    /// Builds the client from a config (tests: `Config::new(uri)` of a fake API server). API
+    /// requests keep kube's retry of 429/503/504 (bounded). A service's own 503 reaches a probe
+    /// as an answer: it travels inside a port-forward, which the API server does not answer for.
     pub fn from_config(config: Config) -> Result<K8s> {
         install_crypto_provider();
-        let mut no_retry = config.clone();
-        no_retry.default_retry = false;
         let client = Client::try_from(config).map_err(|source| K8sError::Client { source })?;
-        let proxy = Client::try_from(no_retry).map_err(|source| K8sError::Client { source })?;
-        Ok(K8s { client, proxy })
+        Ok(K8s { client })
     }
 
-    /// Wraps an existing client, used for the service proxy too (build it after
-    /// [`install_crypto_provider`]).
+    /// Wraps an existing client (build it after [`install_crypto_provider`]).
     pub fn from_client(client: Client) -> K8s {
-        K8s {
-            proxy: client.clone(),
-            client,
-        }
+        K8s { client }
     }
 
     /// The underlying client, for calls this module does not wrap.
     pub fn client(&self) -> &Client {
         &self.client
-    }
-
-    /// The client for service-proxy requests.
-    pub(crate) fn proxy_client(&self) -> &Client {
-        &self.proxy
     }
 }
 

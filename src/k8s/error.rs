@@ -45,13 +45,13 @@ pub enum K8sError {
         /// Starts with "; " when present (e.g. "; last event: Failed: ImagePullBackOff").
         hint: String,
     },
-    /// A request through the API server's service proxy could not be made.
-    #[error("service proxy {method} {path}: {cause}")]
-    Proxy {
-        method: &'static str,
-        path: String,
-        cause: String,
-    },
+    /// A Service has no pod that a port-forward could reach (none selected, none Ready).
+    #[error("no ready pod behind {namespace}/{service}")]
+    NoReadyPod { namespace: String, service: String },
+    /// A request through a port-forward to a Service's pod could not be made or got no answer;
+    /// `target` is `namespace/service:port` (and the pod when one was picked).
+    #[error("port-forward to {target}: {cause}")]
+    PortForward { target: String, cause: String },
     /// Prune was asked to keep nothing (a bug upstream, never a user's intent).
     #[error("refusing to prune against an empty set of objects: it would delete everything lkeobs applied")]
     NothingToKeep,

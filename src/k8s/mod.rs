@@ -1,6 +1,6 @@
 //! Talking to one LKE cluster's Kubernetes API: a client from an in-memory kubeconfig, server-side
 //! apply in dependency order, dry run and prune for `plan`, deadline-bounded waits, teardown
-//! deletes, the service proxy and the Secrets `up` creates.
+//! deletes, HTTP to a Service through port-forward and the Secrets `up` creates.
 //!
 //! Named `k8s`, not `kube`: a local `kube` module would shadow the crate in `use` paths.
 //!
@@ -12,9 +12,9 @@ pub mod client;
 pub mod delete;
 pub mod dry_run;
 pub mod error;
+pub mod forward;
 pub mod manifest;
 pub mod nodes;
-pub mod proxy;
 pub mod prune;
 mod resolve;
 pub mod restart;
@@ -25,8 +25,8 @@ pub use apply::{Applied, ApplyOutcome, FIELD_MANAGER};
 pub use client::K8s;
 pub use dry_run::{Change, Planned};
 pub use error::{K8sError, Result};
+pub use forward::Forwarded;
 pub use manifest::{Manifest, Manifests};
-pub use proxy::ProxyResponse;
 pub use prune::{PRUNED_KINDS, fleet_selector};
 pub use secrets::{SecretMode, SecretOutcome};
 pub use wait::rollout::{Rollout, Workload, WorkloadKind};

@@ -140,7 +140,7 @@ pub async fn run(ctx: &Ctx) -> Result<Report, Error> {
     }
     if let Some(hub) = &hub {
         let names: Vec<String> = report.clusters.iter().map(|c| c.name.clone()).collect();
-        let mut fresh = freshness::freshness(&Backends::through_proxy(hub), &names).await;
+        let mut fresh = freshness::freshness(&Backends::through_port_forward(hub), &names).await;
         for c in &mut report.clusters {
             c.freshness = fresh.remove(&c.name);
         }

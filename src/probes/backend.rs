@@ -1,5 +1,6 @@
-//! How probes reach an HTTP service: through a cluster's API-server service proxy (production), or
-//! at a plain base URL (tests against a real Prometheus on 127.0.0.1, or a port-forward).
+//! How probes reach an HTTP service: through a port-forward to a Ready pod behind a cluster's
+//! Service (production; never the API server's service proxy, which LKE's NetworkPolicies block),
+//! or at a plain base URL (tests against a real Prometheus on 127.0.0.1).
 
 use std::time::Duration;
 
@@ -35,7 +36,7 @@ impl Reply {
 /// One HTTP service.
 #[derive(Clone, Debug)]
 pub enum Backend {
-    /// `namespace/service:port` through the API server's service proxy.
+    /// `namespace/service:port` through a port-forward to one of the Service's Ready pods.
     Service {
         k8s: K8s,
         namespace: &'static str,
@@ -104,15 +105,21 @@ impl Backend {
                     service,
                     port,
                 } => {
-                    let r = match post {
-                        None => k8s.proxy_get(namespace, service, *port, path).await,
-                        Some((ct, body)) => k8s.proxy_post(namespace, service, *port, path, ct, body).await,
-                    };
-                    r.map(|r| Reply {
-                        status: r.status,
-                        body: r.body,
-                    })
-                    .map_err(|e| e.to_string())
+                    let uri = format!("/{}", path.trim_start_matches('/'));
+                    let request = match post {
+                        None => http::Request::get(uri).body(Vec::new()),
+                        Some((ct, body)) => http::Request::post(uri)
+                            .header(http::header::CONTENT_TYPE, ct)
+                            .body(body),
+                    }
+                    .map_err(|e| format!("invalid request: {e}"))?;
+                    k8s.forward_http(namespace, service, *port, request)
+                        .await
+                        .map(|r| Reply {
+                            status: r.status,
+                            body: r.body,
+                        })
+                        .map_err(|e| e.to_string())
                 }
                 Backend::Http { base, client } => {
                     let url = format!("{base}/{}", path.trim_start_matches('/'));
@@ -166,8 +173,8 @@ pub struct Backends {
 }
 
 impl Backends {
-    /// Through the hub's API server.
-    pub fn through_proxy(hub: &K8s) -> Backends {
+    /// Through port-forwards to the hub's pods.
+    pub fn through_port_forward(hub: &K8s) -> Backends {
         Backends {
             prometheus: Backend::service(hub, "monitoring", "prometheus", 9090),
             loki: Backend::service(hub, "monitoring", "loki", 3100),

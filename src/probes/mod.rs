@@ -1,5 +1,5 @@
 //! Verification probes (DESIGN §6), run concurrently: each yields a named outcome per cluster (pass,
-//! fail, or skip with a reason), reaching its service through a [`Backend`] (service proxy or URL).
+//! fail, or skip with a reason), reaching its service through a [`Backend`] (port-forward or URL).
 
 pub mod backend;
 pub mod canary;
@@ -103,10 +103,10 @@ impl<'a> Job<'a> {
 }
 
 /// Runs every probe against the fleet: the Kubernetes probes on each target, the data probes
-/// against the hub's backends through its service proxy, and the canary when asked.
+/// against the hub's backends through port-forwards to its pods, and the canary when asked.
 pub async fn run(fleet: &Fleet, targets: &[Target], options: &Options) -> Vec<Outcome> {
     let hub = targets.iter().find(|t| t.role == Role::Hub);
-    let backends = hub.map(|h| Backends::through_proxy(&h.k8s));
+    let backends = hub.map(|h| Backends::through_port_forward(&h.k8s));
     let agents: BTreeMap<String, Backend> = targets
         .iter()
         .filter(|t| t.role == Role::Edge)

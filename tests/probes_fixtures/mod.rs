@@ -1,17 +1,19 @@
 //! Shared by the probe and verify tests: a fleet, its workloads rolled out in a fake Kubernetes API,
-//! and the hub's Prometheus, Loki, Tempo and gateway answering through the service proxy.
+//! and the hub's Prometheus, Loki, Tempo and gateway answering on stand-ins of their pods' ports,
+//! reached through the fake's port-forward (the Services and pods are the rendered stack's).
 #![allow(dead_code)]
 
+use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use lkeobs::fleet::Fleet;
-use lkeobs::k8s::WorkloadKind;
+use lkeobs::k8s::{Manifests, WorkloadKind};
 use lkeobs::probes::{now_unix_nanos, pods};
-use lkeobs::stack::Renderer;
+use lkeobs::stack::{Inputs, Renderer};
 use serde_json::{Value, json};
 use wiremock::matchers::{method, path, path_regex};
-use wiremock::{Mock, Request, ResponseTemplate};
+use wiremock::{Mock, MockServer, Request, ResponseTemplate};
 
 use crate::support::k8s_fake::K8sFake;
 
@@ -61,16 +63,147 @@ pub fn deploy(k: &K8sFake, fleet: &Fleet, cluster: &str, nodes: &[&str], agent_d
         };
         k.put(obj);
     }
+    let objects = rendered(cluster);
+    let agent = find(&objects, "DaemonSet", "observability", "otel-agent");
     for (i, node) in nodes.iter().enumerate() {
         k.put(json!({"apiVersion": "v1", "kind": "Node", "metadata": {"name": node},
             "status": {"conditions": [{"type": "Ready", "status": "True"}]}}));
         let ready = if agent_down.contains(node) { "False" } else { "True" };
         k.put(json!({"apiVersion": "v1", "kind": "Pod",
             "metadata": {"name": format!("otel-agent-{i}"), "namespace": "observability",
-                "labels": {"app.kubernetes.io/name": "otel-agent"}},
-            "spec": {"nodeName": node, "containers": [{"name": "otel-agent", "image": "otelcol"}]},
-            "status": {"conditions": [{"type": "Ready", "status": ready}]}}));
+                "labels": agent["spec"]["template"]["metadata"]["labels"]},
+            "spec": {"nodeName": node, "containers": agent["spec"]["template"]["spec"]["containers"]},
+            "status": {"phase": "Running", "conditions": [{"type": "Ready", "status": ready}]}}));
     }
+}
+
+/// Every object `up` would apply to `cluster` of the fixtures' fleet, as JSON.
+pub fn rendered(cluster: &str) -> Vec<Value> {
+    let fleet = fleet();
+    let c = fleet.cluster(cluster).expect("cluster in the fleet");
+    let rendered = Renderer::new()
+        .expect("renderer")
+        .render(&fleet, c, &Inputs::default())
+        .expect("render");
+    Manifests::from_rendered(&rendered)
+        .expect("manifests")
+        .iter()
+        .map(|m| serde_json::to_value(&m.object).expect("json"))
+        .collect()
+}
+
+fn find<'a>(objects: &'a [Value], kind: &str, ns: &str, name: &str) -> &'a Value {
+    objects
+        .iter()
+        .find(|o| o["kind"] == kind && o["metadata"]["namespace"] == ns && o["metadata"]["name"] == name)
+        .unwrap_or_else(|| panic!("no {kind} {ns}/{name} in the rendered stack"))
+}
+
+/// Serves port `port` of Service `ns/service` of `cluster` from `target`: puts the rendered
+/// Service, a Ready pod of its rendered workload unless pods it selects exist already, and
+/// registers `target` for the container port the Service port leads to on each Ready pod.
+pub fn serve(k: &K8sFake, cluster: &str, ns: &str, service: &str, port: u16, target: SocketAddr) {
+    let objects = rendered(cluster);
+    k.put(json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns}}));
+    let svc = find(&objects, "Service", ns, service).clone();
+    k.put(svc.clone());
+    let selector = svc["spec"]["selector"].as_object().cloned().unwrap_or_default();
+    let selects = |labels: &Value| selector.iter().all(|(key, v)| labels[key] == *v);
+    let mut pods: Vec<Value> = k
+        .list("v1", "Pod")
+        .into_iter()
+        .filter(|p| p["metadata"]["namespace"] == ns && selects(&p["metadata"]["labels"]))
+        .collect();
+    if pods.is_empty() {
+        let w = objects
+            .iter()
+            .find(|o| {
+                matches!(o["kind"].as_str(), Some("Deployment" | "StatefulSet" | "DaemonSet"))
+                    && o["metadata"]["namespace"] == ns
+                    && selects(&o["spec"]["template"]["metadata"]["labels"])
+            })
+            .unwrap_or_else(|| panic!("no workload behind {ns}/{service}"));
+        let template = &w["spec"]["template"];
+        let pod = json!({"apiVersion": "v1", "kind": "Pod",
+            "metadata": {"name": format!("{}-0", w["metadata"]["name"].as_str().unwrap_or_default()),
+                "namespace": ns, "labels": template["metadata"]["labels"]},
+            "spec": {"nodeName": "node-0", "containers": template["spec"]["containers"]},
+            "status": {"phase": "Running", "conditions": [{"type": "Ready", "status": "True"}]}});
+        pods.push(k.put(pod));
+    }
+    let target_port = svc["spec"]["ports"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|p| p["port"] == port)
+        .map(|p| p["targetPort"].clone())
+        .unwrap_or_else(|| panic!("{ns}/{service} has no port {port}"));
+    for pod in pods {
+        let ready = pod["status"]["conditions"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .any(|c| c["type"] == "Ready" && c["status"] == "True");
+        if !ready {
+            continue;
+        }
+        let container_port = match &target_port {
+            Value::String(name) => pod["spec"]["containers"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .flat_map(|c| c["ports"].as_array().into_iter().flatten())
+                .find(|p| p["name"] == *name)
+                .and_then(|p| p["containerPort"].as_u64())
+                .unwrap_or_else(|| panic!("no container port {name} behind {ns}/{service}")),
+            Value::Number(n) => n.as_u64().unwrap_or(u64::from(port)),
+            _ => u64::from(port),
+        };
+        let name = pod["metadata"]["name"].as_str().unwrap_or_default();
+        k.stand_in(ns, name, container_port as u16, target);
+    }
+}
+
+/// The stand-ins of the hub's backends; dropping them stops them.
+pub struct HubBackends {
+    pub prometheus: MockServer,
+    pub loki: MockServer,
+    pub tempo: MockServer,
+    pub gateway: MockServer,
+}
+
+impl HubBackends {
+    /// Started and served through `hub`'s port-forward, answering nothing yet.
+    pub async fn serve(hub: &K8sFake) -> HubBackends {
+        let b = HubBackends {
+            prometheus: MockServer::start().await,
+            loki: MockServer::start().await,
+            tempo: MockServer::start().await,
+            gateway: MockServer::start().await,
+        };
+        serve(hub, "hub", "monitoring", "prometheus", 9090, *b.prometheus.address());
+        serve(hub, "hub", "monitoring", "loki", 3100, *b.loki.address());
+        serve(hub, "hub", "monitoring", "tempo", 3200, *b.tempo.address());
+        serve(
+            hub,
+            "hub",
+            "observability-hub",
+            "otel-gateway",
+            13133,
+            *b.gateway.address(),
+        );
+        b
+    }
+}
+
+/// Paths a fake API server was asked for through the service proxy (there must be none: LKE's
+/// NetworkPolicies drop what the API server proxies).
+pub fn proxied(k: &K8sFake) -> Vec<String> {
+    k.requests()
+        .into_iter()
+        .map(|r| r.path)
+        .filter(|p| p.contains("/services/") && p.contains("/proxy"))
+        .collect()
 }
 
 pub fn param(req: &Request, key: &str) -> String {
@@ -79,10 +212,6 @@ pub fn param(req: &Request, key: &str) -> String {
         .find(|(k, _)| k == key)
         .map(|(_, v)| v.into_owned())
         .unwrap_or_default()
-}
-
-pub fn proxy(ns: &str, svc: &str, rest: &str) -> String {
-    format!("/api/v1/namespaces/{ns}/services/{svc}/proxy{rest}")
 }
 
 pub fn vector(items: Vec<(Value, f64)>) -> ResponseTemplate {
@@ -94,11 +223,12 @@ pub fn vector(items: Vec<(Value, f64)>) -> ResponseTemplate {
         .set_body_json(json!({"status": "success", "data": {"resultType": "vector", "result": result}}))
 }
 
-/// The hub's Prometheus, Loki, Tempo and gateway health, answered in front of the fake (priority 1).
-pub async fn mount_hub_backends(hub: &K8sFake, trace_lookups: Arc<AtomicUsize>) {
+/// The hub's Prometheus, Loki, Tempo and gateway health, answering on stand-ins of their pods.
+pub async fn mount_hub_backends(hub: &K8sFake, trace_lookups: Arc<AtomicUsize>) -> HubBackends {
+    let backends = HubBackends::serve(hub).await;
     let now_s = now_unix_nanos() as f64 / 1e9 - 5.0;
     Mock::given(method("GET"))
-        .and(path(proxy("monitoring", "prometheus:9090", "/api/v1/query")))
+        .and(path("/api/v1/query"))
         .respond_with(move |r: &Request| {
             let q = param(r, "query");
             if q.starts_with("lkeobs_canary{") {
@@ -129,12 +259,11 @@ pub async fn mount_hub_backends(hub: &K8sFake, trace_lookups: Arc<AtomicUsize>) 
                     .set_body_json(json!({"status": "error", "errorType": "bad_data", "error": q}))
             }
         })
-        .with_priority(1)
-        .mount(hub.server())
+        .mount(&backends.prometheus)
         .await;
     let line = (now_unix_nanos() - 2_000_000_000).to_string();
     Mock::given(method("GET"))
-        .and(path(proxy("monitoring", "loki:3100", "/loki/api/v1/query_range")))
+        .and(path("/loki/api/v1/query_range"))
         .respond_with(move |r: &Request| {
             let q = param(r, "query");
             let stream = |labels: Value| json!([{"stream": labels, "values": [[line.clone(), "a line"]]}]);
@@ -150,18 +279,16 @@ pub async fn mount_hub_backends(hub: &K8sFake, trace_lookups: Arc<AtomicUsize>) 
             ResponseTemplate::new(200)
                 .set_body_json(json!({"status": "success", "data": {"resultType": "streams", "result": result}}))
         })
-        .with_priority(1)
-        .mount(hub.server())
+        .mount(&backends.loki)
         .await;
     Mock::given(method("GET"))
-        .and(path(proxy("monitoring", "tempo:3200", "/ready")))
+        .and(path("/ready"))
         .respond_with(ResponseTemplate::new(200).set_body_string("ready"))
-        .with_priority(1)
-        .mount(hub.server())
+        .mount(&backends.tempo)
         .await;
     let started = (now_unix_nanos() - 30_000_000_000).to_string();
     Mock::given(method("GET"))
-        .and(path(proxy("monitoring", "tempo:3200", "/api/search")))
+        .and(path("/api/search"))
         .respond_with(move |r: &Request| {
             let q = param(r, "q");
             let traces = if q.contains("\"eu-west\"") {
@@ -171,13 +298,10 @@ pub async fn mount_hub_backends(hub: &K8sFake, trace_lookups: Arc<AtomicUsize>) 
             };
             ResponseTemplate::new(200).set_body_json(json!({"traces": traces, "metrics": {}}))
         })
-        .with_priority(1)
-        .mount(hub.server())
+        .mount(&backends.tempo)
         .await;
     Mock::given(method("GET"))
-        .and(path_regex(
-            r"^/api/v1/namespaces/monitoring/services/tempo:3200/proxy/api/traces/[0-9a-f]{32}$",
-        ))
+        .and(path_regex(r"^/api/traces/[0-9a-f]{32}$"))
         .respond_with(move |_: &Request| {
             // Not there on the first lookup: the canary polls.
             if trace_lookups.fetch_add(1, Ordering::SeqCst) == 0 {
@@ -188,17 +312,16 @@ pub async fn mount_hub_backends(hub: &K8sFake, trace_lookups: Arc<AtomicUsize>) 
                 {"key": "hub.received_at", "value": {"stringValue": "otel-gateway-5d8f-abcde"}}]},
                 "scopeSpans": []}]}))
         })
-        .with_priority(1)
-        .mount(hub.server())
+        .mount(&backends.tempo)
         .await;
     Mock::given(method("GET"))
-        .and(path(proxy("observability-hub", "otel-gateway:13133", "/")))
+        .and(path("/"))
         .respond_with(
             ResponseTemplate::new(200).set_body_json(
                 json!({"status": "Server available", "upSince": "2025-01-01T00:00:00Z", "uptime": "1h"}),
             ),
         )
-        .with_priority(1)
-        .mount(hub.server())
+        .mount(&backends.gateway)
         .await;
+    backends
 }

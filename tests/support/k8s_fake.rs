@@ -1,6 +1,6 @@
-//! A stateful, in-memory Kubernetes API server on wiremock (127.0.0.1 only) for the `k8s` tests.
+//! A stateful, in-memory Kubernetes API server (hyper on 127.0.0.1 only) for the `k8s` tests.
 //!
-//! One catch-all responder (priority 10, so a test can mount its own mocks in front) serves
+//! Its router ([`super::k8s_fake_server`]) serves
 //! discovery (`/api`, `/apis`, `/api/v1`, `/apis/<group>/<version>`) for the kinds the stack uses
 //! plus any CRD applied to it, and GET, LIST (label and field selectors), WATCH (from a
 //! resourceVersion, ending after a short pause when nothing is new), server-side apply PATCH
@@ -9,20 +9,23 @@
 //! (optionally delayed, as a finalizer would). Namespaced writes need their Namespace to exist,
 //! as on a real server. `metadata.generation` is the server's: 1 on create, +1 when a write
 //! changes the spec, never taken from an API client (only from the [`K8sFake::put`] helper);
-//! `PUT …/status` changes only the status. Service-proxy requests are echoed back. Every request
-//! is logged.
+//! `PUT …/status` changes only the status. Port-forward to a pod reaches the stand-in a test
+//! registered for its port ([`K8sFake::stand_in`]); the service proxy fails as on an LKE hub
+//! behind default-deny NetworkPolicies. Every request is logged.
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
+use std::net::SocketAddr;
+
 use kube::{Client, Config};
 use lkeobs::k8s::K8s;
 use serde_json::{Value, json};
-use wiremock::matchers::any;
-use wiremock::{Mock, MockServer, ResponseTemplate};
+use tokio::task::JoinHandle;
 
 use super::k8s_fake_routes::api_version_matches;
+use super::k8s_fake_server::Reply;
 
 /// How long an empty watch stays open before it ends (and the client re-watches).
 pub(super) const WATCH_PAUSE: Duration = Duration::from_millis(40);
@@ -103,24 +106,31 @@ pub(super) struct State {
     pub(super) delete_delays: BTreeMap<Key, Duration>,
     pub(super) pending_deletes: Vec<(Key, Instant)>,
     pub(super) log: Vec<Logged>,
+    /// `(namespace, pod, port)` → where that pod's loopback port is served in the test.
+    pub(super) stand_ins: BTreeMap<(String, String, u16), SocketAddr>,
 }
 
 /// The fake API server. Dropping it stops the server.
 pub struct K8sFake {
-    server: MockServer,
+    addr: SocketAddr,
+    server: JoinHandle<()>,
     state: Arc<Mutex<State>>,
 }
 
-pub(super) struct Responder(pub(super) Arc<Mutex<State>>);
+impl Drop for K8sFake {
+    fn drop(&mut self) {
+        self.server.abort();
+    }
+}
 
 pub(super) fn lock(state: &Mutex<State>) -> MutexGuard<'_, State> {
     state.lock().unwrap_or_else(|e| e.into_inner())
 }
 
-pub(super) fn status(code: u16, reason: &str, message: String) -> ResponseTemplate {
+pub(super) fn status(code: u16, reason: &str, message: String) -> Reply {
     let body = json!({"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure",
         "message": message, "reason": reason, "code": code});
-    ResponseTemplate::new(code).set_body_json(body)
+    Reply::new(code).set_body_json(body)
 }
 
 pub(super) fn api_version(k: &Kind) -> String {
@@ -288,7 +298,6 @@ impl State {
 impl K8sFake {
     /// Starts an empty cluster serving the built-in kinds.
     pub async fn start() -> K8sFake {
-        let server = MockServer::start().await;
         let kinds = BUILTIN
             .iter()
             .map(|(g, v, p, k, n)| Kind {
@@ -303,33 +312,32 @@ impl K8sFake {
             kinds,
             ..State::default()
         }));
-        Mock::given(any())
-            .respond_with(Responder(state.clone()))
-            .with_priority(10)
-            .mount(&server)
-            .await;
-        K8sFake { server, state }
+        let (addr, server) = super::k8s_fake_server::start(state.clone()).await;
+        K8sFake { addr, server, state }
     }
 
     pub fn uri(&self) -> String {
-        self.server.uri()
+        format!("http://{}", self.addr)
     }
 
-    /// The wiremock server, to mount a test's own mocks in front of the fake.
-    pub fn server(&self) -> &MockServer {
-        &self.server
+    /// Serves port `port` of pod `namespace/pod` from `target`: what a port-forward to that pod
+    /// reaches, as if the container listened on the pod's loopback.
+    pub fn stand_in(&self, namespace: &str, pod: &str, port: u16, target: SocketAddr) {
+        lock(&self.state)
+            .stand_ins
+            .insert((namespace.into(), pod.into(), port), target);
     }
 
     /// A client for the fake: plain HTTP, no credentials.
     pub fn client(&self) -> Client {
         lkeobs::k8s::client::install_crypto_provider();
-        let uri = self.server.uri().parse().expect("fake uri");
+        let uri = self.uri().parse().expect("fake uri");
         Client::try_from(Config::new(uri)).expect("client for the fake")
     }
 
     /// The handle under test, built as production builds it (minus TLS and credentials).
     pub fn k8s(&self) -> K8s {
-        let uri = self.server.uri().parse().expect("fake uri");
+        let uri = self.uri().parse().expect("fake uri");
         K8s::from_config(Config::new(uri)).expect("k8s for the fake")
     }
 

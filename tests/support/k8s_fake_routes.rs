@@ -1,18 +1,19 @@
-//! The fake Kubernetes API's request handling: discovery, and GET/LIST/WATCH/PATCH/POST/PUT/DELETE on the stored objects.
+//! The fake Kubernetes API's REST handling: discovery, and GET/LIST/WATCH/PATCH/POST/PUT/DELETE on the stored objects.
 
 use std::collections::BTreeMap;
+use std::sync::Mutex;
 use std::time::Instant;
 
 use serde_json::{Value, json};
-use wiremock::{Request, Respond, ResponseTemplate};
 
-use super::k8s_fake::{Key, Kind, Logged, Responder, State, WATCH_PAUSE, api_version, lock, selected, status};
+use super::k8s_fake::{Key, Kind, State, WATCH_PAUSE, api_version, lock, selected, status};
+use super::k8s_fake_server::{Reply, Request};
 
 pub(super) fn api_version_matches(k: &Kind, api_version: &str) -> bool {
     api_version == self::api_version(k) || (k.group.is_empty() && api_version == k.version)
 }
 
-fn discovery(st: &State, segs: &[&str]) -> Option<ResponseTemplate> {
+fn discovery(st: &State, segs: &[&str]) -> Option<Reply> {
     let resources = |group: &str, version: &str| {
         let list: Vec<Value> = st.kinds.iter().filter(|k| k.group == group && k.version == version).map(|k| {
             json!({"name": k.plural, "singularName": k.kind.to_lowercase(), "namespaced": k.namespaced, "kind": k.kind,
@@ -53,7 +54,7 @@ fn discovery(st: &State, segs: &[&str]) -> Option<ResponseTemplate> {
         ["apis", group, version] => resources(group, version)?,
         _ => return None,
     };
-    Some(ResponseTemplate::new(200).set_body_json(body))
+    Some(Reply::new(200).set_body_json(body))
 }
 
 /// An object as a client sent it, minus `metadata.generation`: the server owns that field (it
@@ -85,216 +86,196 @@ fn merge(target: &mut Value, patch: &Value) {
     }
 }
 
-impl Respond for Responder {
-    fn respond(&self, req: &Request) -> ResponseTemplate {
-        let mut st = lock(&self.0);
-        st.purge_expired_deletes();
-        let query: BTreeMap<String, String> = req
-            .url
-            .query_pairs()
-            .map(|(k, v)| (k.into_owned(), v.into_owned()))
-            .collect();
-        let content_type = req
-            .headers
-            .get("content-type")
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_string);
-        st.log.push(Logged {
-            method: req.method.to_string(),
-            path: req.url.path().to_string(),
-            query: query.clone(),
-            content_type: content_type.clone(),
-            body: String::from_utf8_lossy(&req.body).into_owned(),
-        });
-        let segs: Vec<&str> = req.url.path().trim_matches('/').split('/').collect();
-        if let Some(r) = discovery(&st, &segs) {
-            return r;
+/// The REST API over the stored objects: discovery, then GET/LIST/WATCH/PATCH/POST/PUT/DELETE.
+pub(super) fn respond(state: &Mutex<State>, req: &Request) -> Reply {
+    let mut st = lock(state);
+    st.purge_expired_deletes();
+    let query: BTreeMap<String, String> = req
+        .url
+        .query_pairs()
+        .map(|(k, v)| (k.into_owned(), v.into_owned()))
+        .collect();
+    let content_type = req
+        .headers
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string);
+    let segs: Vec<&str> = req.url.path().trim_matches('/').split('/').collect();
+    if let Some(r) = discovery(&st, &segs) {
+        return r;
+    }
+    let (group, version, rest) = match segs.as_slice() {
+        ["api", v, rest @ ..] => ("", *v, rest),
+        ["apis", g, v, rest @ ..] => (*g, *v, rest),
+        _ => return status(404, "NotFound", format!("no route {}", req.url.path())),
+    };
+    let (ns, plural, name, sub) = match rest {
+        ["namespaces", ns, plural, rest @ ..] if !matches!(*plural, "status" | "finalize") => {
+            (Some(*ns), *plural, rest.first().copied(), rest.get(1).copied())
         }
-        let (group, version, rest) = match segs.as_slice() {
-            ["api", v, rest @ ..] => ("", *v, rest),
-            ["apis", g, v, rest @ ..] => (*g, *v, rest),
-            _ => return status(404, "NotFound", format!("no route {}", req.url.path())),
-        };
-        let (ns, plural, name, sub) = match rest {
-            ["namespaces", ns, plural, rest @ ..] if !matches!(*plural, "status" | "finalize") => {
-                (Some(*ns), *plural, rest.first().copied(), rest.get(1).copied())
+        [plural, rest @ ..] => (None, *plural, rest.first().copied(), rest.get(1).copied()),
+        [] => return status(404, "NotFound", "no resource".into()),
+    };
+    let Some(k) = st.kind_by_plural(group, version, plural) else {
+        return status(
+            404,
+            "NotFound",
+            format!("the server could not find the requested resource ({plural})"),
+        );
+    };
+    let key = |name: &str| {
+        (
+            k.group.clone(),
+            k.plural.clone(),
+            ns.unwrap_or_default().to_string(),
+            name.to_string(),
+        )
+    };
+    let what = |name: &str| {
+        format!(
+            "{}{} \"{name}\"",
+            k.plural,
+            if k.group.is_empty() {
+                String::new()
+            } else {
+                format!(".{}", k.group)
             }
-            [plural, rest @ ..] => (None, *plural, rest.first().copied(), rest.get(1).copied()),
-            [] => return status(404, "NotFound", "no resource".into()),
-        };
-        if plural == "services" && sub == Some("proxy") {
-            let prefix = format!(
-                "/api/v1/namespaces/{}/services/{}/proxy",
-                ns.unwrap_or_default(),
-                name.unwrap_or_default()
-            );
-            let path = req.url.path().strip_prefix(&prefix).unwrap_or_default();
-            return ResponseTemplate::new(200).set_body_json(json!({"echo": {"method": req.method.to_string(),
-                "path": path, "query": req.url.query(), "contentType": content_type,
-                "body": String::from_utf8_lossy(&req.body)}}));
-        }
-        let Some(k) = st.kind_by_plural(group, version, plural) else {
-            return status(
-                404,
-                "NotFound",
-                format!("the server could not find the requested resource ({plural})"),
-            );
-        };
-        let key = |name: &str| {
-            (
-                k.group.clone(),
-                k.plural.clone(),
-                ns.unwrap_or_default().to_string(),
-                name.to_string(),
-            )
-        };
-        let what = |name: &str| {
-            format!(
-                "{}{} \"{name}\"",
-                k.plural,
-                if k.group.is_empty() {
-                    String::new()
-                } else {
-                    format!(".{}", k.group)
-                }
-            )
-        };
-        let dry_run = query.get("dryRun").is_some_and(|v| v == "All");
-        let ns_missing = |st: &State| {
-            ns.filter(|ns| {
-                !st.objects
-                    .contains_key(&(String::new(), "namespaces".into(), String::new(), ns.to_string()))
-            })
-        };
-        match (req.method.as_str(), name) {
-            ("GET", Some(name)) => match st.objects.get(&key(name)) {
-                Some(obj) => ResponseTemplate::new(200).set_body_json(obj),
-                None => status(404, "NotFound", format!("{} not found", what(name))),
-            },
-            ("GET", None) => {
-                let matches = |key: &Key, obj: &Value| {
-                    key.0 == k.group
-                        && key.1 == k.plural
-                        && ns.is_none_or(|ns| key.2 == ns)
-                        && selected(obj, query.get("labelSelector"), false)
-                        && selected(obj, query.get("fieldSelector"), true)
-                };
-                if query.get("watch").is_some_and(|w| w == "true" || w == "1") {
-                    let since: u64 = query.get("resourceVersion").and_then(|v| v.parse().ok()).unwrap_or(0);
-                    let lines: String = st
-                        .changes
-                        .iter()
-                        .filter(|(rv, _, key, obj)| *rv > since && matches(key, obj))
-                        .map(|(_, t, _, obj)| format!("{}\n", json!({"type": t, "object": obj})))
-                        .collect();
-                    let template = ResponseTemplate::new(200).set_body_raw(lines.clone(), "application/json");
-                    return if lines.is_empty() {
-                        template.set_delay(WATCH_PAUSE)
-                    } else {
-                        template
-                    };
-                }
-                let items: Vec<&Value> = st
-                    .objects
+        )
+    };
+    let dry_run = query.get("dryRun").is_some_and(|v| v == "All");
+    let ns_missing = |st: &State| {
+        ns.filter(|ns| {
+            !st.objects
+                .contains_key(&(String::new(), "namespaces".into(), String::new(), ns.to_string()))
+        })
+    };
+    match (req.method.as_str(), name) {
+        ("GET", Some(name)) => match st.objects.get(&key(name)) {
+            Some(obj) => Reply::new(200).set_body_json(obj),
+            None => status(404, "NotFound", format!("{} not found", what(name))),
+        },
+        ("GET", None) => {
+            let matches = |key: &Key, obj: &Value| {
+                key.0 == k.group
+                    && key.1 == k.plural
+                    && ns.is_none_or(|ns| key.2 == ns)
+                    && selected(obj, query.get("labelSelector"), false)
+                    && selected(obj, query.get("fieldSelector"), true)
+            };
+            if query.get("watch").is_some_and(|w| w == "true" || w == "1") {
+                let since: u64 = query.get("resourceVersion").and_then(|v| v.parse().ok()).unwrap_or(0);
+                let lines: String = st
+                    .changes
                     .iter()
-                    .filter(|(key, obj)| matches(key, obj))
-                    .map(|(_, o)| o)
+                    .filter(|(rv, _, key, obj)| *rv > since && matches(key, obj))
+                    .map(|(_, t, _, obj)| format!("{}\n", json!({"type": t, "object": obj})))
                     .collect();
-                ResponseTemplate::new(200)
-                    .set_body_json(json!({"kind": format!("{}List", k.kind), "apiVersion": api_version(&k),
+                let template = Reply::new(200).set_body_raw(lines.clone(), "application/json");
+                return if lines.is_empty() {
+                    template.set_delay(WATCH_PAUSE)
+                } else {
+                    template
+                };
+            }
+            let items: Vec<&Value> = st
+                .objects
+                .iter()
+                .filter(|(key, obj)| matches(key, obj))
+                .map(|(_, o)| o)
+                .collect();
+            Reply::new(200).set_body_json(json!({"kind": format!("{}List", k.kind), "apiVersion": api_version(&k),
                     "metadata": {"resourceVersion": st.rv.to_string()}, "items": items}))
-            }
-            ("PATCH", Some(name))
-                if matches!(
-                    content_type.as_deref(),
-                    Some("application/merge-patch+json" | "application/strategic-merge-patch+json")
-                ) =>
-            {
-                // Both as a JSON merge patch (RFC 7386): maps merge, lists are replaced, null removes.
-                let Ok(patch) = serde_json::from_slice::<Value>(&req.body) else {
-                    return status(400, "BadRequest", "the merge patch does not parse".into());
-                };
-                let Some(mut obj) = st.objects.get(&key(name)).cloned() else {
-                    return status(404, "NotFound", format!("{} not found", what(name)));
-                };
-                if sub == Some("status") {
-                    if let Some(status) = patch.get("status") {
-                        merge(&mut obj["status"], status);
-                    }
-                } else {
-                    merge(&mut obj, &patch);
-                }
-                ResponseTemplate::new(200).set_body_json(st.write(&k, key(name), from_client(obj), dry_run))
-            }
-            ("PATCH", Some(name)) => {
-                if content_type.as_deref() != Some("application/apply-patch+yaml") {
-                    return status(
-                        415,
-                        "UnsupportedMediaType",
-                        format!("the fake only takes apply and merge patches, not {content_type:?}"),
-                    );
-                }
-                if !query.contains_key("fieldManager") {
-                    return status(400, "BadRequest", "fieldManager is required for apply requests".into());
-                }
-                let Ok(obj) = serde_yaml_ng::from_slice::<Value>(&req.body) else {
-                    return status(400, "BadRequest", "the apply patch does not parse".into());
-                };
-                if let Some(ns) = ns_missing(&st) {
-                    return status(404, "NotFound", format!("namespaces \"{ns}\" not found"));
-                }
-                ResponseTemplate::new(200).set_body_json(st.write(&k, key(name), from_client(obj), dry_run))
-            }
-            ("POST", None) => {
-                let Ok(obj) = serde_json::from_slice::<Value>(&req.body) else {
-                    return status(400, "BadRequest", "the body does not parse".into());
-                };
-                let name = obj["metadata"]["name"].as_str().unwrap_or_default().to_string();
-                if let Some(ns) = ns_missing(&st) {
-                    return status(404, "NotFound", format!("namespaces \"{ns}\" not found"));
-                }
-                if st.objects.contains_key(&key(&name)) {
-                    return status(409, "AlreadyExists", format!("{} already exists", what(&name)));
-                }
-                ResponseTemplate::new(201).set_body_json(st.write(&k, key(&name), from_client(obj), dry_run))
-            }
-            ("PUT", Some(name)) => {
-                let Ok(obj) = serde_json::from_slice::<Value>(&req.body) else {
-                    return status(400, "BadRequest", "the body does not parse".into());
-                };
-                let Some(current) = st.objects.get(&key(name)).cloned() else {
-                    return status(404, "NotFound", format!("{} not found", what(name)));
-                };
-                let obj = if sub == Some("status") {
-                    // The status subresource takes only the status; the generation stays.
-                    let mut current = current;
-                    current["status"] = obj["status"].clone();
-                    current
-                } else {
-                    from_client(obj)
-                };
-                ResponseTemplate::new(200).set_body_json(st.write(&k, key(name), obj, dry_run))
-            }
-            ("DELETE", Some(name)) => {
-                let key = key(name);
-                let Some(obj) = st.objects.get(&key).cloned() else {
-                    return status(404, "NotFound", format!("{} not found", what(name)));
-                };
-                match st.delete_delays.remove(&key) {
-                    Some(delay) => {
-                        let mut obj = obj;
-                        obj["metadata"]["deletionTimestamp"] = json!("2025-01-01T00:00:00Z");
-                        st.rv += 1;
-                        obj["metadata"]["resourceVersion"] = json!(st.rv.to_string());
-                        st.objects.insert(key.clone(), obj.clone());
-                        st.record("MODIFIED", key.clone(), obj.clone());
-                        st.pending_deletes.push((key, Instant::now() + delay));
-                        ResponseTemplate::new(202).set_body_json(obj)
-                    }
-                    None => ResponseTemplate::new(200).set_body_json(st.remove(&key)),
-                }
-            }
-            (m, _) => status(405, "MethodNotAllowed", format!("{m} not supported by the fake")),
         }
+        ("PATCH", Some(name))
+            if matches!(
+                content_type.as_deref(),
+                Some("application/merge-patch+json" | "application/strategic-merge-patch+json")
+            ) =>
+        {
+            // Both as a JSON merge patch (RFC 7386): maps merge, lists are replaced, null removes.
+            let Ok(patch) = serde_json::from_slice::<Value>(&req.body) else {
+                return status(400, "BadRequest", "the merge patch does not parse".into());
+            };
+            let Some(mut obj) = st.objects.get(&key(name)).cloned() else {
+                return status(404, "NotFound", format!("{} not found", what(name)));
+            };
+            if sub == Some("status") {
+                if let Some(status) = patch.get("status") {
+                    merge(&mut obj["status"], status);
+                }
+            } else {
+                merge(&mut obj, &patch);
+            }
+            Reply::new(200).set_body_json(st.write(&k, key(name), from_client(obj), dry_run))
+        }
+        ("PATCH", Some(name)) => {
+            if content_type.as_deref() != Some("application/apply-patch+yaml") {
+                return status(
+                    415,
+                    "UnsupportedMediaType",
+                    format!("the fake only takes apply and merge patches, not {content_type:?}"),
+                );
+            }
+            if !query.contains_key("fieldManager") {
+                return status(400, "BadRequest", "fieldManager is required for apply requests".into());
+            }
+            let Ok(obj) = serde_yaml_ng::from_slice::<Value>(&req.body) else {
+                return status(400, "BadRequest", "the apply patch does not parse".into());
+            };
+            if let Some(ns) = ns_missing(&st) {
+                return status(404, "NotFound", format!("namespaces \"{ns}\" not found"));
+            }
+            Reply::new(200).set_body_json(st.write(&k, key(name), from_client(obj), dry_run))
+        }
+        ("POST", None) => {
+            let Ok(obj) = serde_json::from_slice::<Value>(&req.body) else {
+                return status(400, "BadRequest", "the body does not parse".into());
+            };
+            let name = obj["metadata"]["name"].as_str().unwrap_or_default().to_string();
+            if let Some(ns) = ns_missing(&st) {
+                return status(404, "NotFound", format!("namespaces \"{ns}\" not found"));
+            }
+            if st.objects.contains_key(&key(&name)) {
+                return status(409, "AlreadyExists", format!("{} already exists", what(&name)));
+            }
+            Reply::new(201).set_body_json(st.write(&k, key(&name), from_client(obj), dry_run))
+        }
+        ("PUT", Some(name)) => {
+            let Ok(obj) = serde_json::from_slice::<Value>(&req.body) else {
+                return status(400, "BadRequest", "the body does not parse".into());
+            };
+            let Some(current) = st.objects.get(&key(name)).cloned() else {
+                return status(404, "NotFound", format!("{} not found", what(name)));
+            };
+            let obj = if sub == Some("status") {
+                // The status subresource takes only the status; the generation stays.
+                let mut current = current;
+                current["status"] = obj["status"].clone();
+                current
+            } else {
+                from_client(obj)
+            };
+            Reply::new(200).set_body_json(st.write(&k, key(name), obj, dry_run))
+        }
+        ("DELETE", Some(name)) => {
+            let key = key(name);
+            let Some(obj) = st.objects.get(&key).cloned() else {
+                return status(404, "NotFound", format!("{} not found", what(name)));
+            };
+            match st.delete_delays.remove(&key) {
+                Some(delay) => {
+                    let mut obj = obj;
+                    obj["metadata"]["deletionTimestamp"] = json!("2025-01-01T00:00:00Z");
+                    st.rv += 1;
+                    obj["metadata"]["resourceVersion"] = json!(st.rv.to_string());
+                    st.objects.insert(key.clone(), obj.clone());
+                    st.record("MODIFIED", key.clone(), obj.clone());
+                    st.pending_deletes.push((key, Instant::now() + delay));
+                    Reply::new(202).set_body_json(obj)
+                }
+                None => Reply::new(200).set_body_json(st.remove(&key)),
+            }
+        }
+        (m, _) => status(405, "MethodNotAllowed", format!("{m} not supported by the fake")),
     }
 }

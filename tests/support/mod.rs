@@ -4,7 +4,9 @@
 
 mod controllers;
 pub mod k8s_fake;
+mod k8s_fake_portforward;
 mod k8s_fake_routes;
+mod k8s_fake_server;
 pub mod linode_fake;
 mod linode_fake_routes;
 pub mod openapi;
