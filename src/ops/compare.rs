@@ -8,7 +8,7 @@ use kube::Api;
 use tokio::time::Instant;
 
 use crate::fleet::{Cluster, Fleet, Role};
-use crate::k8s::{Change, K8s, Manifests, wait::service::load_balancer_address};
+use crate::k8s::{Change, K8s, Manifests, Replacement, wait::service::load_balancer_address};
 use crate::linode::Client;
 use crate::naming;
 use crate::plan::{Action, ObjectPlan, Observed, Plan};
@@ -39,6 +39,25 @@ pub async fn gateway_address(hub: &K8s) -> Result<Option<String>, crate::Error> 
     Ok(svc.as_ref().and_then(load_balancer_address))
 }
 
+/// What a replacement means, for the plan's reader.
+fn replacement_note(how: Replacement) -> &'static str {
+    match how {
+        Replacement::Recreate => "immutable fields changed: deleted and applied again",
+        Replacement::KeepPods => "immutable fields changed: re-created, its pods and volume claims kept",
+        Replacement::Refused => "immutable fields changed: `up` does not replace a LoadBalancer Service",
+    }
+}
+
+/// The plan's problem for an object `up` refuses to replace.
+fn refused_problem(label: &str, o: &ObjectPlan) -> String {
+    format!(
+        "{label}: {}: {} cannot change in place, and `up` does not replace a LoadBalancer Service \
+         (its NodeBalancer and public address would change); delete it yourself if that is acceptable",
+        o.object,
+        o.fields.join(", ")
+    )
+}
+
 async fn compare_cluster(
     k8s: &K8s,
     fleet: &Fleet,
@@ -53,15 +72,20 @@ async fn compare_cluster(
         .dry_run(&manifests, deadline)
         .await?
         .into_iter()
-        .map(|p| ObjectPlan {
-            action: match p.change {
-                Change::Create => Action::Create,
-                Change::Update => Action::Update,
-                Change::Unchanged => Action::Unchanged,
-            },
-            object: p.object,
-            note: None,
-            fields: p.fields,
+        .map(|p| {
+            let (action, replace) = match p.change {
+                Change::Create => (Action::Create, None),
+                Change::Update => (Action::Update, None),
+                Change::Replace(how) => (Action::Replace, Some(how)),
+                Change::Unchanged => (Action::Unchanged, None),
+            };
+            ObjectPlan {
+                action,
+                object: p.object,
+                note: replace.map(replacement_note),
+                fields: p.fields,
+                replace,
+            }
         })
         .collect();
     for (object, note) in secrets::runtime_secrets(fleet, cluster) {
@@ -73,6 +97,7 @@ async fn compare_cluster(
             object,
             note: Some(note),
             fields: Vec::new(),
+            replace: None,
         });
     }
     for object in k8s.list_stale(fleet.name(), &manifests, deadline).await? {
@@ -81,6 +106,7 @@ async fn compare_cluster(
             object,
             note: Some("no longer rendered: pruned"),
             fields: Vec::new(),
+            replace: None,
         });
     }
     Ok(out)
@@ -126,6 +152,8 @@ pub async fn stacks(
         let objects = compare_cluster(&k8s, fleet, c, &inputs, renderer, deadline)
             .await
             .map_err(unreachable)?;
+        let refused = objects.iter().filter(|o| o.replace == Some(Replacement::Refused));
+        plan.problems.extend(refused.map(|o| refused_problem(&label, o)));
         if let Some(cp) = plan.clusters.iter_mut().find(|p| p.name == *c.name.get_ref()) {
             cp.objects = objects;
             cp.objects_compared = true;
@@ -134,5 +162,6 @@ pub async fn stacks(
     plan.notes
         .retain(|n| !n.starts_with("stack objects of existing clusters are not listed"));
     plan.changes = plan.count_changes();
+    plan.ok = plan.problems.is_empty();
     Ok(())
 }

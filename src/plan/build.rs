@@ -47,6 +47,7 @@ fn objects(fleet: &Fleet, c: &Cluster, renderer: &Renderer) -> Result<Vec<Object
             object,
             note: None,
             fields: Vec::new(),
+            replace: None,
         })
         .collect();
     out.extend(
@@ -57,6 +58,7 @@ fn objects(fleet: &Fleet, c: &Cluster, renderer: &Renderer) -> Result<Vec<Object
                 object,
                 note: Some(note),
                 fields: Vec::new(),
+                replace: None,
             }),
     );
     Ok(out)

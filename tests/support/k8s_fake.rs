@@ -55,6 +55,8 @@ pub(super) const BUILTIN: &[(&str, &str, &str, &str, bool)] = &[
     ("storage.k8s.io", "v1", "storageclasses", "StorageClass", false),
     ("networking.k8s.io", "v1", "networkpolicies", "NetworkPolicy", true),
     ("policy", "v1", "poddisruptionbudgets", "PodDisruptionBudget", true),
+    // No `v1beta1.metrics.k8s.io` is stored: a fresh LKE cluster has no metrics API.
+    ("apiregistration.k8s.io", "v1", "apiservices", "APIService", false),
     (
         "autoscaling",
         "v2",

@@ -7,6 +7,7 @@ use serde_json::{Value, json};
 use wiremock::{Request, Respond, ResponseTemplate};
 
 use super::k8s_fake::{Key, Kind, Logged, Responder, State, WATCH_PAUSE, api_version, lock, selected, status};
+use super::k8s_fake_immutable as immutable;
 
 pub(super) fn api_version_matches(k: &Kind, api_version: &str) -> bool {
     api_version == self::api_version(k) || (k.group.is_empty() && api_version == k.version)
@@ -83,6 +84,11 @@ fn merge(target: &mut Value, patch: &Value) {
             }
         }
     }
+}
+
+/// The real server's 422 for a write that changes an immutable field of the stored object.
+fn refuse_immutable(st: &State, k: &Kind, key: &Key, new: &Value) -> Option<ResponseTemplate> {
+    immutable::check(k, st.objects.get(key)?, new)
 }
 
 impl Respond for Responder {
@@ -224,6 +230,9 @@ impl Respond for Responder {
                 } else {
                     merge(&mut obj, &patch);
                 }
+                if let Some(refused) = refuse_immutable(&st, &k, &key(name), &obj) {
+                    return refused;
+                }
                 ResponseTemplate::new(200).set_body_json(st.write(&k, key(name), from_client(obj), dry_run))
             }
             ("PATCH", Some(name)) => {
@@ -242,6 +251,9 @@ impl Respond for Responder {
                 };
                 if let Some(ns) = ns_missing(&st) {
                     return status(404, "NotFound", format!("namespaces \"{ns}\" not found"));
+                }
+                if let Some(refused) = refuse_immutable(&st, &k, &key(name), &obj) {
+                    return refused;
                 }
                 ResponseTemplate::new(200).set_body_json(st.write(&k, key(name), from_client(obj), dry_run))
             }
@@ -271,6 +283,9 @@ impl Respond for Responder {
                     current["status"] = obj["status"].clone();
                     current
                 } else {
+                    if let Some(refused) = refuse_immutable(&st, &k, &key(name), &obj) {
+                        return refused;
+                    }
                     from_client(obj)
                 };
                 ResponseTemplate::new(200).set_body_json(st.write(&k, key(name), obj, dry_run))
@@ -280,6 +295,9 @@ impl Respond for Responder {
                 let Some(obj) = st.objects.get(&key).cloned() else {
                     return status(404, "NotFound", format!("{} not found", what(name)));
                 };
+                if immutable::orphans(&req.body, query.get("propagationPolicy")) {
+                    immutable::orphan_dependents(&mut st, &obj["metadata"]["uid"]);
+                }
                 match st.delete_delays.remove(&key) {
                     Some(delay) => {
                         let mut obj = obj;
