@@ -14,6 +14,7 @@ pub mod delete;
 pub mod dry_run;
 pub mod error;
 pub mod manifest;
+pub mod metrics_api;
 pub mod nodes;
 pub mod proxy;
 pub mod prune;

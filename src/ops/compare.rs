@@ -8,10 +8,13 @@ use kube::Api;
 use tokio::time::Instant;
 
 use crate::fleet::{Cluster, Fleet, Role};
+use crate::k8s::metrics_api::METRICS_APISERVICE;
 use crate::k8s::{Change, K8s, Manifests, Replacement, wait::service::load_balancer_address};
 use crate::linode::Client;
 use crate::naming;
+use crate::ops::live_stack;
 use crate::plan::{Action, ObjectPlan, Observed, Plan};
+use crate::stack::context::MetricsApi;
 use crate::stack::{Inputs, Renderer, secrets};
 
 /// The gateway's public Service: edges dial its LoadBalancer address.
@@ -65,8 +68,8 @@ async fn compare_cluster(
     inputs: &Inputs,
     renderer: &Renderer,
     deadline: Instant,
-) -> Result<Vec<ObjectPlan>, crate::Error> {
-    let rendered = renderer.render(fleet, cluster, inputs)?;
+) -> Result<(Vec<ObjectPlan>, MetricsApi), crate::Error> {
+    let (rendered, metrics_api) = live_stack::render(k8s, renderer, fleet, cluster, inputs).await?;
     let manifests = Manifests::from_rendered(&rendered)?;
     let mut out: Vec<ObjectPlan> = k8s
         .dry_run(&manifests, deadline)
@@ -109,7 +112,7 @@ async fn compare_cluster(
             replace: None,
         });
     }
-    Ok(out)
+    Ok((out, metrics_api))
 }
 
 /// Fills in the objects of every cluster in `plan` that exists, the hub first (edges need its gateway address).
@@ -126,6 +129,7 @@ pub async fn stacks(
     let mut inputs = Inputs {
         gateway_address: None,
         firewall_id,
+        metrics_api: MetricsApi::Missing,
     };
     for c in fleet.clusters() {
         let Some(cp) = plan.clusters.iter_mut().find(|p| p.name == *c.name.get_ref()) else {
@@ -149,9 +153,14 @@ pub async fn stacks(
         if c.role == Role::Hub {
             inputs.gateway_address = gateway_address(&k8s).await.map_err(unreachable)?;
         }
-        let objects = compare_cluster(&k8s, fleet, c, &inputs, renderer, deadline)
+        let (objects, metrics_api) = compare_cluster(&k8s, fleet, c, &inputs, renderer, deadline)
             .await
             .map_err(unreachable)?;
+        if metrics_api == MetricsApi::Foreign {
+            plan.notes.push(format!(
+                "{label}: serves a metrics API lkeobs did not deploy (APIService {METRICS_APISERVICE}): left alone"
+            ));
+        }
         let refused = objects.iter().filter(|o| o.replace == Some(Replacement::Refused));
         plan.problems.extend(refused.map(|o| refused_problem(&label, o)));
         if let Some(cp) = plan.clusters.iter_mut().find(|p| p.name == *c.name.get_ref()) {

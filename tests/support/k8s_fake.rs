@@ -8,7 +8,9 @@
 //! merge patches, both applied as RFC 7386 merge patches), POST, PUT and DELETE
 //! (optionally delayed, as a finalizer would). Namespaced writes need their Namespace to exist,
 //! as on a real server. `metadata.generation` is the server's: 1 on create, +1 when a write
-//! changes the spec, never taken from an API client (only from the [`K8sFake::put`] helper);
+//! changes the spec, never taken from an API client (only from the [`K8sFake::put`] helper); a
+//! write that changes an immutable field is refused as the real server refuses it (422,
+//! `k8s_fake_immutable`);
 //! `PUT …/status` changes only the status. Service-proxy requests are echoed back. Every request
 //! is logged.
 
@@ -288,7 +290,8 @@ impl State {
 }
 
 impl K8sFake {
-    /// Starts an empty cluster serving the built-in kinds.
+    /// Starts a cluster serving the built-in kinds, holding only the namespaces every cluster has
+    /// (`default`, `kube-system`, `kube-public`, `kube-node-lease`) and no metrics API.
     pub async fn start() -> K8sFake {
         let server = MockServer::start().await;
         let kinds = BUILTIN
@@ -301,10 +304,17 @@ impl K8sFake {
                 namespaced: *n,
             })
             .collect();
-        let state = Arc::new(Mutex::new(State {
+        let mut st = State {
             kinds,
             ..State::default()
-        }));
+        };
+        // The namespaces every cluster has from the start.
+        let namespace = st.kind_by_name("v1", "Namespace").expect("Namespace is built in");
+        for ns in ["default", "kube-system", "kube-public", "kube-node-lease"] {
+            let key = (String::new(), "namespaces".into(), String::new(), ns.to_string());
+            st.write(&namespace, key, json!({"metadata": {"name": ns}}), false);
+        }
+        let state = Arc::new(Mutex::new(st));
         Mock::given(any())
             .respond_with(Responder(state.clone()))
             .with_priority(10)
