@@ -9,7 +9,7 @@ use tokio::time::Instant;
 
 use crate::fleet::{Cluster, Fleet, Role};
 use crate::k8s::metrics_api::METRICS_APISERVICE;
-use crate::k8s::{Change, K8s, Manifests, Replacement, wait::service::load_balancer_address};
+use crate::k8s::{Change, K8s, Manifests, Planned, Replacement, wait::service::load_balancer_address};
 use crate::linode::Client;
 use crate::naming;
 use crate::ops::live_stack;
@@ -61,6 +61,23 @@ fn refused_problem(label: &str, o: &ObjectPlan) -> String {
     )
 }
 
+/// A dry run's answer for one object as the plan lists it.
+fn object_plan(p: Planned) -> ObjectPlan {
+    let (action, replace) = match p.change {
+        Change::Create => (Action::Create, None),
+        Change::Update => (Action::Update, None),
+        Change::Replace(how) => (Action::Replace, Some(how)),
+        Change::Unchanged => (Action::Unchanged, None),
+    };
+    ObjectPlan {
+        action,
+        object: p.object,
+        note: replace.map(replacement_note),
+        fields: p.fields,
+        replace,
+    }
+}
+
 async fn compare_cluster(
     k8s: &K8s,
     fleet: &Fleet,
@@ -75,21 +92,7 @@ async fn compare_cluster(
         .dry_run(&manifests, deadline)
         .await?
         .into_iter()
-        .map(|p| {
-            let (action, replace) = match p.change {
-                Change::Create => (Action::Create, None),
-                Change::Update => (Action::Update, None),
-                Change::Replace(how) => (Action::Replace, Some(how)),
-                Change::Unchanged => (Action::Unchanged, None),
-            };
-            ObjectPlan {
-                action,
-                object: p.object,
-                note: replace.map(replacement_note),
-                fields: p.fields,
-                replace,
-            }
-        })
+        .map(object_plan)
         .collect();
     for (object, note) in secrets::runtime_secrets(fleet, cluster) {
         let ns = object.namespace.clone().unwrap_or_default();
@@ -173,4 +176,40 @@ pub async fn stacks(
     plan.changes = plan.count_changes();
     plan.ok = plan.problems.is_empty();
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::stack::ObjectRef;
+
+    #[test]
+    fn a_refused_replacement_is_a_replace_in_the_plan_and_a_problem_naming_object_and_field() {
+        let object = ObjectRef {
+            api_version: "v1".into(),
+            kind: "Service".into(),
+            namespace: Some("observability-hub".into()),
+            name: "otel-gateway-external".into(),
+        };
+        let o = object_plan(Planned {
+            object,
+            change: Change::Replace(Replacement::Refused),
+            fields: vec!["spec.clusterIPs[0]".into()],
+        });
+        assert_eq!(o.action, Action::Replace);
+        assert_eq!(o.replace, Some(Replacement::Refused));
+        let problem = refused_problem("lkeobs-prod-hub", &o);
+        assert!(
+            problem.starts_with(
+                "lkeobs-prod-hub: Service/observability-hub/otel-gateway-external: spec.clusterIPs[0] cannot change in place"
+            ),
+            "{problem}"
+        );
+        let kept = object_plan(Planned {
+            object: o.object.clone(),
+            change: Change::Replace(Replacement::KeepPods),
+            fields: vec!["spec".into()],
+        });
+        assert!(kept.note.is_some_and(|n| n.contains("pods and volume claims kept")));
+    }
 }
