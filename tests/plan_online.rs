@@ -290,6 +290,7 @@ async fn converged() -> (LinodeFake, Vec<(String, K8sFake)>) {
     let mut inputs = lkeobs::stack::Inputs {
         gateway_address: None,
         firewall_id: Some(fw.id),
+        ..Default::default()
     };
     for (name, k) in &kubes {
         apply_stack(&k.k8s(), name, &inputs).await;

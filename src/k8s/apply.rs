@@ -3,7 +3,9 @@
 //!
 //! The outcome of each object is decided by a GET before the apply: absent means *created*; else
 //! the resourceVersion before and after are compared, since an apply that changes nothing does not
-//! write (*unchanged*) and one that does bumps it (*configured*).
+//! write (*unchanged*) and one that does bumps it (*configured*). An apply the server refuses because
+//! it changes an immutable field is followed by a replacement ([`super::replace`]) and the apply
+//! again (*replaced*).
 
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
 use kube::ResourceExt;
@@ -16,6 +18,7 @@ use tokio::time::{Instant, timeout_at};
 use super::client::K8s;
 use super::error::{K8sError, Result};
 use super::manifest::{CRD_RANK, Manifest, Manifests};
+use super::replace::{refused_fields, replacement};
 use super::resolve::Resolver;
 use super::wait::wait_object;
 use crate::stack::ObjectRef;
@@ -29,6 +32,8 @@ pub const FIELD_MANAGER: &str = "lkeobs";
 pub enum ApplyOutcome {
     Created,
     Configured,
+    /// Deleted and applied again: the change touched fields the server does not change in place.
+    Replaced,
     Unchanged,
 }
 
@@ -76,7 +81,7 @@ impl K8s {
                     .await
                     .map_err(|_| timed_out(applied.len(), "API discovery after the CRDs unfinished"))??;
             }
-            let outcome = timeout_at(deadline, self.apply_one(&resolver, m))
+            let outcome = timeout_at(deadline, self.apply_one(&resolver, m, deadline))
                 .await
                 .map_err(|_| timed_out(applied.len(), &format!("{} unfinished", m.object_ref())))??;
             tracing::debug!(object = %m.object_ref(), ?outcome, "applied");
@@ -94,13 +99,26 @@ impl K8s {
         Ok(applied)
     }
 
-    async fn apply_one(&self, resolver: &Resolver, m: &Manifest) -> Result<ApplyOutcome> {
+    async fn apply_one(&self, resolver: &Resolver, m: &Manifest, deadline: Instant) -> Result<ApplyOutcome> {
         let api = resolver.resolve_manifest(m)?.api_for(self.client(), m)?;
         let before = get_live(&api, m).await?;
-        let after = api
-            .patch(&m.object.name_any(), &apply_params(), &Patch::Apply(&m.object))
-            .await
-            .map_err(|e| K8sError::api(format!("apply {}", m.object_ref()), e))?;
+        let (name, params, body) = (m.object.name_any(), apply_params(), Patch::Apply(&m.object));
+        let patch = || api.patch(&name, &params, &body);
+        let failed = |e| K8sError::api(format!("apply {}", m.object_ref()), e);
+        let after = match (patch().await, &before) {
+            (Ok(after), _) => after,
+            (Err(e), Some(live)) => {
+                let how = refused_fields(m.group(), m.kind(), &e)
+                    .and_then(|fields| Some((replacement(m.group(), m.kind(), live)?, fields)));
+                let Some((how, fields)) = how else {
+                    return Err(failed(e));
+                };
+                self.replace(&api, m, live, how, &fields, deadline).await?;
+                patch().await.map_err(failed)?;
+                return Ok(ApplyOutcome::Replaced);
+            }
+            (Err(e), None) => return Err(failed(e)),
+        };
         Ok(match before {
             None => ApplyOutcome::Created,
             Some(b) if b.resource_version() == after.resource_version() => ApplyOutcome::Unchanged,

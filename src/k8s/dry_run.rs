@@ -2,7 +2,8 @@
 //!
 //! Each object is read, then applied with `dryRun=All`; the answer (the object as it would be
 //! stored) is compared with the live object, ignoring what the server maintains (managedFields,
-//! resourceVersion, generation, uid, creationTimestamp, status).
+//! resourceVersion, generation, uid, creationTimestamp, status). A dry run the server refuses because
+//! it changes immutable fields plans a replacement naming them.
 
 use kube::ResourceExt;
 use kube::api::{DynamicObject, Patch};
@@ -14,6 +15,7 @@ use super::apply::{apply_params, get_live};
 use super::client::K8s;
 use super::error::{K8sError, Result};
 use super::manifest::{Manifest, Manifests};
+use super::replace::{Replacement, refused_fields, replacement};
 use super::resolve::Resolver;
 use crate::stack::ObjectRef;
 
@@ -23,10 +25,13 @@ use crate::stack::ObjectRef;
 pub enum Change {
     Create,
     Update,
+    /// The server refuses the change in place (immutable fields): replaced as said, or refused.
+    Replace(Replacement),
     Unchanged,
 }
 
-/// One object's planned change; `fields` lists the changed paths of an update (e.g. `spec.template`).
+/// One object's planned change; `fields` lists the changed paths of an update (e.g. `spec.template`),
+/// or for a replacement the fields the server will not change in place.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Planned {
     pub object: ObjectRef,
@@ -139,10 +144,15 @@ impl K8s {
         let api = resolved.api_for(self.client(), m)?;
         let live = get_live(&api, m).await?;
         let params = apply_params().dry_run();
-        let result: Result<DynamicObject> = api
-            .patch(&m.object.name_any(), &params, &Patch::Apply(&m.object))
-            .await
-            .map_err(|e| K8sError::api(format!("dry-run apply {}", m.object_ref()), e));
+        let result = api.patch(&m.object.name_any(), &params, &Patch::Apply(&m.object)).await;
+        if let (Err(e), Some(live)) = (&result, &live)
+            && let Some(fields) = refused_fields(m.group(), m.kind(), e)
+            && let Some(how) = replacement(m.group(), m.kind(), live)
+        {
+            return Ok(planned(Change::Replace(how), fields));
+        }
+        let result: Result<DynamicObject> =
+            result.map_err(|e| K8sError::api(format!("dry-run apply {}", m.object_ref()), e));
         let Some(live) = live else {
             return match result {
                 // The namespace does not exist yet: it is part of the same plan.

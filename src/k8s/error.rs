@@ -52,6 +52,14 @@ pub enum K8sError {
     /// `target` is `namespace/service:port` (and the pod when one was picked).
     #[error("port-forward to {target}: {cause}")]
     PortForward { target: String, cause: String },
+    /// The server will not change these fields in place, and the object is one lkeobs never
+    /// replaces (a LoadBalancer Service: its NodeBalancer and public address would change).
+    #[error(
+        "{object}: {fields} cannot change in place, and lkeobs does not replace a LoadBalancer Service \
+         (its NodeBalancer and public address would change); delete the Service yourself if that is \
+         acceptable, then run `up` again"
+    )]
+    ReplaceRefused { object: String, fields: String },
     /// Prune was asked to keep nothing (a bug upstream, never a user's intent).
     #[error("refusing to prune against an empty set of objects: it would delete everything lkeobs applied")]
     NothingToKeep,

@@ -1,6 +1,7 @@
 //! Talking to one LKE cluster's Kubernetes API: a client from an in-memory kubeconfig, server-side
 //! apply in dependency order, dry run and prune for `plan`, deadline-bounded waits, teardown
-//! deletes, HTTP to a Service through port-forward and the Secrets `up` creates.
+//! deletes, HTTP to a Service through port-forward and the Secrets `up` creates; objects whose
+//! immutable fields change are replaced ([`replace`]).
 //!
 //! Named `k8s`, not `kube`: a local `kube` module would shadow the crate in `use` paths.
 //!
@@ -14,8 +15,10 @@ pub mod dry_run;
 pub mod error;
 pub mod forward;
 pub mod manifest;
+pub mod metrics_api;
 pub mod nodes;
 pub mod prune;
+pub mod replace;
 mod resolve;
 pub mod restart;
 pub mod secrets;
@@ -28,5 +31,6 @@ pub use error::{K8sError, Result};
 pub use forward::Forwarded;
 pub use manifest::{Manifest, Manifests};
 pub use prune::{PRUNED_KINDS, fleet_selector};
+pub use replace::Replacement;
 pub use secrets::{SecretMode, SecretOutcome};
 pub use wait::rollout::{Rollout, Workload, WorkloadKind};

@@ -3,8 +3,10 @@
 //! Only objects labelled `app.kubernetes.io/managed-by=lkeobs,lkeobs.io/fleet=<fleet>` of the kinds
 //! in [`PRUNED_KINDS`] are considered, so prune never walks every API. Never pruned: Namespaces
 //! (deleting one would take the Secrets `up` keeps there, such as the CA), Secrets (created by
-//! `up`, never rendered), PersistentVolumeClaims (teardown's business), and anything with a
-//! controller owner (its owner goes, and takes it along).
+//! `up`, never rendered), PersistentVolumeClaims (teardown's business), anything with a
+//! controller owner (its owner goes, and takes it along), and objects labelled
+//! `lkeobs.io/prune: never` (metrics-server: once deployed it stays, even when the cluster later
+//! serves a metrics API of its own, whose installation may have taken over the same objects).
 
 use kube::ResourceExt;
 use kube::api::{Api, DeleteParams, DynamicObject, ListParams};
@@ -15,6 +17,7 @@ use super::error::{K8sError, Result, api_code};
 use super::manifest::Manifests;
 use super::resolve::{Resolved, Resolver};
 use crate::stack::ObjectRef;
+use crate::stack::context::NEVER_PRUNE;
 
 /// The kinds prune searches, as `(group, kind)`, in the order stale objects are deleted
 /// (workloads before what they use).
@@ -110,7 +113,8 @@ impl K8s {
         groups.sort();
         groups.dedup();
         let resolver = Resolver::discover(self.client(), &groups).await?;
-        let lp = ListParams::default().labels(&fleet_selector(fleet));
+        let (key, never) = NEVER_PRUNE;
+        let lp = ListParams::default().labels(&format!("{},{key}!={never}", fleet_selector(fleet)));
         let mut stale = Vec::new();
         for (group, kind) in PRUNED_KINDS {
             let Some(resolved) = resolver.resolve_preferred(group, kind) else {

@@ -8,10 +8,13 @@ use kube::Api;
 use tokio::time::Instant;
 
 use crate::fleet::{Cluster, Fleet, Role};
-use crate::k8s::{Change, K8s, Manifests, wait::service::load_balancer_address};
+use crate::k8s::metrics_api::METRICS_APISERVICE;
+use crate::k8s::{Change, K8s, Manifests, Planned, Replacement, wait::service::load_balancer_address};
 use crate::linode::Client;
 use crate::naming;
+use crate::ops::live_stack;
 use crate::plan::{Action, ObjectPlan, Observed, Plan};
+use crate::stack::context::MetricsApi;
 use crate::stack::{Inputs, Renderer, secrets};
 
 /// The gateway's public Service: edges dial its LoadBalancer address.
@@ -39,6 +42,42 @@ pub async fn gateway_address(hub: &K8s) -> Result<Option<String>, crate::Error> 
     Ok(svc.as_ref().and_then(load_balancer_address))
 }
 
+/// What a replacement means, for the plan's reader.
+fn replacement_note(how: Replacement) -> &'static str {
+    match how {
+        Replacement::Recreate => "immutable fields changed: deleted and applied again",
+        Replacement::KeepPods => "immutable fields changed: re-created, its pods and volume claims kept",
+        Replacement::Refused => "immutable fields changed: `up` does not replace a LoadBalancer Service",
+    }
+}
+
+/// The plan's problem for an object `up` refuses to replace.
+fn refused_problem(label: &str, o: &ObjectPlan) -> String {
+    format!(
+        "{label}: {}: {} cannot change in place, and `up` does not replace a LoadBalancer Service \
+         (its NodeBalancer and public address would change); delete it yourself if that is acceptable",
+        o.object,
+        o.fields.join(", ")
+    )
+}
+
+/// A dry run's answer for one object as the plan lists it.
+fn object_plan(p: Planned) -> ObjectPlan {
+    let (action, replace) = match p.change {
+        Change::Create => (Action::Create, None),
+        Change::Update => (Action::Update, None),
+        Change::Replace(how) => (Action::Replace, Some(how)),
+        Change::Unchanged => (Action::Unchanged, None),
+    };
+    ObjectPlan {
+        action,
+        object: p.object,
+        note: replace.map(replacement_note),
+        fields: p.fields,
+        replace,
+    }
+}
+
 async fn compare_cluster(
     k8s: &K8s,
     fleet: &Fleet,
@@ -46,23 +85,14 @@ async fn compare_cluster(
     inputs: &Inputs,
     renderer: &Renderer,
     deadline: Instant,
-) -> Result<Vec<ObjectPlan>, crate::Error> {
-    let rendered = renderer.render(fleet, cluster, inputs)?;
+) -> Result<(Vec<ObjectPlan>, MetricsApi), crate::Error> {
+    let (rendered, metrics_api) = live_stack::render(k8s, renderer, fleet, cluster, inputs).await?;
     let manifests = Manifests::from_rendered(&rendered)?;
     let mut out: Vec<ObjectPlan> = k8s
         .dry_run(&manifests, deadline)
         .await?
         .into_iter()
-        .map(|p| ObjectPlan {
-            action: match p.change {
-                Change::Create => Action::Create,
-                Change::Update => Action::Update,
-                Change::Unchanged => Action::Unchanged,
-            },
-            object: p.object,
-            note: None,
-            fields: p.fields,
-        })
+        .map(object_plan)
         .collect();
     for (object, note) in secrets::runtime_secrets(fleet, cluster) {
         let ns = object.namespace.clone().unwrap_or_default();
@@ -73,6 +103,7 @@ async fn compare_cluster(
             object,
             note: Some(note),
             fields: Vec::new(),
+            replace: None,
         });
     }
     for object in k8s.list_stale(fleet.name(), &manifests, deadline).await? {
@@ -81,9 +112,10 @@ async fn compare_cluster(
             object,
             note: Some("no longer rendered: pruned"),
             fields: Vec::new(),
+            replace: None,
         });
     }
-    Ok(out)
+    Ok((out, metrics_api))
 }
 
 /// Fills in the objects of every cluster in `plan` that exists, the hub first (edges need its gateway address).
@@ -102,6 +134,7 @@ pub async fn stacks(
     let mut inputs = Inputs {
         gateway_address: None,
         firewall_id,
+        metrics_api: MetricsApi::Missing,
     };
     for c in fleet.clusters() {
         let Some(cp) = plan.clusters.iter_mut().find(|p| p.name == *c.name.get_ref()) else {
@@ -131,13 +164,20 @@ pub async fn stacks(
             }
             compare_cluster(&k8s, fleet, c, &inputs, renderer, deadline).await
         };
-        let objects = match compared.await {
-            Ok(objects) => objects,
+        let (objects, metrics_api) = match compared.await {
+            Ok(compared) => compared,
             Err(e) => {
                 plan.problems.push(format!("cannot compare the stack of {label}: {e}"));
                 continue;
             }
         };
+        if metrics_api == MetricsApi::Foreign {
+            plan.notes.push(format!(
+                "{label}: serves a metrics API lkeobs did not deploy (APIService {METRICS_APISERVICE}): left alone"
+            ));
+        }
+        let refused = objects.iter().filter(|o| o.replace == Some(Replacement::Refused));
+        plan.problems.extend(refused.map(|o| refused_problem(&label, o)));
         if let Some(cp) = plan.clusters.iter_mut().find(|p| p.name == *c.name.get_ref()) {
             cp.objects = objects;
             cp.objects_compared = true;
@@ -148,4 +188,40 @@ pub async fn stacks(
     plan.changes = plan.count_changes();
     plan.ok = plan.problems.is_empty();
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::stack::ObjectRef;
+
+    #[test]
+    fn a_refused_replacement_is_a_replace_in_the_plan_and_a_problem_naming_object_and_field() {
+        let object = ObjectRef {
+            api_version: "v1".into(),
+            kind: "Service".into(),
+            namespace: Some("observability-hub".into()),
+            name: "otel-gateway-external".into(),
+        };
+        let o = object_plan(Planned {
+            object,
+            change: Change::Replace(Replacement::Refused),
+            fields: vec!["spec.clusterIPs[0]".into()],
+        });
+        assert_eq!(o.action, Action::Replace);
+        assert_eq!(o.replace, Some(Replacement::Refused));
+        let problem = refused_problem("lkeobs-prod-hub", &o);
+        assert!(
+            problem.starts_with(
+                "lkeobs-prod-hub: Service/observability-hub/otel-gateway-external: spec.clusterIPs[0] cannot change in place"
+            ),
+            "{problem}"
+        );
+        let kept = object_plan(Planned {
+            object: o.object.clone(),
+            change: Change::Replace(Replacement::KeepPods),
+            fields: vec!["spec".into()],
+        });
+        assert!(kept.note.is_some_and(|n| n.contains("pods and volume claims kept")));
+    }
 }

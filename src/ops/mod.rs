@@ -5,6 +5,7 @@ pub mod certs;
 pub mod compare;
 pub mod discover;
 pub mod kubeconfig;
+pub mod live_stack;
 pub mod plan;
 pub mod reap;
 pub mod remove_edge;

@@ -49,6 +49,7 @@ fn objects(fleet: &Fleet, c: &Cluster, renderer: &Renderer) -> Result<Vec<Object
             object,
             note: None,
             fields: Vec::new(),
+            replace: None,
         })
         .collect();
     out.extend(
@@ -59,6 +60,7 @@ fn objects(fleet: &Fleet, c: &Cluster, renderer: &Renderer) -> Result<Vec<Object
                 object,
                 note: Some(note),
                 fields: Vec::new(),
+                replace: None,
             }),
     );
     Ok(out)

@@ -9,6 +9,7 @@ pub use build::{Observed, ObservedCluster, is_ours, offline, online};
 use serde::Serialize;
 
 use crate::fleet::spec::Autoscale;
+use crate::k8s::Replacement;
 use crate::stack::ObjectRef;
 
 /// What happens to one thing.
@@ -18,7 +19,8 @@ pub enum Action {
     Create,
     Adopt,
     Update,
-    /// Create the new one, then delete the old one (a pool whose type changed).
+    /// A pool whose type changed: create the new one, then delete the old one. A Kubernetes object
+    /// whose immutable fields change: delete it, then apply it (see `ObjectPlan::replace`).
     Replace,
     Unchanged,
     Delete,
@@ -130,9 +132,13 @@ pub struct ObjectPlan {
     /// Why it exists, for objects `up` generates rather than renders.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub note: Option<&'static str>,
-    /// For an update: the changed field paths (e.g. `spec.template`).
+    /// For an update: the changed field paths (e.g. `spec.template`); for a replacement, the fields
+    /// the server will not change in place.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub fields: Vec<String>,
+    /// For a replacement: how `up` replaces the object, or that it refuses to.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub replace: Option<Replacement>,
 }
 
 #[derive(Debug, Clone, Serialize)]

@@ -14,6 +14,7 @@ use crate::fleet::Fleet;
 use crate::k8s::wait::nodes::node_ready;
 use crate::k8s::wait::rollout::{Rollout, daemonset_rollout, deployment_rollout, statefulset_rollout};
 use crate::k8s::{K8s, Manifests, Workload, WorkloadKind};
+use crate::stack::context::MetricsApi;
 use crate::stack::{Inputs, Renderer};
 
 /// The agent DaemonSet, in every cluster.
@@ -24,8 +25,14 @@ pub fn workloads(renderer: &Renderer, fleet: &Fleet, cluster: &str) -> Result<Ve
     let c = fleet
         .cluster(cluster)
         .ok_or_else(|| format!("{cluster} is not in the fleet file"))?;
+    // metrics-server is no stack component: `up` deploys it only where no other metrics API serves
+    // the cluster, so the probe leaves it out (rendered as if another one did).
+    let inputs = Inputs {
+        metrics_api: MetricsApi::Foreign,
+        ..Inputs::default()
+    };
     let rendered = renderer
-        .render(fleet, c, &Inputs::default())
+        .render(fleet, c, &inputs)
         .map_err(|e| format!("rendering its stack: {e}"))?;
     let manifests = Manifests::from_rendered(&rendered).map_err(|e| format!("reading its stack: {e}"))?;
     Ok(manifests.workloads())

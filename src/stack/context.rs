@@ -17,13 +17,40 @@ pub const GATEWAY_SERVICE_HOST: &str = "otel-gateway.observability-hub.svc.clust
 pub const GPU_LABEL_KEY: &str = "lkeobs.io/gpu";
 pub const GPU_LABEL_VALUE: &str = "true";
 
-/// What only a live run knows; offline everything is `None`.
+/// The label that keeps an object out of `up`'s prune, and its value (metrics-server: see
+/// manifests/metrics-server/40-metrics-server.yaml).
+pub const NEVER_PRUNE: (&str, &str) = ("lkeobs.io/prune", "never");
+
+/// Whether a cluster serves the resource metrics API (`v1beta1.metrics.k8s.io`) that a CPU
+/// HorizontalPodAutoscaler needs, and whose it is.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MetricsApi {
+    /// None: a fresh LKE cluster (and what offline rendering assumes). lkeobs deploys metrics-server.
+    #[default]
+    Missing,
+    /// The metrics-server lkeobs deployed: kept up to date.
+    Ours,
+    /// Someone else's: left alone, no metrics-server of ours is rendered.
+    Foreign,
+}
+
+impl MetricsApi {
+    /// Whether lkeobs' metrics-server is rendered (for a cluster that runs an HPA).
+    pub fn deploys_ours(self) -> bool {
+        self != MetricsApi::Foreign
+    }
+}
+
+/// What only a live run knows; offline everything is `None` (and no metrics API).
 #[derive(Debug, Clone, Default)]
 pub struct Inputs {
     /// The gateway LoadBalancer's address (IP or host name).
     pub gateway_address: Option<String>,
     /// The gateway Cloud Firewall's id.
     pub firewall_id: Option<u64>,
+    /// The cluster's metrics API, as found.
+    pub metrics_api: MetricsApi,
 }
 
 #[derive(Debug, Serialize)]
@@ -36,6 +63,14 @@ pub struct Context {
     pub gateway: GatewayVars,
     pub destinations: Vec<DestinationVars>,
     pub gpu: GpuVars,
+    /// `{key, value}` of the label prune skips.
+    pub never_prune: NeverPruneVars,
+}
+
+#[derive(Debug, Serialize)]
+pub struct NeverPruneVars {
+    pub key: &'static str,
+    pub value: &'static str,
 }
 
 #[derive(Debug, Serialize)]
@@ -191,6 +226,10 @@ pub fn build(fleet: &Fleet, cluster: &Cluster, inputs: &Inputs) -> Context {
             label_key: GPU_LABEL_KEY,
             label_value: GPU_LABEL_VALUE,
             taint_key: GPU_LABEL_KEY,
+        },
+        never_prune: NeverPruneVars {
+            key: NEVER_PRUNE.0,
+            value: NEVER_PRUNE.1,
         },
     }
 }

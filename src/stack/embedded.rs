@@ -11,6 +11,8 @@ pub enum Scope {
     Hub,
     /// Clusters with a GPU pool.
     Gpu,
+    /// Clusters that run a HorizontalPodAutoscaler and have no metrics API but ours.
+    MetricsServer,
 }
 
 /// One embedded template.
@@ -29,6 +31,7 @@ impl Template {
             Scope::Common => "common",
             Scope::Hub => "hub",
             Scope::Gpu => "gpu",
+            Scope::MetricsServer => "metrics-server",
         };
         format!("{folder}/{}", self.name)
     }
@@ -41,6 +44,7 @@ pub fn templates() -> impl Iterator<Item = Template> {
             "common" => Scope::Common,
             "hub" => Scope::Hub,
             "gpu" => Scope::Gpu,
+            "metrics-server" => Scope::MetricsServer,
             _ => return None,
         };
         Some(Template { scope, name, source })

@@ -40,6 +40,10 @@ pub struct RenderedCluster {
     pub files: Vec<RenderedFile>,
     /// The output still names the gateway placeholder (rendered offline for an edge).
     pub uses_gateway_placeholder: bool,
+    /// The stack holds a HorizontalPodAutoscaler, so the cluster needs a metrics API: lkeobs'
+    /// metrics-server is part of `files` unless `Inputs::metrics_api` says someone else's serves it.
+    #[serde(skip)]
+    pub runs_hpa: bool,
 }
 
 /// A Kubernetes object identity: what `plan` lists and `up` applies.
@@ -79,12 +83,21 @@ fn lookup(state: &State, path: &[&str]) -> Result<Value, minijinja::Error> {
     Ok(v)
 }
 
-/// `labels("prometheus")`: the labels every object carries, as a one-line YAML flow mapping.
-fn labels(state: &State, component: &str) -> Result<String, minijinja::Error> {
+/// `labels("prometheus")`: the labels every object carries, as a one-line YAML flow mapping;
+/// `labels("x", {"key": "value"})` adds more (keys and values quoted).
+fn labels(state: &State, component: &str, extra: Option<Value>) -> Result<String, minijinja::Error> {
     let fleet = lookup(state, &["fleet", "name"])?;
     let cluster = lookup(state, &["cluster", "name"])?;
+    let mut more = String::new();
+    if let Some(extra) = extra {
+        for key in extra.try_iter()? {
+            let value = extra.get_item(&key)?;
+            let quote = |v: &Value| serde_json::to_string(&v.to_string()).unwrap_or_default();
+            more.push_str(&format!(", {}: {}", quote(&key), quote(&value)));
+        }
+    }
     Ok(format!(
-        "{{app.kubernetes.io/name: {component}, app.kubernetes.io/part-of: lkeobs, app.kubernetes.io/managed-by: lkeobs, lkeobs.io/fleet: {fleet}, lkeobs.io/cluster: {cluster}}}"
+        "{{app.kubernetes.io/name: {component}, app.kubernetes.io/part-of: lkeobs, app.kubernetes.io/managed-by: lkeobs, lkeobs.io/fleet: {fleet}, lkeobs.io/cluster: {cluster}{more}}}"
     ))
 }
 
@@ -141,36 +154,53 @@ impl Renderer {
                 Scope::Common => true,
                 Scope::Hub => is_hub,
                 Scope::Gpu => has_gpu,
+                Scope::MetricsServer => false,
             };
-            if !wanted {
-                continue;
+            if wanted {
+                files.extend(self.render_one(t, &ctx_value)?);
             }
-            let path = t.path();
-            let tmpl = self.env.get_template(&path).map_err(|source| RenderError::Template {
-                template: path.clone(),
-                source,
-            })?;
-            let text = tmpl.render(&ctx_value).map_err(|source| RenderError::Template {
-                template: path.clone(),
-                source,
-            })?;
-            if text.trim().is_empty() {
-                continue;
-            }
-            let mut content = text.trim_end().to_string();
-            content.push('\n');
-            files.push(RenderedFile {
-                name: t.name.to_string(),
-                content,
-            });
         }
-        let uses_gateway_placeholder =
-            inputs.gateway_address.is_none() && files.iter().any(|f| f.content.contains(context::GATEWAY_PLACEHOLDER));
-        Ok(RenderedCluster {
+        let mut out = RenderedCluster {
             cluster: cluster.name.get_ref().clone(),
             files,
-            uses_gateway_placeholder,
-        })
+            uses_gateway_placeholder: false,
+            runs_hpa: false,
+        };
+        out.runs_hpa = out.objects()?.iter().any(|o| o.kind == "HorizontalPodAutoscaler");
+        if out.runs_hpa && inputs.metrics_api.deploys_ours() {
+            for t in embedded::templates().filter(|t| t.scope == Scope::MetricsServer) {
+                out.files.extend(self.render_one(t, &ctx_value)?);
+            }
+        }
+        out.uses_gateway_placeholder = inputs.gateway_address.is_none()
+            && out
+                .files
+                .iter()
+                .any(|f| f.content.contains(context::GATEWAY_PLACEHOLDER));
+        Ok(out)
+    }
+
+    /// One template rendered; `None` when it renders to whitespace only.
+    fn render_one(&self, t: embedded::Template, ctx: &Value) -> Result<Option<RenderedFile>, RenderError> {
+        let path = t.path();
+        let failed = |source| RenderError::Template {
+            template: path.clone(),
+            source,
+        };
+        let text = self
+            .env
+            .get_template(&path)
+            .and_then(|tmpl| tmpl.render(ctx))
+            .map_err(failed)?;
+        if text.trim().is_empty() {
+            return Ok(None);
+        }
+        let mut content = text.trim_end().to_string();
+        content.push('\n');
+        Ok(Some(RenderedFile {
+            name: t.name.to_string(),
+            content,
+        }))
     }
 }
 

@@ -12,6 +12,7 @@ pub struct Images {
     pub grafana: String,
     pub kube_state_metrics: String,
     pub dcgm_exporter: String,
+    pub metrics_server: String,
 }
 
 /// OpenTelemetry Collector contrib: newest release reviewed in research/OTEL-STACK.md; configs use its snake_case component names.
@@ -27,16 +28,36 @@ pub const GRAFANA: &str = "grafana/grafana:13.2.0";
 /// NVIDIA DCGM exporter 4.x for GPU pools.
 pub const DCGM_EXPORTER: &str = "nvcr.io/nvidia/k8s/dcgm-exporter:4.2.3-4.1.3-ubuntu22.04";
 
+/// metrics-server, deployed where an HPA runs and no metrics API exists (LKE ships none, research
+/// §7). Its compatibility matrix (README): 0.8.x for Kubernetes 1.31+, 0.9.x for 1.34+ (0.9.0's
+/// manifests are 0.8.1's with another image). So v0.8.1 (the newest 0.8) below 1.34, v0.9.0 from it.
+const METRICS_SERVER: [(u32, &str); 2] = [(31, "v0.8.1"), (34, "v0.9.0")];
+const METRICS_SERVER_REPO: &str = "registry.k8s.io/metrics-server/metrics-server";
+
+/// The metrics-server tag for a Kubernetes minor version like "1.33".
+pub fn metrics_server_tag(k8s_version: &str) -> &'static str {
+    let minor = minor(k8s_version);
+    METRICS_SERVER
+        .iter()
+        .rev()
+        .find(|(m, _)| minor >= *m)
+        .map_or(METRICS_SERVER[0].1, |(_, tag)| tag)
+}
+
+fn minor(k8s_version: &str) -> u32 {
+    k8s_version
+        .split_once('.')
+        .and_then(|(_, m)| m.parse::<u32>().ok())
+        .unwrap_or(0)
+}
+
 /// kube-state-metrics follows the Kubernetes minor (KSM compatibility matrix): v2.17↔1.33 … v2.20↔1.36.
 const KUBE_STATE_METRICS: [(u32, &str); 4] = [(33, "v2.17.0"), (34, "v2.18.0"), (35, "v2.19.0"), (36, "v2.20.0")];
 const KSM_REPO: &str = "registry.k8s.io/kube-state-metrics/kube-state-metrics";
 
 /// The kube-state-metrics tag for a Kubernetes minor version like "1.33" (older → oldest listed, newer → newest).
 pub fn kube_state_metrics_tag(k8s_version: &str) -> &'static str {
-    let minor = k8s_version
-        .split_once('.')
-        .and_then(|(_, m)| m.parse::<u32>().ok())
-        .unwrap_or(0);
+    let minor = minor(k8s_version);
     let (first, last) = (KUBE_STATE_METRICS[0], KUBE_STATE_METRICS[KUBE_STATE_METRICS.len() - 1]);
     if minor <= first.0 {
         return first.1;
@@ -57,6 +78,7 @@ pub fn images(k8s_version: &str) -> Images {
         grafana: GRAFANA.into(),
         kube_state_metrics: format!("{KSM_REPO}:{}", kube_state_metrics_tag(k8s_version)),
         dcgm_exporter: DCGM_EXPORTER.into(),
+        metrics_server: format!("{METRICS_SERVER_REPO}:{}", metrics_server_tag(k8s_version)),
     }
 }
 
@@ -73,6 +95,15 @@ mod tests {
     }
 
     #[test]
+    fn metrics_server_follows_its_compatibility_matrix() {
+        assert_eq!(metrics_server_tag("1.32"), "v0.8.1");
+        assert_eq!(metrics_server_tag("1.33"), "v0.8.1");
+        assert_eq!(metrics_server_tag("1.34"), "v0.9.0");
+        assert_eq!(metrics_server_tag("1.36"), "v0.9.0");
+        assert_eq!(metrics_server_tag("1.29"), "v0.8.1");
+    }
+
+    #[test]
     fn no_image_floats() {
         let i = images("1.33");
         for image in [
@@ -83,6 +114,7 @@ mod tests {
             &i.grafana,
             &i.kube_state_metrics,
             &i.dcgm_exporter,
+            &i.metrics_server,
         ] {
             let tag = image.rsplit_once(':').map(|(_, t)| t).unwrap_or("");
             assert!(!tag.is_empty() && tag != "latest", "{image} is not pinned");

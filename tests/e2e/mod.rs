@@ -107,6 +107,15 @@ impl Dir {
         )
     }
 
+    /// Runs `lkeobs ARGS` with text output to the end: its stdout (the report a person reads).
+    pub async fn run_text(&self, world: &World, args: &[&str]) -> String {
+        let mut cmd = self.command(world, args);
+        let out = tokio::task::spawn_blocking(move || cmd.output().expect("lkeobs runs"))
+            .await
+            .expect("join");
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
     /// Starts `lkeobs ARGS` and kills it (SIGKILL, as a lost CI runner would) as soon as a progress line
     /// on stderr contains `marker`; returns the stderr seen. Panics if it ends before.
     pub async fn run_until(&self, world: &World, args: &[&str], marker: &str) -> String {

@@ -8,10 +8,11 @@
 //! merge patches, both applied as RFC 7386 merge patches), POST, PUT and DELETE
 //! (optionally delayed, as a finalizer would). Namespaced writes need their Namespace to exist,
 //! as on a real server. `metadata.generation` is the server's: 1 on create, +1 when a write
-//! changes the spec, never taken from an API client (only from the [`K8sFake::put`] helper);
-//! `PUT …/status` changes only the status. Port-forward to a pod reaches the stand-in a test
-//! registered for its port ([`K8sFake::stand_in`]); the service proxy fails as on an LKE hub
-//! behind default-deny NetworkPolicies. Every request is logged.
+//! changes the spec, never taken from an API client (only from the [`K8sFake::put`] helper); a
+//! write that changes an immutable field is refused as the real server refuses it (422,
+//! `k8s_fake_immutable`); `PUT …/status` changes only the status. Port-forward to a pod reaches
+//! the stand-in a test registered for its port ([`K8sFake::stand_in`]); the service proxy fails as
+//! on an LKE hub behind default-deny NetworkPolicies. Every request is logged.
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -58,6 +59,8 @@ pub(super) const BUILTIN: &[(&str, &str, &str, &str, bool)] = &[
     ("storage.k8s.io", "v1", "storageclasses", "StorageClass", false),
     ("networking.k8s.io", "v1", "networkpolicies", "NetworkPolicy", true),
     ("policy", "v1", "poddisruptionbudgets", "PodDisruptionBudget", true),
+    // No `v1beta1.metrics.k8s.io` is stored: a fresh LKE cluster has no metrics API.
+    ("apiregistration.k8s.io", "v1", "apiservices", "APIService", false),
     (
         "autoscaling",
         "v2",
@@ -296,7 +299,8 @@ impl State {
 }
 
 impl K8sFake {
-    /// Starts an empty cluster serving the built-in kinds.
+    /// Starts a cluster serving the built-in kinds, holding only the namespaces every cluster has
+    /// (`default`, `kube-system`, `kube-public`, `kube-node-lease`) and no metrics API.
     pub async fn start() -> K8sFake {
         let kinds = BUILTIN
             .iter()
@@ -308,10 +312,17 @@ impl K8sFake {
                 namespaced: *n,
             })
             .collect();
-        let state = Arc::new(Mutex::new(State {
+        let mut st = State {
             kinds,
             ..State::default()
-        }));
+        };
+        // The namespaces every cluster has from the start.
+        let namespace = st.kind_by_name("v1", "Namespace").expect("Namespace is built in");
+        for ns in ["default", "kube-system", "kube-public", "kube-node-lease"] {
+            let key = (String::new(), "namespaces".into(), String::new(), ns.to_string());
+            st.write(&namespace, key, json!({"metadata": {"name": ns}}), false);
+        }
+        let state = Arc::new(Mutex::new(st));
         let (addr, server) = super::k8s_fake_server::start(state.clone()).await;
         K8sFake { addr, server, state }
     }

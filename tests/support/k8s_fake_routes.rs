@@ -7,6 +7,7 @@ use std::time::Instant;
 use serde_json::{Value, json};
 
 use super::k8s_fake::{Key, Kind, State, WATCH_PAUSE, api_version, lock, selected, status};
+use super::k8s_fake_immutable as immutable;
 use super::k8s_fake_server::{Reply, Request};
 
 pub(super) fn api_version_matches(k: &Kind, api_version: &str) -> bool {
@@ -84,6 +85,11 @@ fn merge(target: &mut Value, patch: &Value) {
             }
         }
     }
+}
+
+/// The real server's 422 for a write that changes an immutable field of the stored object.
+fn refuse_immutable(st: &State, k: &Kind, key: &Key, new: &Value) -> Option<Reply> {
+    immutable::check(k, st.objects.get(key)?, new)
 }
 
 /// The REST API over the stored objects: discovery, then GET/LIST/WATCH/PATCH/POST/PUT/DELETE.
@@ -206,6 +212,9 @@ pub(super) fn respond(state: &Mutex<State>, req: &Request) -> Reply {
             } else {
                 merge(&mut obj, &patch);
             }
+            if let Some(refused) = refuse_immutable(&st, &k, &key(name), &obj) {
+                return refused;
+            }
             Reply::new(200).set_body_json(st.write(&k, key(name), from_client(obj), dry_run))
         }
         ("PATCH", Some(name)) => {
@@ -224,6 +233,9 @@ pub(super) fn respond(state: &Mutex<State>, req: &Request) -> Reply {
             };
             if let Some(ns) = ns_missing(&st) {
                 return status(404, "NotFound", format!("namespaces \"{ns}\" not found"));
+            }
+            if let Some(refused) = refuse_immutable(&st, &k, &key(name), &obj) {
+                return refused;
             }
             Reply::new(200).set_body_json(st.write(&k, key(name), from_client(obj), dry_run))
         }
@@ -253,6 +265,9 @@ pub(super) fn respond(state: &Mutex<State>, req: &Request) -> Reply {
                 current["status"] = obj["status"].clone();
                 current
             } else {
+                if let Some(refused) = refuse_immutable(&st, &k, &key(name), &obj) {
+                    return refused;
+                }
                 from_client(obj)
             };
             Reply::new(200).set_body_json(st.write(&k, key(name), obj, dry_run))
@@ -262,6 +277,9 @@ pub(super) fn respond(state: &Mutex<State>, req: &Request) -> Reply {
             let Some(obj) = st.objects.get(&key).cloned() else {
                 return status(404, "NotFound", format!("{} not found", what(name)));
             };
+            if immutable::orphans(&req.body, query.get("propagationPolicy")) {
+                immutable::orphan_dependents(&mut st, &obj["metadata"]["uid"]);
+            }
             match st.delete_delays.remove(&key) {
                 Some(delay) => {
                     let mut obj = obj;

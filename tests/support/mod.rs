@@ -4,6 +4,7 @@
 
 mod controllers;
 pub mod k8s_fake;
+mod k8s_fake_immutable;
 mod k8s_fake_portforward;
 mod k8s_fake_routes;
 mod k8s_fake_server;

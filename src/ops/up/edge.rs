@@ -8,6 +8,7 @@ use crate::Error;
 use crate::k8s::K8s;
 use crate::ops::certs::{self, CLIENT_SECRET, CertAction};
 use crate::stack::Inputs;
+use crate::stack::context::MetricsApi;
 
 /// Waits for the hub's gateway address; fails if the hub failed.
 async fn hub_ready(sh: &Shared) -> Result<HubOut, Error> {
@@ -36,6 +37,8 @@ pub(super) async fn converge(sh: &Shared, job: &Job, k8s: &K8s, fresh: bool, rec
     let inputs = Inputs {
         gateway_address: Some(hub.address.clone()),
         firewall_id: None,
+        // Found by `stack::apply` when the stack runs an HPA.
+        metrics_api: MetricsApi::Missing,
     };
     let applied = {
         let _slot = sh.permits.acquire().await;

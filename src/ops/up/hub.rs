@@ -17,6 +17,7 @@ use crate::ops::certs::{self, CA_SECRET, CertAction, GATEWAY_SECRET};
 use crate::ops::compare::{GATEWAY_LB, connect, gateway_address};
 use crate::pki::Ca;
 use crate::stack::Inputs;
+use crate::stack::context::MetricsApi;
 
 /// Grafana's LoadBalancer address, when it has one (`grafana_allow` set).
 pub(super) async fn grafana_address(hub: &K8s) -> Option<String> {
@@ -37,6 +38,8 @@ pub(super) async fn converge(sh: &Shared, job: &Job, k8s: &K8s, fresh: bool, rec
     let inputs = Inputs {
         gateway_address: None,
         firewall_id: sh.firewall_id,
+        // Found by `stack::apply` when the stack runs an HPA.
+        metrics_api: MetricsApi::Missing,
     };
     let (applied, ca) = {
         let _slot = sh.permits.acquire().await;

@@ -9,6 +9,7 @@ use tokio::time::Instant;
 
 use crate::fleet::{Cluster, Fleet};
 use crate::k8s::{Change, K8s, Manifests, SecretMode, Workload};
+use crate::ops::live_stack;
 use crate::stack::{Inputs, Renderer};
 
 /// What an apply did.
@@ -30,7 +31,7 @@ pub(super) async fn apply(
     fresh: bool,
     deadline: Instant,
 ) -> Result<Applied, crate::Error> {
-    let rendered = renderer.render(fleet, cluster, inputs)?;
+    let (rendered, _) = live_stack::render(k8s, renderer, fleet, cluster, inputs).await?;
     let manifests = Manifests::from_rendered(&rendered)?;
     if fresh {
         let applied = k8s.apply(&manifests, deadline).await?;
