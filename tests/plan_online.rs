@@ -276,6 +276,8 @@ async fn converged() -> (LinodeFake, Vec<(String, K8sFake)>) {
     let mut inputs = lkeobs::stack::Inputs {
         gateway_address: None,
         firewall_id: Some(fw.id),
+        // As `up` finds the GPU cluster: no RuntimeClass with handler nvidia.
+        gpu_runtime: Some(lkeobs::stack::GpuRuntime::Default),
     };
     for (name, k) in &kubes {
         apply_stack(&k.k8s(), name, &inputs).await;
@@ -438,7 +440,7 @@ async fn plan_text_reads_like_a_diff() {
         "(against the Linode account)",
         "= cluster hub (hub) lkeobs-prod-hub (id ",
         "+ cluster eu-west (edge) lkeobs-prod-eu-west",
-        "+ pool g2-gpu-rtx4000a1-s × 1, GPU: labelled and tainted lkeobs.io/gpu",
+        "+ pool g2-gpu-rtx4000a1-s × 1, GPU (DCGM exporter)\n      labels lkeobs.io/gpu=true\n",
         "~ firewall lkeobs-prod-gw (id ",
         "    - 198.51.100.99",
         "    + the nodes of eu-west once they exist",

@@ -4,6 +4,7 @@ pub mod diag;
 pub mod duration;
 pub mod edit;
 mod load;
+pub mod node_meta;
 pub mod preflight;
 mod reader;
 pub mod spec;
@@ -12,7 +13,7 @@ pub mod validate;
 use std::path::{Path, PathBuf};
 
 pub use diag::{Diag, Located};
-pub use spec::{Cluster, Destination, Fleet, Pool, Role};
+pub use spec::{Cluster, Destination, Fleet, NodeLabel, NodeTaint, Pool, Role};
 
 /// Why a fleet file could not be used.
 #[derive(Debug, thiserror::Error)]
@@ -79,3 +80,5 @@ pub fn parse(file: &str, source: &str) -> Result<Loaded, FleetError> {
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_node_meta;

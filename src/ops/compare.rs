@@ -11,6 +11,7 @@ use crate::fleet::{Cluster, Fleet, Role};
 use crate::k8s::{Change, K8s, Manifests, wait::service::load_balancer_address};
 use crate::linode::Client;
 use crate::naming;
+use crate::ops::gpu_runtime;
 use crate::plan::{Action, ObjectPlan, Observed, Plan};
 use crate::stack::{Inputs, Renderer, secrets};
 
@@ -100,6 +101,7 @@ pub async fn stacks(
     let mut inputs = Inputs {
         gateway_address: None,
         firewall_id,
+        gpu_runtime: None,
     };
     for c in fleet.clusters() {
         let Some(cp) = plan.clusters.iter_mut().find(|p| p.name == *c.name.get_ref()) else {
@@ -123,6 +125,7 @@ pub async fn stacks(
         if c.role == Role::Hub {
             inputs.gateway_address = gateway_address(&k8s).await.map_err(unreachable)?;
         }
+        inputs.gpu_runtime = gpu_runtime::detect(&k8s, c).await.map_err(unreachable)?;
         let objects = compare_cluster(&k8s, fleet, c, &inputs, renderer, deadline)
             .await
             .map_err(unreachable)?;

@@ -7,6 +7,7 @@ use super::{HubOut, HubState, Job, Shared, stack};
 use crate::Error;
 use crate::k8s::K8s;
 use crate::ops::certs::{self, CLIENT_SECRET, CertAction};
+use crate::ops::gpu_runtime;
 use crate::stack::Inputs;
 
 /// Waits for the hub's gateway address; fails if the hub failed.
@@ -36,6 +37,7 @@ pub(super) async fn converge(sh: &Shared, job: &Job, k8s: &K8s, fresh: bool, rec
     let inputs = Inputs {
         gateway_address: Some(hub.address.clone()),
         firewall_id: None,
+        gpu_runtime: gpu_runtime::detect(k8s, &job.cluster).await?,
     };
     let applied = {
         let _slot = sh.permits.acquire().await;
