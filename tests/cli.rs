@@ -157,7 +157,7 @@ fn plan_lists_clusters_pools_firewall_and_objects() {
     for want in [
         "+ cluster hub (hub) lkeobs-prod-hub  region us-ord  k8s 1.33, HA control plane",
         "+ cluster gpu-sg (edge) lkeobs-prod-gpu-sg",
-        "+ pool g2-gpu-rtx4000a1-s × 1, GPU: labelled and tainted lkeobs.io/gpu",
+        "+ pool g2-gpu-rtx4000a1-s × 1, GPU (DCGM exporter)\n      labels lkeobs.io/gpu=true\n",
         "+ pool g6-standard-4 × 3, autoscale 3–5",
         "+ firewall lkeobs-prod-gw: inbound DROP",
         "+ Namespace/monitoring",

@@ -56,6 +56,28 @@ fn full_pool() -> NodePoolSpec {
     pool
 }
 
+/// A GPU pool as `up` creates it: `lkeobs.io/gpu` and the fleet file's labels, the fleet file's taints.
+fn gpu_pool() -> NodePoolSpec {
+    let mut pool = NodePoolSpec::new("g2-gpu-rtx4000a1-s", 1);
+    pool.labels = BTreeMap::from([
+        ("lkeobs.io/gpu".into(), "true".into()),
+        ("example.com/team".into(), "ml".into()),
+    ]);
+    pool.taints = vec![
+        Taint {
+            key: "nvidia.com/gpu".into(),
+            value: String::new(),
+            effect: TaintEffect::NoSchedule,
+        },
+        Taint {
+            key: "dedicated".into(),
+            value: "ml".into(),
+            effect: TaintEffect::PreferNoSchedule,
+        },
+    ];
+    pool
+}
+
 fn full_control_plane() -> ControlPlaneSpec {
     ControlPlaneSpec {
         high_availability: Some(true),
@@ -182,6 +204,22 @@ fn default_cases() -> Vec<Case> {
             "PUT",
             "/lke/clusters/{clusterId}/pools/{poolId}",
             &update_pool,
+        ),
+        case(
+            "pool create, a GPU pool as up sends it (our label, the fleet's own, a taint without value)",
+            "POST",
+            "/lke/clusters/{clusterId}/pools",
+            &gpu_pool(),
+        ),
+        case(
+            "pool update, labels and taints cleared (a taint lkeobs once set removed)",
+            "PUT",
+            "/lke/clusters/{clusterId}/pools/{poolId}",
+            &UpdateNodePool {
+                labels: Some(BTreeMap::new()),
+                taints: Some(Vec::new()),
+                ..UpdateNodePool::default()
+            },
         ),
         case(
             "pool update, autoscaler only",

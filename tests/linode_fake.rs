@@ -387,3 +387,83 @@ async fn a_gpu_pool_is_refused_where_its_plan_is_not_sold() {
     request.region = "de-fra-2".into();
     client.create_lke_cluster(&request).await.expect("sold in de-fra-2");
 }
+
+/// Sends `body` raw (the product's types cannot spell a bad effect) and returns status and body.
+async fn raw(
+    fake: &LinodeFake,
+    method: reqwest::Method,
+    path: &str,
+    body: serde_json::Value,
+) -> (u16, serde_json::Value) {
+    let answer = reqwest::Client::new()
+        .request(method, format!("{}{path}", fake.base_url()))
+        .bearer_auth(support::FAKE_TOKEN)
+        .json(&body)
+        .send()
+        .await
+        .expect("request");
+    let status = answer.status().as_u16();
+    (status, answer.json().await.unwrap_or_default())
+}
+
+#[tokio::test]
+async fn pool_labels_and_taints_are_kept_and_a_bad_effect_is_refused_like_the_api() {
+    let fake = LinodeFake::start().await;
+    let client = fake.client();
+    let cluster = client
+        .create_lke_cluster_idempotent(&cluster_request("lkeobs-hub", "us-ord", "1.31", FLEET_TAG))
+        .await
+        .unwrap();
+    let path = format!("/lke/clusters/{}/pools", cluster.id);
+    let taint = |effect: &str| serde_json::json!({"key": "nvidia.com/gpu", "value": "true", "effect": effect});
+
+    let (status, body) = raw(
+        &fake,
+        reqwest::Method::POST,
+        &path,
+        serde_json::json!({"type": "g6-standard-2", "count": 1, "taints": [taint("NoWay")]}),
+    )
+    .await;
+    assert_eq!(status, 400, "{body}");
+    assert_eq!(body["errors"][0]["field"], "taints.effect");
+    let (status, _) = raw(
+        &fake,
+        reqwest::Method::POST,
+        &path,
+        serde_json::json!({"type": "g6-standard-2", "count": 1, "labels": {"bad key": "x"}}),
+    )
+    .await;
+    assert_eq!(status, 400);
+
+    let (status, pool) = raw(
+        &fake,
+        reqwest::Method::POST,
+        &path,
+        serde_json::json!({"type": "g6-standard-2", "count": 1, "labels": {"team": "ml"},
+            "taints": [taint("PreferNoSchedule")]}),
+    )
+    .await;
+    assert_eq!(status, 200, "{pool}");
+    assert_eq!(pool["labels"], serde_json::json!({"team": "ml"}));
+    assert_eq!(pool["taints"], serde_json::json!([taint("PreferNoSchedule")]));
+
+    let pool_path = format!("{path}/{}", pool["id"]);
+    let (status, _) = raw(
+        &fake,
+        reqwest::Method::PUT,
+        &pool_path,
+        serde_json::json!({"taints": [taint("Sometimes")]}),
+    )
+    .await;
+    assert_eq!(status, 400);
+    let (status, updated) = raw(
+        &fake,
+        reqwest::Method::PUT,
+        &pool_path,
+        serde_json::json!({"taints": []}),
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert_eq!(updated["taints"], serde_json::json!([]));
+    assert_eq!(updated["labels"], serde_json::json!({"team": "ml"}));
+}

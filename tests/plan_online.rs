@@ -290,6 +290,8 @@ async fn converged() -> (LinodeFake, Vec<(String, K8sFake)>) {
     let mut inputs = lkeobs::stack::Inputs {
         gateway_address: None,
         firewall_id: Some(fw.id),
+        // As `up` finds the GPU cluster: no RuntimeClass with handler nvidia.
+        gpu_runtime: Some(lkeobs::stack::GpuRuntime::Default),
         ..Default::default()
     };
     for (name, k) in &kubes {
@@ -458,7 +460,7 @@ async fn plan_text_reads_like_a_diff() {
         "(against the Linode account)",
         "= cluster hub (hub) lkeobs-prod-hub (id ",
         "+ cluster eu-west (edge) lkeobs-prod-eu-west",
-        "+ pool g2-gpu-rtx4000a1-s × 1, GPU: labelled and tainted lkeobs.io/gpu",
+        "+ pool g2-gpu-rtx4000a1-s × 1, GPU (DCGM exporter)\n      labels lkeobs.io/gpu=true\n",
         "~ firewall lkeobs-prod-gw (id ",
         "    - 198.51.100.99",
         "    + the nodes of eu-west once they exist",
@@ -525,7 +527,7 @@ async fn an_account_without_the_acl_fails_at_the_control_plane_acl_line() {
         .retain(|c| c != "LKE Network Access Control List (IP ACL)");
     let (code, err) = validate_prod(st, |s| s);
     assert_eq!(code, Some(2), "{err}");
-    assert!(err.contains("prod.toml:37:"), "{err}");
+    assert!(err.contains("prod.toml:40:"), "{err}");
     assert!(err.contains("security.control_plane_acl"), "{err}");
 }
 

@@ -316,17 +316,20 @@ fn gateway_load_balancer_tags_its_nodebalancer() {
 }
 
 #[test]
-fn gpu_nodes_get_dcgm_by_label_and_toleration() {
-    let docs = documents(&render_stdout("prod", &["--cluster", "gpu-sg"]));
+fn gpu_nodes_get_dcgm_by_label_tolerating_any_taint_and_offline_no_runtime_class() {
+    let text = render_stdout("prod", &["--cluster", "gpu-sg"]);
+    let docs = documents(&text);
     let ds = find(&docs, "DaemonSet", "dcgm-exporter");
     let pod = &ds["spec"]["template"]["spec"];
     assert_eq!(pod["nodeSelector"]["lkeobs.io/gpu"], "true");
-    let tolerates = pod["tolerations"]
-        .as_sequence()
-        .unwrap()
-        .iter()
-        .any(|t| t["key"] == "lkeobs.io/gpu");
-    assert!(tolerates);
+    // One toleration without a key: every taint a fleet file may give a GPU pool.
+    let tolerations = pod["tolerations"].as_sequence().unwrap();
+    assert_eq!(tolerations.len(), 1, "{tolerations:?}");
+    assert_eq!(tolerations[0]["operator"], "Exists");
+    assert!(tolerations[0].get("key").is_none() && tolerations[0].get("effect").is_none());
+    // Offline there is no cluster to look for a RuntimeClass in, and the manifest says so.
+    assert!(pod.get("runtimeClassName").is_none());
+    assert!(text.contains("# No runtimeClassName: rendered without a cluster to look at."));
     assert!(config_of(&docs, "otel-scraper").contains("dcgm"));
 }
 

@@ -54,7 +54,7 @@ async fn up_from_empty_converges_and_a_rerun_writes_nothing() {
             assert!(tags.iter().any(|t| t.starts_with("lkeobs-expires-")), "{tags:?}");
         }
         assert_eq!(st.firewalls.len(), 1);
-        // The GPU pool is labelled and tainted for the DCGM exporter.
+        // The GPU pool is labelled for the DCGM exporter (no taint of ours: see up_gpu.rs).
         let gpu = st
             .pools
             .values()

@@ -5,7 +5,8 @@ use toml::de::DeTable;
 use super::diag::Diag;
 use super::reader::Table;
 use super::spec::{
-    Autoscale, Cluster, Destination, Fleet, FleetMeta, GatewayScale, Pool, Role, Security, Spanned, Stack, spanned,
+    Autoscale, Cluster, Destination, Fleet, FleetMeta, GatewayScale, NodeLabel, NodeTaint, Pool, Role, Security,
+    Spanned, Stack, spanned,
 };
 
 const STRING: &str = "a string";
@@ -255,13 +256,50 @@ fn read_pool(mut t: Table<'_, '_>, diags: &mut Vec<Diag>) -> Pool {
             },
         ))
     });
+    let labels = t
+        .string_map("labels", diags)
+        .into_iter()
+        .map(|(key, value)| NodeLabel { key, value })
+        .collect();
+    let mut taints = Vec::new();
+    if let Some(items) = t.array("taints", diags) {
+        let src = t.src();
+        for (i, item) in items.into_iter().enumerate() {
+            let path = format!("{}[{i}]", t.field("taints"));
+            if let Some(x) = Table::as_table(src, path, item, diags) {
+                taints.extend(read_taint(x, diags));
+            }
+        }
+    }
     t.finish(diags);
     Pool {
         node_type,
         count,
         autoscale,
+        labels,
+        taints,
         span,
     }
+}
+
+/// `{ key = "...", value = "...", effect = "NoSchedule" }`; `value` may be left out (an empty value).
+fn read_taint(mut t: Table<'_, '_>, diags: &mut Vec<Diag>) -> Option<NodeTaint> {
+    let span = t.span();
+    let key = t.require("key", "a taint key like \"nvidia.com/gpu\"", diags);
+    let value = t.get("value", STRING, diags);
+    let effect = t.require(
+        "effect",
+        "one of \"NoSchedule\", \"PreferNoSchedule\", \"NoExecute\"",
+        diags,
+    );
+    t.finish(diags);
+    let key = key?;
+    Some(NodeTaint {
+        value: value.unwrap_or_else(|| spanned(key.span(), String::new())),
+        effect: effect?,
+        key,
+        span,
+    })
 }
 
 fn read_destination(mut t: Table<'_, '_>, diags: &mut Vec<Diag>) -> Destination {

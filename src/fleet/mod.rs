@@ -4,6 +4,7 @@ pub mod diag;
 pub mod duration;
 pub mod edit;
 mod load;
+pub mod node_meta;
 pub mod preflight;
 mod reader;
 pub mod spec;
@@ -14,7 +15,7 @@ pub mod warnings;
 use std::path::{Path, PathBuf};
 
 pub use diag::{Diag, Located};
-pub use spec::{Cluster, Destination, Fleet, Pool, Role};
+pub use spec::{Cluster, Destination, Fleet, NodeLabel, NodeTaint, Pool, Role};
 
 /// Why a fleet file could not be used.
 #[derive(Debug, thiserror::Error)]
@@ -81,3 +82,5 @@ pub fn parse(file: &str, source: &str) -> Result<Loaded, FleetError> {
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_node_meta;

@@ -151,6 +151,46 @@ impl<'s, 'i> Table<'s, 'i> {
         out
     }
 
+    /// A table of user-chosen keys to strings (`labels = { "team" = "ml" }`), each key and value with its span.
+    pub fn string_map(&mut self, key: &'static str, diags: &mut Vec<Diag>) -> Vec<(Spanned<String>, Spanned<String>)> {
+        let Some(value) = self.raw(key) else {
+            return Vec::new();
+        };
+        let DeValue::Table(map) = value.get_ref() else {
+            diags.push(
+                Diag::new(
+                    value.span(),
+                    self.field(key),
+                    format!("must be a table of strings, found {}", kind_name(value.get_ref())),
+                )
+                .value(snippet(self.src, &value.span()))
+                .help(format!("write {key} = {{ \"example.com/team\" = \"ml\" }}")),
+            );
+            return Vec::new();
+        };
+        let mut out = Vec::new();
+        for (k, v) in map.iter() {
+            let name = k.get_ref().to_string();
+            match v.get_ref() {
+                DeValue::String(s) => out.push((spanned(k.span(), name), spanned(v.span(), s.to_string()))),
+                other => {
+                    let mut d = Diag::new(
+                        k.span(),
+                        format!("{}.{name:?}", self.field(key)),
+                        format!("must be a string, found {}", kind_name(other)),
+                    )
+                    .value(snippet(self.src, &v.span()));
+                    if matches!(other, DeValue::Table(_)) {
+                        // `a.b = "x"` is a dotted key: a nested table, not the key `a.b`.
+                        d = d.help(format!("quote a key holding dots or a slash: \"{name}.…\" = \"...\""));
+                    }
+                    diags.push(d);
+                }
+            }
+        }
+        out
+    }
+
     /// An array's items.
     pub fn array(&mut self, key: &'static str, diags: &mut Vec<Diag>) -> Option<Vec<&'s toml::Spanned<DeValue<'i>>>> {
         let value = self.raw(key)?;

@@ -84,6 +84,27 @@ pub struct Pool {
     pub node_type: Spanned<String>,
     pub count: Spanned<u32>,
     pub autoscale: Option<Spanned<Autoscale>>,
+    /// The pool's own Kubernetes node labels (`labels = { k = "v" }`), besides lkeobs' GPU label.
+    pub labels: Vec<NodeLabel>,
+    /// The pool's own node taints (`taints = [{ key, value, effect }]`); lkeobs adds none.
+    pub taints: Vec<NodeTaint>,
+    #[serde(skip)]
+    pub span: Range<usize>,
+}
+
+/// One `labels` entry of a pool; the key keeps its own span for errors.
+#[derive(Debug, Clone, Serialize)]
+pub struct NodeLabel {
+    pub key: Spanned<String>,
+    pub value: Spanned<String>,
+}
+
+/// One `taints` entry of a pool. `value` may be empty (left out); `effect` is checked by validation.
+#[derive(Debug, Clone, Serialize)]
+pub struct NodeTaint {
+    pub key: Spanned<String>,
+    pub value: Spanned<String>,
+    pub effect: Spanned<String>,
     #[serde(skip)]
     pub span: Range<usize>,
 }

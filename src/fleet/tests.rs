@@ -23,7 +23,7 @@ grafana_allow = ["198.51.100.0/24"]
 retention = "7d"
 "#;
 
-fn errors(src: &str) -> Vec<Located> {
+pub(super) fn errors(src: &str) -> Vec<Located> {
     match parse("t.toml", src) {
         Ok(_) => Vec::new(),
         Err(FleetError::Invalid { errors, .. }) => errors,
@@ -32,7 +32,7 @@ fn errors(src: &str) -> Vec<Located> {
 }
 
 /// BASE with one substring replaced (the replaced text must exist).
-fn with(from: &str, to: &str) -> String {
+pub(super) fn with(from: &str, to: &str) -> String {
     assert!(BASE.contains(from), "BASE lacks {from:?}");
     BASE.replacen(from, to, 1)
 }
@@ -42,7 +42,7 @@ fn append(extra: &str) -> String {
 }
 
 /// Asserts exactly one error, on `field`, whose message contains `needle`; returns it.
-fn one_error(src: &str, field: &str, needle: &str) -> Located {
+pub(super) fn one_error(src: &str, field: &str, needle: &str) -> Located {
     let errs = errors(src);
     assert_eq!(errs.len(), 1, "expected one error, got {errs:#?}");
     let e = errs.into_iter().next().unwrap();

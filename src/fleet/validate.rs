@@ -1,4 +1,5 @@
-//! The rules a parsed fleet must satisfy beyond its shape: names that fit every derived label, sane pools, parsable durations, valid CIDRs and destinations.
+//! The rules a parsed fleet must satisfy beyond its shape: names that fit every derived label, sane pools (their
+//! node labels and taints in `node_meta`), parsable durations, valid CIDRs and destinations.
 
 use std::collections::BTreeSet;
 use std::net::IpAddr;
@@ -247,6 +248,7 @@ fn cluster(f: &Fleet, c: &Cluster, seen: &mut BTreeSet<String>, d: &mut Vec<Diag
                 );
             }
         }
+        super::node_meta::check(&field, p, d);
     }
 }
 

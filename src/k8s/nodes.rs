@@ -1,9 +1,11 @@
 //! What the cluster's Node objects say about their machines: public IPv4 addresses for the gateway firewall,
-//! read from Kubernetes (no Linode list call), with the Linode ids of nodes that report none.
+//! read from Kubernetes (no Linode list call), with the Linode ids of nodes that report none; and whether a
+//! RuntimeClass selects the NVIDIA container runtime on GPU nodes.
 
 use std::net::Ipv4Addr;
 
 use k8s_openapi::api::core::v1::Node;
+use k8s_openapi::api::node::v1::RuntimeClass;
 use kube::Api;
 use kube::api::ListParams;
 
@@ -57,6 +59,30 @@ impl K8s {
             .map_err(|e| K8sError::api("list nodes", e))?;
         Ok(addresses_of(&nodes.items))
     }
+
+    /// The name of a RuntimeClass whose handler is `handler` (one named like the handler first), if any.
+    pub async fn runtime_class_for(&self, handler: &str) -> Result<Option<String>> {
+        let api: Api<RuntimeClass> = Api::all(self.client().clone());
+        let classes = api
+            .list(&ListParams::default())
+            .await
+            .map_err(|e| K8sError::api("list runtimeclasses.node.k8s.io", e))?;
+        Ok(runtime_class_of(&classes.items, handler))
+    }
+}
+
+/// The RuntimeClass of `classes` whose handler is `handler`, preferring the one named `handler`.
+pub fn runtime_class_of(classes: &[RuntimeClass], handler: &str) -> Option<String> {
+    let mut names: Vec<String> = classes
+        .iter()
+        .filter(|c| c.handler == handler)
+        .filter_map(|c| c.metadata.name.clone())
+        .collect();
+    names.sort();
+    match names.iter().position(|n| n == handler) {
+        Some(i) => Some(names.swap_remove(i)),
+        None => names.into_iter().next(),
+    }
 }
 
 #[cfg(test)]
@@ -70,6 +96,23 @@ mod tests {
             "status": {"addresses": addresses.iter().map(|(t, a)| serde_json::json!({"type": t, "address": a})).collect::<Vec<_>>()}
         }))
         .unwrap()
+    }
+
+    fn class(name: &str, handler: &str) -> RuntimeClass {
+        serde_json::from_value(serde_json::json!({"metadata": {"name": name}, "handler": handler})).unwrap()
+    }
+
+    #[test]
+    fn the_runtime_class_is_found_by_handler_and_the_one_named_like_it_wins() {
+        assert_eq!(runtime_class_of(&[class("runc", "runc")], "nvidia"), None);
+        assert_eq!(
+            runtime_class_of(&[class("gpu", "nvidia"), class("runc", "runc")], "nvidia").as_deref(),
+            Some("gpu")
+        );
+        assert_eq!(
+            runtime_class_of(&[class("gpu", "nvidia"), class("nvidia", "nvidia")], "nvidia").as_deref(),
+            Some("nvidia")
+        );
     }
 
     #[test]

@@ -12,6 +12,7 @@ use crate::k8s::metrics_api::METRICS_APISERVICE;
 use crate::k8s::{Change, K8s, Manifests, Planned, Replacement, wait::service::load_balancer_address};
 use crate::linode::Client;
 use crate::naming;
+use crate::ops::gpu_runtime;
 use crate::ops::live_stack;
 use crate::plan::{Action, ObjectPlan, Observed, Plan};
 use crate::stack::context::MetricsApi;
@@ -135,6 +136,7 @@ pub async fn stacks(
         gateway_address: None,
         firewall_id,
         metrics_api: MetricsApi::Missing,
+        gpu_runtime: None,
     };
     for c in fleet.clusters() {
         let Some(cp) = plan.clusters.iter_mut().find(|p| p.name == *c.name.get_ref()) else {
@@ -162,6 +164,7 @@ pub async fn stacks(
             if c.role == Role::Hub {
                 inputs.gateway_address = gateway_address(&k8s).await?;
             }
+            inputs.gpu_runtime = gpu_runtime::detect(&k8s, c).await?;
             compare_cluster(&k8s, fleet, c, &inputs, renderer, deadline).await
         };
         let (objects, metrics_api) = match compared.await {

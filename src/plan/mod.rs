@@ -5,11 +5,15 @@ mod build;
 mod pools;
 
 pub use build::{Observed, ObservedCluster, is_ours, offline, online};
+pub use pools::{node_labels, node_taints};
+
+use std::collections::BTreeMap;
 
 use serde::Serialize;
 
 use crate::fleet::spec::Autoscale;
 use crate::k8s::Replacement;
+use crate::linode::Taint;
 use crate::stack::ObjectRef;
 
 /// What happens to one thing.
@@ -117,8 +121,20 @@ pub struct PoolPlan {
     pub count: u32,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub autoscale: Option<Autoscale>,
-    /// GPU pools are labelled and tainted `lkeobs.io/gpu`.
+    /// GPU pools are labelled `lkeobs.io/gpu` (no taint of ours).
     pub gpu: bool,
+    /// The Kubernetes labels the pool's nodes get: lkeobs' GPU label and the fleet file's own.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub labels: BTreeMap<String, String>,
+    /// The node taints: the fleet file's only.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub taints: Vec<Taint>,
+    /// For an existing pool whose labels differ from `labels`: what it has now (an update replaces them).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub labels_before: Option<BTreeMap<String, String>>,
+    /// For an existing pool whose taints differ from `taints`: what it has now (an update replaces them).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub taints_before: Option<Vec<Taint>>,
     /// What an update or replacement changes, e.g. `count 2 → 3`.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub changes: Vec<String>,

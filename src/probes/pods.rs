@@ -1,10 +1,12 @@
 //! Kubernetes probes of one cluster: every stack workload `up` applies there has rolled out with its
-//! pods Ready, and the agent DaemonSet has a Ready pod on every node.
+//! pods Ready (and when not, why its pods are not: their containers' waiting reasons), and the agent
+//! DaemonSet has a Ready pod on every node.
 
 use std::collections::BTreeMap;
 
 use k8s_openapi::api::apps::v1::{DaemonSet, Deployment, StatefulSet};
 use k8s_openapi::api::core::v1::{Node, Pod};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector;
 use kube::api::ListParams;
 use kube::{Api, ResourceExt};
 
@@ -38,7 +40,8 @@ pub fn workloads(renderer: &Renderer, fleet: &Fleet, cluster: &str) -> Result<Ve
     Ok(manifests.workloads())
 }
 
-async fn rollout(k8s: &K8s, w: &Workload) -> Result<Option<Rollout>, String> {
+/// The workload's rollout and its pod selector (`matchLabels`, as `key=value,…`).
+async fn rollout(k8s: &K8s, w: &Workload) -> Result<Option<(Rollout, String)>, String> {
     let client = k8s.client().clone();
     let fail = |e: kube::Error| format!("get {w}: {e}");
     Ok(match w.kind {
@@ -46,34 +49,124 @@ async fn rollout(k8s: &K8s, w: &Workload) -> Result<Option<Rollout>, String> {
             .get_opt(&w.name)
             .await
             .map_err(fail)?
-            .map(|d| deployment_rollout(&d)),
+            .map(|d| (deployment_rollout(&d), selector(d.spec.map(|s| s.selector)))),
         WorkloadKind::StatefulSet => Api::<StatefulSet>::namespaced(client, &w.namespace)
             .get_opt(&w.name)
             .await
             .map_err(fail)?
-            .map(|s| statefulset_rollout(&s)),
+            .map(|s| (statefulset_rollout(&s), selector(s.spec.map(|s| s.selector)))),
         WorkloadKind::DaemonSet => Api::<DaemonSet>::namespaced(client, &w.namespace)
             .get_opt(&w.name)
             .await
             .map_err(fail)?
-            .map(|d| daemonset_rollout(&d)),
+            .map(|d| (daemonset_rollout(&d), selector(d.spec.map(|s| s.selector)))),
     })
 }
 
-/// `pods`: each stack workload exists, has observed its current spec and has all its pods Ready.
-pub async fn stack(target: &Target, workloads: &[Workload]) -> Outcome {
-    const NAME: &str = "pods";
-    let checks = workloads.iter().map(|w| rollout(&target.k8s, w));
-    let results = futures::future::join_all(checks).await;
-    let mut problems = Vec::new();
-    for (w, r) in workloads.iter().zip(results) {
-        match r {
-            Err(e) => problems.push(e),
-            Ok(None) => problems.push(format!("{w}: not found")),
-            Ok(Some(r)) if !r.done => problems.push(format!("{w}: {}", r.summary)),
-            Ok(Some(_)) => {}
+fn selector(s: Option<LabelSelector>) -> String {
+    let labels = s.and_then(|s| s.match_labels).unwrap_or_default();
+    labels
+        .iter()
+        .map(|(k, v)| format!("{k}={v}"))
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
+/// Longest waiting message quoted.
+const MAX_MESSAGE: usize = 160;
+/// Pods named per reason.
+const MAX_PODS: usize = 3;
+
+/// Why a pod is not Ready, as the kubelet and scheduler say it: the first waiting container's reason and
+/// message (`CrashLoopBackOff`, `CreateContainerError: … no runtime for "nvidia" is configured`), else the
+/// scheduler's (`Unschedulable: 0/3 nodes are available …`), else `None` (Ready, or nothing said yet).
+pub fn not_ready_reason(p: &Pod) -> Option<String> {
+    if pod_ready(p) {
+        return None;
+    }
+    let status = p.status.as_ref()?;
+    let containers = status.init_container_statuses.iter().flatten();
+    let waiting = containers
+        .chain(status.container_statuses.iter().flatten())
+        .filter(|c| !c.ready)
+        .find_map(|c| c.state.as_ref()?.waiting.as_ref());
+    let (reason, message) = match waiting {
+        Some(w) => (w.reason.clone()?, w.message.clone()),
+        None => {
+            let c = status
+                .conditions
+                .iter()
+                .flatten()
+                .find(|c| c.type_ == "PodScheduled" && c.status == "False")?;
+            (c.reason.clone()?, c.message.clone())
+        }
+    };
+    Some(match message.map(|m| m.trim().to_string()).filter(|m| !m.is_empty()) {
+        Some(m) if m.chars().count() > MAX_MESSAGE => {
+            format!("{reason}: {}…", m.chars().take(MAX_MESSAGE).collect::<String>())
+        }
+        Some(m) => format!("{reason}: {m}"),
+        None => reason,
+    })
+}
+
+/// The distinct reasons `pods` are not Ready, each with the pods it holds back:
+/// `CrashLoopBackOff (dcgm-exporter-a, dcgm-exporter-b)`.
+pub fn not_ready_reasons(pods: &[Pod]) -> Vec<String> {
+    let mut by_reason: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for p in pods {
+        if let Some(r) = not_ready_reason(p) {
+            by_reason.entry(r).or_default().push(p.name_any());
         }
     }
+    by_reason
+        .into_iter()
+        .map(|(reason, mut names)| {
+            names.sort();
+            let more = names.len().saturating_sub(MAX_PODS);
+            names.truncate(MAX_PODS);
+            let more = if more > 0 {
+                format!(" and {more} more")
+            } else {
+                String::new()
+            };
+            format!("{reason} ({}{more})", names.join(", "))
+        })
+        .collect()
+}
+
+/// "; pods: CrashLoopBackOff (…)" for a workload that is not ready, or "" when its pods say nothing.
+async fn pod_hint(k8s: &K8s, w: &Workload, selector: &str) -> String {
+    if selector.is_empty() {
+        return String::new();
+    }
+    let api: Api<Pod> = Api::namespaced(k8s.client().clone(), &w.namespace);
+    match api.list(&ListParams::default().labels(selector)).await {
+        Ok(list) => {
+            let reasons = not_ready_reasons(&list.items);
+            if reasons.is_empty() {
+                String::new()
+            } else {
+                format!("; pods: {}", reasons.join("; "))
+            }
+        }
+        Err(e) => format!("; cannot list its pods: {e}"),
+    }
+}
+
+/// `pods`: each stack workload exists, has observed its current spec and has all its pods Ready; for one
+/// that is not, why its pods are not (their waiting reason).
+pub async fn stack(target: &Target, workloads: &[Workload]) -> Outcome {
+    const NAME: &str = "pods";
+    let checks = workloads.iter().map(|w| async move {
+        match rollout(&target.k8s, w).await {
+            Err(e) => Some(e),
+            Ok(None) => Some(format!("{w}: not found")),
+            Ok(Some((r, _))) if r.done => None,
+            Ok(Some((r, sel))) => Some(format!("{w}: {}{}", r.summary, pod_hint(&target.k8s, w, &sel).await)),
+        }
+    });
+    let problems: Vec<String> = futures::future::join_all(checks).await.into_iter().flatten().collect();
     if problems.is_empty() {
         let names: Vec<&str> = workloads.iter().map(|w| w.name.as_str()).collect();
         Outcome::pass(

@@ -13,7 +13,7 @@ use crate::naming;
 pub const GATEWAY_PLACEHOLDER: &str = "lkeobs-gateway-address.invalid";
 /// The gateway's in-cluster Service.
 pub const GATEWAY_SERVICE_HOST: &str = "otel-gateway.observability-hub.svc.cluster.local";
-/// Node label and taint lkeobs puts on GPU pools.
+/// Node label lkeobs puts on GPU pools (no taint: NVIDIA's device plugin tolerates only `nvidia.com/gpu`).
 pub const GPU_LABEL_KEY: &str = "lkeobs.io/gpu";
 pub const GPU_LABEL_VALUE: &str = "true";
 
@@ -51,6 +51,17 @@ pub struct Inputs {
     pub firewall_id: Option<u64>,
     /// The cluster's metrics API, as found.
     pub metrics_api: MetricsApi,
+    /// What `up` found about the NVIDIA runtime on a GPU cluster (`None`: not looked, as offline).
+    pub gpu_runtime: Option<GpuRuntime>,
+}
+
+/// Whether the cluster has a RuntimeClass whose handler is `nvidia` (LKE-PLATFORM §4).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum GpuRuntime {
+    /// The name of a RuntimeClass with handler `nvidia`: the DCGM exporter runs with it.
+    RuntimeClass(String),
+    /// None there: the node's default containerd runtime must be NVIDIA's.
+    Default,
 }
 
 #[derive(Debug, Serialize)]
@@ -136,7 +147,10 @@ pub struct DestinationVars {
 pub struct GpuVars {
     pub label_key: &'static str,
     pub label_value: &'static str,
-    pub taint_key: &'static str,
+    /// The RuntimeClass the DCGM exporter uses; empty for none.
+    pub runtime_class: String,
+    /// Whether the cluster was looked at (false when rendering offline), for the manifest's comment.
+    pub runtime_looked: bool,
 }
 
 /// Hours of retention, rounded up to whole days (Loki's retention works per daily index period).
@@ -222,15 +236,23 @@ pub fn build(fleet: &Fleet, cluster: &Cluster, inputs: &Inputs) -> Context {
             nodebalancer_tags: naming::cluster_tags(&name, "hub", &user_tags).join(","),
         },
         destinations: destinations(fleet),
-        gpu: GpuVars {
-            label_key: GPU_LABEL_KEY,
-            label_value: GPU_LABEL_VALUE,
-            taint_key: GPU_LABEL_KEY,
-        },
+        gpu: gpu_vars(inputs.gpu_runtime.as_ref()),
         never_prune: NeverPruneVars {
             key: NEVER_PRUNE.0,
             value: NEVER_PRUNE.1,
         },
+    }
+}
+
+fn gpu_vars(runtime: Option<&GpuRuntime>) -> GpuVars {
+    GpuVars {
+        label_key: GPU_LABEL_KEY,
+        label_value: GPU_LABEL_VALUE,
+        runtime_class: match runtime {
+            Some(GpuRuntime::RuntimeClass(name)) => name.clone(),
+            _ => String::new(),
+        },
+        runtime_looked: runtime.is_some(),
     }
 }
 

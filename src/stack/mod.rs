@@ -6,5 +6,5 @@ pub mod render;
 pub mod secrets;
 pub mod versions;
 
-pub use context::Inputs;
+pub use context::{GpuRuntime, Inputs};
 pub use render::{ObjectRef, RenderedCluster, RenderedFile, Renderer};

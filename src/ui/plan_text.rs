@@ -48,11 +48,7 @@ pub fn render(plan: &Plan) -> String {
                 .autoscale
                 .map(|a| format!(", autoscale {}–{}", a.min, a.max))
                 .unwrap_or_default();
-            let gpu = if p.gpu {
-                ", GPU: labelled and tainted lkeobs.io/gpu"
-            } else {
-                ""
-            };
+            let gpu = if p.gpu { ", GPU (DCGM exporter)" } else { "" };
             let _ = writeln!(
                 out,
                 "  {} pool {} × {}{scale}{gpu}{}",
@@ -61,7 +57,13 @@ pub fn render(plan: &Plan) -> String {
                 p.count,
                 id(p.id)
             );
-            for change in &p.changes {
+            if let Some(meta) = p
+                .node_meta_text()
+                .filter(|_| p.labels_before.is_none() && p.taints_before.is_none())
+            {
+                let _ = writeln!(out, "      {meta}");
+            }
+            for change in p.change_lines() {
                 let _ = writeln!(out, "      {change}");
             }
             pools += usize::from(p.action.is_change());

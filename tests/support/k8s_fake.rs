@@ -57,6 +57,7 @@ pub(super) const BUILTIN: &[(&str, &str, &str, &str, bool)] = &[
     ("rbac.authorization.k8s.io", "v1", "roles", "Role", true),
     ("rbac.authorization.k8s.io", "v1", "rolebindings", "RoleBinding", true),
     ("storage.k8s.io", "v1", "storageclasses", "StorageClass", false),
+    ("node.k8s.io", "v1", "runtimeclasses", "RuntimeClass", false),
     ("networking.k8s.io", "v1", "networkpolicies", "NetworkPolicy", true),
     ("policy", "v1", "poddisruptionbudgets", "PodDisruptionBudget", true),
     // No `v1beta1.metrics.k8s.io` is stored: a fresh LKE cluster has no metrics API.

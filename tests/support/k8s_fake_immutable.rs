@@ -8,8 +8,8 @@
 //! `spec.clusterIPs[0]` once set; ConfigMap and Secret data (and `immutable`, Secret `type`) once
 //! `immutable: true`.
 
-use serde_json::{Value, json};
 use super::k8s_fake_server::Reply;
+use serde_json::{Value, json};
 
 use super::k8s_fake::{Key, Kind, State};
 

@@ -6,6 +6,9 @@ use wiremock::{Request, ResponseTemplate};
 
 use super::linode_fake::{Logged, State, api_error, paginate};
 
+#[path = "linode_fake_pools.rs"]
+mod pools;
+
 type Reply = (u16, ResponseTemplate);
 
 /// A 400 on one field: (field, reason).
@@ -374,6 +377,7 @@ fn make_pool(state: &mut State, cluster: u64, region: &str, spec: &Value) -> Res
     if !(1..=100).contains(&count) {
         return Err(Invalid("count", "count must be between 1 and 100"));
     }
+    pools::check(spec)?;
     let id = state.id();
     let autoscaler = if spec["autoscaler"].is_object() {
         spec["autoscaler"].clone()
@@ -423,6 +427,9 @@ fn update_pool(state: &mut State, id: u64, body: &Value) -> Reply {
     let Some(mut pool) = state.pools.get(&id).cloned() else {
         return not_found();
     };
+    if let Err(Invalid(field, reason)) = pools::check(body) {
+        return err(400, Some(field), reason);
+    }
     for key in ["autoscaler", "labels", "taints", "tags"] {
         if !body[key].is_null() {
             pool[key] = body[key].clone();

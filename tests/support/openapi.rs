@@ -47,7 +47,22 @@ pub fn request_schema(spec: &Value, method: &str, path: &str) -> Value {
         schema.is_object(),
         "{method} {path} has no JSON request body in the spec"
     );
-    resolve(spec, schema, 0)
+    let mut schema = resolve(spec, schema, 0);
+    correct(method, path, &mut schema);
+    schema
+}
+
+/// Where spec 4.189 contradicts itself, the reading the platform's own clients take.
+fn correct(method: &str, path: &str, schema: &mut Value) {
+    // A pool update's `taints` has `minItems: 1`, yet its description says "Specifying an empty array
+    // (`[]`) removes all previously set taints", and linodego's `LKENodePoolUpdateOptions.Taints`
+    // (`*[]LKENodePoolTaint`, omitempty on the pointer) sends `[]` to clear them.
+    if method == "PUT"
+        && path == "/lke/clusters/{clusterId}/pools/{poolId}"
+        && let Some(taints) = schema["properties"]["taints"].as_object_mut()
+    {
+        taints.remove("minItems");
+    }
 }
 
 fn lookup<'a>(spec: &'a Value, reference: &str) -> &'a Value {

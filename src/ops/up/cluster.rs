@@ -1,16 +1,14 @@
 //! The Linode side of one cluster in `up`: create it (idempotently, by label) or bring an adopted one up to
 //! date (version, HA, tags), and reconcile its pools: resized in place, new pools before old ones go.
 
-use std::collections::BTreeMap;
-
 use crate::fleet::{Cluster, Fleet, Pool};
 use crate::linode::{
-    AclAddresses, Autoscaler, Client, ControlPlaneAcl, ControlPlaneSpec, CreateLkeCluster, NodePoolSpec, Taint,
-    TaintEffect, UpdateLkeCluster, UpdateNodePool,
+    AclAddresses, Autoscaler, Client, ControlPlaneAcl, ControlPlaneSpec, CreateLkeCluster, NodePoolSpec,
+    UpdateLkeCluster, UpdateNodePool,
 };
 use crate::naming;
-use crate::plan::{Action, ClusterPlan, ObservedCluster, PoolPlan};
-use crate::stack::context::{GPU_LABEL_KEY, GPU_LABEL_VALUE, split_cidrs};
+use crate::plan::{Action, ClusterPlan, ObservedCluster, PoolPlan, node_labels, node_taints};
+use crate::stack::context::split_cidrs;
 
 /// What the Linode side of a cluster looks like after [`ensure`].
 #[derive(Debug, Clone)]
@@ -26,20 +24,6 @@ pub(super) struct Ensured {
     pub changes: Vec<String>,
 }
 
-fn gpu_labels(p: &Pool) -> (BTreeMap<String, String>, Vec<Taint>) {
-    if !p.is_gpu() {
-        return (BTreeMap::new(), Vec::new());
-    }
-    (
-        BTreeMap::from([(GPU_LABEL_KEY.to_string(), GPU_LABEL_VALUE.to_string())]),
-        vec![Taint {
-            key: GPU_LABEL_KEY.to_string(),
-            value: GPU_LABEL_VALUE.to_string(),
-            effect: TaintEffect::NoSchedule,
-        }],
-    )
-}
-
 fn autoscaler(p: &Pool) -> Option<Autoscaler> {
     p.autoscale.as_ref().map(|a| Autoscaler {
         enabled: true,
@@ -48,11 +32,13 @@ fn autoscaler(p: &Pool) -> Option<Autoscaler> {
     })
 }
 
-/// The create body of one pool: GPU pools are labelled and tainted `lkeobs.io/gpu` (DCGM exporter only there).
+/// The create body of one pool: GPU pools are labelled `lkeobs.io/gpu` (the DCGM exporter's node selector),
+/// with the fleet file's own labels and taints; lkeobs taints nothing.
 pub(super) fn pool_spec(p: &Pool) -> NodePoolSpec {
     let mut spec = NodePoolSpec::new(p.node_type.get_ref().clone(), *p.count.get_ref());
     spec.autoscaler = autoscaler(p);
-    (spec.labels, spec.taints) = gpu_labels(p);
+    spec.labels = node_labels(p);
+    spec.taints = node_taints(p);
     spec
 }
 
@@ -155,7 +141,6 @@ pub(super) fn update_request(
 }
 
 fn pool_update(want: &Pool, p: &PoolPlan) -> UpdateNodePool {
-    let (labels, taints) = gpu_labels(want);
     UpdateNodePool {
         // With the autoscaler on, the count is its business: sending one would undo its work.
         count: want.autoscale.is_none().then(|| *want.count.get_ref()),
@@ -166,8 +151,9 @@ fn pool_update(want: &Pool, p: &PoolPlan) -> UpdateNodePool {
                 max: p.count.max(1),
             })
         }),
-        labels: want.is_gpu().then_some(labels),
-        taints: want.is_gpu().then_some(taints),
+        // Each replaces the whole list (an empty one removes them all, e.g. the taint lkeobs once set).
+        labels: p.labels_before.is_some().then(|| p.labels.clone()),
+        taints: p.taints_before.is_some().then(|| p.taints.clone()),
         ..Default::default()
     }
 }
@@ -225,13 +211,13 @@ pub(super) async fn ensure(
             (Action::Update, Some(w)) => {
                 if let Some(pid) = p.id {
                     client.update_node_pool(id, pid, &pool_update(w, p)).await?;
-                    out.changes.push(format!("pool {pid}: {}", p.changes.join(", ")));
+                    out.changes.push(format!("pool {pid}: {}", p.change_lines().join(", ")));
                 }
             }
             (Action::Replace, Some(w)) => {
                 client.create_node_pool(id, &pool_spec(w)).await?;
                 out.delete_after_ready.extend(p.id);
-                out.changes.push(format!("pool {}", p.changes.join(", ")));
+                out.changes.push(format!("pool {}", p.change_lines().join(", ")));
             }
             (Action::Delete, _) => {
                 out.delete_after_ready.extend(p.id);

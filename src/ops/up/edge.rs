@@ -7,6 +7,7 @@ use super::{HubOut, HubState, Job, Shared, stack};
 use crate::Error;
 use crate::k8s::K8s;
 use crate::ops::certs::{self, CLIENT_SECRET, CertAction};
+use crate::ops::gpu_runtime;
 use crate::stack::Inputs;
 use crate::stack::context::MetricsApi;
 
@@ -39,6 +40,7 @@ pub(super) async fn converge(sh: &Shared, job: &Job, k8s: &K8s, fresh: bool, rec
         firewall_id: None,
         // Found by `stack::apply` when the stack runs an HPA.
         metrics_api: MetricsApi::Missing,
+        gpu_runtime: gpu_runtime::detect(k8s, &job.cluster).await?,
     };
     let applied = {
         let _slot = sh.permits.acquire().await;

@@ -15,6 +15,7 @@ use crate::k8s::K8s;
 use crate::k8s::wait::service::load_balancer_address;
 use crate::ops::certs::{self, CA_SECRET, CertAction, GATEWAY_SECRET};
 use crate::ops::compare::{GATEWAY_LB, connect, gateway_address};
+use crate::ops::gpu_runtime;
 use crate::pki::Ca;
 use crate::stack::Inputs;
 use crate::stack::context::MetricsApi;
@@ -40,6 +41,7 @@ pub(super) async fn converge(sh: &Shared, job: &Job, k8s: &K8s, fresh: bool, rec
         firewall_id: sh.firewall_id,
         // Found by `stack::apply` when the stack runs an HPA.
         metrics_api: MetricsApi::Missing,
+        gpu_runtime: gpu_runtime::detect(k8s, &job.cluster).await?,
     };
     let (applied, ca) = {
         let _slot = sh.permits.acquire().await;
