@@ -119,7 +119,9 @@ pub struct UpArgs {
     /// Reissue the gateway's server certificate and every edge's client certificate (the CA is kept).
     #[arg(long)]
     pub rotate_certs: bool,
-    /// Do not merge the contexts into $KUBECONFIG / ~/.kube/config (the state cache still gets them).
+    /// Do not merge the contexts into $KUBECONFIG / ~/.kube/config. The state cache
+    /// ($XDG_STATE_HOME/lkeobs/<fleet>/, files 0600) still holds the clusters' admin kubeconfigs,
+    /// which later commands reuse.
     #[arg(long)]
     pub no_kubeconfig: bool,
     /// How long the verification at the end may repeat its rounds until every probe passes (data needs a
@@ -147,7 +149,8 @@ pub struct AddEdgeArgs {
     /// Skip the verification probes at the end.
     #[arg(long)]
     pub no_verify: bool,
-    /// Do not merge its context into $KUBECONFIG / ~/.kube/config.
+    /// Do not merge its context into $KUBECONFIG / ~/.kube/config (the state cache, files 0600,
+    /// still holds its admin kubeconfig).
     #[arg(long)]
     pub no_kubeconfig: bool,
     /// How long the verification at the end may repeat its rounds until every probe passes.

@@ -67,10 +67,58 @@ pub fn allowed_ips(rules: &FirewallRules) -> BTreeSet<String> {
     rules
         .inbound
         .iter()
-        .filter(|r| r.action == FirewallAction::Accept && r.protocol == Protocol::Tcp)
-        .flat_map(|r| r.addresses.ipv4.iter().flatten())
-        .map(|a| a.trim_end_matches("/32").to_string())
+        .filter(|r| r.action == FirewallAction::Accept)
+        .flat_map(|r| {
+            r.addresses
+                .ipv4
+                .iter()
+                .flatten()
+                .chain(r.addresses.ipv6.iter().flatten())
+        })
+        .map(|a| a.trim_end_matches("/32").trim_end_matches("/128").to_string())
         .collect()
+}
+
+/// Everything in `rules` the gateway rules never contain, described for people: policies other than
+/// inbound DROP / outbound ACCEPT, inbound rules that are not `ACCEPT TCP 4317,4318` from IPv4 hosts,
+/// and any outbound rule. A hand-added `ACCEPT ::/0` or a `DROP` shows here.
+pub fn foreign_rules(rules: &FirewallRules) -> Vec<String> {
+    let mut out = Vec::new();
+    if rules.inbound_policy != FirewallAction::Drop {
+        out.push(format!("inbound policy {:?} (want Drop)", rules.inbound_policy));
+    }
+    if rules.outbound_policy != FirewallAction::Accept {
+        out.push(format!("outbound policy {:?} (want Accept)", rules.outbound_policy));
+    }
+    for r in &rules.inbound {
+        let v6 = r.addresses.ipv6.as_ref().is_some_and(|v| !v.is_empty());
+        let hosts_only = r.addresses.ipv4.iter().flatten().all(|a| a.ends_with("/32"));
+        if r.action != FirewallAction::Accept
+            || r.protocol != Protocol::Tcp
+            || r.ports.as_deref() != Some(OTLP_PORTS)
+            || v6
+            || !hosts_only
+        {
+            out.push(format!(
+                "inbound {:?} {:?} ports {} from {}",
+                r.action,
+                r.protocol,
+                r.ports.as_deref().unwrap_or("all"),
+                r.addresses
+                    .ipv4
+                    .iter()
+                    .flatten()
+                    .chain(r.addresses.ipv6.iter().flatten())
+                    .cloned()
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ));
+        }
+    }
+    for r in &rules.outbound {
+        out.push(format!("outbound {:?} {:?}", r.action, r.protocol));
+    }
+    out
 }
 
 /// Whether `current` already is what [`gateway_rules`] would produce for `wanted` (policies and the address set).
@@ -78,9 +126,8 @@ pub fn matches(current: &FirewallRules, wanted: &FirewallRules) -> bool {
     current.inbound_policy == wanted.inbound_policy
         && current.outbound_policy == wanted.outbound_policy
         && current.inbound.len() == wanted.inbound.len()
-        && current.outbound.is_empty()
+        && foreign_rules(current).is_empty()
         && allowed_ips(current) == allowed_ips(wanted)
-        && current.inbound.iter().all(|r| r.ports.as_deref() == Some(OTLP_PORTS))
 }
 
 #[cfg(test)]
@@ -162,5 +209,23 @@ mod tests {
         assert!(!is_public(&Ipv4Addr::new(192, 168, 130, 7)));
         assert!(!is_public(&Ipv4Addr::new(10, 2, 0, 1)));
         assert!(!is_public(&Ipv4Addr::new(100, 64, 0, 1)));
+    }
+
+    #[test]
+    fn hand_added_ipv6_or_drop_rules_are_drift() {
+        let ok = gateway_rules(&ips(3)).unwrap();
+        assert!(foreign_rules(&ok).is_empty());
+        assert!(matches(&ok, &ok));
+        let mut open = ok.clone();
+        open.inbound[0].addresses.ipv6 = Some(vec!["::/0".into()]);
+        assert!(!matches(&open, &ok), "an ACCEPT ::/0 is drift");
+        assert!(allowed_ips(&open).contains("::/0"));
+        assert!(foreign_rules(&open)[0].contains("::/0"));
+        let mut dropped = ok.clone();
+        dropped.inbound[0].action = FirewallAction::Drop;
+        assert!(!matches(&dropped, &ok), "a changed action is drift");
+        let mut wide = ok.clone();
+        wide.inbound[0].addresses.ipv4 = Some(vec!["0.0.0.0/0".into()]);
+        assert_eq!(foreign_rules(&wide).len(), 1);
     }
 }

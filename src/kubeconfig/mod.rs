@@ -167,7 +167,23 @@ fn io(path: &Path, what: &'static str) -> impl FnOnce(std::io::Error) -> Kubecon
     move |source| KubeconfigError::Io { path, what, source }
 }
 
-/// Writes `bytes` to `path` atomically (temp file in the same folder, fsync, rename) with mode 0600.
+/// Opens a new temporary file next to `file_name` in `dir` with mode 0600: a random name, created with
+/// `create_new` (`O_EXCL`: never an existing file, never through a symlink someone planted there).
+fn create_temp(dir: &Path, file_name: &str) -> Result<(File, PathBuf)> {
+    let mut last = None;
+    for _ in 0..16 {
+        let tmp = dir.join(format!(".{file_name}.lkeobs-{:08x}.tmp", fastrand::u32(..)));
+        match OpenOptions::new().write(true).create_new(true).mode(0o600).open(&tmp) {
+            Ok(f) => return Ok((f, tmp)),
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => last = Some(e),
+            Err(e) => return Err(io(&tmp, "create")(e)),
+        }
+    }
+    let e = last.unwrap_or_else(|| std::io::Error::from(std::io::ErrorKind::AlreadyExists));
+    Err(io(dir, "create a temporary file in")(e))
+}
+
+/// Writes `bytes` to `path` atomically (a new temp file in the same folder, fsync, rename) with mode 0600.
 pub fn write_private(path: &Path, bytes: &[u8]) -> Result<()> {
     let dir = path
         .parent()
@@ -178,15 +194,8 @@ pub fn write_private(path: &Path, bytes: &[u8]) -> Result<()> {
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
-    let tmp = dir.join(format!(".{file_name}.lkeobs-{}.tmp", std::process::id()));
+    let (mut f, tmp) = create_temp(dir, &file_name)?;
     let result = (|| {
-        let mut f = OpenOptions::new()
-            .write(true)
-            .create(true)
-            .truncate(true)
-            .mode(0o600)
-            .open(&tmp)
-            .map_err(io(&tmp, "create"))?;
         f.set_permissions(std::fs::Permissions::from_mode(0o600))
             .map_err(io(&tmp, "set mode 0600 on"))?;
         f.write_all(bytes).map_err(io(&tmp, "write"))?;

@@ -124,3 +124,28 @@ fn entry_debug_hides_the_token() {
     let e = entry_from_api(&api(9), "n").unwrap();
     assert!(!format!("{e:?}").contains("secret-9"));
 }
+
+#[test]
+fn the_temp_file_is_new_and_never_followed_through_a_planted_symlink() {
+    let dir = tempfile::tempdir().unwrap();
+    let victim = dir.path().join("victim");
+    std::fs::write(&victim, "untouched").unwrap();
+    // The name the writer used to pick (pid-based) and a spread of guesses: all symlinks to the victim.
+    let target = dir.path().join("config");
+    std::os::unix::fs::symlink(
+        &victim,
+        dir.path().join(format!(".config.lkeobs-{}.tmp", std::process::id())),
+    )
+    .unwrap();
+    write_private(&target, b"secret: yes\n").unwrap();
+    assert_eq!(std::fs::read_to_string(&victim).unwrap(), "untouched");
+    assert_eq!(std::fs::read_to_string(&target).unwrap(), "secret: yes\n");
+    let mode = std::fs::metadata(&target).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o600);
+    let leftovers: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .filter(|e| e.file_name().to_string_lossy().ends_with(".tmp") && e.path().is_file() && !e.path().is_symlink())
+        .collect();
+    assert!(leftovers.is_empty(), "no temp file left behind");
+}

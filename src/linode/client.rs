@@ -164,7 +164,22 @@ fn parse_base(raw: &str) -> Result<Url> {
     if url.query().is_some() || url.fragment().is_some() {
         return Err(bad("a query or fragment is not allowed"));
     }
+    if url.scheme() == "http" && !is_loopback(&url) {
+        return Err(bad(
+            "plain http is allowed only to a loopback address (a local simulator): the token would cross the network in clear text",
+        ));
+    }
     Ok(url)
+}
+
+/// `localhost`, `127.0.0.0/8` or `::1`.
+fn is_loopback(url: &Url) -> bool {
+    match url.host() {
+        Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        None => false,
+    }
 }
 
 #[cfg(test)]
@@ -176,6 +191,16 @@ mod tests {
         assert!(parse_base("http://127.0.0.1:1234/v4").is_ok());
         assert!(parse_base("https://api.linode.com/v4/").is_ok());
         assert!(parse_base("ftp://x/v4").is_err());
+        assert!(parse_base("http://localhost:8080/v4").is_ok());
+        assert!(parse_base("http://[::1]:8080/v4").is_ok());
+        for clear in [
+            "http://api.linode.com/v4",
+            "http://10.0.0.5/v4",
+            "http://127.0.0.1.nip.io/v4",
+        ] {
+            let err = parse_base(clear).unwrap_err().to_string();
+            assert!(err.contains("loopback"), "{clear}: {err}");
+        }
         assert!(parse_base("not a url").is_err());
     }
 }

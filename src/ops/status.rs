@@ -55,8 +55,11 @@ pub struct FirewallStatus {
     pub exists: bool,
     /// Edge node addresses the rules lack.
     pub missing: Vec<String>,
-    /// Addresses in the rules that belong to no edge node any more.
+    /// Addresses in the rules that belong to no edge node any more (IPv6 included).
     pub stale: Vec<String>,
+    /// Rules and policies the gateway rules never contain (a hand-added rule, a changed action).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub unexpected: Vec<String>,
 }
 
 async fn pods_ready(k8s: &K8s, fleet: &str) -> Result<(usize, usize), Error> {
@@ -147,17 +150,15 @@ pub async fn run(ctx: &Ctx) -> Result<Report, Error> {
     }
     if fleet.security.gateway_firewall {
         let label = naming::firewall_label(name);
-        let have: BTreeSet<String> = observed
-            .firewall
-            .as_ref()
-            .and_then(|f| f.rules.as_ref())
-            .map(|r| firewall::allowed_ips(&r.rules))
-            .unwrap_or_default();
+        let rules = observed.firewall.as_ref().and_then(|f| f.rules.as_ref());
+        let have: BTreeSet<String> = rules.map(|r| firewall::allowed_ips(&r.rules)).unwrap_or_default();
+        let unexpected = rules.map(|r| firewall::foreign_rules(&r.rules)).unwrap_or_default();
         report.firewall = Some(FirewallStatus {
             label,
             exists: observed.firewall.is_some(),
             missing: edge_ips.difference(&have).cloned().collect(),
             stale: have.difference(&edge_ips).cloned().collect(),
+            unexpected,
         });
     }
     report.api_calls = ctx.api_calls();
@@ -199,7 +200,7 @@ fn text(r: &Report) -> String {
     if let Some(f) = &r.firewall {
         if !f.exists {
             t.push_str(&format!("firewall {}: missing (`up` creates it)\n", f.label));
-        } else if f.missing.is_empty() && f.stale.is_empty() {
+        } else if f.missing.is_empty() && f.stale.is_empty() && f.unexpected.is_empty() {
             t.push_str(&format!("firewall {}: in sync with the edge nodes\n", f.label));
         } else {
             t.push_str(&format!("firewall {}: drift (`up` re-syncs it)\n", f.label));
@@ -208,6 +209,9 @@ fn text(r: &Report) -> String {
             }
             for ip in &f.stale {
                 t.push_str(&format!("  - {ip} (allowed, no longer an edge node)\n"));
+            }
+            for rule in &f.unexpected {
+                t.push_str(&format!("  ! {rule} (not a gateway rule)\n"));
             }
         }
     }
