@@ -129,6 +129,19 @@ async fn partly_built(fake: &LinodeFake) {
     fake.client().create_firewall(&fw).await.expect("seed firewall");
 }
 
+/// A cluster with the label the fleet's eu-west edge would get, but none of our tags.
+async fn not_ours_eu_west(fake: &LinodeFake) {
+    create(
+        fake,
+        "lkeobs-prod-eu-west",
+        "eu-west",
+        "",
+        vec![pool("g6-standard-2", 1, None)],
+        false,
+    )
+    .await;
+}
+
 fn plan(fake: &LinodeFake, extra: &[&str]) -> (i32, Value, String) {
     let out = lkeobs()
         .env("LINODE_URL", fake.base_url())
@@ -368,15 +381,7 @@ async fn stack_drift_and_stale_objects_show_in_the_plan() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_cluster_with_our_label_but_not_our_tags_is_an_error() {
     let fake = LinodeFake::start_with(prod_catalog()).await;
-    create(
-        &fake,
-        "lkeobs-prod-eu-west",
-        "eu-west",
-        "",
-        vec![pool("g6-standard-2", 1, None)],
-        false,
-    )
-    .await;
+    not_ours_eu_west(&fake).await;
     let (code, p, err) = plan(&fake, &["--detailed-exitcode"]);
     assert_eq!(code, 1, "not ours → error, never 'changes': {err}");
     assert!(p["problems"][0].as_str().unwrap().contains("not ours"), "{p:#}");
@@ -548,15 +553,7 @@ async fn an_unreachable_cluster_is_noted_and_the_plan_goes_on_reporting_everythi
     st.kubeconfig_not_ready_polls = 0;
     let fake = LinodeFake::start_with(st).await;
     partly_built(&fake).await;
-    create(
-        &fake,
-        "lkeobs-prod-eu-west",
-        "eu-west",
-        "",
-        vec![pool("g6-standard-2", 1, None)],
-        false,
-    )
-    .await;
+    not_ours_eu_west(&fake).await;
     let (code, p, err) = plan(&fake, &[]);
     assert_eq!(code, 1, "{err}");
     let problems: Vec<&str> = p["problems"]
