@@ -36,9 +36,17 @@ pub fn role_tag(role: &str) -> String {
     format!("lkeobs-role-{role}")
 }
 
+/// The prefix of [`expires_tag`].
+const EXPIRES_PREFIX: &str = "lkeobs-expires-";
+
+/// The expiry (unix seconds) a tag carries, if it is an [`expires_tag`].
+pub fn parse_expires_tag(tag: &str) -> Option<u64> {
+    tag.strip_prefix(EXPIRES_PREFIX)?.parse().ok()
+}
+
 /// `lkeobs-expires-<unix-seconds>` for ephemeral fleets.
 pub fn expires_tag(unix_seconds: u64) -> String {
-    format!("lkeobs-expires-{unix_seconds}")
+    format!("{EXPIRES_PREFIX}{unix_seconds}")
 }
 
 /// The StorageClass lkeobs installs on the hub (reclaimPolicy Delete, tagged volumes).

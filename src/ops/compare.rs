@@ -186,8 +186,6 @@ pub async fn stacks(
             cp.objects_compared = true;
         }
     }
-    plan.notes
-        .retain(|n| !n.starts_with("stack objects of existing clusters are not listed"));
     plan.changes = plan.count_changes();
     plan.ok = plan.problems.is_empty();
     Ok(())

@@ -3,7 +3,7 @@
 use std::collections::BTreeSet;
 use std::net::Ipv4Addr;
 
-use super::{AclChange, Action, ClusterPlan, FirewallPlan, ObjectPlan, Plan, PoolPlan, pools};
+use super::{AclChange, Action, ClusterChange, ClusterPlan, FirewallPlan, ObjectPlan, Plan, PoolPlan, pools};
 use crate::firewall;
 use crate::fleet::{Cluster, Fleet, Role};
 use crate::linode::{ControlPlaneAcl, Firewall, LkeCluster, NodePool};
@@ -134,10 +134,10 @@ fn existing_cluster(fleet: &Fleet, c: &Cluster, have: &ObservedCluster, plan: &m
     let mut changes = Vec::new();
     match (minor(&have.cluster.k8s_version), minor(want_version)) {
         (Some(h), Some(w)) if w > h => {
-            changes.push(format!(
-                "k8s_version {} → {want_version} (nodes take it when recycled)",
-                have.cluster.k8s_version
-            ));
+            changes.push(ClusterChange::Version {
+                from: have.cluster.k8s_version.clone(),
+                to: want_version.clone(),
+            });
             if w.1 > h.1 + 1 {
                 plan.problems.push(format!("{label}: LKE upgrades one minor version at a time; {} → {want_version} needs intermediate upgrades", have.cluster.k8s_version));
             }
@@ -154,19 +154,19 @@ fn existing_cluster(fleet: &Fleet, c: &Cluster, have: &ObservedCluster, plan: &m
         .as_ref()
         .is_some_and(|cp| cp.high_availability);
     if *c.high_availability.get_ref() && !ha {
-        changes.push("high availability control plane: off → on (cannot be undone; recycles the nodes)".to_string());
+        changes.push(ClusterChange::HighAvailabilityOn);
     } else if !*c.high_availability.get_ref() && ha {
         plan.notes.push(format!(
             "{label}: the HA control plane stays on (LKE cannot turn it off)"
         ));
     }
     let want_tags = naming::cluster_tags(name, c.role.as_str(), &fleet.user_tags());
-    let missing: Vec<&String> = want_tags.iter().filter(|t| !have.cluster.tags.contains(t)).collect();
+    let missing: Vec<String> = want_tags
+        .into_iter()
+        .filter(|t| !have.cluster.tags.contains(t))
+        .collect();
     if !missing.is_empty() {
-        changes.push(format!(
-            "tags + {}",
-            missing.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(", ")
-        ));
+        changes.push(ClusterChange::TagsAdded(missing));
     }
     let acl = acl_change(fleet, have);
     ClusterPlan {
@@ -281,11 +281,6 @@ pub fn online(fleet: &Fleet, observed: &Observed, renderer: &Renderer) -> Result
             "security.gateway_firewall is off: the cloud controller detaches and deletes firewall {} (id {}) once the gateway Service loses its firewall-id annotation; the OTLP gateway is then open to any address (mTLS still applies)",
             fw.label, fw.id
         ));
-    }
-    if plan.clusters.iter().any(|c| !c.objects_compared) {
-        plan.notes.push(
-            "stack objects of existing clusters are not listed: comparing them needs the Kubernetes layer (server-side dry run)".to_string(),
-        );
     }
     plan.changes = plan.count_changes();
     plan.ok = plan.problems.is_empty();

@@ -2,9 +2,11 @@
 //! Pure: discovery happens in `ops`; this module only compares.
 
 mod build;
+mod change;
 mod pools;
 
 pub use build::{Observed, ObservedCluster, is_ours, offline, online};
+pub use change::{ClusterChange, PoolChange};
 pub use pools::{node_labels, node_taints};
 
 use std::collections::BTreeMap;
@@ -80,9 +82,9 @@ pub struct ClusterPlan {
     pub k8s_version: String,
     pub high_availability: bool,
     pub tags: Vec<String>,
-    /// What an update changes, e.g. `k8s_version 1.32 → 1.33`.
+    /// What an update changes (`up` executes these by variant).
     #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub changes: Vec<String>,
+    pub changes: Vec<ClusterChange>,
     pub pools: Vec<PoolPlan>,
     /// The control-plane ACL of an existing cluster, when it differs from the fleet file.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -135,9 +137,9 @@ pub struct PoolPlan {
     /// For an existing pool whose taints differ from `taints`: what it has now (an update replaces them).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub taints_before: Option<Vec<Taint>>,
-    /// What an update or replacement changes, e.g. `count 2 → 3`.
+    /// What an update or replacement changes besides labels and taints (`up` executes these by variant).
     #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub changes: Vec<String>,
+    pub changes: Vec<PoolChange>,
 }
 
 #[derive(Debug, Clone, Serialize)]

@@ -5,7 +5,7 @@
 
 use std::collections::BTreeMap;
 
-use super::{Action, PoolPlan};
+use super::{Action, PoolChange, PoolPlan};
 use crate::fleet::Pool;
 use crate::linode::{NodePool, Taint, TaintEffect};
 use crate::stack::context::{GPU_LABEL_KEY, GPU_LABEL_VALUE};
@@ -49,7 +49,7 @@ pub fn node_taints(p: &Pool) -> Vec<Taint> {
         .collect()
 }
 
-fn desired(p: &Pool, action: Action, id: Option<u64>, changes: Vec<String>) -> PoolPlan {
+fn desired(p: &Pool, action: Action, id: Option<u64>, changes: Vec<PoolChange>) -> PoolPlan {
     PoolPlan {
         action,
         id,
@@ -66,20 +66,20 @@ fn desired(p: &Pool, action: Action, id: Option<u64>, changes: Vec<String>) -> P
 }
 
 /// What updating `have` to `want` changes besides labels and taints (empty: nothing).
-fn compare(want: &Pool, have: &NodePool) -> Vec<String> {
+fn compare(want: &Pool, have: &NodePool) -> Vec<PoolChange> {
     let mut changes = Vec::new();
-    let scaler = have.autoscaler.filter(|a| a.enabled);
-    match (want.autoscale.as_ref().map(|a| *a.get_ref()), scaler) {
-        (Some(w), Some(h)) if (w.min, w.max) == (h.min, h.max) => {}
-        (Some(w), Some(h)) => changes.push(format!("autoscale {}–{} → {}–{}", h.min, h.max, w.min, w.max)),
-        (Some(w), None) => changes.push(format!("autoscale off → {}–{}", w.min, w.max)),
-        (None, Some(h)) => changes.push(format!("autoscale {}–{} → off", h.min, h.max)),
-        (None, None) => {}
+    let from = have.autoscaler.filter(|a| a.enabled).map(|h| (h.min, h.max));
+    let to = want.autoscale.as_ref().map(|a| (a.get_ref().min, a.get_ref().max));
+    if from != to {
+        changes.push(PoolChange::Autoscale { from, to });
     }
     // With the autoscaler on, the node count is the autoscaler's business.
     let count = *want.count.get_ref();
     if want.autoscale.is_none() && have.count != count {
-        changes.push(format!("count {} → {count}", have.count));
+        changes.push(PoolChange::Count {
+            from: have.count,
+            to: count,
+        });
     }
     changes
 }
@@ -130,7 +130,7 @@ fn taints_text(taints: &[Taint]) -> String {
 impl PoolPlan {
     /// Every change in words: `changes`, then labels and taints as `before → after`.
     pub fn change_lines(&self) -> Vec<String> {
-        let mut out = self.changes.clone();
+        let mut out: Vec<String> = self.changes.iter().map(PoolChange::describe).collect();
         if let Some(before) = &self.labels_before {
             out.push(format!(
                 "labels {} → {}",
@@ -180,11 +180,10 @@ pub fn diff(want: &[Pool], have: &[NodePool]) -> Vec<PoolPlan> {
             // 2. A pool whose type changed: replace it, new one first.
             None => match spare.next() {
                 Some(j) => {
-                    let change = format!(
-                        "type {} → {} (new pool first, then the old one is deleted)",
-                        have[j].linode_type,
-                        w.node_type.get_ref()
-                    );
+                    let change = PoolChange::Type {
+                        from: have[j].linode_type.clone(),
+                        to: w.node_type.get_ref().clone(),
+                    };
                     out.push(desired(w, Action::Replace, Some(have[j].id), vec![change]));
                 }
                 None => out.push(desired(w, Action::Create, None, Vec::new())),
@@ -256,7 +255,7 @@ mod tests {
     fn count_is_resized_in_place() {
         let p = diff(&[want("g6-standard-2", 3, None)], &[have(1, "g6-standard-2", 2, None)]);
         assert_eq!(p[0].action, Action::Update);
-        assert_eq!(p[0].changes, vec!["count 2 → 3"]);
+        assert_eq!(p[0].changes, vec![PoolChange::Count { from: 2, to: 3 }]);
     }
 
     #[test]
@@ -270,7 +269,13 @@ mod tests {
             &[want("g6-standard-2", 2, Some((2, 5)))],
             &[have(1, "g6-standard-2", 4, Some((2, 4)))],
         );
-        assert_eq!(p[0].changes, vec!["autoscale 2–4 → 2–5"]);
+        assert_eq!(
+            p[0].changes,
+            vec![PoolChange::Autoscale {
+                from: Some((2, 4)),
+                to: Some((2, 5))
+            }]
+        );
     }
 
     #[test]
@@ -287,7 +292,8 @@ mod tests {
         let p = diff(&[want("g6-standard-4", 2, None)], &[have(7, "g6-standard-2", 2, None)]);
         assert_eq!(actions(&p), vec![(Action::Replace, "g6-standard-4".into())]);
         assert_eq!(p[0].id, Some(7));
-        assert!(p[0].changes[0].contains("new pool first"));
+        assert!(matches!(p[0].changes[0], PoolChange::Type { .. }));
+        assert!(p[0].changes[0].describe().contains("new pool first"));
     }
 
     #[test]

@@ -37,7 +37,7 @@ pub fn render(plan: &Plan) -> String {
         );
         clusters += usize::from(c.action.is_change());
         for change in &c.changes {
-            let _ = writeln!(out, "    ~ {change}");
+            let _ = writeln!(out, "    ~ {}", change.describe());
         }
         if let Some(acl) = &c.acl {
             let _ = writeln!(out, "    ~ control-plane ACL {}", acl.describe());

@@ -7,7 +7,9 @@ use crate::linode::{
     UpdateLkeCluster, UpdateNodePool,
 };
 use crate::naming;
-use crate::plan::{Action, ClusterPlan, ObservedCluster, PoolPlan, node_labels, node_taints};
+use crate::plan::{
+    Action, ClusterChange, ClusterPlan, ObservedCluster, PoolChange, PoolPlan, node_labels, node_taints,
+};
 use crate::stack::context::split_cidrs;
 
 /// What the Linode side of a cluster looks like after [`ensure`].
@@ -112,7 +114,11 @@ pub(super) fn update_request(
     }
     let mut req = UpdateLkeCluster::default();
     let want_version = fleet.fleet.k8s_version.get_ref();
-    if plan.changes.iter().any(|ch| ch.starts_with("k8s_version")) {
+    if plan
+        .changes
+        .iter()
+        .any(|ch| matches!(ch, ClusterChange::Version { .. }))
+    {
         req.k8s_version = Some(want_version.clone());
     }
     let want_tags = naming::cluster_tags(fleet.name(), c.role.as_str(), &fleet.user_tags());
@@ -123,7 +129,7 @@ pub(super) fn update_request(
         }
     }
     if let Some(t) = expires
-        && !tags.iter().any(|x| x.starts_with("lkeobs-expires-"))
+        && !tags.iter().any(|x| naming::parse_expires_tag(x).is_some())
     {
         tags.push(naming::expires_tag(t));
     }
@@ -131,7 +137,7 @@ pub(super) fn update_request(
         req.tags = Some(tags);
     }
     // The plan says whether HA turns on (it only ever turns on).
-    if plan.changes.iter().any(|ch| ch.starts_with("high availability")) {
+    if plan.changes.contains(&ClusterChange::HighAvailabilityOn) {
         req.control_plane = Some(ControlPlaneSpec {
             high_availability: Some(true),
             acl: None,
@@ -144,13 +150,17 @@ fn pool_update(want: &Pool, p: &PoolPlan) -> UpdateNodePool {
     UpdateNodePool {
         // With the autoscaler on, the count is its business: sending one would undo its work.
         count: want.autoscale.is_none().then(|| *want.count.get_ref()),
-        autoscaler: p.changes.iter().any(|c| c.starts_with("autoscale")).then(|| {
-            autoscaler(want).unwrap_or(Autoscaler {
-                enabled: false,
-                min: p.count.max(1),
-                max: p.count.max(1),
-            })
-        }),
+        autoscaler: p
+            .changes
+            .iter()
+            .any(|c| matches!(c, PoolChange::Autoscale { .. }))
+            .then(|| {
+                autoscaler(want).unwrap_or(Autoscaler {
+                    enabled: false,
+                    min: p.count.max(1),
+                    max: p.count.max(1),
+                })
+            }),
         // Each replaces the whole list (an empty one removes them all, e.g. the taint lkeobs once set).
         labels: p.labels_before.is_some().then(|| p.labels.clone()),
         taints: p.taints_before.is_some().then(|| p.taints.clone()),
@@ -185,7 +195,7 @@ pub(super) async fn ensure(
         created: false,
         pools_changed: false,
         delete_after_ready: Vec::new(),
-        changes: plan.changes.clone(),
+        changes: plan.changes.iter().map(ClusterChange::describe).collect(),
     };
     if let Some(req) = update_request(fleet, c, plan, have, expires) {
         client.update_lke_cluster(id, &req).await?;

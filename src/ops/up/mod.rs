@@ -176,7 +176,7 @@ fn expiry(fleet: &Fleet, observed: &plan::Observed) -> Result<Option<u64>, Error
         .iter()
         .filter(|o| plan::is_ours(&o.cluster.tags, fleet.name()))
         .flat_map(|o| o.cluster.tags.iter())
-        .filter_map(|t| t.strip_prefix("lkeobs-expires-")?.parse::<u64>().ok())
+        .filter_map(|t| naming::parse_expires_tag(t))
         .min();
     if existing.is_some() {
         return Ok(existing);
