@@ -3,6 +3,7 @@
 //! Layers point down: `cli` → `ops` → {`linode`, `stack`, `plan`} → `fleet`, `naming`.
 #![forbid(unsafe_code)]
 
+pub mod ci;
 pub mod cli;
 pub mod error;
 pub mod firewall;

@@ -36,9 +36,7 @@ pub fn ttl_of(tags: &[String]) -> Option<(String, u64)> {
         return None;
     }
     let fleet = tags.iter().find_map(|t| t.strip_prefix("lkeobs-fleet-"))?;
-    let expires = tags
-        .iter()
-        .find_map(|t| naming::parse_expires_tag(t))?;
+    let expires = tags.iter().find_map(|t| naming::parse_expires_tag(t))?;
     Some((fleet.to_string(), expires))
 }
 

@@ -23,7 +23,7 @@ pub fn load(env_var: &str, file: &str) -> Option<Value> {
     match std::fs::read_to_string(&path) {
         Ok(text) => Some(serde_json::from_str(&text).expect("spec file is JSON")),
         Err(err) => {
-            let ci = std::env::var("CI").is_ok_and(|v| !v.is_empty() && v != "false" && v != "0");
+            let ci = lkeobs::ci::is_ci();
             let msg = format!("{} is not readable ({err}); set {env_var}", path.display());
             if ci {
                 panic!("CI is set and the Linode API contract cannot be checked: {msg}");

@@ -138,8 +138,8 @@ impl World {
         lock(&self.memory).volumes.find(label, namespace, claim)
     }
 
-    /// Whether the controller thread still runs (it only stops on drop; a panic in one pass is
-    /// printed and the next pass runs).
+    /// Whether the controller thread still runs (it stops on drop, or when a controller panics, which
+    /// then fails the test when the World is dropped).
     pub fn running(&self) -> bool {
         self.controller.as_ref().is_some_and(|c| !c.is_finished())
     }
@@ -148,8 +148,11 @@ impl World {
 impl Drop for World {
     fn drop(&mut self) {
         self.stop.store(true, Ordering::Relaxed);
-        if let Some(controller) = self.controller.take() {
-            let _ = controller.join();
+        if let Some(controller) = self.controller.take()
+            && controller.join().is_err()
+            && !std::thread::panicking()
+        {
+            panic!("a fake controller panicked (its message is above): the world the test ran in was broken");
         }
     }
 }
@@ -295,17 +298,13 @@ fn run(linode: &Mutex<State>, apis: &Apis, memory: &Mutex<Memory>, stop: &Atomic
     while !stop.load(Ordering::Relaxed) {
         let clusters: Vec<(String, Arc<K8sFake>)> = lock(apis).iter().map(|(l, k)| (l.clone(), k.clone())).collect();
         for (label, k8s) in clusters {
-            let pass = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                let lke = lke(&lock(linode), &label);
-                let mem = &mut lock(memory);
-                nodes(&k8s, lke.as_ref(), mem, &latencies);
-                controllers::workloads(&label, &k8s, lke.is_some(), mem, &latencies);
-                controllers::load_balancers(&label, &k8s, lke.as_ref(), linode, mem, &latencies);
-                controllers::volumes(&label, &k8s, lke.as_ref(), linode, mem, &latencies);
-            }));
-            if pass.is_err() {
-                eprintln!("world: a controller pass for {label} panicked; carrying on");
-            }
+            // A panic here ends the thread, and dropping the World fails the test with it.
+            let lke = lke(&lock(linode), &label);
+            let mem = &mut lock(memory);
+            nodes(&k8s, lke.as_ref(), mem, &latencies);
+            controllers::workloads(&label, &k8s, lke.is_some(), mem, &latencies);
+            controllers::load_balancers(&label, &k8s, lke.as_ref(), linode, mem, &latencies);
+            controllers::volumes(&label, &k8s, lke.as_ref(), linode, mem, &latencies);
         }
         std::thread::sleep(latencies.tick.max(Duration::from_millis(1)));
     }

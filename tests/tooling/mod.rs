@@ -38,7 +38,7 @@ pub fn lkeobs() -> assert_cmd::Command {
 
 /// Whether this run is CI (`CI=true`), where a missing tool is a failure, not a skip.
 pub fn in_ci() -> bool {
-    std::env::var("CI").is_ok_and(|v| !v.is_empty() && v != "false" && v != "0")
+    lkeobs::ci::is_ci()
 }
 
 /// Finds an external tool: `$ENV_VAR` if set, else `name` on PATH. None means: skip (locally) or fail (CI).
