@@ -220,20 +220,31 @@ fn every_signal_carries_cluster_identity_and_hub_received_at() {
 
 #[test]
 fn pii_scrubbing_only_at_edges_and_only_when_on() {
-    let prod_edge = config_of(
-        &documents(&render_stdout("prod", &["--cluster", "us-east"])),
-        "otel-agent",
+    // Edge agents scrub every signal; the hub's agent never does (what leaves the hub is scrubbed by the gateway's
+    // destination pipelines, tests/pii_scrubbing.rs); with the setting off nothing is scrubbed anywhere.
+    let agent_pipelines = |fleet_name: &str, cluster: &str| -> Vec<String> {
+        let docs = documents(&render_stdout(fleet_name, &["--cluster", cluster]));
+        let cfg: Value = serde_yaml_ng::from_str(config_of(&docs, "otel-agent")).expect("agent config");
+        ["traces", "metrics", "logs"]
+            .iter()
+            .map(|p| serde_yaml_ng::to_string(&cfg["service"]["pipelines"][*p]["processors"]).unwrap())
+            .collect()
+    };
+    for procs in agent_pipelines("prod", "us-east") {
+        assert!(procs.contains("transform/pii"), "{procs}");
+    }
+    for procs in agent_pipelines("prod", "hub")
+        .into_iter()
+        .chain(agent_pipelines("example", "us-east"))
+    {
+        assert!(!procs.contains("transform/pii"), "{procs}");
+    }
+    let example_gw = config_of(
+        &documents(&render_stdout("example", &["--cluster", "hub"])),
+        "otel-gateway",
     )
     .to_string();
-    assert!(prod_edge.contains("transform/pii"));
-    let prod_hub = config_of(&documents(&render_stdout("prod", &["--cluster", "hub"])), "otel-agent").to_string();
-    assert!(!prod_hub.contains("transform/pii"));
-    let example_edge = config_of(
-        &documents(&render_stdout("example", &["--cluster", "us-east"])),
-        "otel-agent",
-    )
-    .to_string();
-    assert!(!example_edge.contains("transform/pii"));
+    assert!(!example_gw.contains("transform/pii"));
 }
 
 #[test]

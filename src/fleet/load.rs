@@ -148,6 +148,9 @@ fn read_fleet(top: &mut Table<'_, '_>, diags: &mut Vec<Diag>) -> Fleet {
                 gateway,
                 persistent_queue: t.get("persistent_queue", "a size like \"10Gi\"", diags),
                 pii_scrubbing: t.get("pii_scrubbing", BOOL, diags).is_some_and(|v| v.into_inner()),
+                gpu_profiling: t
+                    .get("gpu_profiling", BOOL, diags)
+                    .unwrap_or_else(|| spanned(span.clone(), false)),
             };
             t.finish(diags);
             s
@@ -157,6 +160,7 @@ fn read_fleet(top: &mut Table<'_, '_>, diags: &mut Vec<Diag>) -> Fleet {
             gateway: spanned(top_span.clone(), GatewayScale::default()),
             persistent_queue: None,
             pii_scrubbing: false,
+            gpu_profiling: spanned(top_span.clone(), false),
         },
     };
 

@@ -143,6 +143,8 @@ pub struct Stack {
     pub gateway: Spanned<GatewayScale>,
     pub persistent_queue: Option<Spanned<String>>,
     pub pii_scrubbing: bool,
+    /// DCGM profiling (DCP) metrics, which need `SYS_ADMIN` in the exporter; off by default.
+    pub gpu_profiling: Spanned<bool>,
 }
 
 /// `gateway = { min_replicas, max_replicas }`.

@@ -335,6 +335,26 @@ fn persistent_queue_is_a_volume_size() {
     );
 }
 
+#[test]
+fn gpu_profiling_is_off_unless_set_and_must_be_a_bool() {
+    let off = parse("t.toml", BASE).unwrap().fleet;
+    assert!(!*off.stack.gpu_profiling.get_ref());
+    let on = parse(
+        "t.toml",
+        &with("retention = \"7d\"", "retention = \"7d\"\ngpu_profiling = true"),
+    )
+    .unwrap()
+    .fleet;
+    assert!(*on.stack.gpu_profiling.get_ref());
+    let e = one_error(
+        &with("retention = \"7d\"", "retention = \"7d\"\ngpu_profiling = \"yes\""),
+        "stack.gpu_profiling",
+        "true or false",
+    );
+    let line = BASE.lines().position(|l| l == "retention = \"7d\"").unwrap() + 2;
+    assert_eq!(e.line, line, "at the gpu_profiling line");
+}
+
 const SPLUNK: &str = "[[destinations]]\ntype = \"splunk_hec\"\nendpoint = \"https://splunk.example.com:8088\"\ntoken_env = \"SPLUNK_HEC_TOKEN\"\nsignals = [\"logs\"]";
 
 #[test]

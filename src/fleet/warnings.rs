@@ -30,6 +30,13 @@ pub fn security_warnings(f: &Fleet) -> Vec<String> {
     if !f.security.gateway_firewall {
         out.push("security.gateway_firewall is off: the OTLP gateway's address is open to the internet".to_string());
     }
+    let has_gpu = f.hub.has_gpu() || f.edges.iter().any(|e| e.has_gpu());
+    if *f.stack.gpu_profiling.get_ref() && has_gpu {
+        out.push(
+            "stack.gpu_profiling is on: the DCGM exporter on GPU nodes runs with SYS_ADMIN and a writable root filesystem for the profiling metrics"
+                .to_string(),
+        );
+    }
     out
 }
 
@@ -63,5 +70,15 @@ control_plane_acl = ["203.0.113.0/24"]
         let none = SAFE.replace("control_plane_acl = [\"203.0.113.0/24\"]", "");
         let w = security_warnings(&parse("t.toml", &none).unwrap().fleet);
         assert!(w[0].contains("control_plane_acl is empty"), "{w:?}");
+    }
+
+    #[test]
+    fn gpu_profiling_is_named_only_where_a_gpu_pool_runs_the_exporter() {
+        let gpu = SAFE.replace("g6-standard-2", "g2-gpu-rtx4000a1-s");
+        let on = |src: &str| format!("{src}[stack]\ngpu_profiling = true\n");
+        let w = security_warnings(&parse("t.toml", &on(&gpu)).unwrap().fleet);
+        assert!(w.len() == 1 && w[0].contains("gpu_profiling is on"), "{w:?}");
+        assert!(security_warnings(&parse("t.toml", &on(SAFE)).unwrap().fleet).is_empty());
+        assert!(security_warnings(&parse("t.toml", &gpu).unwrap().fleet).is_empty());
     }
 }

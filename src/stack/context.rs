@@ -110,6 +110,8 @@ pub struct StackVars {
     pub gateway_max_replicas: u32,
     pub persistent_queue: Option<String>,
     pub pii_scrubbing: bool,
+    /// The DCGM exporter collects profiling (DCP) metrics, with `SYS_ADMIN`; restricted otherwise.
+    pub gpu_profiling: bool,
 }
 
 #[derive(Debug, Serialize)]
@@ -215,6 +217,7 @@ pub fn build(fleet: &Fleet, cluster: &Cluster, inputs: &Inputs) -> Context {
             gateway_max_replicas: gw.max_replicas,
             persistent_queue: fleet.stack.persistent_queue.as_ref().map(|q| q.get_ref().clone()),
             pii_scrubbing: fleet.stack.pii_scrubbing,
+            gpu_profiling: *fleet.stack.gpu_profiling.get_ref(),
         },
         security: SecurityVars {
             mtls: fleet.security.mtls,
