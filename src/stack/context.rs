@@ -270,10 +270,12 @@ fn destinations(fleet: &Fleet) -> Vec<DestinationVars> {
                 .protocol
                 .as_ref()
                 .map_or_else(|| "grpc".to_string(), |p| p.get_ref().clone());
+            // From a fixed list, never the fleet's text: the id is a YAML key in the gateway config.
             let exporter = match (kind.as_str(), protocol.as_str()) {
-                ("otlp", "http") => "otlp_http",
-                ("otlp", _) => "otlp_grpc",
-                (other, _) => other,
+                ("splunk_hec", _) => "splunk_hec",
+                ("datadog", _) => "datadog",
+                (_, "http") => "otlp_http",
+                _ => "otlp_grpc",
             };
             let endpoint = d.endpoint.as_ref().map_or_else(String::new, |e| {
                 url::Url::parse(e.get_ref()).map_or_else(

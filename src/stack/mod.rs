@@ -2,6 +2,8 @@
 
 pub mod context;
 pub mod embedded;
+pub mod guard;
+pub mod quote;
 pub mod render;
 pub mod secrets;
 pub mod versions;

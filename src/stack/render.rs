@@ -6,11 +6,15 @@ use sha2::{Digest, Sha256};
 
 use super::context::{self, Context, Inputs};
 use super::embedded::{self, Scope};
+use super::guard::{self, GuardError};
+use super::quote::{self, quote};
 use crate::fleet::{Cluster, Fleet};
 
-/// A template that failed to render (a bug in lkeobs, never in the user's file).
+/// A template that failed to render (a bug in lkeobs), or output the guard refused.
 #[derive(Debug, thiserror::Error)]
 pub enum RenderError {
+    #[error(transparent)]
+    Guard(#[from] GuardError),
     #[error("template {template}: {source}")]
     Template {
         template: String,
@@ -84,26 +88,27 @@ fn lookup(state: &State, path: &[&str]) -> Result<Value, minijinja::Error> {
 }
 
 /// `labels("prometheus")`: the labels every object carries, as a one-line YAML flow mapping;
-/// `labels("x", {"key": "value"})` adds more (keys and values quoted).
-fn labels(state: &State, component: &str, extra: Option<Value>) -> Result<String, minijinja::Error> {
-    let fleet = lookup(state, &["fleet", "name"])?;
-    let cluster = lookup(state, &["cluster", "name"])?;
+/// `labels("x", {"key": "value"})` adds more. Safe text: every key and value in it is quoted.
+fn labels(state: &State, component: &str, extra: Option<Value>) -> Result<Value, minijinja::Error> {
+    let text = |v: &Value| v.as_str().map_or_else(|| v.to_string(), str::to_string);
+    let fleet = quote(&text(&lookup(state, &["fleet", "name"])?));
+    let cluster = quote(&text(&lookup(state, &["cluster", "name"])?));
+    let component = quote(component);
     let mut more = String::new();
     if let Some(extra) = extra {
         for key in extra.try_iter()? {
             let value = extra.get_item(&key)?;
-            let quote = |v: &Value| serde_json::to_string(&v.to_string()).unwrap_or_default();
-            more.push_str(&format!(", {}: {}", quote(&key), quote(&value)));
+            more.push_str(&format!(", {}: {}", quote(&text(&key)), quote(&text(&value))));
         }
     }
-    Ok(format!(
+    Ok(Value::from_safe_string(format!(
         "{{app.kubernetes.io/name: {component}, app.kubernetes.io/part-of: lkeobs, app.kubernetes.io/managed-by: lkeobs, lkeobs.io/fleet: {fleet}, lkeobs.io/cluster: {cluster}{more}}}"
-    ))
+    )))
 }
 
-/// `selector("prometheus")`: the stable subset used in selectors.
-fn selector(component: &str) -> String {
-    format!("{{app.kubernetes.io/name: {component}}}")
+/// `selector("prometheus")`: the stable subset used in selectors (safe text, quoted).
+fn selector(component: &str) -> Value {
+    Value::from_safe_string(format!("{{app.kubernetes.io/name: {}}}", quote(component)))
 }
 
 /// `{{ config | checksum }}`: 16 hex characters of SHA-256, for roll-on-change annotations.
@@ -117,8 +122,9 @@ impl Renderer {
     pub fn new() -> Result<Self, RenderError> {
         let mut env = Environment::new();
         env.set_undefined_behavior(UndefinedBehavior::Strict);
-        // minijinja would JSON-escape every value in `.yaml` templates; we write YAML ourselves.
-        env.set_auto_escape_callback(|_| minijinja::AutoEscape::None);
+        // Every string is written as one quoted scalar; see quote.rs.
+        env.set_auto_escape_callback(quote::auto_escape);
+        env.set_formatter(quote::format);
         let syntax = minijinja::syntax::SyntaxConfig::builder()
             .trim_blocks(true)
             .lstrip_blocks(true)
@@ -132,6 +138,7 @@ impl Renderer {
         env.add_function("labels", labels);
         env.add_function("selector", selector);
         env.add_filter("checksum", checksum);
+        env.add_filter("quote", quote::quote_filter);
         for t in embedded::templates() {
             env.add_template_owned(t.path(), t.source)
                 .map_err(|source| RenderError::Template {
@@ -142,8 +149,22 @@ impl Renderer {
         Ok(Renderer { env })
     }
 
-    /// Renders every template that applies to `cluster`.
+    /// Renders every template that applies to `cluster`, and refuses output whose objects are not
+    /// the set the templates declare for the fleet's structure (see guard.rs). Every caller
+    /// (`render`, `plan`, `up`, the probes) comes through here.
     pub fn render(&self, fleet: &Fleet, cluster: &Cluster, inputs: &Inputs) -> Result<RenderedCluster, RenderError> {
+        let out = self.render_unchecked(fleet, cluster, inputs)?;
+        let expected = self.render_unchecked(&guard::benign(fleet)?, &guard::benign_cluster(cluster)?, inputs)?;
+        guard::check(&out.cluster, &out.objects()?, &expected.objects()?)?;
+        Ok(out)
+    }
+
+    fn render_unchecked(
+        &self,
+        fleet: &Fleet,
+        cluster: &Cluster,
+        inputs: &Inputs,
+    ) -> Result<RenderedCluster, RenderError> {
         let ctx: Context = context::build(fleet, cluster, inputs);
         let ctx_value = Value::from(minijinja::value::Serde(&ctx));
         let is_hub = cluster.role == crate::fleet::Role::Hub;
