@@ -1,8 +1,10 @@
-//! What the probes can reach on a real LKE hub, read from the rendered stack: every port a probe or
-//! the canary uses (taken from the product's own list of backends) answers on the pod's loopback,
-//! where port-forward dials it; and the NetworkPolicies stay default-deny with no hole for the
-//! control plane (no ipBlock, no rule that admits everyone except the deliberate public entry
-//! points, none of which is a probe's port).
+//! What can reach what on a real LKE hub, read from the rendered stack: every port a probe or the
+//! canary uses (taken from the product's own list of backends) answers on the pod's loopback, where
+//! port-forward dials it; the NetworkPolicies stay default-deny with no hole for the control plane (no
+//! rule admits everyone; the only ipBlock is the NodeBalancers' backend range, on the public entry
+//! points, none of which is a probe's port); every LoadBalancer keeps the client's address
+//! (`externalTrafficPolicy: Local`) so the NodePorts it opens on the nodes' public IPs admit the
+//! NodeBalancers only; and Grafana never serves clear text on a public address.
 
 use std::collections::BTreeSet;
 
@@ -13,11 +15,25 @@ use lkeobs::probes::backend::{self, Backend, Backends};
 use lkeobs::stack::{Inputs, Renderer};
 use serde_json::Value;
 
+/// NodeBalancers reach their backends from this range (cited in 30-network-policies.yaml).
+const NODEBALANCER_RANGE: &str = "192.168.255.0/24";
+
+/// `fleet/<name>.toml`; `example-grafana` is `example` with a public Grafana and mTLS off (the CA then
+/// exists for Grafana alone).
 fn fleet(name: &str) -> Fleet {
-    let path = format!("{}/fleet/{name}.toml", env!("CARGO_MANIFEST_DIR"));
-    let text = std::fs::read_to_string(&path).expect("example fleet");
+    let file = name.strip_suffix("-grafana").unwrap_or(name);
+    let path = format!("{}/fleet/{file}.toml", env!("CARGO_MANIFEST_DIR"));
+    let mut text = std::fs::read_to_string(&path).expect("example fleet");
+    if file != name {
+        text = text.replace("mtls = true ", "mtls = false\ngrafana_allow = [\"203.0.113.0/24\"]\n#");
+        assert!(text.contains("grafana_allow"), "{name}: fleet not modified");
+    }
     lkeobs::fleet::parse(&path, &text).expect("fleet parses").fleet
 }
+
+/// Every fleet the rendered-object tests read: without Grafana's LoadBalancer, with one (and mTLS), and
+/// with one and mTLS off.
+const FLEETS: [&str; 3] = ["example", "prod", "example-grafana"];
 
 /// Every object of every cluster of the fleet, with the cluster's role.
 fn rendered(fleet: &Fleet) -> Vec<(Role, Vec<Value>)> {
@@ -100,7 +116,7 @@ fn container_port<'a>(objects: &'a [Value], ns: &str, service: &str, port: u16) 
 
 #[tokio::test]
 async fn every_port_a_probe_reaches_listens_on_the_pods_loopback() {
-    for name in ["example", "prod"] {
+    for name in FLEETS {
         for (role, objects) in rendered(&fleet(name)) {
             for (_, ns, service, port) in probe_targets().into_iter().filter(|t| t.0 == role) {
                 let (number, workload) = container_port(&objects, ns, service, port);
@@ -148,7 +164,7 @@ async fn network_policies_admit_nothing_from_outside_our_namespaces() {
     // Firewall and mTLS, and by Grafana's login and LoadBalancer ACL).
     let public: BTreeSet<(&str, u64)> = [("otel-gateway", 4317), ("otel-gateway", 4318), ("grafana", 3000)].into();
     let targets = probe_targets();
-    for name in ["example", "prod"] {
+    for name in FLEETS {
         for (role, objects) in rendered(&fleet(name)) {
             let policies: Vec<&Value> = objects.iter().filter(|o| o["kind"] == "NetworkPolicy").collect();
             assert!(!policies.is_empty(), "{name}: no NetworkPolicy");
@@ -179,20 +195,21 @@ async fn network_policies_admit_nothing_from_outside_our_namespaces() {
                         .filter_map(|p| p["port"].as_u64())
                         .collect();
                     let from = rule["from"].as_array().cloned().unwrap_or_default();
-                    if from.is_empty() {
-                        assert!(!ports.is_empty(), "{name}: {ns}/{policy} admits everyone on every port");
-                        for port in &ports {
-                            assert!(
-                                public.contains(&(policy, *port)),
-                                "{name}: {ns}/{policy} admits everyone on {port}"
-                            );
-                        }
-                    }
+                    // A rule without `from` admits every source, the internet included.
+                    assert!(!from.is_empty(), "{name}: {ns}/{policy} admits everyone on {ports:?}");
                     for peer in &from {
-                        assert!(
-                            peer.get("ipBlock").is_none(),
-                            "{name}: {ns}/{policy} has an ipBlock: {peer}"
-                        );
+                        if let Some(block) = peer.get("ipBlock") {
+                            assert_eq!(
+                                block,
+                                &serde_json::json!({ "cidr": NODEBALANCER_RANGE }),
+                                "{name}: {ns}/{policy}: an ipBlock other than the NodeBalancers' range"
+                            );
+                            assert!(
+                                !ports.is_empty() && ports.iter().all(|p| public.contains(&(policy, *p))),
+                                "{name}: {ns}/{policy} admits the NodeBalancers on {ports:?}, not a public entry point"
+                            );
+                            continue;
+                        }
                         assert!(
                             peer.get("namespaceSelector").is_some() || peer.get("podSelector").is_some(),
                             "{name}: {ns}/{policy}: {peer}"
@@ -207,4 +224,159 @@ async fn network_policies_admit_nothing_from_outside_our_namespaces() {
             }
         }
     }
+}
+
+/// Whether a policy's `podSelector` selects pods labelled `labels`.
+fn selects(policy: &Value, labels: &Value) -> bool {
+    policy["spec"]["podSelector"]["matchLabels"]
+        .as_object()
+        .into_iter()
+        .flatten()
+        .all(|(k, v)| labels[k] == *v)
+}
+
+/// Whether an ingress rule admits container port `number` (named `name` in the pod).
+fn admits_port(rule: &Value, number: u64, name: Option<&str>) -> bool {
+    match rule["ports"].as_array() {
+        None => true,
+        Some(ports) if ports.is_empty() => true,
+        Some(ports) => ports
+            .iter()
+            .any(|p| p["port"].as_u64() == Some(number) || (name.is_some() && p["port"].as_str() == name)),
+    }
+}
+
+#[tokio::test]
+async fn load_balancer_node_ports_admit_only_the_nodebalancers_backend_range() {
+    for name in FLEETS {
+        for (role, objects) in rendered(&fleet(name)) {
+            let lbs: Vec<&Value> = objects
+                .iter()
+                .filter(|o| o["kind"] == "Service" && o["spec"]["type"] == "LoadBalancer")
+                .collect();
+            if role == Role::Hub {
+                assert!(!lbs.is_empty(), "{name}: the hub has no LoadBalancer");
+            }
+            for svc in lbs {
+                let ns = svc["metadata"]["namespace"].as_str().unwrap_or_default();
+                let service = svc["metadata"]["name"].as_str().unwrap_or_default();
+                // Without Local, kube-proxy SNATs NodePort traffic: every source looks like a node and
+                // no policy can tell the NodeBalancer from the internet.
+                assert_eq!(
+                    svc["spec"]["externalTrafficPolicy"], "Local",
+                    "{name}: {ns}/{service} does not keep the source address"
+                );
+                for sp in svc["spec"]["ports"].as_array().into_iter().flatten() {
+                    let port = sp["port"].as_u64().and_then(|p| u16::try_from(p).ok()).expect("port");
+                    let (number, workload) = container_port(&objects, ns, service, port);
+                    let labels = &workload["spec"]["template"]["metadata"]["labels"];
+                    let policies: Vec<&Value> = objects
+                        .iter()
+                        .filter(|o| o["kind"] == "NetworkPolicy" && o["metadata"]["namespace"] == ns)
+                        .filter(|p| selects(p, labels))
+                        .collect();
+                    assert!(!policies.is_empty(), "{name}: no policy selects {ns}/{service}'s pods");
+                    let admitting: Vec<&Value> = policies
+                        .iter()
+                        .flat_map(|p| rules(p))
+                        .filter(|r| admits_port(r, number, sp["targetPort"].as_str()))
+                        .collect();
+                    assert!(
+                        !admitting.is_empty(),
+                        "{name}: {ns}/{service}:{port} admits nothing: the NodeBalancer cannot reach it"
+                    );
+                    for rule in admitting {
+                        assert_eq!(
+                            rule["from"],
+                            serde_json::json!([{ "ipBlock": { "cidr": NODEBALANCER_RANGE } }]),
+                            "{name}: {ns}/{service}:{port} (container port {number}) admits more than the NodeBalancers"
+                        );
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn env<'a>(container: &'a Value, key: &str) -> Option<&'a str> {
+    container["env"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|e| e["name"] == key)
+        .and_then(|e| e["value"].as_str())
+}
+
+#[tokio::test]
+async fn grafana_is_never_served_in_clear_text_on_a_public_address() {
+    let mut public_seen = 0;
+    for name in FLEETS {
+        let fleet = fleet(name);
+        let wants_public = !fleet.security.grafana_allow.is_empty();
+        for (role, objects) in rendered(&fleet) {
+            if role != Role::Hub {
+                continue;
+            }
+            let svc = find(&objects, &["Service"], "monitoring", |o| {
+                o["metadata"]["name"] == "grafana"
+            })
+            .expect("grafana Service");
+            let deploy = find(&objects, &["Deployment"], "monitoring", |o| {
+                o["metadata"]["name"] == "grafana"
+            })
+            .expect("grafana Deployment");
+            let pod = &deploy["spec"]["template"]["spec"];
+            let container = &pod["containers"][0];
+            let policy = find(&objects, &["NetworkPolicy"], "monitoring", |o| {
+                o["metadata"]["name"] == "grafana"
+            })
+            .expect("grafana policy");
+            let public = svc["spec"]["type"] == "LoadBalancer";
+            assert_eq!(
+                public, wants_public,
+                "{name}: Grafana's Service is {}",
+                svc["spec"]["type"]
+            );
+            if !public {
+                assert_eq!(svc["spec"]["type"], "ClusterIP", "{name}");
+                // Port-forward is the way in, and it crosses no policy: nothing is admitted.
+                assert_eq!(rules(policy).count(), 0, "{name}: {policy}");
+                continue;
+            }
+            public_seen += 1;
+            assert_eq!(env(container, "GF_SERVER_PROTOCOL"), Some("https"), "{name}");
+            // The certificate and key are files of the Secret `up` issues for the LoadBalancer address.
+            let tls_volume = pod["volumes"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .find(|v| v["secret"]["secretName"] == "grafana-tls")
+                .unwrap_or_else(|| panic!("{name}: no grafana-tls volume"));
+            let mount = container["volumeMounts"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .find(|m| m["name"] == tls_volume["name"])
+                .and_then(|m| m["mountPath"].as_str())
+                .unwrap_or_else(|| panic!("{name}: grafana-tls not mounted"));
+            for (key, file) in [("GF_SERVER_CERT_FILE", "tls.crt"), ("GF_SERVER_CERT_KEY", "tls.key")] {
+                assert_eq!(
+                    env(container, key),
+                    Some(format!("{mount}/{file}").as_str()),
+                    "{name}: {key}"
+                );
+            }
+            for probe in ["readinessProbe", "livenessProbe"] {
+                assert_eq!(container[probe]["httpGet"]["scheme"], "HTTPS", "{name}: {probe}");
+            }
+            // TCP NodeBalancer: TLS passes through to Grafana, never terminated (or dropped) on the way.
+            let protocol =
+                &svc["metadata"]["annotations"]["service.beta.kubernetes.io/linode-loadbalancer-default-protocol"];
+            assert!(protocol.is_null() || *protocol == "tcp", "{name}: {protocol}");
+            for sp in svc["spec"]["ports"].as_array().into_iter().flatten() {
+                assert_ne!(sp["name"], "http", "{name}: a public port named http");
+            }
+        }
+    }
+    assert_eq!(public_seen, 2, "prod and example-grafana have a public Grafana");
 }

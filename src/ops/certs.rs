@@ -1,6 +1,7 @@
 //! The certificates `up` keeps in the clusters: the fleet CA in the hub (`observability-hub/lkeobs-ca`,
-//! created once, reused, never silently regenerated), the gateway's server certificate and each edge's
-//! client certificate — reissued only when needed, or for all leaves with `rotate` (the CA is kept).
+//! created once, reused, never silently regenerated), the gateway's and Grafana's server certificates and
+//! each edge's client certificate — reissued only when needed, or for all leaves with `rotate` (the CA is
+//! kept).
 
 use std::collections::BTreeMap;
 
@@ -14,6 +15,8 @@ use crate::pki::{self, Ca, Issued, San};
 pub const CA_SECRET: (&str, &str) = ("observability-hub", "lkeobs-ca");
 /// The gateway's server certificate in the hub.
 pub const GATEWAY_SECRET: (&str, &str) = ("observability-hub", "otel-gateway-tls");
+/// Grafana's server certificate in the hub (`security.grafana_allow` set: Grafana serves HTTPS).
+pub const GRAFANA_SECRET: (&str, &str) = ("monitoring", "grafana-tls");
 /// An edge's client certificate, in that edge.
 pub const CLIENT_SECRET: (&str, &str) = ("observability", "otel-client-tls");
 
@@ -119,6 +122,22 @@ pub async fn ensure_gateway_cert(
     let sans = pki::gateway_sans(lb_address)?;
     ensure_leaf(hub, GATEWAY_SECRET, fleet, "hub", ca, &sans, rotate, || {
         ca.issue_server(&sans)
+    })
+    .await
+}
+
+/// Grafana's server certificate: its Service names, the loopback names port-forward is browsed at, and
+/// its LoadBalancer address.
+pub async fn ensure_grafana_cert(
+    hub: &K8s,
+    fleet: &str,
+    ca: &Ca,
+    lb_address: &str,
+    rotate: bool,
+) -> Result<CertAction, crate::Error> {
+    let sans = pki::grafana_sans(lb_address)?;
+    ensure_leaf(hub, GRAFANA_SECRET, fleet, "hub", ca, &sans, rotate, || {
+        ca.issue_grafana(&sans)
     })
     .await
 }

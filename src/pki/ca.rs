@@ -184,6 +184,15 @@ impl Ca {
         self.issue(GATEWAY_CN, eku, sans, OffsetDateTime::now_utc(), LEAF_VALIDITY)
     }
 
+    /// Grafana's server certificate (CN `grafana`, serverAuth, 1 year, never past the CA).
+    pub fn issue_grafana(&self, sans: &[San]) -> Result<Issued> {
+        if sans.is_empty() {
+            return Err(Error::NoSans);
+        }
+        let eku = ExtendedKeyUsagePurpose::ServerAuth;
+        self.issue("grafana", eku, sans, OffsetDateTime::now_utc(), LEAF_VALIDITY)
+    }
+
     /// An edge's client certificate: CN = the edge's cluster name, clientAuth, 1 year (never past the CA).
     pub fn issue_client(&self, edge: &str) -> Result<Issued> {
         check_name("edge name", edge)?;

@@ -19,7 +19,7 @@ mod san;
 
 pub use ca::{Ca, ReissueReason};
 pub use issued::Issued;
-pub use san::{GATEWAY_DNS_NAMES, San, gateway_sans};
+pub use san::{GATEWAY_DNS_NAMES, GRAFANA_NAMES, San, gateway_sans, grafana_sans};
 
 /// Validity of a new fleet CA (10 years).
 pub const CA_VALIDITY: time::Duration = time::Duration::days(3650);

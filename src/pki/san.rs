@@ -1,4 +1,4 @@
-//! Subject alternative names: IP or DNS, parsed from strings, and the gateway's fixed set.
+//! Subject alternative names: IP or DNS, parsed from strings, and the gateway's and Grafana's fixed sets.
 
 use std::fmt;
 use std::net::IpAddr;
@@ -14,6 +14,16 @@ pub const GATEWAY_DNS_NAMES: [&str; 5] = [
     "otel-gateway.observability-hub.svc",
     crate::stack::context::GATEWAY_SERVICE_HOST,
     "otel-gateway-external.observability-hub.svc.cluster.local",
+];
+
+/// Names Grafana's server certificate carries besides its LoadBalancer address: its Service, and the
+/// loopback names `kubectl port-forward svc/grafana 3000:3000` is browsed at.
+pub const GRAFANA_NAMES: [&str; 5] = [
+    "grafana.monitoring",
+    "grafana.monitoring.svc",
+    "grafana.monitoring.svc.cluster.local",
+    "localhost",
+    "127.0.0.1",
 ];
 
 /// A subject alternative name. DNS names are kept lower-case (they compare case-insensitively).
@@ -101,6 +111,19 @@ pub fn gateway_sans(lb_address: Option<&str>) -> Result<Vec<San>> {
     Ok(sans)
 }
 
+/// Grafana's certificate SANs: [`GRAFANA_NAMES`] plus its LoadBalancer address (IP or host name).
+pub fn grafana_sans(lb_address: &str) -> Result<Vec<San>> {
+    let mut sans = GRAFANA_NAMES
+        .iter()
+        .map(|n| San::parse(n))
+        .collect::<Result<Vec<_>>>()?;
+    let san = San::parse(lb_address)?;
+    if !sans.contains(&san) {
+        sans.push(san);
+    }
+    Ok(sans)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -148,6 +171,18 @@ mod tests {
         assert_eq!(with_ip.last(), Some(&San::Ip([172, 233, 1, 2].into())));
         assert_eq!(gateway_sans(Some("otel-gateway"))?.len(), GATEWAY_DNS_NAMES.len());
         assert!(gateway_sans(Some("not a host")).is_err());
+        Ok(())
+    }
+
+    #[test]
+    fn grafana_sans_are_its_names_loopback_and_the_lb_address() -> Result<()> {
+        let sans = grafana_sans("172.233.9.9")?;
+        assert_eq!(sans.len(), GRAFANA_NAMES.len() + 1);
+        assert!(sans.contains(&San::Ip([127, 0, 0, 1].into())));
+        assert!(sans.contains(&San::Dns("localhost".into())));
+        assert_eq!(sans.last(), Some(&San::Ip([172, 233, 9, 9].into())));
+        assert_eq!(grafana_sans("localhost")?.len(), GRAFANA_NAMES.len());
+        assert!(grafana_sans("not a host").is_err());
         Ok(())
     }
 }

@@ -21,14 +21,23 @@ pub fn runtime_secrets(fleet: &Fleet, cluster: &Cluster) -> Vec<(ObjectRef, &'st
                 secret("monitoring", "grafana-admin"),
                 "Grafana admin password, generated",
             ));
-            if fleet.security.mtls {
+            let grafana_tls = !fleet.security.grafana_allow.is_empty();
+            if fleet.security.mtls || grafana_tls {
                 out.push((
                     secret("observability-hub", "lkeobs-ca"),
                     "fleet CA, generated once and reused",
                 ));
+            }
+            if fleet.security.mtls {
                 out.push((
                     secret("observability-hub", "otel-gateway-tls"),
                     "gateway server certificate",
+                ));
+            }
+            if grafana_tls {
+                out.push((
+                    secret("monitoring", "grafana-tls"),
+                    "Grafana server certificate for its LoadBalancer address",
                 ));
             }
             if fleet.destinations.iter().any(|d| d.token_env.is_some()) {

@@ -1,6 +1,7 @@
 //! The hub in `up`: its stack with the firewall id on the gateway Service, the CA, the Grafana password and
 //! destination tokens, the gateway's LoadBalancer address and server certificate (published to the edges
-//! as soon as they exist), then prune and rollouts. `add-edge` only reads the hub.
+//! as soon as they exist), Grafana's certificate for its LoadBalancer address when it has one, then prune
+//! and rollouts. `add-edge` only reads the hub.
 
 use std::sync::Arc;
 
@@ -13,18 +14,57 @@ use super::{HubOut, HubState, Job, Shared, stack};
 use crate::Error;
 use crate::k8s::K8s;
 use crate::k8s::wait::service::load_balancer_address;
-use crate::ops::certs::{self, CA_SECRET, CertAction, GATEWAY_SECRET};
+use crate::ops::certs::{self, CA_SECRET, CertAction, GATEWAY_SECRET, GRAFANA_SECRET};
 use crate::ops::compare::{GATEWAY_LB, connect, gateway_address};
 use crate::ops::gpu_runtime;
 use crate::pki::Ca;
 use crate::stack::Inputs;
 use crate::stack::context::MetricsApi;
 
+/// Grafana's Service, a LoadBalancer when `grafana_allow` is set.
+const GRAFANA_LB: (&str, &str) = ("monitoring", "grafana");
+
 /// Grafana's LoadBalancer address, when it has one (`grafana_allow` set).
 pub(super) async fn grafana_address(hub: &K8s) -> Option<String> {
-    let api: Api<Service> = Api::namespaced(hub.client().clone(), "monitoring");
-    let svc = api.get_opt("grafana").await.ok()??;
+    let api: Api<Service> = Api::namespaced(hub.client().clone(), GRAFANA_LB.0);
+    let svc = api.get_opt(GRAFANA_LB.1).await.ok()??;
     load_balancer_address(&svc)
+}
+
+/// Grafana's server certificate for its LoadBalancer address (`grafana_allow` set): Grafana serves HTTPS
+/// only, and its pod waits for this Secret. A reissued certificate restarts Grafana (read at start).
+async fn grafana_cert(
+    sh: &Shared,
+    k8s: &K8s,
+    ca: &Ca,
+    applied: &stack::Applied,
+    fresh: bool,
+    rec: &mut Record,
+) -> Result<(), Error> {
+    let address = k8s.wait_load_balancer(GRAFANA_LB.0, GRAFANA_LB.1, sh.deadline).await?;
+    let _slot = sh.permits.acquire().await;
+    let what = format!(
+        "Grafana server certificate (Secret {}/{})",
+        GRAFANA_SECRET.0, GRAFANA_SECRET.1
+    );
+    match certs::ensure_grafana_cert(k8s, sh.fleet.name(), ca, &address, sh.rotate).await? {
+        CertAction::Kept => {}
+        CertAction::Created => rec.change(format!("{what} issued")),
+        CertAction::Reissued => {
+            rec.change(format!("{what} reissued"));
+            if !fresh {
+                for w in applied
+                    .manifests
+                    .workloads()
+                    .iter()
+                    .filter(|w| w.namespace == GRAFANA_LB.0 && w.name == GRAFANA_LB.1)
+                {
+                    k8s.restart(w, "Grafana certificate reissued").await?;
+                }
+            }
+        }
+    }
+    Ok(())
 }
 
 fn publish(sh: &Shared, out: HubOut) {
@@ -35,6 +75,7 @@ fn publish(sh: &Shared, out: HubOut) {
 pub(super) async fn converge(sh: &Shared, job: &Job, k8s: &K8s, fresh: bool, rec: &mut Record) -> Result<(), Error> {
     let fleet = &sh.fleet;
     let name = fleet.name();
+    let grafana_tls = !fleet.security.grafana_allow.is_empty();
     rec.stage(sh, Stage::Stack);
     let inputs = Inputs {
         gateway_address: None,
@@ -49,7 +90,8 @@ pub(super) async fn converge(sh: &Shared, job: &Job, k8s: &K8s, fresh: bool, rec
         if applied.changed > 0 {
             rec.change(format!("{} stack object(s) applied", applied.changed));
         }
-        let ca = if fleet.security.mtls {
+        // The CA signs the gateway's certificates (mTLS) and Grafana's (a public Grafana serves HTTPS).
+        let ca = if fleet.security.mtls || grafana_tls {
             let (ca, action) = certs::ensure_ca(k8s, name).await?;
             if action == CertAction::Created {
                 rec.change(format!("fleet CA created (Secret {}/{})", CA_SECRET.0, CA_SECRET.1));
@@ -70,7 +112,8 @@ pub(super) async fn converge(sh: &Shared, job: &Job, k8s: &K8s, fresh: bool, rec
     rec.stage(sh, Stage::Gateway);
     let address = k8s.wait_load_balancer(GATEWAY_LB.0, GATEWAY_LB.1, sh.deadline).await?;
 
-    if let Some(ca) = &ca {
+    let gateway_ca = ca.clone().filter(|_| fleet.security.mtls);
+    if let Some(ca) = &gateway_ca {
         rec.stage(sh, Stage::Certificates);
         let _slot = sh.permits.acquire().await;
         let action = certs::ensure_gateway_cert(k8s, name, ca, Some(&address), sh.rotate).await?;
@@ -96,9 +139,14 @@ pub(super) async fn converge(sh: &Shared, job: &Job, k8s: &K8s, fresh: bool, rec
         sh,
         HubOut {
             address,
-            ca: ca.clone(),
+            ca: gateway_ca,
         },
     );
+
+    if let Some(ca) = ca.as_deref().filter(|_| grafana_tls) {
+        rec.stage(sh, Stage::Certificates);
+        grafana_cert(sh, k8s, ca, &applied, fresh, rec).await?;
+    }
 
     rec.stage(sh, Stage::Rollout);
     let pruned = stack::settle(k8s, name, &applied, sh.deadline).await?;

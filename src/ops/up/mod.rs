@@ -23,6 +23,7 @@ use tokio::time::Instant;
 
 pub use firewall::FirewallReport;
 pub use report::{ClusterReport, Gateway, Grafana, Report, Stage, Verification};
+use report::{grafana_ca_command, grafana_url};
 
 use super::{Ctx, discover};
 use crate::cli::{PlanArgs, UpArgs};
@@ -339,7 +340,7 @@ async fn finish(
         .find(|r| r.report.role == "hub")
         .and_then(|r| r.k8s.clone());
     let grafana_url = match (&hub_k8s, fleet.security.grafana_allow.is_empty()) {
-        (Some(k8s), false) => hub::grafana_address(k8s).await.map(|a| format!("http://{a}:3000")),
+        (Some(k8s), false) => hub::grafana_address(k8s).await.map(|a| grafana_url(&a)),
         _ => None,
     };
     let mut notes_failed = Vec::new();
@@ -380,6 +381,7 @@ async fn finish(
         grafana: Grafana {
             url: grafana_url,
             port_forward: format!("kubectl --context {hub_ctx} -n monitoring port-forward svc/grafana 3000:3000"),
+            ca_command: (!fleet.security.grafana_allow.is_empty()).then(|| grafana_ca_command(&hub_ctx)),
             password_command: format!(
                 "kubectl --context {hub_ctx} -n monitoring get secret grafana-admin -o jsonpath='{{.data.admin-password}}' | base64 -d"
             ),

@@ -86,10 +86,14 @@ pub struct Gateway {
 /// How to reach Grafana.
 #[derive(Debug, Clone, Serialize)]
 pub struct Grafana {
-    /// Its LoadBalancer URL when `grafana_allow` is set.
+    /// Its LoadBalancer URL (`https://`) when `grafana_allow` is set.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub url: Option<String>,
     pub port_forward: String,
+    /// With `grafana_allow`: writes the fleet CA's certificate (public, never a key) to `lkeobs-ca.crt`, the
+    /// file to trust for Grafana's HTTPS certificate.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ca_command: Option<String>,
     /// Prints the admin password (the password itself is never in the report).
     pub password_command: String,
 }
@@ -125,6 +129,25 @@ pub struct Report {
     pub kubeconfig: Vec<String>,
     pub seconds: f64,
     pub api_calls: ApiCalls,
+}
+
+/// Grafana's LoadBalancer URL: HTTPS only (a public Grafana never serves clear text); IPv6 in brackets.
+pub(super) fn grafana_url(address: &str) -> String {
+    if address.contains(':') && !address.starts_with('[') {
+        format!("https://[{address}]:3000")
+    } else {
+        format!("https://{address}:3000")
+    }
+}
+
+/// Writes the fleet CA certificate Grafana's certificate chains to (`ca.crt` of its TLS Secret: public,
+/// never the key) to `lkeobs-ca.crt`.
+pub(super) fn grafana_ca_command(hub_ctx: &str) -> String {
+    format!(
+        "kubectl --context {hub_ctx} -n {} get secret {} -o jsonpath='{{.data.ca\\.crt}}' | base64 -d > lkeobs-ca.crt",
+        crate::ops::certs::GRAFANA_SECRET.0,
+        crate::ops::certs::GRAFANA_SECRET.1
+    )
 }
 
 fn pad(s: &str, w: usize) -> String {
@@ -209,12 +232,22 @@ pub fn text(r: &Report) -> String {
             ));
         }
     }
+    let scheme = if r.grafana.ca_command.is_some() {
+        "https"
+    } else {
+        "http"
+    };
     match &r.grafana.url {
         Some(u) => out.push_str(&format!("grafana   {u}\n")),
         None => out.push_str(&format!(
-            "grafana   {}   then open http://localhost:3000\n",
+            "grafana   {}   then open {scheme}://localhost:3000\n",
             r.grafana.port_forward
         )),
+    }
+    if let Some(ca) = &r.grafana.ca_command {
+        out.push_str(&format!(
+            "          served over HTTPS by the fleet CA; trust it: {ca}   (then import lkeobs-ca.crt into the browser, or curl --cacert lkeobs-ca.crt)\n"
+        ));
     }
     out.push_str(&format!(
         "          user admin, password: {}\n",
@@ -245,4 +278,19 @@ pub fn text(r: &Report) -> String {
         r.api_calls.values().sum::<u64>()
     ));
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn grafana_is_reported_over_https_with_the_command_that_writes_the_ca_not_a_key() {
+        assert_eq!(grafana_url("172.233.9.9"), "https://172.233.9.9:3000");
+        assert_eq!(grafana_url("2600:3c00::1"), "https://[2600:3c00::1]:3000");
+        let cmd = grafana_ca_command("lkeobs-prod-hub");
+        assert!(cmd.contains("-n monitoring get secret grafana-tls"), "{cmd}");
+        assert!(cmd.contains(r"{.data.ca\.crt}"), "{cmd}");
+        assert!(!cmd.contains("tls.key") && !cmd.contains("ca.key"), "{cmd}");
+    }
 }
