@@ -72,6 +72,10 @@ impl std::fmt::Display for ObjectRef {
 /// Compiled templates, reusable for every cluster of a run.
 pub struct Renderer {
     env: Environment<'static>,
+    /// The guard's expected object sets, by the benign render's context with the cluster name made
+    /// constant (object names never depend on it; if they ever did, a cached set would refuse, not
+    /// admit: the cache can only fail safe). Same-shaped clusters render the benign copy once.
+    expected: std::sync::Mutex<std::collections::HashMap<String, Vec<ObjectRef>>>,
 }
 
 fn lookup(state: &State, path: &[&str]) -> Result<Value, minijinja::Error> {
@@ -146,25 +150,61 @@ impl Renderer {
                     source,
                 })?;
         }
-        Ok(Renderer { env })
+        Ok(Renderer {
+            env,
+            expected: Default::default(),
+        })
     }
 
     /// Renders every template that applies to `cluster`, and refuses output whose objects are not
     /// the set the templates declare for the fleet's structure (see guard.rs). Every caller
     /// (`render`, `plan`, `up`, the probes) comes through here.
     pub fn render(&self, fleet: &Fleet, cluster: &Cluster, inputs: &Inputs) -> Result<RenderedCluster, RenderError> {
-        let out = self.render_unchecked(fleet, cluster, inputs)?;
-        let expected = self.render_unchecked(&guard::benign(fleet)?, &guard::benign_cluster(cluster)?, inputs)?;
-        guard::check(&out.cluster, &out.objects()?, &expected.objects()?)?;
+        let (out, objects) = self.render_unchecked(fleet, cluster, inputs)?;
+        let expected = self.expected_objects(fleet, cluster, inputs)?;
+        guard::check(&out.cluster, &objects, &expected)?;
         Ok(out)
     }
 
+    /// The objects the benign copy of `fleet` renders for a cluster shaped like `cluster`.
+    fn expected_objects(
+        &self,
+        fleet: &Fleet,
+        cluster: &Cluster,
+        inputs: &Inputs,
+    ) -> Result<Vec<ObjectRef>, RenderError> {
+        let benign_fleet = guard::benign(fleet)?;
+        let mut benign_cluster = guard::benign_cluster(cluster)?;
+        benign_cluster.name = crate::fleet::spec::spanned(benign_cluster.name.span(), "c".to_string());
+        // Everything the templates see, plus what decides outside the context which files render.
+        let key = serde_json::to_string(&context::build(&benign_fleet, &benign_cluster, inputs))
+            .map(|ctx| format!("metrics-server:{}|{ctx}", inputs.metrics_api.deploys_ours()))
+            .unwrap_or_default();
+        let cached = self
+            .expected
+            .lock()
+            .ok()
+            .and_then(|m| m.get(&key).cloned())
+            .filter(|_| !key.is_empty());
+        if let Some(set) = cached {
+            return Ok(set);
+        }
+        let (_, set) = self.render_unchecked(&benign_fleet, &benign_cluster, inputs)?;
+        if !key.is_empty()
+            && let Ok(mut m) = self.expected.lock()
+        {
+            m.insert(key, set.clone());
+        }
+        Ok(set)
+    }
+
+    /// The files and, parsed once, the objects they hold.
     fn render_unchecked(
         &self,
         fleet: &Fleet,
         cluster: &Cluster,
         inputs: &Inputs,
-    ) -> Result<RenderedCluster, RenderError> {
+    ) -> Result<(RenderedCluster, Vec<ObjectRef>), RenderError> {
         let ctx: Context = context::build(fleet, cluster, inputs);
         let ctx_value = Value::from(minijinja::value::Serde(&ctx));
         let is_hub = cluster.role == crate::fleet::Role::Hub;
@@ -187,18 +227,27 @@ impl Renderer {
             uses_gateway_placeholder: false,
             runs_hpa: false,
         };
-        out.runs_hpa = out.objects()?.iter().any(|o| o.kind == "HorizontalPodAutoscaler");
+        let mut objects = out.objects()?;
+        out.runs_hpa = objects.iter().any(|o| o.kind == "HorizontalPodAutoscaler");
         if out.runs_hpa && inputs.metrics_api.deploys_ours() {
+            let before = out.files.len();
             for t in embedded::templates().filter(|t| t.scope == Scope::MetricsServer) {
                 out.files.extend(self.render_one(t, &ctx_value)?);
             }
+            let extra = RenderedCluster {
+                cluster: out.cluster.clone(),
+                files: out.files[before..].to_vec(),
+                uses_gateway_placeholder: false,
+                runs_hpa: false,
+            };
+            objects.extend(extra.objects()?);
         }
         out.uses_gateway_placeholder = inputs.gateway_address.is_none()
             && out
                 .files
                 .iter()
                 .any(|f| f.content.contains(context::GATEWAY_PLACEHOLDER));
-        Ok(out)
+        Ok((out, objects))
     }
 
     /// One template rendered; `None` when it renders to whitespace only.

@@ -13,6 +13,7 @@ use std::error::Error as _;
 use std::time::Duration;
 
 use bytes::Bytes;
+use futures::FutureExt;
 use http_body_util::{BodyExt, Full};
 use hyper_util::rt::TokioIo;
 use k8s_openapi::api::core::v1::{Pod, Service};
@@ -25,6 +26,9 @@ use super::error::{K8sError, Result, describe};
 
 /// How long closing a finished forward may take before it is left to end on its own.
 const CLOSE_WAIT: Duration = Duration::from_secs(5);
+
+/// How long a broken exchange waits for the kubelet's error message, which names the cause.
+const ERROR_GRACE: Duration = Duration::from_millis(500);
 
 /// A service's answer, whatever its status (a 503 from a probe target is an answer, not an error).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -77,12 +81,23 @@ impl K8s {
             forwarder.abort();
             return Err(fail(&at, "the forwarded port has no stream".into()));
         };
+        // Fused: polled again after it finished, it stays pending instead of panicking.
+        let mut errors = Box::pin(errors.fuse());
         let result = tokio::select! {
             // The kubelet's error (e.g. nothing listens on the loopback) beats the broken
             // exchange it causes.
             biased;
-            Some(message) = errors => Err(message),
+            Some(message) = &mut errors => Err(message),
             answer = exchange(stream, request, pod_port) => answer,
+        };
+        // The exchange can break a moment before the kubelet's explanation arrives: wait briefly
+        // for it, so the reason names the cause rather than the closed stream.
+        let result = match result {
+            Err(broken) => match tokio::time::timeout(ERROR_GRACE, &mut errors).await {
+                Ok(Some(message)) => Err(message),
+                _ => Err(broken),
+            },
+            ok => ok,
         };
         // The stream is dropped: the forwarder closes the WebSocket and ends.
         tokio::spawn(async move {
