@@ -35,19 +35,10 @@ pub enum Error {
     /// The command needs something the environment lacks (e.g. a Linode token).
     #[error("{0}")]
     Missing(String),
-    /// The account holds something that stops the plan (e.g. a cluster with our label but not our tags).
-    /// Raised after the report (which lists the problems) was printed: it goes to stderr only.
+    /// The account holds something that stops the command (e.g. a cluster with our label but not our tags).
+    /// A command that got as far as its report says so in the report's outcome instead (`ui::Outcome`).
     #[error("{0}")]
     Conflict(String),
-    /// Teardown finished but resources are still there (the report listing them was printed).
-    #[error("{0}")]
-    LeftBehind(String),
-    /// Verification ran and at least one probe failed (the report naming them was printed).
-    #[error("{0}")]
-    VerifyFailed(String),
-    /// Some clusters did not finish (the report saying which was printed); re-running resumes.
-    #[error("{0}")]
-    Incomplete(String),
     /// Ctrl-C (or SIGTERM) stopped the command; re-running resumes.
     #[error("interrupted: {0}")]
     Interrupted(String),
@@ -80,8 +71,6 @@ impl Error {
     pub fn exit_code(&self) -> i32 {
         match self {
             Error::Fleet(_) | Error::Usage(_) | Error::Missing(_) => exit::INVALID_INPUT,
-            Error::LeftBehind(_) => exit::LEFT_BEHIND,
-            Error::VerifyFailed(_) => exit::VERIFY_FAILED,
             Error::Interrupted(_) => exit::INTERRUPTED,
             Error::Render(_)
             | Error::Io { .. }
@@ -92,7 +81,6 @@ impl Error {
             | Error::Conflict(_)
             | Error::Cluster(_)
             | Error::Runtime(_)
-            | Error::Incomplete(_)
             | Error::Internal(_) => exit::FAILURE,
         }
     }

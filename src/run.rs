@@ -10,7 +10,7 @@ use crate::cli::{Cli, Command};
 use crate::error::exit;
 use crate::fleet::{FleetError, Located};
 use crate::ops::{self, Ctx};
-use crate::ui::Printer;
+use crate::ui::{Printer, Report};
 
 #[derive(Serialize)]
 struct ErrorReport<'a> {
@@ -27,16 +27,6 @@ fn report_error(printer: &Printer, err: &Error, api_calls: crate::linode::ApiCal
         Error::Fleet(FleetError::Invalid { errors, .. }) => errors,
         _ => &[],
     };
-    // The report already on stdout lists the problems: one JSON document only.
-    if printer.json()
-        && matches!(
-            err,
-            Error::Conflict(_) | Error::LeftBehind(_) | Error::VerifyFailed(_) | Error::Incomplete(_)
-        )
-    {
-        printer.error_block(&format!("error: {err}\n"));
-        return;
-    }
     if printer.json() {
         printer.report_json(&ErrorReport {
             ok: false,
@@ -57,6 +47,21 @@ fn report_error(printer: &Printer, err: &Error, api_calls: crate::linode::ApiCal
         text.push_str(&format!("error: {err}\n"));
         printer.error_block(&text);
     }
+}
+
+/// Prints a command's report once (text or one JSON document on stdout) and returns the exit code its
+/// outcome maps to; a failed outcome is also said on stderr, after the report.
+fn emit<R: Report>(printer: &Printer, report: &R) -> i32 {
+    if printer.json() {
+        printer.report_json(report);
+    } else {
+        printer.report(&report.text());
+    }
+    let outcome = report.outcome();
+    if let Some(message) = outcome.message() {
+        printer.error_block(&format!("error: {message}\n"));
+    }
+    outcome.exit_code()
 }
 
 /// Runs `fut` until it ends or Ctrl-C / SIGTERM arrives. Every step of the commands wrapped this way is
@@ -111,22 +116,27 @@ pub fn run(cli: Cli) -> i32 {
             return exit::FAILURE;
         }
     };
+    let p = &printer;
     let outcome = match &cli.command {
-        Command::Validate(args) => runtime.block_on(ops::validate::run(&ctx, args)).map(|_| exit::OK),
-        Command::Render(args) => ops::render::run(&ctx, args).map(|_| exit::OK),
-        Command::Plan(args) => runtime.block_on(ops::plan::run(&ctx, args)).map(|plan| {
-            if args.detailed_exitcode && plan.changes > 0 {
-                exit::PLAN_CHANGES
-            } else {
-                exit::OK
-            }
-        }),
+        Command::Validate(args) => runtime.block_on(ops::validate::run(&ctx, args)).map(|r| emit(p, &r)),
+        Command::Render(args) => ops::render::run(&ctx, args).map(|r| emit(p, &r)),
+        Command::Plan(args) => {
+            let options = ops::plan::Options {
+                offline: args.offline,
+                detailed_exitcode: args.detailed_exitcode,
+            };
+            runtime.block_on(ops::plan::run(&ctx, &options)).map(|r| emit(p, &r))
+        }
+        // `up --dry-run` is `plan` (online).
+        Command::Up(args) if args.dry_run => runtime
+            .block_on(ops::plan::run(&ctx, &ops::plan::Options::default()))
+            .map(|r| emit(p, &r)),
         Command::Up(args) => runtime
             .block_on(interruptible(ops::up::run(&ctx, args)))
-            .map(|_| exit::OK),
+            .map(|r| emit(p, &r)),
         Command::AddEdge(args) => runtime
             .block_on(interruptible(ops::add_edge::run(&ctx, args)))
-            .map(|_| exit::OK),
+            .map(|r| emit(p, &r)),
         Command::Verify(args) => {
             let options = ops::verify::Options {
                 canary: args.canary,
@@ -136,13 +146,13 @@ pub fn run(cli: Cli) -> i32 {
             };
             runtime
                 .block_on(interruptible(ops::verify::run(&ctx, &options)))
-                .map(|_| exit::OK)
+                .map(|r| emit(p, &r))
         }
-        Command::Reap(args) => runtime.block_on(ops::reap::run(&ctx, args)).map(|_| exit::OK),
-        Command::RemoveEdge(args) => runtime.block_on(ops::remove_edge::run(&ctx, args)).map(|_| exit::OK),
-        Command::Status => runtime.block_on(ops::status::run(&ctx)).map(|_| exit::OK),
-        Command::Teardown => runtime.block_on(ops::teardown::run(&ctx)).map(|_| exit::OK),
-        Command::Kubeconfig(args) => runtime.block_on(ops::kubeconfig::run(&ctx, args)).map(|_| exit::OK),
+        Command::Reap(args) => runtime.block_on(ops::reap::run(&ctx, args)).map(|r| emit(p, &r)),
+        Command::RemoveEdge(args) => runtime.block_on(ops::remove_edge::run(&ctx, args)).map(|r| emit(p, &r)),
+        Command::Status => runtime.block_on(ops::status::run(&ctx)).map(|r| emit(p, &r)),
+        Command::Teardown => runtime.block_on(ops::teardown::run(&ctx)).map(|r| emit(p, &r)),
+        Command::Kubeconfig(args) => runtime.block_on(ops::kubeconfig::run(&ctx, args)).map(|r| emit(p, &r)),
         Command::Completions(args) => {
             let mut cmd = Cli::command();
             let mut out = std::io::stdout();

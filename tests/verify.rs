@@ -10,11 +10,11 @@ use std::sync::atomic::AtomicUsize;
 use std::time::Duration;
 
 use lkeobs::cli::OutputFormat;
+use lkeobs::error::exit;
 use lkeobs::linode::{NodePoolSpec, Token};
 use lkeobs::ops::verify::{self, Options};
 use lkeobs::ops::{Ctx, LinodeAccess, Paths};
 use lkeobs::ui::Printer;
-use lkeobs::{Error, error::exit};
 use probes_fixtures::{FLEET, HubBackends, deploy, fleet, mount_hub_backends, proxied};
 use serde_json::json;
 use support::FAKE_TOKEN;
@@ -145,11 +145,12 @@ async fn verify_fails_with_exit_code_3_naming_the_missing_cluster() {
         junit: Some(junit_path(&w)),
         ..Options::default()
     };
-    let err = verify::run(&ctx(&w, Ok(Token::new(FAKE_TOKEN))), &options)
+    let report = verify::run(&ctx(&w, Ok(Token::new(FAKE_TOKEN))), &options)
         .await
-        .expect_err("eu-west is missing");
-    assert_eq!(err.exit_code(), exit::VERIFY_FAILED);
-    let msg = err.to_string();
+        .expect("verify reports");
+    let outcome = lkeobs::ui::Report::outcome(&report);
+    assert_eq!(outcome.exit_code(), exit::VERIFY_FAILED);
+    let msg = outcome.message().unwrap_or_default().to_string();
     assert!(msg.starts_with("verification failed: "), "{msg}");
     assert!(
         msg.contains("cluster on eu-west") && msg.contains("prometheus/series on eu-west"),
@@ -174,10 +175,19 @@ async fn verify_under_wait_retries_then_gives_up_when_the_wait_runs_out() {
         ..Options::default()
     };
     let started = std::time::Instant::now();
-    let err = verify::run(&ctx(&w, Ok(Token::new(FAKE_TOKEN))), &options)
+    let report = verify::run(&ctx(&w, Ok(Token::new(FAKE_TOKEN))), &options)
         .await
-        .expect_err("eu-west never appears");
-    assert!(matches!(err, Error::VerifyFailed(_)), "{err}");
+        .expect("verify reports");
+    // The report names the failure; `run` prints it and exits 3.
+    let outcome = lkeobs::ui::Report::outcome(&report);
+    assert!(
+        matches!(
+            outcome,
+            lkeobs::ui::Outcome::Failed(lkeobs::ui::Failure::VerifyFailed, _)
+        ),
+        "{outcome:?}"
+    );
+    assert_eq!(outcome.exit_code(), 3);
     assert!(started.elapsed() < Duration::from_secs(10));
     // Rediscovered every round while a cluster is missing: more than one list of clusters.
     let lists = w.linode.state().processed("GET", "/lke/clusters");

@@ -33,6 +33,30 @@ pub struct Report {
     pub api_calls: linode::ApiCalls,
 }
 
+impl crate::ui::Report for Report {
+    fn text(&self) -> String {
+        let mut text = format!(
+            "wrote {} context(s) to {}\n",
+            self.contexts.len(),
+            self.files.join(" and ")
+        );
+        for c in &self.contexts {
+            text.push_str(&format!("  {c}\n"));
+        }
+        if !self.missing.is_empty() {
+            text.push_str(&format!("not created yet: {}\n", self.missing.join(", ")));
+        }
+        match (&self.current_context, self.contexts.first()) {
+            (Some(c), _) => text.push_str(&format!("current context: {c}\n")),
+            (None, Some(c)) if self.merged => text.push_str(&format!(
+                "current context unchanged; try: kubectl --context {c} get nodes\n"
+            )),
+            _ => {}
+        }
+        text
+    }
+}
+
 /// Runs `kubeconfig`.
 pub async fn run(ctx: &Ctx, args: &KubeconfigArgs) -> Result<Report, Error> {
     let loaded = ctx.load_fleet()?;
@@ -119,28 +143,5 @@ pub async fn run(ctx: &Ctx, args: &KubeconfigArgs) -> Result<Report, Error> {
         current_context: use_context,
         api_calls: ctx.api_calls(),
     };
-    if ctx.printer.json() {
-        ctx.printer.report_json(&report);
-    } else {
-        let mut text = format!(
-            "wrote {} context(s) to {}\n",
-            report.contexts.len(),
-            report.files.join(" and ")
-        );
-        for c in &report.contexts {
-            text.push_str(&format!("  {c}\n"));
-        }
-        if !report.missing.is_empty() {
-            text.push_str(&format!("not created yet: {}\n", report.missing.join(", ")));
-        }
-        match (&report.current_context, report.contexts.first()) {
-            (Some(c), _) => text.push_str(&format!("current context: {c}\n")),
-            (None, Some(c)) if report.merged => text.push_str(&format!(
-                "current context unchanged; try: kubectl --context {c} get nodes\n"
-            )),
-            _ => {}
-        }
-        ctx.printer.report(&text);
-    }
     Ok(report)
 }

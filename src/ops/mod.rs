@@ -109,6 +109,18 @@ impl Ctx {
         Ok(crate::fleet::load(&self.fleet_path)?)
     }
 
+    /// The fleet's security warnings (allowed but weak choices): printed on stderr at once in text mode,
+    /// returned for the JSON report, which carries them instead.
+    pub fn security_warnings(&self, fleet: &crate::fleet::Fleet) -> Vec<String> {
+        let warnings = crate::fleet::warnings::security_warnings(fleet);
+        if !self.printer.json() {
+            for w in &warnings {
+                self.printer.warn(w);
+            }
+        }
+        warnings
+    }
+
     /// The one deadline of the whole command (`--timeout`).
     pub fn deadline(&self) -> Option<tokio::time::Instant> {
         self.timeout.map(|t| tokio::time::Instant::from_std(self.started + t))

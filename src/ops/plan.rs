@@ -4,26 +4,56 @@
 use serde::Serialize;
 
 use super::{Ctx, compare, discover};
-use crate::cli::PlanArgs;
 use crate::linode::ApiCalls;
 use crate::plan::{self, Plan};
 use crate::stack::Renderer;
-use crate::ui::plan_text;
+use crate::ui::{Failure, Outcome, plan_text};
 
+/// What `plan` prints: the plan, the fleet's security warnings and the API calls it took.
 #[derive(Serialize)]
-struct Report<'a> {
+pub struct Report {
     #[serde(flatten)]
-    plan: &'a Plan,
+    pub plan: Plan,
+    pub warnings: Vec<String>,
     api_calls: ApiCalls,
+    /// `--detailed-exitcode`: changes to make end the command with exit code 2.
+    #[serde(skip)]
+    detailed_exitcode: bool,
 }
 
-/// Runs `plan`; the caller maps `changes` to the detailed exit code. Problems (resources with our names
-/// that are not ours) are printed with the plan, then returned as an error.
-pub async fn run(ctx: &Ctx, args: &PlanArgs) -> Result<Plan, crate::Error> {
-    let loaded = ctx.load_fleet()?;
-    for w in crate::fleet::warnings::security_warnings(&loaded.fleet) {
-        ctx.printer.warn(&w);
+impl crate::ui::Report for Report {
+    fn text(&self) -> String {
+        plan_text::render(&self.plan)
     }
+
+    /// Problems (resources with our names that are not ours) fail the command after the plan that lists them.
+    fn outcome(&self) -> Outcome {
+        if !self.plan.problems.is_empty() {
+            Outcome::failed(
+                Failure::Conflict,
+                format!("the plan cannot be carried out: {}", self.plan.problems.join("; ")),
+            )
+        } else if self.detailed_exitcode && self.plan.changes > 0 {
+            Outcome::Changes
+        } else {
+            Outcome::Done
+        }
+    }
+}
+
+/// How `plan` runs (also `up --dry-run`).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Options {
+    /// Plan against an empty account, without the API.
+    pub offline: bool,
+    /// Changes to make end the command with exit code 2.
+    pub detailed_exitcode: bool,
+}
+
+/// Runs `plan`.
+pub async fn run(ctx: &Ctx, args: &Options) -> Result<Report, crate::Error> {
+    let loaded = ctx.load_fleet()?;
+    let warnings = ctx.security_warnings(&loaded.fleet);
     let renderer = Renderer::new()?;
     let client = if args.offline {
         None
@@ -46,19 +76,10 @@ pub async fn run(ctx: &Ctx, args: &PlanArgs) -> Result<Plan, crate::Error> {
             plan
         }
     };
-    if ctx.printer.json() {
-        ctx.printer.report_json(&Report {
-            plan: &plan,
-            api_calls: ctx.api_calls(),
-        });
-    } else {
-        ctx.printer.report(&plan_text::render(&plan));
-    }
-    if !plan.problems.is_empty() {
-        return Err(crate::Error::Conflict(format!(
-            "the plan cannot be carried out: {}",
-            plan.problems.join("; ")
-        )));
-    }
-    Ok(plan)
+    Ok(Report {
+        plan,
+        warnings,
+        api_calls: ctx.api_calls(),
+        detailed_exitcode: args.detailed_exitcode,
+    })
 }

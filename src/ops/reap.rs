@@ -21,6 +21,57 @@ pub struct Report {
     pub dry_run: bool,
     pub torn_down: Vec<teardown::Report>,
     pub api_calls: crate::linode::ApiCalls,
+    /// When the run looked (unix seconds), for the time left on live fleets.
+    #[serde(skip)]
+    now: u64,
+}
+
+impl crate::ui::Report for Report {
+    fn text(&self) -> String {
+        let mut t = String::new();
+        // Fleets are torn down only when confirmed (and not --dry-run), then all of them.
+        let verb = if !self.torn_down.is_empty() {
+            "torn down"
+        } else {
+            "expired (not deleted: --dry-run or not confirmed)"
+        };
+        for f in &self.expired {
+            t.push_str(&format!(
+                "{verb}: fleet {} (expired at {}; {})\n",
+                f.fleet,
+                f.expires,
+                f.clusters.join(", ")
+            ));
+        }
+        for f in &self.alive {
+            t.push_str(&format!(
+                "kept: fleet {} (expires at {}, in {} s)\n",
+                f.fleet,
+                f.expires,
+                f.expires.saturating_sub(self.now)
+            ));
+        }
+        if self.expired.is_empty() {
+            t.push_str("No expired fleet.\n");
+        }
+        for r in &self.torn_down {
+            for l in &r.left {
+                t.push_str(&format!("left behind by {}: {l}\n", r.fleet));
+            }
+        }
+        t
+    }
+
+    fn outcome(&self) -> crate::ui::Outcome {
+        let left: usize = self.torn_down.iter().map(|r| r.left.len()).sum();
+        if left == 0 {
+            return crate::ui::Outcome::Done;
+        }
+        crate::ui::Outcome::failed(
+            crate::ui::Failure::LeftBehind,
+            format!("{left} resource(s) of reaped fleets are left: re-run reap"),
+        )
+    }
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -83,57 +134,16 @@ pub async fn run(ctx: &Ctx, args: &ReapArgs) -> Result<Report, Error> {
         dry_run: args.dry_run,
         torn_down: Vec::new(),
         api_calls: Default::default(),
+        now,
     };
     let go = !args.dry_run && !report.expired.is_empty() && confirm(ctx, &report.expired)?;
-    let mut left = 0;
     if go {
         for f in &report.expired {
             let r = teardown_fleet(&client, &f.fleet, ctx.deadline()).await?;
-            left += r.left.len();
             report.torn_down.push(r);
         }
     }
     report.api_calls = ctx.api_calls();
-    if ctx.printer.json() {
-        ctx.printer.report_json(&report);
-    } else {
-        let mut t = String::new();
-        let verb = if go {
-            "torn down"
-        } else {
-            "expired (not deleted: --dry-run or not confirmed)"
-        };
-        for f in &report.expired {
-            t.push_str(&format!(
-                "{verb}: fleet {} (expired at {}; {})\n",
-                f.fleet,
-                f.expires,
-                f.clusters.join(", ")
-            ));
-        }
-        for f in &report.alive {
-            t.push_str(&format!(
-                "kept: fleet {} (expires at {}, in {} s)\n",
-                f.fleet,
-                f.expires,
-                f.expires.saturating_sub(now)
-            ));
-        }
-        if report.expired.is_empty() {
-            t.push_str("No expired fleet.\n");
-        }
-        for r in &report.torn_down {
-            for l in &r.left {
-                t.push_str(&format!("left behind by {}: {l}\n", r.fleet));
-            }
-        }
-        ctx.printer.report(&t);
-    }
-    if left > 0 {
-        return Err(Error::LeftBehind(format!(
-            "{left} resource(s) of reaped fleets are left: re-run reap"
-        )));
-    }
     Ok(report)
 }
 

@@ -36,6 +36,27 @@ pub struct Report {
     pub api_calls: crate::linode::ApiCalls,
 }
 
+impl crate::ui::Report for Report {
+    fn text(&self) -> String {
+        let label = naming::cluster_label(&self.fleet, &self.edge);
+        let mut t = match self.cluster {
+            Some(id) => format!("removed edge {} (cluster {label}, id {id})\n", self.edge),
+            None => format!("removed edge {} (its cluster was already gone)\n", self.edge),
+        };
+        for ip in &self.firewall_removed {
+            t.push_str(&format!(
+                "  firewall {} no longer allows {ip}\n",
+                naming::firewall_label(&self.fleet)
+            ));
+        }
+        for n in &self.notes {
+            t.push_str(&format!("note: {n}\n"));
+        }
+        t.push_str(&format!("removed [edges.{}] from {}\n", self.edge, self.fleet_file));
+        t
+    }
+}
+
 /// Runs `remove-edge`.
 pub async fn run(ctx: &Ctx, args: &RemoveEdgeArgs) -> Result<Report, Error> {
     let loaded = ctx.load_fleet()?;
@@ -136,24 +157,5 @@ pub async fn run(ctx: &Ctx, args: &RemoveEdgeArgs) -> Result<Report, Error> {
     }
     edit::write_fleet_file(&ctx.fleet_path, &new_text)?;
     report.api_calls = ctx.api_calls();
-    if ctx.printer.json() {
-        ctx.printer.report_json(&report);
-    } else {
-        let mut t = match report.cluster {
-            Some(id) => format!("removed edge {} (cluster {label}, id {id})\n", report.edge),
-            None => format!("removed edge {} (its cluster was already gone)\n", report.edge),
-        };
-        for ip in &report.firewall_removed {
-            t.push_str(&format!(
-                "  firewall {} no longer allows {ip}\n",
-                naming::firewall_label(&name)
-            ));
-        }
-        for n in &report.notes {
-            t.push_str(&format!("note: {n}\n"));
-        }
-        t.push_str(&format!("removed [edges.{}] from {}\n", report.edge, report.fleet_file));
-        ctx.printer.report(&t);
-    }
     Ok(report)
 }

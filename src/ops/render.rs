@@ -20,6 +20,28 @@ pub struct Report {
     pub gateway_placeholder: Option<&'static str>,
     /// Always empty: rendering needs no API call.
     pub api_calls: crate::linode::ApiCalls,
+    /// The manifests as one YAML stream: the text report when no `--out` was given.
+    #[serde(skip)]
+    stream: String,
+    /// `--out`: the files were written there.
+    #[serde(skip)]
+    out: Option<PathBuf>,
+}
+
+impl crate::ui::Report for Report {
+    fn text(&self) -> String {
+        match &self.out {
+            None => self.stream.clone(),
+            Some(dir) => {
+                let total: usize = self.clusters.iter().map(|c| c.files.len()).sum();
+                format!(
+                    "wrote {total} file(s) for {} cluster(s) under {}\n",
+                    self.clusters.len(),
+                    dir.display()
+                )
+            }
+        }
+    }
 }
 
 #[derive(Debug, Serialize)]
@@ -96,6 +118,8 @@ pub fn run(ctx: &Ctx, args: &RenderArgs) -> Result<Report, Error> {
         clusters: Vec::new(),
         gateway_placeholder: None,
         api_calls: ctx.api_calls(),
+        stream: String::new(),
+        out: None,
     };
     let mut stream = String::new();
     for rc in &rendered {
@@ -125,21 +149,7 @@ pub fn run(ctx: &Ctx, args: &RenderArgs) -> Result<Report, Error> {
             "edge manifests name the gateway as `{GATEWAY_PLACEHOLDER}`: rendered offline, the gateway's LoadBalancer address is not known yet; `lkeobs up` puts the real address there"
         ));
     }
-    if ctx.printer.json() {
-        ctx.printer.report_json(&report);
-    } else if args.out.is_none() {
-        ctx.printer.report(&stream);
-    } else {
-        let total: usize = report.clusters.iter().map(|c| c.files.len()).sum();
-        ctx.printer.report(&format!(
-            "wrote {total} file(s) for {} cluster(s) under {}\n",
-            report.clusters.len(),
-            args.out
-                .as_deref()
-                .map(Path::display)
-                .map(|d| d.to_string())
-                .unwrap_or_default()
-        ));
-    }
+    report.stream = stream;
+    report.out = args.out.clone();
     Ok(report)
 }

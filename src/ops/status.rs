@@ -162,12 +162,13 @@ pub async fn run(ctx: &Ctx) -> Result<Report, Error> {
         });
     }
     report.api_calls = ctx.api_calls();
-    if ctx.printer.json() {
-        ctx.printer.report_json(&report);
-    } else {
-        ctx.printer.report(&text(&report));
-    }
     Ok(report)
+}
+
+impl crate::ui::Report for Report {
+    fn text(&self) -> String {
+        text(self)
+    }
 }
 
 fn text(r: &Report) -> String {

@@ -295,22 +295,32 @@ pub async fn run(ctx: &Ctx) -> Result<Report, Error> {
         let _ = std::fs::remove_file(dir.join("kubeconfig"));
     }
     report.api_calls = ctx.api_calls();
-    print(ctx, &report);
-    if !report.left.is_empty() {
-        return Err(Error::LeftBehind(format!(
-            "{} resource(s) of fleet {fleet:?} are left: re-run teardown",
-            report.left.len()
-        )));
-    }
     Ok(report)
 }
 
-/// Prints the report (text or JSON).
-pub fn print(ctx: &Ctx, report: &Report) {
-    if ctx.printer.json() {
-        ctx.printer.report_json(report);
-        return;
+impl crate::ui::Report for Report {
+    fn text(&self) -> String {
+        text(self)
     }
+
+    fn outcome(&self) -> crate::ui::Outcome {
+        if self.left.is_empty() {
+            crate::ui::Outcome::Done
+        } else {
+            crate::ui::Outcome::failed(
+                crate::ui::Failure::LeftBehind,
+                format!(
+                    "{} resource(s) of fleet {:?} are left: re-run teardown",
+                    self.left.len(),
+                    self.fleet
+                ),
+            )
+        }
+    }
+}
+
+/// The text report.
+fn text(report: &Report) -> String {
     let mut t = format!("Teardown of fleet {:?}\n", report.fleet);
     for c in &report.clusters {
         t.push_str(&format!(
@@ -341,5 +351,5 @@ pub fn print(ctx: &Ctx, report: &Report) {
             t.push_str(&format!("  {l}\n"));
         }
     }
-    ctx.printer.report(&t);
+    t
 }

@@ -53,20 +53,27 @@ pub enum Preflight {
     Skipped { reason: String },
 }
 
-#[derive(Serialize)]
-struct Report<'a> {
+/// What `validate` prints: the summary, whether the live checks ran and the security warnings.
+#[derive(Debug, Serialize)]
+pub struct Report {
     ok: bool,
     #[serde(flatten)]
-    summary: &'a Summary,
+    pub summary: Summary,
     #[serde(flatten)]
-    preflight: &'a Preflight,
-    /// Security choices that are allowed but weak (see `fleet::warnings`).
-    warnings: &'a [String],
+    pub preflight: Preflight,
+    /// Security choices that are allowed but weak (see `fleet::warnings`), on stderr in text mode.
+    pub warnings: Vec<String>,
     api_calls: ApiCalls,
 }
 
+impl crate::ui::Report for Report {
+    fn text(&self) -> String {
+        self.summary.line(&self.preflight)
+    }
+}
+
 /// Runs `validate`.
-pub async fn run(ctx: &Ctx, args: &ValidateArgs) -> Result<Summary, crate::Error> {
+pub async fn run(ctx: &Ctx, args: &ValidateArgs) -> Result<Report, crate::Error> {
     let loaded = ctx.load_fleet()?;
     let preflight = if args.offline {
         Preflight::Skipped {
@@ -86,21 +93,11 @@ pub async fn run(ctx: &Ctx, args: &ValidateArgs) -> Result<Summary, crate::Error
             }
         }
     };
-    let summary = Summary::of(&loaded.file, &loaded.fleet);
-    let warnings = crate::fleet::warnings::security_warnings(&loaded.fleet);
-    if ctx.printer.json() {
-        ctx.printer.report_json(&Report {
-            ok: true,
-            summary: &summary,
-            preflight: &preflight,
-            warnings: &warnings,
-            api_calls: ctx.api_calls(),
-        });
-    } else {
-        for w in &warnings {
-            ctx.printer.warn(w);
-        }
-        ctx.printer.report(&summary.line(&preflight));
-    }
-    Ok(summary)
+    Ok(Report {
+        ok: true,
+        summary: Summary::of(&loaded.file, &loaded.fleet),
+        preflight,
+        warnings: ctx.security_warnings(&loaded.fleet),
+        api_calls: ctx.api_calls(),
+    })
 }

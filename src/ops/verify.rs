@@ -55,6 +55,48 @@ pub struct Report {
     /// The last round's outcomes.
     pub outcomes: Vec<Outcome>,
     pub api_calls: crate::linode::ApiCalls,
+    /// `--wait`, for the failure message.
+    #[serde(skip)]
+    wait: Option<Duration>,
+}
+
+impl crate::ui::Report for Report {
+    fn text(&self) -> String {
+        let mut text = format!("Fleet {:?}", self.fleet);
+        if self.rounds > 1 {
+            text.push_str(&format!(
+                " (round {}, {} of {} passes in a row)",
+                self.rounds, self.passes_in_a_row, self.passes_required
+            ));
+        }
+        text.push_str("\n\n");
+        text.push_str(&probes::table(&self.outcomes));
+        text
+    }
+
+    fn outcome(&self) -> crate::ui::Outcome {
+        use crate::ui::{Failure, Outcome};
+        if probes::failed(&self.outcomes) > 0 {
+            return Outcome::failed(
+                Failure::VerifyFailed,
+                format!("verification failed: {}", failures(&self.outcomes)),
+            );
+        }
+        if !self.passed {
+            let why = match self.wait {
+                Some(w) => format!("--wait {}s ran out", w.as_secs()),
+                None => "the --timeout ran out".into(),
+            };
+            return Outcome::failed(
+                Failure::VerifyFailed,
+                format!(
+                    "verification failed: {} of {} required passes in a row before {why}",
+                    self.passes_in_a_row, self.passes_required
+                ),
+            );
+        }
+        Outcome::Done
+    }
 }
 
 /// The fleet's reachable clusters, and a failed `cluster` outcome for each one that is not.
@@ -188,36 +230,11 @@ pub async fn run(ctx: &Ctx, options: &Options) -> Result<Report, Error> {
         passes_in_a_row: streak,
         outcomes,
         api_calls: ctx.api_calls(),
+        wait: options.wait,
     };
-    if ctx.printer.json() {
-        ctx.printer.report_json(&report);
-    } else {
-        let mut text = format!("Fleet {:?}", report.fleet);
-        if rounds > 1 {
-            text.push_str(&format!(" (round {rounds}, {streak} of {passes} passes in a row)"));
-        }
-        text.push_str("\n\n");
-        text.push_str(&probes::table(&report.outcomes));
-        ctx.printer.report(&text);
-    }
     if let Some(path) = &options.junit {
         std::fs::write(path, probes::junit(&report.outcomes))
             .map_err(|e| Error::io(format!("write the JUnit report {}", path.display()), e))?;
-    }
-    if probes::failed(&report.outcomes) > 0 {
-        return Err(Error::VerifyFailed(format!(
-            "verification failed: {}",
-            failures(&report.outcomes)
-        )));
-    }
-    if !passed {
-        let why = match options.wait {
-            Some(w) => format!("--wait {}s ran out", w.as_secs()),
-            None => "the --timeout ran out".into(),
-        };
-        return Err(Error::VerifyFailed(format!(
-            "verification failed: {streak} of {passes} required passes in a row before {why}"
-        )));
     }
     Ok(report)
 }

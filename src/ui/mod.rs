@@ -6,3 +6,6 @@ pub mod progress;
 pub use printer::Printer;
 pub mod plan_text;
 pub mod prompt;
+pub mod report;
+
+pub use report::{Failure, Outcome, Report};

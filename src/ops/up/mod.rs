@@ -26,7 +26,7 @@ pub use report::{ClusterReport, Gateway, Grafana, Report, Stage, Verification};
 use report::{grafana_ca_command, grafana_url};
 
 use super::{Ctx, discover};
-use crate::cli::{PlanArgs, UpArgs};
+use crate::cli::UpArgs;
 use crate::fleet::{Cluster, Diag, Fleet, FleetError, Loaded, Role};
 use crate::linode::Client;
 use crate::pki::Ca;
@@ -121,18 +121,10 @@ pub(crate) struct Job {
     pub expires: Option<u64>,
 }
 
-/// Runs `up` (or, with `--dry-run`, `plan`).
-pub async fn run(ctx: &Ctx, args: &UpArgs) -> Result<(), Error> {
-    if args.dry_run {
-        let plan_args = PlanArgs {
-            detailed_exitcode: false,
-            offline: false,
-        };
-        super::plan::run(ctx, &plan_args).await?;
-        return Ok(());
-    }
+/// Runs `up` (`--dry-run` is `plan`, dispatched by `run`).
+pub async fn run(ctx: &Ctx, args: &UpArgs) -> Result<Report, Error> {
     let loaded = ctx.load_fleet()?;
-    converge(ctx, &loaded, &Options::from_args(args)).await.map(|_| ())
+    converge(ctx, &loaded, &Options::from_args(args)).await
 }
 
 /// The destinations' tokens from the environment; a missing one is an error on its `token_env` line,
@@ -189,15 +181,14 @@ fn expiry(fleet: &Fleet, observed: &plan::Observed) -> Result<Option<u64>, Error
     Ok(Some((now + ttl).as_secs()))
 }
 
-/// Converges the account to the fleet file, prints the report and returns it. Clusters that failed make
-/// it an [`Error::Incomplete`] (after the report was printed); failed probes an [`Error::VerifyFailed`].
+/// Converges the account to the fleet file and returns the report; clusters that failed and failed probes
+/// are its outcome (see [`Report`]).
 pub async fn converge(ctx: &Ctx, loaded: &Loaded, opts: &Options) -> Result<Report, Error> {
     let started = Instant::now();
     let fleet = &loaded.fleet;
     let name = fleet.name().to_string();
-    for w in crate::fleet::warnings::security_warnings(fleet) {
-        ctx.printer.warn(&w);
-    }
+    // Said now in text mode; the JSON report carries them.
+    ctx.security_warnings(fleet);
     let renderer = Renderer::new()?;
     let client = ctx
         .linode_client()?
@@ -389,34 +380,12 @@ async fn finish(
         firewall,
         verification,
         kubeconfig,
+        unfinished: notes_failed,
+        warnings: crate::fleet::warnings::security_warnings(fleet),
         seconds: started.elapsed().as_secs_f64(),
         api_calls: ctx.api_calls(),
     };
     save_last_report(ctx, name, &report);
-    if ctx.printer.json() {
-        ctx.printer.report_json(&report);
-    } else {
-        ctx.printer.report(&report::text(&report));
-    }
-    let failed: Vec<&str> = report
-        .clusters
-        .iter()
-        .filter(|c| c.error.is_some())
-        .map(|c| c.name.as_str())
-        .collect();
-    if !failed.is_empty() || !notes_failed.is_empty() {
-        let mut what: Vec<String> = failed.iter().map(|f| f.to_string()).collect();
-        what.extend(notes_failed);
-        return Err(Error::Incomplete(format!(
-            "not finished: {}; what is done stays done: re-run the same command to resume",
-            what.join(", ")
-        )));
-    }
-    if failed_probes > 0 {
-        return Err(Error::VerifyFailed(format!(
-            "{failed_probes} verification probe(s) failed"
-        )));
-    }
     Ok(report)
 }
 

@@ -5,6 +5,7 @@ use serde::Serialize;
 
 use super::firewall::FirewallReport;
 use crate::linode::ApiCalls;
+use crate::ui::{Failure, Outcome};
 
 /// The steps of one cluster, in order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
@@ -127,8 +128,43 @@ pub struct Report {
     pub verification: Verification,
     /// Files the kubeconfig contexts were written to.
     pub kubeconfig: Vec<String>,
+    /// Fleet-wide steps that failed (e.g. the gateway firewall sync); the clusters' own are in `clusters`.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub unfinished: Vec<String>,
+    /// The fleet's security warnings (allowed but weak choices).
+    pub warnings: Vec<String>,
     pub seconds: f64,
     pub api_calls: ApiCalls,
+}
+
+impl crate::ui::Report for Report {
+    fn text(&self) -> String {
+        text(self)
+    }
+
+    /// Clusters (or fleet-wide steps) that did not finish, then failed probes.
+    fn outcome(&self) -> Outcome {
+        let mut what: Vec<&str> = self
+            .clusters
+            .iter()
+            .filter(|c| c.error.is_some())
+            .map(|c| c.name.as_str())
+            .collect();
+        what.extend(self.unfinished.iter().map(String::as_str));
+        if !what.is_empty() {
+            return Outcome::failed(
+                Failure::Incomplete,
+                format!(
+                    "not finished: {}; what is done stays done: re-run the same command to resume",
+                    what.join(", ")
+                ),
+            );
+        }
+        match self.verification.failed {
+            Some(n) if n > 0 => Outcome::failed(Failure::VerifyFailed, format!("{n} verification probe(s) failed")),
+            _ => Outcome::Done,
+        }
+    }
 }
 
 /// Grafana's LoadBalancer URL: HTTPS only (a public Grafana never serves clear text); IPv6 in brackets.

@@ -1,0 +1,83 @@
+//! How a command's result reaches the user: every command returns a typed [`Report`] (its JSON form through
+//! `Serialize`, its text form through [`Report::text`]) and `run` prints it once, then maps its [`Outcome`]
+//! to the exit code.
+
+use serde::Serialize;
+
+use crate::error::exit;
+
+/// A command's final report.
+pub trait Report: Serialize {
+    /// The text form, for people (stdout in text mode).
+    fn text(&self) -> String;
+
+    /// How the command ended; anything but [`Outcome::Done`] is printed on stderr after the report.
+    fn outcome(&self) -> Outcome {
+        Outcome::Done
+    }
+}
+
+/// How a command that produced a report ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    Done,
+    /// `plan --detailed-exitcode` found changes to make.
+    Changes,
+    /// The report was produced, and says what went wrong.
+    Failed(Failure, String),
+}
+
+/// Why a command whose report was printed still failed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Failure {
+    /// The account holds something that stops the plan (a resource with our name that is not ours).
+    Conflict,
+    /// Teardown (or reap) finished but resources are still there.
+    LeftBehind,
+    /// At least one verification probe failed.
+    VerifyFailed,
+    /// Some clusters did not finish; a re-run resumes.
+    Incomplete,
+}
+
+impl Outcome {
+    pub fn failed(failure: Failure, message: impl Into<String>) -> Self {
+        Outcome::Failed(failure, message.into())
+    }
+
+    /// The process exit code.
+    pub fn exit_code(&self) -> i32 {
+        match self {
+            Outcome::Done => exit::OK,
+            Outcome::Changes => exit::PLAN_CHANGES,
+            Outcome::Failed(Failure::LeftBehind, _) => exit::LEFT_BEHIND,
+            Outcome::Failed(Failure::VerifyFailed, _) => exit::VERIFY_FAILED,
+            Outcome::Failed(Failure::Conflict | Failure::Incomplete, _) => exit::FAILURE,
+        }
+    }
+
+    /// The message for stderr, when the command failed.
+    pub fn message(&self) -> Option<&str> {
+        match self {
+            Outcome::Failed(_, m) => Some(m),
+            Outcome::Done | Outcome::Changes => None,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_outcome_has_its_documented_exit_code() {
+        assert_eq!(Outcome::Done.exit_code(), 0);
+        assert_eq!(Outcome::Changes.exit_code(), 2);
+        assert_eq!(Outcome::failed(Failure::Conflict, "x").exit_code(), 1);
+        assert_eq!(Outcome::failed(Failure::Incomplete, "x").exit_code(), 1);
+        assert_eq!(Outcome::failed(Failure::VerifyFailed, "x").exit_code(), 3);
+        assert_eq!(Outcome::failed(Failure::LeftBehind, "x").exit_code(), 4);
+        assert_eq!(Outcome::failed(Failure::LeftBehind, "gone").message(), Some("gone"));
+        assert_eq!(Outcome::Done.message(), None);
+    }
+}
