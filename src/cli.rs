@@ -50,6 +50,15 @@ pub enum OutputFormat {
     Json,
 }
 
+impl From<OutputFormat> for crate::ui::Format {
+    fn from(f: OutputFormat) -> Self {
+        match f {
+            OutputFormat::Text => crate::ui::Format::Text,
+            OutputFormat::Json => crate::ui::Format::Json,
+        }
+    }
+}
+
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Parse and check the fleet file; with a Linode token, also against the live catalog.

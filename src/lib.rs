@@ -12,6 +12,7 @@ pub mod k8s;
 pub mod kubeconfig;
 pub mod linode;
 pub mod naming;
+pub mod net;
 pub mod ops;
 pub mod pki;
 pub mod plan;

@@ -26,9 +26,17 @@ pub fn firewall_label(fleet: &str) -> String {
     format!("lkeobs-{fleet}-gw")
 }
 
+/// The prefix of [`fleet_tag`].
+const FLEET_PREFIX: &str = "lkeobs-fleet-";
+
 /// `lkeobs-fleet-<fleet>`.
 pub fn fleet_tag(fleet: &str) -> String {
-    format!("lkeobs-fleet-{fleet}")
+    format!("{FLEET_PREFIX}{fleet}")
+}
+
+/// The fleet a tag names, if it is a [`fleet_tag`].
+pub fn parse_fleet_tag(tag: &str) -> Option<&str> {
+    tag.strip_prefix(FLEET_PREFIX).filter(|f| !f.is_empty())
 }
 
 /// `lkeobs-role-hub` or `lkeobs-role-edge`.

@@ -99,7 +99,7 @@ async fn interruptible<T>(fut: impl std::future::Future<Output = Result<T, Error
 /// Runs the command line and returns the process exit code.
 pub fn run(cli: Cli) -> i32 {
     let no_color_env = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
-    let printer = Printer::new(cli.output, cli.no_color, no_color_env);
+    let printer = Printer::new(cli.output.into(), cli.no_color, no_color_env);
     let ci = crate::ci::is_ci();
     let ctx = Ctx::new(
         printer.clone(),

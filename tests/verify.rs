@@ -9,7 +9,6 @@ use std::sync::Arc;
 use std::sync::atomic::AtomicUsize;
 use std::time::Duration;
 
-use lkeobs::cli::OutputFormat;
 use lkeobs::error::exit;
 use lkeobs::linode::{NodePoolSpec, Token};
 use lkeobs::ops::verify::{self, Options};
@@ -75,7 +74,7 @@ async fn world(fleet_text: &str) -> World {
 
 fn ctx(world: &World, token: Result<Token, String>) -> Ctx {
     Ctx::new(
-        Printer::new(OutputFormat::Json, true, true),
+        Printer::new(lkeobs::ui::Format::Json, true, true),
         world.dir.path().join("lkeobs.toml"),
         Some(Duration::from_secs(60)),
         true,

@@ -1,5 +1,6 @@
 //! The fleet file: typed spec, span-keeping loader, validation rules and diagnostics (DESIGN §2).
 
+pub mod destination;
 pub mod diag;
 pub mod duration;
 pub mod edit;
@@ -14,6 +15,7 @@ pub mod warnings;
 
 use std::path::{Path, PathBuf};
 
+pub use destination::{DestinationKind, OtlpProtocol, Signal};
 pub use diag::{Diag, Located};
 pub use spec::{Cluster, Destination, Fleet, NodeLabel, NodeTaint, Pool, Role};
 

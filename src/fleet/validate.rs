@@ -6,13 +6,11 @@ use std::net::IpAddr;
 
 use ipnet::IpNet;
 
+use super::destination::{DestinationKind, OtlpProtocol, Signal};
 use super::diag::Diag;
 use super::duration;
 use super::spec::{Cluster, Destination, Fleet, Spanned};
 use crate::naming;
-
-const SIGNALS: [&str; 3] = ["metrics", "logs", "traces"];
-const DESTINATION_TYPES: [&str; 3] = ["splunk_hec", "datadog", "otlp"];
 
 /// Checks every rule; returns one diagnostic per broken rule.
 pub fn validate(f: &Fleet) -> Vec<Diag> {
@@ -356,20 +354,20 @@ pub fn queue_size_gib(s: &str) -> Result<u64, String> {
 
 fn destination(i: usize, dest: &Destination, d: &mut Vec<Diag>) {
     let field = format!("destinations[{i}]");
-    let kind = dest.kind.get_ref().as_str();
-    if kind.is_empty() {
+    let text = dest.kind.get_ref().as_str();
+    if text.is_empty() {
         return;
     }
-    if !DESTINATION_TYPES.contains(&kind) {
+    let Some(kind) = dest.kind() else {
         let mut diag =
             Diag::new(dest.kind.span(), format!("{field}.type"), "unknown destination type").value(show(&dest.kind));
-        diag = match super::diag::did_you_mean(kind, &DESTINATION_TYPES) {
+        diag = match super::diag::did_you_mean(text, &DestinationKind::NAMES) {
             Some(s) => diag.help(format!("did you mean \"{s}\"? (splunk_hec, datadog or otlp)")),
             None => diag.help("use splunk_hec, datadog or otlp"),
         };
         d.push(diag);
         return;
-    }
+    };
     let need = |present: bool, key: &str, d: &mut Vec<Diag>| {
         if !present {
             d.push(
@@ -395,13 +393,13 @@ fn destination(i: usize, dest: &Destination, d: &mut Vec<Diag>) {
         }
     };
     match kind {
-        "splunk_hec" => {
+        DestinationKind::SplunkHec => {
             need(dest.endpoint.is_some(), "endpoint", d);
             need(dest.token_env.is_some(), "token_env", d);
             forbid(&dest.site, "site", "only datadog has a site", d);
             forbid(&dest.protocol, "protocol", "only otlp has a protocol", d);
         }
-        "datadog" => {
+        DestinationKind::Datadog => {
             need(dest.token_env.is_some(), "token_env", d);
             forbid(
                 &dest.endpoint,
@@ -411,11 +409,11 @@ fn destination(i: usize, dest: &Destination, d: &mut Vec<Diag>) {
             );
             forbid(&dest.protocol, "protocol", "only otlp has a protocol", d);
         }
-        _ => {
+        DestinationKind::Otlp => {
             need(dest.endpoint.is_some(), "endpoint", d);
             forbid(&dest.site, "site", "only datadog has a site", d);
             if let Some(p) = &dest.protocol
-                && !matches!(p.get_ref().as_str(), "grpc" | "http")
+                && OtlpProtocol::parse(p.get_ref()).is_none()
             {
                 d.push(Diag::new(p.span(), format!("{field}.protocol"), "must be \"grpc\" or \"http\"").value(show(p)));
             }
@@ -457,7 +455,7 @@ fn destination(i: usize, dest: &Destination, d: &mut Vec<Diag>) {
     let mut seen = BTreeSet::new();
     for (j, s) in dest.signals.iter().enumerate() {
         let v = s.get_ref().as_str();
-        if !SIGNALS.contains(&v) {
+        if Signal::parse(v).is_none() {
             d.push(
                 Diag::new(
                     s.span(),

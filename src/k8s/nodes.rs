@@ -33,7 +33,7 @@ pub fn addresses_of(nodes: &[Node]) -> NodeAddresses {
             .flatten()
             .filter(|a| a.type_ == "ExternalIP")
             .filter_map(|a| a.address.parse::<Ipv4Addr>().ok())
-            .filter(crate::firewall::is_public)
+            .filter(crate::net::is_public)
             .collect();
         if ips.is_empty() {
             let id: Option<u64> = n

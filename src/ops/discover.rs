@@ -6,7 +6,6 @@ use std::net::Ipv4Addr;
 
 use tokio::task::JoinSet;
 
-use crate::firewall;
 use crate::fleet::preflight::{self, Catalog};
 use crate::fleet::{Fleet, Role};
 use crate::linode::{self, Client, Filter};
@@ -111,21 +110,8 @@ pub async fn observe(client: &Client, fleet: &Fleet) -> Result<Observed, crate::
         .iter()
         .enumerate()
         .any(|(i, c)| labels.get(&c.label) == Some(&Role::Edge) && pools.contains_key(&i));
-    let addresses: BTreeMap<u64, Vec<Ipv4Addr>> = if has_edge && fleet.security.gateway_firewall {
-        client
-            .list_instances(None)
-            .await?
-            .into_iter()
-            .map(|inst| {
-                let public = inst
-                    .ipv4
-                    .iter()
-                    .filter_map(|a| a.parse::<Ipv4Addr>().ok())
-                    .filter(firewall::is_public)
-                    .collect();
-                (inst.id, public)
-            })
-            .collect()
+    let addresses = if has_edge && fleet.security.gateway_firewall {
+        instance_addresses(client).await?
     } else {
         BTreeMap::new()
     };
@@ -153,4 +139,14 @@ pub async fn observe(client: &Client, fleet: &Fleet) -> Result<Observed, crate::
         clusters,
         firewall: firewalls?.into_iter().find(|f| f.label == fw_label),
     })
+}
+
+/// Every Linode's public IPv4 addresses, by instance id (one instance listing).
+pub async fn instance_addresses(client: &Client) -> Result<BTreeMap<u64, Vec<Ipv4Addr>>, crate::Error> {
+    Ok(client
+        .list_instances(None)
+        .await?
+        .into_iter()
+        .map(|inst| (inst.id, crate::net::public_ipv4(&inst.ipv4)))
+        .collect())
 }

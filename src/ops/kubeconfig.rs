@@ -69,9 +69,7 @@ pub async fn run(ctx: &Ctx, args: &KubeconfigArgs) -> Result<Report, Error> {
             Some(naming::context_name(name, c))
         }
     };
-    let client = ctx
-        .linode_client()?
-        .map_err(|why| Error::Missing(format!("kubeconfig needs the Linode API: {why}")))?;
+    let client = ctx.require_linode("kubeconfig")?;
     let existing = client.list_lke_clusters(None).await?;
     let mut tasks = JoinSet::new();
     let mut missing = Vec::new();

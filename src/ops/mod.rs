@@ -126,6 +126,12 @@ impl Ctx {
         self.timeout.map(|t| tokio::time::Instant::from_std(self.started + t))
     }
 
+    /// The run's Linode API client for a `command` that cannot work without it.
+    pub fn require_linode(&self, command: &str) -> Result<Client, crate::Error> {
+        self.linode_client()?
+            .map_err(|why| crate::Error::Missing(format!("{command} needs the Linode API: {why}")))
+    }
+
     /// The run's Linode API client, or the reason there is none (no token).
     pub fn linode_client(&self) -> Result<Result<Client, String>, crate::Error> {
         if let Some(c) = self.client.get() {

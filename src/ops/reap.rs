@@ -86,7 +86,7 @@ pub fn ttl_of(tags: &[String]) -> Option<(String, u64)> {
     if !tags.iter().any(|t| t == naming::TAG_OWNER) {
         return None;
     }
-    let fleet = tags.iter().find_map(|t| t.strip_prefix("lkeobs-fleet-"))?;
+    let fleet = tags.iter().find_map(|t| naming::parse_fleet_tag(t))?;
     let expires = tags.iter().find_map(|t| naming::parse_expires_tag(t))?;
     Some((fleet.to_string(), expires))
 }
@@ -108,9 +108,7 @@ fn confirm(ctx: &Ctx, fleets: &[Expired]) -> Result<bool, Error> {
 
 /// Runs `reap`.
 pub async fn run(ctx: &Ctx, args: &ReapArgs) -> Result<Report, Error> {
-    let client = ctx
-        .linode_client()?
-        .map_err(|why| Error::Missing(format!("reap needs the Linode API: {why}")))?;
+    let client = ctx.require_linode("reap")?;
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_secs());

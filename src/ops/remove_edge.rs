@@ -67,9 +67,7 @@ pub async fn run(ctx: &Ctx, args: &RemoveEdgeArgs) -> Result<Report, Error> {
     if fleet.cluster(&args.name).is_none_or(|c| c.role != Role::Edge) {
         return Err(Error::Usage(format!("{} is not an edge of fleet {name:?}", args.name)));
     }
-    let client = ctx
-        .linode_client()?
-        .map_err(|why| Error::Missing(format!("remove-edge needs the Linode API: {why}")))?;
+    let client = ctx.require_linode("remove-edge")?;
     if !ctx.yes {
         if !prompt::can_ask() {
             return Err(Error::Usage(

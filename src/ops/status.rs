@@ -27,12 +27,33 @@ pub struct Report {
     pub api_calls: crate::linode::ApiCalls,
 }
 
+/// Whether the account holds a cluster by the fleet's label for it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub enum ClusterState {
+    #[serde(rename = "missing")]
+    Missing,
+    /// A cluster has the label but not the fleet's tags.
+    #[serde(rename = "not ours")]
+    NotOurs,
+    #[serde(rename = "exists")]
+    Exists,
+}
+
+impl ClusterState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ClusterState::Missing => "missing",
+            ClusterState::NotOurs => "not ours",
+            ClusterState::Exists => "exists",
+        }
+    }
+}
+
 #[derive(Debug, Serialize)]
 pub struct ClusterStatus {
     pub name: String,
     pub label: String,
-    /// `missing`, `not ours`, or `exists`.
-    pub state: &'static str,
+    pub state: ClusterState,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<u64>,
     pub nodes: usize,
@@ -86,9 +107,7 @@ pub async fn run(ctx: &Ctx) -> Result<Report, Error> {
     let loaded = ctx.load_fleet()?;
     let fleet = &loaded.fleet;
     let name = fleet.name();
-    let client = ctx
-        .linode_client()?
-        .map_err(|why| Error::Missing(format!("status needs the Linode API: {why}")))?;
+    let client = ctx.require_linode("status")?;
     let observed = discover::observe(&client, fleet).await?;
     let mut report = Report {
         fleet: name.to_string(),
@@ -104,7 +123,7 @@ pub async fn run(ctx: &Ctx) -> Result<Report, Error> {
         let mut st = ClusterStatus {
             name: c.name.get_ref().clone(),
             label: label.clone(),
-            state: "missing",
+            state: ClusterState::Missing,
             id: None,
             nodes: 0,
             nodes_ready: 0,
@@ -115,9 +134,9 @@ pub async fn run(ctx: &Ctx) -> Result<Report, Error> {
         if let Some(o) = observed.clusters.iter().find(|o| o.cluster.label == label) {
             st.id = Some(o.cluster.id);
             if !is_ours(&o.cluster.tags, name) {
-                st.state = "not ours";
+                st.state = ClusterState::NotOurs;
             } else {
-                st.state = "exists";
+                st.state = ClusterState::Exists;
                 let nodes: Vec<_> = o.pools.iter().flat_map(|p| p.nodes.iter()).collect();
                 st.nodes = nodes.len();
                 st.nodes_ready = nodes.iter().filter(|n| n.is_ready()).count();
@@ -177,7 +196,7 @@ fn text(r: &Report) -> String {
         r.fleet, "cluster", "label", "state", "nodes ready", "pods ready"
     );
     for c in &r.clusters {
-        let nodes = if c.state == "exists" {
+        let nodes = if c.state == ClusterState::Exists {
             format!("{}/{}", c.nodes_ready, c.nodes)
         } else {
             "-".into()
@@ -187,7 +206,7 @@ fn text(r: &Report) -> String {
             "{:<16} {:<30} {:<9} {:>11} {:>10}  {}\n",
             c.name,
             c.label,
-            c.state,
+            c.state.as_str(),
             nodes,
             pods,
             c.note.as_deref().unwrap_or("")

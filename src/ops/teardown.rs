@@ -276,9 +276,7 @@ fn confirm(ctx: &Ctx, fleet: &str) -> Result<(), Error> {
 pub async fn run(ctx: &Ctx) -> Result<Report, Error> {
     let loaded = ctx.load_fleet()?;
     let fleet = loaded.fleet.name().to_string();
-    let client = ctx
-        .linode_client()?
-        .map_err(|why| Error::Missing(format!("teardown needs the Linode API: {why}")))?;
+    let client = ctx.require_linode("teardown")?;
     confirm(ctx, &fleet)?;
     let mut report = teardown_fleet(&client, &fleet, ctx.deadline()).await?;
     // Our kubeconfig entries go too: the merged file's and the state cache.

@@ -175,9 +175,7 @@ async fn round(
 pub async fn run(ctx: &Ctx, options: &Options) -> Result<Report, Error> {
     let loaded = ctx.load_fleet()?;
     let fleet = &loaded.fleet;
-    let client = ctx
-        .linode_client()?
-        .map_err(|why| Error::Missing(format!("verify needs the Linode API: {why}")))?;
+    let client = ctx.require_linode("verify")?;
     let passes = options.passes.max(1);
     let wait_until = options.wait.map(|w| {
         let end = Instant::now() + w;

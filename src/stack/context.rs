@@ -6,7 +6,7 @@ use ipnet::IpNet;
 use serde::Serialize;
 
 use super::versions::{self, Images};
-use crate::fleet::{Cluster, Fleet, duration};
+use crate::fleet::{Cluster, DestinationKind, Fleet, OtlpProtocol, duration};
 use crate::naming;
 
 /// The gateway address edges dial until `up` knows the real one. `.invalid` never resolves (RFC 6761).
@@ -265,17 +265,15 @@ fn destinations(fleet: &Fleet) -> Vec<DestinationVars> {
         .iter()
         .enumerate()
         .map(|(i, d)| {
-            let kind = d.kind.get_ref().clone();
-            let protocol = d
-                .protocol
-                .as_ref()
-                .map_or_else(|| "grpc".to_string(), |p| p.get_ref().clone());
+            // Rendered only for a validated fleet, where every destination has a known type and protocol.
+            let kind = d.kind().unwrap_or(DestinationKind::Otlp);
+            let protocol = d.protocol().unwrap_or_default();
             // From a fixed list, never the fleet's text: the id is a YAML key in the gateway config.
-            let exporter = match (kind.as_str(), protocol.as_str()) {
-                ("splunk_hec", _) => "splunk_hec",
-                ("datadog", _) => "datadog",
-                (_, "http") => "otlp_http",
-                _ => "otlp_grpc",
+            let exporter = match (kind, protocol) {
+                (DestinationKind::SplunkHec, _) => "splunk_hec",
+                (DestinationKind::Datadog, _) => "datadog",
+                (DestinationKind::Otlp, OtlpProtocol::Http) => "otlp_http",
+                (DestinationKind::Otlp, OtlpProtocol::Grpc) => "otlp_grpc",
             };
             let endpoint = d.endpoint.as_ref().map_or_else(String::new, |e| {
                 url::Url::parse(e.get_ref()).map_or_else(
@@ -290,10 +288,10 @@ fn destinations(fleet: &Fleet) -> Vec<DestinationVars> {
                     .as_ref()
                     .map_or_else(|| "datadoghq.com".to_string(), |s| s.get_ref().clone()),
                 env: d.token_env.as_ref().map_or_else(String::new, |t| t.get_ref().clone()),
-                signals: d.signals.iter().map(|s| s.get_ref().clone()).collect(),
+                signals: d.signals().into_iter().map(|s| s.as_str().to_string()).collect(),
                 endpoint,
-                protocol,
-                kind,
+                protocol: protocol.as_str().to_string(),
+                kind: kind.as_str().to_string(),
             }
         })
         .collect()

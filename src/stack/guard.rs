@@ -14,7 +14,7 @@ use ipnet::IpNet;
 
 use super::render::ObjectRef;
 use crate::fleet::spec::{Spanned, spanned};
-use crate::fleet::{Cluster, Fleet};
+use crate::fleet::{Cluster, DestinationKind, Fleet, Signal};
 use crate::naming;
 
 /// Why the guard refused a render.
@@ -68,13 +68,8 @@ pub fn benign(fleet: &Fleet) -> Result<Fleet, GuardError> {
         *q = text(q, "10Gi");
     }
     for (i, d) in f.destinations.iter_mut().enumerate() {
-        let kind = d.kind.get_ref().as_str();
-        let kind = if matches!(kind, "splunk_hec" | "datadog" | "otlp") {
-            kind
-        } else {
-            "otlp"
-        };
-        d.kind = text(&d.kind, kind);
+        let kind = d.kind().unwrap_or(DestinationKind::Otlp);
+        d.kind = text(&d.kind, kind.as_str());
         if let Some(e) = &mut d.endpoint {
             *e = text(e, "https://destination.invalid");
         }
@@ -84,12 +79,11 @@ pub fn benign(fleet: &Fleet) -> Result<Fleet, GuardError> {
         if let Some(s) = &mut d.site {
             *s = text(s, "datadoghq.com");
         }
+        let protocol = d.protocol().unwrap_or_default();
         if let Some(p) = &mut d.protocol {
-            let protocol = if p.get_ref() == "http" { "http" } else { "grpc" };
-            *p = text(p, protocol);
+            *p = text(p, protocol.as_str());
         }
-        d.signals
-            .retain(|s| matches!(s.get_ref().as_str(), "metrics" | "logs" | "traces"));
+        d.signals.retain(|s| Signal::parse(s.get_ref()).is_some());
     }
     Ok(f)
 }

@@ -3,7 +3,7 @@
 pub mod printer;
 pub mod progress;
 
-pub use printer::Printer;
+pub use printer::{Format, Printer};
 pub mod plan_text;
 pub mod prompt;
 pub mod report;

@@ -4,24 +4,29 @@ use std::io::{IsTerminal, Write};
 
 use serde::Serialize;
 
-use crate::cli::OutputFormat;
+/// How the final report is written (`--output`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    Text,
+    Json,
+}
 
 /// Decides where and how things are printed.
 #[derive(Debug, Clone)]
 pub struct Printer {
-    pub format: OutputFormat,
+    pub format: Format,
     color: bool,
 }
 
 impl Printer {
     /// `no_color` is the flag; `NO_COLOR` (non-empty) and a non-terminal stderr also turn colour off.
-    pub fn new(format: OutputFormat, no_color: bool, no_color_env: bool) -> Self {
+    pub fn new(format: Format, no_color: bool, no_color_env: bool) -> Self {
         let color = !no_color && !no_color_env && std::io::stderr().is_terminal();
         Printer { format, color }
     }
 
     pub fn json(&self) -> bool {
-        self.format == OutputFormat::Json
+        self.format == Format::Json
     }
 
     fn paint(&self, code: &str, text: &str) -> String {

@@ -1,7 +1,6 @@
 //! The gateway firewall in `up`: created first (so the hub's gateway Service carries its id from the first
 //! apply and the cloud controller attaches it), its rules re-synced once every edge's nodes are known.
 
-use std::collections::BTreeMap;
 use std::net::Ipv4Addr;
 
 use serde::Serialize;
@@ -59,20 +58,7 @@ pub(super) async fn addresses_of(client: &Client, instances: &[u64]) -> Result<V
     if instances.is_empty() {
         return Ok(Vec::new());
     }
-    let all: BTreeMap<u64, Vec<Ipv4Addr>> = client
-        .list_instances(None)
-        .await?
-        .into_iter()
-        .map(|i| {
-            let ips = i
-                .ipv4
-                .iter()
-                .filter_map(|a| a.parse::<Ipv4Addr>().ok())
-                .filter(firewall::is_public)
-                .collect();
-            (i.id, ips)
-        })
-        .collect();
+    let all = crate::ops::discover::instance_addresses(client).await?;
     Ok(instances
         .iter()
         .flat_map(|id| all.get(id).cloned().unwrap_or_default())

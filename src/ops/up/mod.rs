@@ -190,9 +190,7 @@ pub async fn converge(ctx: &Ctx, loaded: &Loaded, opts: &Options) -> Result<Repo
     // Said now in text mode; the JSON report carries them.
     ctx.security_warnings(fleet);
     let renderer = Renderer::new()?;
-    let client = ctx
-        .linode_client()?
-        .map_err(|why| Error::Missing(format!("up needs the Linode API: {why}")))?;
+    let client = ctx.require_linode("up")?;
     // Everything that can be checked is checked before the first write.
     let destinations = destination_tokens(loaded)?;
     discover::preflight(&client, loaded).await?;
@@ -328,7 +326,7 @@ async fn finish(
     };
     let hub_k8s = records
         .iter()
-        .find(|r| r.report.role == "hub")
+        .find(|r| r.report.role == Role::Hub)
         .and_then(|r| r.k8s.clone());
     let grafana_url = match (&hub_k8s, fleet.security.grafana_allow.is_empty()) {
         (Some(k8s), false) => hub::grafana_address(k8s).await.map(|a| grafana_url(&a)),
@@ -349,7 +347,6 @@ async fn finish(
             run: false,
             reason: Some("--no-verify".into()),
             failed: None,
-            table: None,
             probes: Vec::new(),
         }
     } else if !all_ready {
@@ -357,7 +354,6 @@ async fn finish(
             run: false,
             reason: Some("not every cluster is ready".into()),
             failed: None,
-            table: None,
             probes: Vec::new(),
         }
     } else {
@@ -430,8 +426,7 @@ async fn verify(shared: &Shared, records: &[tasks::Record], opts: &Options) -> V
         run: true,
         reason: None,
         failed: Some(crate::probes::failed(&outcomes)),
-        table: Some(crate::probes::table(&outcomes)),
-        probes: outcomes.iter().filter_map(|o| serde_json::to_value(o).ok()).collect(),
+        probes: outcomes,
     }
 }
 

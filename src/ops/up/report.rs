@@ -4,6 +4,7 @@
 use serde::Serialize;
 
 use super::firewall::FirewallReport;
+use crate::fleet::Role;
 use crate::linode::ApiCalls;
 use crate::ui::{Failure, Outcome};
 
@@ -57,7 +58,7 @@ impl Stage {
 #[derive(Debug, Clone, Serialize)]
 pub struct ClusterReport {
     pub name: String,
-    pub role: &'static str,
+    pub role: Role,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<u64>,
     pub label: String,
@@ -107,11 +108,9 @@ pub struct Verification {
     pub reason: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub failed: Option<usize>,
-    /// The probes' text table (text output only).
-    #[serde(skip)]
-    pub table: Option<String>,
+    /// The last round's outcomes.
     #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub probes: Vec<serde_json::Value>,
+    pub probes: Vec<crate::probes::Outcome>,
 }
 
 /// The whole report.
@@ -200,7 +199,7 @@ pub fn text(r: &Report) -> String {
         .map(|c| {
             [
                 c.name.clone(),
-                c.role.to_string(),
+                c.role.as_str().to_string(),
                 c.id.map(|i| i.to_string()).unwrap_or_else(|| "-".into()),
                 c.region.clone(),
                 c.nodes.to_string(),
@@ -289,9 +288,10 @@ pub fn text(r: &Report) -> String {
         "          user admin, password: {}\n",
         r.grafana.password_command
     ));
-    if let Some(table) = &r.verification.table {
+    if r.verification.run {
+        let table = crate::probes::table(&r.verification.probes);
         out.push('\n');
-        out.push_str(table);
+        out.push_str(&table);
         out.push('\n');
     }
     match (&r.verification.run, &r.verification.reason, r.verification.failed) {

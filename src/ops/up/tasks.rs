@@ -29,7 +29,7 @@ impl Record {
         let name = job.cluster.name.get_ref().clone();
         Record {
             report: ClusterReport {
-                role: job.cluster.role.as_str(),
+                role: job.cluster.role,
                 id: job.observed.as_ref().map(|o| o.cluster.id),
                 label: naming::cluster_label(sh.fleet.name(), &name),
                 region: job.cluster.region.get_ref().clone(),
