@@ -19,6 +19,7 @@ pub mod plan;
 pub mod probes;
 pub mod run;
 pub mod stack;
+pub mod tls;
 pub mod ui;
 
 pub use error::{Error, Result};

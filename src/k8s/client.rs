@@ -27,16 +27,6 @@ impl std::fmt::Debug for K8s {
     }
 }
 
-/// Makes ring the process's default rustls provider unless one is set already. kube's rustls
-/// connector asks for the process default, and with both ring and aws-lc-rs in the build (reqwest
-/// brings the latter) rustls cannot pick one itself and panics. Idempotent.
-pub fn install_crypto_provider() {
-    if rustls::crypto::CryptoProvider::get_default().is_none() {
-        // An error means another thread installed one first: just as good.
-        let _ = rustls::crypto::ring::default_provider().install_default();
-    }
-}
-
 impl K8s {
     /// Builds a client from kubeconfig YAML (as the Linode API returns it, decoded), using its
     /// current context. The text is never written to disk, logged or quoted in errors.
@@ -61,12 +51,12 @@ impl K8s {
     /// requests keep kube's retry of 429/503/504 (bounded). A service's own 503 reaches a probe
     /// as an answer: it travels inside a port-forward, which the API server does not answer for.
     pub fn from_config(config: Config) -> Result<K8s> {
-        install_crypto_provider();
+        crate::tls::install_crypto_provider();
         let client = Client::try_from(config).map_err(|source| K8sError::Client { source })?;
         Ok(K8s { client })
     }
 
-    /// Wraps an existing client (build it after [`install_crypto_provider`]).
+    /// Wraps an existing client (build it after [`crate::tls::install_crypto_provider`]).
     pub fn from_client(client: Client) -> K8s {
         K8s { client }
     }

@@ -91,6 +91,7 @@ impl Client {
     /// Builds the client: rustls TLS, `lkeobs/<version>` User-Agent, timeouts.
     pub fn new(config: ClientConfig) -> Result<Self> {
         let base = parse_base(&config.base_url)?;
+        crate::tls::install_crypto_provider();
         let mut builder = reqwest::Client::builder()
             .user_agent(concat!("lkeobs/", env!("CARGO_PKG_VERSION")))
             .tls_backend_rustls();

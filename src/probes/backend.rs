@@ -59,7 +59,7 @@ impl Backend {
 
     /// A backend at a plain base URL.
     pub fn http(base: &str) -> Result<Backend, String> {
-        crate::k8s::client::install_crypto_provider();
+        crate::tls::install_crypto_provider();
         let client = reqwest::Client::builder()
             .timeout(REQUEST_TIMEOUT)
             .connect_timeout(Duration::from_secs(5))

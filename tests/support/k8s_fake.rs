@@ -342,7 +342,7 @@ impl K8sFake {
 
     /// A client for the fake: plain HTTP, no credentials.
     pub fn client(&self) -> Client {
-        lkeobs::k8s::client::install_crypto_provider();
+        lkeobs::tls::install_crypto_provider();
         let uri = self.uri().parse().expect("fake uri");
         Client::try_from(Config::new(uri)).expect("client for the fake")
     }
