@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use lkeobs::k8s::{SecretMode, SecretOutcome};
 use serde_json::{Value, json};
+use support::eventually;
 use support::k8s_fake::K8sFake;
 use tokio::time::Instant;
 
@@ -45,14 +46,14 @@ async fn delete_load_balancers_deletes_only_ours_and_returns_once_they_are_gone(
         "otel-gateway-external",
         Duration::from_millis(400),
     );
-    let started = Instant::now();
     let deleted = fake
         .k8s()
         .delete_load_balancers("demo", Instant::now() + Duration::from_secs(10))
         .await
         .expect("deleted");
+    // A Service held by the finalizer is still there (with its deletionTimestamp): gone means waited.
     assert!(
-        started.elapsed() >= Duration::from_millis(400),
+        fake.get("v1", "Service", Some(NS), "otel-gateway-external").is_none(),
         "returned before the Service was gone"
     );
     let names: Vec<String> = deleted.iter().map(ToString::to_string).collect();
@@ -61,7 +62,6 @@ async fn delete_load_balancers_deletes_only_ours_and_returns_once_they_are_gone(
         deletes(&fake),
         ["/api/v1/namespaces/observability-hub/services/otel-gateway-external"]
     );
-    assert!(fake.get("v1", "Service", Some(NS), "otel-gateway-external").is_none());
     assert!(fake.get("v1", "Service", Some(NS), "otel-gateway").is_some());
     assert!(fake.get("v1", "Service", Some(NS), "someone-elses-lb").is_some());
 }
@@ -114,19 +114,27 @@ async fn delete_volumes_removes_statefulsets_then_claims_and_waits_for_claims_an
         "data-prometheus-0",
         Duration::from_millis(200),
     );
-    // The CSI driver deletes the Linode volume, then the PersistentVolume goes.
+    // Once the claim is gone, the CSI driver deletes the Linode volume, then the PersistentVolume
+    // goes; it notes when.
     let csi = async {
-        tokio::time::sleep(Duration::from_millis(500)).await;
+        eventually("the claim gone", || {
+            fake.get("v1", "PersistentVolumeClaim", Some("monitoring"), "data-prometheus-0")
+                .is_none()
+        })
+        .await;
         let k8s = fake.k8s();
         let pv: kube::Api<k8s_openapi::api::core::v1::PersistentVolume> = kube::Api::all(k8s.client().clone());
         pv.delete("pvc-123", &Default::default()).await.expect("pv delete");
+        Instant::now()
     };
     let k8s = fake.k8s();
-    let started = Instant::now();
-    let (deleted, ()) = tokio::join!(
-        k8s.delete_volumes("demo", Instant::now() + Duration::from_secs(10)),
-        csi
-    );
+    let deleting = async {
+        let deleted = k8s
+            .delete_volumes("demo", Instant::now() + Duration::from_secs(10))
+            .await;
+        (deleted, Instant::now())
+    };
+    let ((deleted, returned), volume_gone) = tokio::join!(deleting, csi);
     let names: Vec<String> = deleted
         .expect("volumes deleted")
         .iter()
@@ -139,10 +147,7 @@ async fn delete_volumes_removes_statefulsets_then_claims_and_waits_for_claims_an
             "PersistentVolumeClaim/monitoring/data-prometheus-0"
         ]
     );
-    assert!(
-        started.elapsed() >= Duration::from_millis(500),
-        "returned before the volume was gone"
-    );
+    assert!(returned >= volume_gone, "returned before the volume was gone");
     assert!(fake.get("v1", "PersistentVolume", None, "pvc-123").is_none());
     assert!(
         fake.get("v1", "PersistentVolumeClaim", Some("monitoring"), "not-ours")

@@ -8,10 +8,27 @@ use std::time::Duration;
 
 use lkeobs::k8s::{K8sError, Workload, WorkloadKind};
 use serde_json::{Value, json};
+use support::eventually;
 use support::k8s_fake::K8sFake;
+use tokio::task::JoinHandle;
 use tokio::time::Instant;
 
 const NS: &str = "observability-hub";
+const DEPLOYMENTS: &str = "/apis/apps/v1/namespaces/observability-hub/deployments";
+
+/// Waits until the wait `waiting` has opened a watch on `path` (an API collection path, e.g.
+/// `/api/v1/nodes`), or has ended. kube-rs' watcher lists first and watches only after the listed
+/// objects were judged, so once it watches, the wait has seen the listed state and found it not done.
+async fn watching<T>(fake: &K8sFake, path: &str, waiting: &JoinHandle<T>) {
+    eventually(&format!("a watch on {path}"), || {
+        waiting.is_finished()
+            || fake
+                .requests()
+                .iter()
+                .any(|r| r.path == path && r.query.get("watch").is_some_and(|w| w == "true" || w == "1"))
+    })
+    .await;
+}
 
 fn in_secs(secs: f64) -> Instant {
     Instant::now() + Duration::from_secs_f64(secs)
@@ -42,33 +59,38 @@ async fn rollout_wait_ignores_a_lagging_observed_generation_and_succeeds_once_st
     let fake = K8sFake::start().await;
     // Right after an apply: generation 2, but the status still describes generation 1's finished rollout.
     put_gateway(&fake, 2, deployment_status(1, 2, 2, 2));
-    let started = Instant::now();
-    let controller = async {
-        tokio::time::sleep(Duration::from_millis(300)).await;
-        fake.set_status(
-            "apps/v1",
-            "Deployment",
-            Some(NS),
-            "otel-gateway",
-            deployment_status(2, 1, 2, 2),
-        );
-        tokio::time::sleep(Duration::from_millis(300)).await;
-        fake.set_status(
-            "apps/v1",
-            "Deployment",
-            Some(NS),
-            "otel-gateway",
-            deployment_status(2, 2, 2, 2),
-        );
-    };
     let (k8s, gateway) = (fake.k8s(), gateway());
-    let (waited, ()) = tokio::join!(k8s.wait_rollout(&gateway, in_secs(10.0)), controller);
-    waited.expect("rollout completes");
-    assert!(
-        started.elapsed() >= Duration::from_millis(600),
-        "done after {:?}, before the controller observed generation 2 and finished",
-        started.elapsed()
+    let waiting = tokio::spawn(async move { k8s.wait_rollout(&gateway, in_secs(10.0)).await });
+    watching(&fake, DEPLOYMENTS, &waiting).await;
+    assert!(!waiting.is_finished(), "done while observedGeneration lagged");
+    // The controller observes generation 2 and starts rolling it out: still not done, and a wait
+    // on this state alone runs out saying so.
+    fake.set_status(
+        "apps/v1",
+        "Deployment",
+        Some(NS),
+        "otel-gateway",
+        deployment_status(2, 1, 2, 2),
     );
+    let err = fake
+        .k8s()
+        .wait_rollout(&self::gateway(), in_secs(0.3))
+        .await
+        .expect_err("one replica is not updated yet");
+    assert!(err.is_timeout(), "{err}");
+    assert!(!waiting.is_finished(), "done with one replica not updated");
+    fake.set_status(
+        "apps/v1",
+        "Deployment",
+        Some(NS),
+        "otel-gateway",
+        deployment_status(2, 2, 2, 2),
+    );
+    let waited = tokio::time::timeout(Duration::from_secs(10), waiting)
+        .await
+        .expect("the wait ends once the rollout is done")
+        .expect("the wait did not panic");
+    waited.expect("rollout completes");
 }
 
 #[tokio::test]
@@ -147,24 +169,22 @@ async fn statefulset_and_daemonset_rollouts_complete_when_counts_and_revisions_m
         },
     ];
     let k8s = fake.k8s();
-    let controller = async {
-        tokio::time::sleep(Duration::from_millis(200)).await;
-        fake.set_status(
-            "apps/v1",
-            "StatefulSet",
-            Some("monitoring"),
-            "prometheus",
-            json!({"observedGeneration": 1, "replicas": 1, "readyReplicas": 1, "updatedReplicas": 1,
-                   "currentRevision": "prometheus-b", "updateRevision": "prometheus-b"}),
-        );
-    };
-    let started = Instant::now();
-    let (done, ()) = tokio::join!(k8s.wait_rollouts(&workloads, in_secs(10.0)), controller);
-    done.expect("both roll out");
-    assert!(
-        started.elapsed() >= Duration::from_millis(200),
-        "done before the revisions matched"
+    let waiting = tokio::spawn(async move { k8s.wait_rollouts(&workloads, in_secs(10.0)).await });
+    watching(&fake, "/apis/apps/v1/namespaces/monitoring/statefulsets", &waiting).await;
+    assert!(!waiting.is_finished(), "done before the revisions matched");
+    fake.set_status(
+        "apps/v1",
+        "StatefulSet",
+        Some("monitoring"),
+        "prometheus",
+        json!({"observedGeneration": 1, "replicas": 1, "readyReplicas": 1, "updatedReplicas": 1,
+               "currentRevision": "prometheus-b", "updateRevision": "prometheus-b"}),
     );
+    let done = tokio::time::timeout(Duration::from_secs(10), waiting)
+        .await
+        .expect("the wait ends once the revisions match")
+        .expect("the wait did not panic");
+    done.expect("both roll out");
 }
 
 fn put_lb_service(fake: &K8sFake) {
@@ -178,20 +198,20 @@ async fn load_balancer_wait_returns_the_ingress_ip_once_the_controller_sets_it()
     let fake = K8sFake::start().await;
     put_lb_service(&fake);
     let k8s = fake.k8s();
-    let controller = async {
-        tokio::time::sleep(Duration::from_millis(250)).await;
-        fake.set_status(
-            "v1",
-            "Service",
-            Some(NS),
-            "otel-gateway-external",
-            json!({"loadBalancer": {"ingress": [{"ip": "2600:3c00::f03c:1"}, {"ip": "172.236.10.20"}]}}),
-        );
-    };
-    let (address, ()) = tokio::join!(
-        k8s.wait_load_balancer(NS, "otel-gateway-external", in_secs(10.0)),
-        controller
+    let waiting = tokio::spawn(async move { k8s.wait_load_balancer(NS, "otel-gateway-external", in_secs(10.0)).await });
+    watching(&fake, "/api/v1/namespaces/observability-hub/services", &waiting).await;
+    assert!(!waiting.is_finished(), "an address before the controller set one");
+    fake.set_status(
+        "v1",
+        "Service",
+        Some(NS),
+        "otel-gateway-external",
+        json!({"loadBalancer": {"ingress": [{"ip": "2600:3c00::f03c:1"}, {"ip": "172.236.10.20"}]}}),
     );
+    let address = tokio::time::timeout(Duration::from_secs(10), waiting)
+        .await
+        .expect("the wait ends once the address is set")
+        .expect("the wait did not panic");
     assert_eq!(address.expect("address"), "172.236.10.20");
 }
 
@@ -232,16 +252,26 @@ async fn nodes_wait_needs_the_expected_count_all_ready() {
     fake.put(node("lke1-a", true));
     fake.put(node("lke1-b", false));
     let k8s = fake.k8s();
-    let kubelet = async {
-        tokio::time::sleep(Duration::from_millis(200)).await;
-        fake.put(node("lke1-b", true));
-        tokio::time::sleep(Duration::from_millis(200)).await;
-        fake.put(node("lke1-c", true));
+    let waiting = {
+        let k8s = k8s.clone();
+        tokio::spawn(async move { k8s.wait_nodes_ready(3, in_secs(10.0)).await })
     };
-    let started = Instant::now();
-    let (ready, ()) = tokio::join!(k8s.wait_nodes_ready(3, in_secs(10.0)), kubelet);
+    watching(&fake, "/api/v1/nodes", &waiting).await;
+    assert!(!waiting.is_finished(), "done with 1 of 3 nodes Ready");
+    // Both Ready, but 3 expected: still not done, and a wait on this state alone runs out.
+    fake.put(node("lke1-b", true));
+    let err = k8s
+        .wait_nodes_ready(3, in_secs(0.3))
+        .await
+        .expect_err("two nodes where three are expected");
+    assert!(err.is_timeout(), "{err}");
+    assert!(!waiting.is_finished(), "done with 2 of 3 nodes");
+    fake.put(node("lke1-c", true));
+    let ready = tokio::time::timeout(Duration::from_secs(10), waiting)
+        .await
+        .expect("the wait ends once 3 nodes are Ready")
+        .expect("the wait did not panic");
     assert_eq!(ready.expect("nodes ready"), 3);
-    assert!(started.elapsed() >= Duration::from_millis(400));
 
     fake.put(node("lke1-c", false));
     let err = k8s

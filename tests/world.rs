@@ -10,6 +10,7 @@ use std::time::Duration;
 use lkeobs::k8s::{K8s, Manifests};
 use lkeobs::linode::{NodePoolSpec, Taint, TaintEffect, UpdateNodePool};
 use serde_json::{Value, json};
+use support::eventually;
 use support::k8s_fake::K8sFake;
 use support::linode_fake::State;
 use support::world::{Latencies, World};
@@ -20,15 +21,6 @@ const LABELS: &str = r#"{app.kubernetes.io/managed-by: lkeobs, lkeobs.io/fleet: 
 
 fn soon() -> Instant {
     Instant::now() + Duration::from_secs(10)
-}
-
-/// Polls `cond` every 10 ms for up to 5 s.
-async fn eventually(what: &str, mut cond: impl FnMut() -> bool) {
-    let start = Instant::now();
-    while !cond() {
-        assert!(start.elapsed() < Duration::from_secs(5), "timed out waiting for {what}");
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
 }
 
 async fn hub_cluster(world: &World, pools: Vec<NodePoolSpec>) -> u64 {
@@ -529,7 +521,13 @@ async fn a_deleted_cluster_leaves_its_nodebalancer_and_volume_behind() {
     // Nobody is left to clean up: deleting the objects now changes nothing at Linode.
     fake.delete("v1", "Service", Some("obs"), "gateway-external");
     fake.delete("v1", "PersistentVolumeClaim", Some("obs"), "tempo-data");
-    tokio::time::sleep(Duration::from_millis(100)).await;
+    // The controllers forget what they made for objects that are gone; once they have, they have
+    // seen the deletions (with their cluster gone), and whatever they would clean up is cleaned up.
+    eventually("the controllers to see the deletions", || {
+        world.nodebalancer_of(HUB, "obs", "gateway-external").is_none()
+            && world.volume_of(HUB, "obs", "tempo-data").is_none()
+    })
+    .await;
     assert_eq!(
         client.list_nodebalancers(None).await.unwrap().len(),
         1,

@@ -116,6 +116,19 @@ impl Dir {
         String::from_utf8_lossy(&out.stdout).into_owned()
     }
 
+    /// Runs `lkeobs ARGS` with text output to the end: (exit code, stdout, stderr).
+    pub async fn run_text_full(&self, world: &World, args: &[&str]) -> (i32, String, String) {
+        let mut cmd = self.command(world, args);
+        let out = tokio::task::spawn_blocking(move || cmd.output().expect("lkeobs runs"))
+            .await
+            .expect("join");
+        (
+            out.status.code().unwrap_or(-1),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    }
+
     /// Starts `lkeobs ARGS` and kills it (SIGKILL, as a lost CI runner would) as soon as a progress line
     /// on stderr contains `marker`; returns the stderr seen. Panics if it ends before.
     pub async fn run_until(&self, world: &World, args: &[&str], marker: &str) -> String {

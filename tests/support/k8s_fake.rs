@@ -387,11 +387,14 @@ impl K8sFake {
         self.put(obj);
     }
 
+    /// A stored object (deletions whose delay has passed are carried out first, as in [`Self::list`]).
     pub fn get(&self, api_version: &str, kind: &str, namespace: Option<&str>, name: &str) -> Option<Value> {
         let probe =
             json!({"apiVersion": api_version, "kind": kind, "metadata": {"namespace": namespace, "name": name}});
         let (_, key) = self.key_of(&probe);
-        lock(&self.state).objects.get(&key).cloned()
+        let mut st = lock(&self.state);
+        st.purge_expired_deletes();
+        st.objects.get(&key).cloned()
     }
 
     /// The next DELETE of this object only marks it; it disappears `delay` later.

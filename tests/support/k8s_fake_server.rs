@@ -136,6 +136,8 @@ async fn handle(
     );
     let reply = route(&state, &request);
     if let Some(delay) = reply.delay {
+        // The behaviour imitated, not a synchronisation: an empty watch held open (WATCH_PAUSE), a
+        // slow answer a test asked for.
         tokio::time::sleep(delay).await;
     }
     Ok(reply.into_response())

@@ -17,6 +17,24 @@ use std::time::Duration;
 
 use lkeobs::linode::{Client, ClientConfig, RateLimits, RetrySettings, Token};
 
+/// How long [`eventually`] waits before it fails the test: generous, so that a loaded machine is slow
+/// rather than red.
+pub const EVENTUALLY: Duration = Duration::from_secs(10);
+
+/// Waits until `cond` holds (checked every 5 ms) and fails the test naming `what` when it has not
+/// after [`EVENTUALLY`]. For waiting on a state, in place of a sleep that guesses how long it takes.
+pub async fn eventually(what: &str, mut cond: impl FnMut() -> bool) {
+    let deadline = tokio::time::Instant::now() + EVENTUALLY;
+    while !cond() {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "timed out after {EVENTUALLY:?} waiting for {what}"
+        );
+        // The pace of the polling, not a synchronisation: the condition decides.
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+}
+
 /// The token the fake accepts.
 pub const FAKE_TOKEN: &str = "fake-token-7f3a9c1e5b";
 

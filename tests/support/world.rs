@@ -306,6 +306,8 @@ fn run(linode: &Mutex<State>, apis: &Apis, memory: &Mutex<Memory>, stop: &Atomic
             controllers::load_balancers(&label, &k8s, lke.as_ref(), linode, mem, &latencies);
             controllers::volumes(&label, &k8s, lke.as_ref(), linode, mem, &latencies);
         }
+        // The controllers' pace (`Latencies::tick`), not a synchronisation: tests wait for the state
+        // the controllers make.
         std::thread::sleep(latencies.tick.max(Duration::from_millis(1)));
     }
 }
