@@ -13,6 +13,7 @@ pub mod kubeconfig;
 pub mod linode;
 pub mod naming;
 pub mod net;
+pub mod objects;
 pub mod ops;
 pub mod pki;
 pub mod plan;

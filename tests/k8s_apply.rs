@@ -272,7 +272,7 @@ async fn the_rendered_example_stack_is_applied_completely_and_in_order() {
         let rendered = renderer
             .render(&loaded.fleet, cluster, &Default::default())
             .expect("render");
-        let manifests = Manifests::from_rendered(&rendered).expect("manifests");
+        let manifests = Manifests::parse(rendered.documents()).expect("manifests");
         let rendered_refs = rendered.objects().expect("objects");
         assert_eq!(manifests.len(), rendered_refs.len());
 

@@ -395,6 +395,8 @@ async fn raw(
     path: &str,
     body: serde_json::Value,
 ) -> (u16, serde_json::Value) {
+    // reqwest shares lkeobs' one TLS provider, installed before any client is built.
+    lkeobs::tls::install_crypto_provider();
     let answer = reqwest::Client::new()
         .request(method, format!("{}{path}", fake.base_url()))
         .bearer_auth(support::FAKE_TOKEN)

@@ -237,7 +237,7 @@ async fn apply_stack(k8s: &lkeobs::k8s::K8s, name: &str, inputs: &lkeobs::stack:
         .unwrap()
         .render(&loaded.fleet, cluster, inputs)
         .unwrap();
-    let manifests = lkeobs::k8s::Manifests::from_rendered(&rendered).unwrap();
+    let manifests = lkeobs::k8s::Manifests::parse(rendered.documents()).unwrap();
     let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(30);
     k8s.apply(&manifests, deadline).await.unwrap();
     for (object, _) in lkeobs::stack::secrets::runtime_secrets(&loaded.fleet, cluster) {

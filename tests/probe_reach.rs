@@ -42,7 +42,7 @@ fn rendered(fleet: &Fleet) -> Vec<(Role, Vec<Value>)> {
         .clusters()
         .map(|c| {
             let r = renderer.render(fleet, c, &Inputs::default()).expect("render");
-            let objects = Manifests::from_rendered(&r)
+            let objects = Manifests::parse(r.documents())
                 .expect("manifests")
                 .iter()
                 .map(|m| serde_json::to_value(&m.object).expect("json"))

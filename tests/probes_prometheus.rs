@@ -135,6 +135,8 @@ async fn start_prometheus(binary: &Path) -> Prometheus {
         base: format!("http://127.0.0.1:{port}"),
         dir,
     };
+    // reqwest shares lkeobs' one TLS provider, installed before any client is built.
+    lkeobs::tls::install_crypto_provider();
     let http = reqwest::Client::new();
     for _ in 0..300 {
         if let Ok(Some(status)) = p.child.try_wait() {
@@ -154,6 +156,8 @@ async fn remote_write(p: &Prometheus, series: &[(BTreeMap<&str, &str>, f64)]) {
     let now_ms = SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_millis() as i64;
     let encoded: Vec<Vec<u8>> = series.iter().map(|(l, v)| time_series(l, *v, now_ms)).collect();
     let body = snappy(&write_request(&encoded));
+    // reqwest shares lkeobs' one TLS provider, installed before any client is built.
+    lkeobs::tls::install_crypto_provider();
     let r = reqwest::Client::new()
         .post(format!("{}/api/v1/write", p.base))
         .header("Content-Encoding", "snappy")

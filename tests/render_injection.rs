@@ -3,7 +3,8 @@
 //! (bypassing `validate`); the renderer refuses, or the objects and document shapes are unchanged.
 
 use lkeobs::fleet::Fleet;
-use lkeobs::stack::{Inputs, ObjectRef, RenderedCluster, Renderer};
+use lkeobs::objects::ObjectRef;
+use lkeobs::stack::{Inputs, RenderedCluster, Renderer};
 use serde_yaml_ng::Value;
 
 const EXAMPLE_FLEETS: [&str; 3] = ["example", "prod", "ci"];

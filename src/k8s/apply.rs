@@ -21,7 +21,7 @@ use super::manifest::{CRD_RANK, Manifest, Manifests};
 use super::replace::{refused_fields, replacement};
 use super::resolve::Resolver;
 use super::wait::wait_object;
-use crate::stack::ObjectRef;
+use crate::objects::ObjectRef;
 
 /// The field manager of every apply.
 pub const FIELD_MANAGER: &str = "lkeobs";

@@ -15,7 +15,7 @@ use super::error::{K8sError, Result, api_code};
 use super::prune::fleet_selector;
 use super::wait::events::warning_hint;
 use super::wait::wait_object;
-use crate::stack::ObjectRef;
+use crate::objects::ObjectRef;
 
 fn object_ref<K: Resource<DynamicType = ()>>(obj: &K) -> ObjectRef {
     ObjectRef {

@@ -17,7 +17,7 @@ use super::error::{K8sError, Result};
 use super::manifest::{Manifest, Manifests};
 use super::replace::{Replacement, refused_fields, replacement};
 use super::resolve::Resolver;
-use crate::stack::ObjectRef;
+use crate::objects::ObjectRef;
 
 /// What an apply would do to one object.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]

@@ -4,7 +4,7 @@ use kube::ResourceExt;
 use kube::api::DynamicObject;
 
 use super::error::{K8sError, Result};
-use crate::stack::{ObjectRef, RenderedCluster};
+use crate::objects::ObjectRef;
 
 /// One object to apply, with the file it came from (for errors).
 #[derive(Debug, Clone)]
@@ -83,11 +83,6 @@ impl Manifest {
 }
 
 impl Manifests {
-    /// Every object a rendered cluster holds, in apply order.
-    pub fn from_rendered(rendered: &RenderedCluster) -> Result<Manifests> {
-        Manifests::parse(rendered.files.iter().map(|f| (f.name.as_str(), f.content.as_str())))
-    }
-
     /// Parses `(file name, multi-document YAML)` pairs; empty documents are skipped.
     pub fn parse<'a>(files: impl IntoIterator<Item = (&'a str, &'a str)>) -> Result<Manifests> {
         let mut items = Vec::new();

@@ -7,20 +7,18 @@ use kube::ResourceExt;
 
 use super::client::K8s;
 use super::error::{K8sError, Result};
-use crate::stack::context::MetricsApi;
-
-/// The APIService that serves the resource metrics API.
-pub const METRICS_APISERVICE: &str = "v1beta1.metrics.k8s.io";
+use crate::objects::{self, METRICS_APISERVICE, MetricsApi};
 
 /// Ours: labelled `app.kubernetes.io/managed-by: lkeobs` and `lkeobs.io/fleet: <fleet>`.
 fn owner_of(service: Option<&APIService>, fleet: &str) -> MetricsApi {
     let Some(service) = service else {
         return MetricsApi::Missing;
     };
-    let labels = service.labels();
-    let ours = labels.get("app.kubernetes.io/managed-by").map(String::as_str) == Some("lkeobs")
-        && labels.get("lkeobs.io/fleet").map(String::as_str) == Some(fleet);
-    if ours { MetricsApi::Ours } else { MetricsApi::Foreign }
+    if objects::is_fleets(service.labels(), fleet) {
+        MetricsApi::Ours
+    } else {
+        MetricsApi::Foreign
+    }
 }
 
 impl K8s {

@@ -16,8 +16,8 @@ use super::client::K8s;
 use super::error::{K8sError, Result, api_code};
 use super::manifest::Manifests;
 use super::resolve::{Resolved, Resolver};
-use crate::stack::ObjectRef;
-use crate::stack::context::NEVER_PRUNE;
+use crate::objects::NEVER_PRUNE;
+use crate::objects::ObjectRef;
 
 /// The kinds prune searches, as `(group, kind)`, in the order stale objects are deleted
 /// (workloads before what they use).

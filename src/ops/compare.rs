@@ -8,18 +8,18 @@ use kube::Api;
 use tokio::time::Instant;
 
 use crate::fleet::{Cluster, Fleet, Role};
-use crate::k8s::metrics_api::METRICS_APISERVICE;
 use crate::k8s::{Change, K8s, Manifests, Planned, Replacement, wait::service::load_balancer_address};
 use crate::linode::Client;
 use crate::naming;
+use crate::objects::METRICS_APISERVICE;
+use crate::objects::MetricsApi;
 use crate::ops::gpu_runtime;
 use crate::ops::live_stack;
 use crate::plan::{Action, ObjectPlan, Observed, Plan};
-use crate::stack::context::MetricsApi;
 use crate::stack::{Inputs, Renderer, secrets};
 
 /// The gateway's public Service: edges dial its LoadBalancer address.
-pub const GATEWAY_LB: (&str, &str) = ("observability-hub", "otel-gateway-external");
+pub use crate::objects::GATEWAY_LB;
 
 /// How long the comparison may take when the command has no `--timeout`.
 const DEFAULT_BUDGET: Duration = Duration::from_secs(300);
@@ -35,11 +35,10 @@ pub async fn connect(client: &Client, id: u64) -> Result<Result<K8s, String>, cr
 
 /// The gateway's LoadBalancer address as the hub reports it now (no waiting).
 pub async fn gateway_address(hub: &K8s) -> Result<Option<String>, crate::Error> {
-    let api: Api<Service> = Api::namespaced(hub.client().clone(), GATEWAY_LB.0);
-    let svc = api
-        .get_opt(GATEWAY_LB.1)
-        .await
-        .map_err(|e| crate::k8s::K8sError::api(format!("get service {}/{}", GATEWAY_LB.0, GATEWAY_LB.1), e))?;
+    let api: Api<Service> = Api::namespaced(hub.client().clone(), GATEWAY_LB.namespace);
+    let svc = api.get_opt(GATEWAY_LB.name).await.map_err(|e| {
+        crate::k8s::K8sError::api(format!("get service {}/{}", GATEWAY_LB.namespace, GATEWAY_LB.name), e)
+    })?;
     Ok(svc.as_ref().and_then(load_balancer_address))
 }
 
@@ -88,7 +87,7 @@ async fn compare_cluster(
     deadline: Instant,
 ) -> Result<(Vec<ObjectPlan>, MetricsApi), crate::Error> {
     let (rendered, metrics_api) = live_stack::render(k8s, renderer, fleet, cluster, inputs).await?;
-    let manifests = Manifests::from_rendered(&rendered)?;
+    let manifests = Manifests::parse(rendered.documents())?;
     let mut out: Vec<ObjectPlan> = k8s
         .dry_run(&manifests, deadline)
         .await?
@@ -194,7 +193,7 @@ pub async fn stacks(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::stack::ObjectRef;
+    use crate::objects::ObjectRef;
 
     #[test]
     fn a_refused_replacement_is_a_replace_in_the_plan_and_a_problem_naming_object_and_field() {

@@ -3,7 +3,7 @@
 
 use crate::fleet::{Cluster, Fleet};
 use crate::k8s::K8s;
-use crate::stack::context::MetricsApi;
+use crate::objects::MetricsApi;
 use crate::stack::{Inputs, RenderedCluster, Renderer};
 
 /// Renders `cluster`'s stack for the live cluster behind `k8s`. A stack that runs a

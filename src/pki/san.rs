@@ -12,7 +12,7 @@ pub const GATEWAY_DNS_NAMES: [&str; 5] = [
     "otel-gateway",
     "otel-gateway.observability-hub",
     "otel-gateway.observability-hub.svc",
-    crate::stack::context::GATEWAY_SERVICE_HOST,
+    crate::objects::GATEWAY_SERVICE_HOST,
     "otel-gateway-external.observability-hub.svc.cluster.local",
 ];
 

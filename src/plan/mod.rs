@@ -16,7 +16,7 @@ use serde::Serialize;
 use crate::fleet::spec::Autoscale;
 use crate::k8s::Replacement;
 use crate::linode::Taint;
-use crate::stack::ObjectRef;
+use crate::objects::ObjectRef;
 
 /// What happens to one thing.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]

@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use super::{Action, PoolChange, PoolPlan};
 use crate::fleet::Pool;
 use crate::linode::{NodePool, Taint, TaintEffect};
-use crate::stack::context::{GPU_LABEL_KEY, GPU_LABEL_VALUE};
+use crate::objects::{GPU_LABEL_KEY, GPU_LABEL_VALUE};
 
 /// The Kubernetes labels a pool's nodes get: `lkeobs.io/gpu` on GPU pools (the DCGM exporter's node
 /// selector), then the fleet file's own.

@@ -5,6 +5,7 @@
 use std::time::Duration;
 
 use crate::k8s::K8s;
+use crate::objects::{self, Named};
 
 /// How long one request may take before the probe gives up on it.
 pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(20);
@@ -48,11 +49,12 @@ pub enum Backend {
 }
 
 impl Backend {
-    pub fn service(k8s: &K8s, namespace: &'static str, service: &'static str, port: u16) -> Backend {
+    /// A well-known Service's `port`, through a port-forward to a Ready pod behind it.
+    pub fn service(k8s: &K8s, service: Named, port: u16) -> Backend {
         Backend::Service {
             k8s: k8s.clone(),
-            namespace,
-            service,
+            namespace: service.namespace,
+            service: service.name,
             port,
         }
     }
@@ -176,17 +178,17 @@ impl Backends {
     /// Through port-forwards to the hub's pods.
     pub fn through_port_forward(hub: &K8s) -> Backends {
         Backends {
-            prometheus: Backend::service(hub, "monitoring", "prometheus", 9090),
-            loki: Backend::service(hub, "monitoring", "loki", 3100),
-            tempo: Backend::service(hub, "monitoring", "tempo", 3200),
-            gateway_health: Backend::service(hub, "observability-hub", "otel-gateway", 13133),
+            prometheus: Backend::service(hub, objects::PROMETHEUS, 9090),
+            loki: Backend::service(hub, objects::LOKI, 3100),
+            tempo: Backend::service(hub, objects::TEMPO, 3200),
+            gateway_health: Backend::service(hub, objects::GATEWAY, 13133),
         }
     }
 }
 
 /// An edge's agent OTLP/HTTP receiver, `observability/otel-agent:4318`.
 pub fn agent(k8s: &K8s) -> Backend {
-    Backend::service(k8s, "observability", "otel-agent", 4318)
+    Backend::service(k8s, objects::AGENT, 4318)
 }
 
 #[cfg(test)]

@@ -16,11 +16,8 @@ use crate::fleet::Fleet;
 use crate::k8s::wait::nodes::node_ready;
 use crate::k8s::wait::rollout::{Rollout, daemonset_rollout, deployment_rollout, statefulset_rollout};
 use crate::k8s::{K8s, Manifests, Workload, WorkloadKind};
-use crate::stack::context::MetricsApi;
+use crate::objects::{AGENT, MetricsApi};
 use crate::stack::{Inputs, Renderer};
-
-/// The agent DaemonSet, in every cluster.
-pub const AGENT: (&str, &str) = ("observability", "otel-agent");
 
 /// The workloads `up` applies to `cluster` (Deployments, StatefulSets, DaemonSets), from its rendered stack.
 pub fn workloads(renderer: &Renderer, fleet: &Fleet, cluster: &str) -> Result<Vec<Workload>, String> {
@@ -36,7 +33,7 @@ pub fn workloads(renderer: &Renderer, fleet: &Fleet, cluster: &str) -> Result<Ve
     let rendered = renderer
         .render(fleet, c, &inputs)
         .map_err(|e| format!("rendering its stack: {e}"))?;
-    let manifests = Manifests::from_rendered(&rendered).map_err(|e| format!("reading its stack: {e}"))?;
+    let manifests = Manifests::parse(rendered.documents()).map_err(|e| format!("reading its stack: {e}"))?;
     Ok(manifests.workloads())
 }
 
@@ -212,13 +209,13 @@ pub async fn agent(target: &Target) -> Outcome {
         Ok(n) => n.items,
         Err(e) => return Outcome::fail(NAME, &target.name, format!("list nodes: {e}")),
     };
-    let selector = format!("app.kubernetes.io/name={}", AGENT.1);
-    let pods = match Api::<Pod>::namespaced(client, AGENT.0)
+    let selector = format!("app.kubernetes.io/name={}", AGENT.name);
+    let pods = match Api::<Pod>::namespaced(client, AGENT.namespace)
         .list(&ListParams::default().labels(&selector))
         .await
     {
         Ok(p) => p.items,
-        Err(e) => return Outcome::fail(NAME, &target.name, format!("list {} pods: {e}", AGENT.1)),
+        Err(e) => return Outcome::fail(NAME, &target.name, format!("list {} pods: {e}", AGENT.name)),
     };
     if nodes.is_empty() {
         return Outcome::fail(NAME, &target.name, "the cluster has no nodes");
@@ -247,7 +244,7 @@ pub async fn agent(target: &Target) -> Outcome {
         Outcome::pass(
             NAME,
             &target.name,
-            format!("{} Ready on all {} node(s)", AGENT.1, nodes.len()),
+            format!("{} Ready on all {} node(s)", AGENT.name, nodes.len()),
         )
     } else {
         Outcome::fail(
@@ -255,8 +252,8 @@ pub async fn agent(target: &Target) -> Outcome {
             &target.name,
             format!(
                 "daemonset {}/{} not Ready on {} of {} node(s): {}",
-                AGENT.0,
-                AGENT.1,
+                AGENT.namespace,
+                AGENT.name,
                 missing.len(),
                 nodes.len(),
                 missing.join(", ")

@@ -14,15 +14,16 @@ use super::backend::{Backend, query_string};
 use super::outcome::Outcome;
 use super::{ago, now_unix_nanos};
 use crate::k8s::K8s;
+use crate::objects;
 
 /// How far back the search looks: traced workloads may be quiet for a while.
 pub const WINDOW: Duration = Duration::from_secs(3600);
 
 /// Namespaces whose pods are ours or the platform's, never a user's traced workload.
 const SYSTEM_NAMESPACES: [&str; 5] = [
-    "observability",
-    "observability-hub",
-    "monitoring",
+    objects::OBSERVABILITY,
+    objects::OBSERVABILITY_HUB,
+    objects::MONITORING,
     "kube-system",
     "kube-public",
 ];

@@ -8,40 +8,11 @@ use serde::Serialize;
 use super::versions::{self, Images};
 use crate::fleet::{Cluster, DestinationKind, Fleet, OtlpProtocol, duration};
 use crate::naming;
+pub use crate::objects::MetricsApi;
+use crate::objects::{GATEWAY_SERVICE_HOST, GPU_LABEL_KEY, GPU_LABEL_VALUE, NEVER_PRUNE};
 
 /// The gateway address edges dial until `up` knows the real one. `.invalid` never resolves (RFC 6761).
 pub const GATEWAY_PLACEHOLDER: &str = "lkeobs-gateway-address.invalid";
-/// The gateway's in-cluster Service.
-pub const GATEWAY_SERVICE_HOST: &str = "otel-gateway.observability-hub.svc.cluster.local";
-/// Node label lkeobs puts on GPU pools (no taint: NVIDIA's device plugin tolerates only `nvidia.com/gpu`).
-pub const GPU_LABEL_KEY: &str = "lkeobs.io/gpu";
-pub const GPU_LABEL_VALUE: &str = "true";
-
-/// The label that keeps an object out of `up`'s prune, and its value (metrics-server: see
-/// manifests/metrics-server/40-metrics-server.yaml).
-pub const NEVER_PRUNE: (&str, &str) = ("lkeobs.io/prune", "never");
-
-/// Whether a cluster serves the resource metrics API (`v1beta1.metrics.k8s.io`) that a CPU
-/// HorizontalPodAutoscaler needs, and whose it is.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum MetricsApi {
-    /// None: a fresh LKE cluster (and what offline rendering assumes). lkeobs deploys metrics-server.
-    #[default]
-    Missing,
-    /// The metrics-server lkeobs deployed: kept up to date.
-    Ours,
-    /// Someone else's: left alone, no metrics-server of ours is rendered.
-    Foreign,
-}
-
-impl MetricsApi {
-    /// Whether lkeobs' metrics-server is rendered (for a cluster that runs an HPA).
-    pub fn deploys_ours(self) -> bool {
-        self != MetricsApi::Foreign
-    }
-}
-
 /// What only a live run knows; offline everything is `None` (and no metrics API).
 #[derive(Debug, Clone, Default)]
 pub struct Inputs {

@@ -12,10 +12,10 @@ use std::net::IpAddr;
 
 use ipnet::IpNet;
 
-use super::render::ObjectRef;
 use crate::fleet::spec::{Spanned, spanned};
 use crate::fleet::{Cluster, DestinationKind, Fleet, Signal};
 use crate::naming;
+use crate::objects::ObjectRef;
 
 /// Why the guard refused a render.
 #[derive(Debug, thiserror::Error)]

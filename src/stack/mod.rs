@@ -9,4 +9,4 @@ pub mod secrets;
 pub mod versions;
 
 pub use context::{GpuRuntime, Inputs};
-pub use render::{ObjectRef, RenderedCluster, RenderedFile, Renderer};
+pub use render::{RenderedCluster, RenderedFile, Renderer};

@@ -9,6 +9,7 @@ use super::embedded::{self, Scope};
 use super::guard::{self, GuardError};
 use super::quote::{self, quote};
 use crate::fleet::{Cluster, Fleet};
+use crate::objects::ObjectRef;
 
 /// A template that failed to render (a bug in lkeobs), or output the guard refused.
 #[derive(Debug, thiserror::Error)]
@@ -50,22 +51,10 @@ pub struct RenderedCluster {
     pub runs_hpa: bool,
 }
 
-/// A Kubernetes object identity: what `plan` lists and `up` applies.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
-pub struct ObjectRef {
-    pub api_version: String,
-    pub kind: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub namespace: Option<String>,
-    pub name: String,
-}
-
-impl std::fmt::Display for ObjectRef {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match &self.namespace {
-            Some(ns) => write!(f, "{}/{}/{}", self.kind, ns, self.name),
-            None => write!(f, "{}/{}", self.kind, self.name),
-        }
+impl RenderedCluster {
+    /// `(file name, multi-document YAML)` for each file, as `k8s::Manifests::parse` takes them.
+    pub fn documents(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.files.iter().map(|f| (f.name.as_str(), f.content.as_str()))
     }
 }
 

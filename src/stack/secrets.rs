@@ -1,7 +1,7 @@
 //! The Secrets the stack references but `render` never writes: `up` creates them (generated passwords, certificates, tokens from the environment).
 
-use super::render::ObjectRef;
 use crate::fleet::{Cluster, Fleet, Role};
+use crate::objects::ObjectRef;
 
 fn secret(namespace: &str, name: &str) -> ObjectRef {
     ObjectRef {

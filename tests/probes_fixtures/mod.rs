@@ -85,7 +85,7 @@ pub fn rendered(cluster: &str) -> Vec<Value> {
         .expect("renderer")
         .render(&fleet, c, &Inputs::default())
         .expect("render");
-    Manifests::from_rendered(&rendered)
+    Manifests::parse(rendered.documents())
         .expect("manifests")
         .iter()
         .map(|m| serde_json::to_value(&m.object).expect("json"))

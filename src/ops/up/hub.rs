@@ -110,7 +110,9 @@ pub(super) async fn converge(sh: &Shared, job: &Job, k8s: &K8s, fresh: bool, rec
     };
 
     rec.stage(sh, Stage::Gateway);
-    let address = k8s.wait_load_balancer(GATEWAY_LB.0, GATEWAY_LB.1, sh.deadline).await?;
+    let address = k8s
+        .wait_load_balancer(GATEWAY_LB.namespace, GATEWAY_LB.name, sh.deadline)
+        .await?;
 
     let gateway_ca = ca.clone().filter(|_| fleet.security.mtls);
     if let Some(ca) = &gateway_ca {

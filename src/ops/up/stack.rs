@@ -32,7 +32,7 @@ pub(super) async fn apply(
     deadline: Instant,
 ) -> Result<Applied, crate::Error> {
     let (rendered, _) = live_stack::render(k8s, renderer, fleet, cluster, inputs).await?;
-    let manifests = Manifests::from_rendered(&rendered)?;
+    let manifests = Manifests::parse(rendered.documents())?;
     if fresh {
         let applied = k8s.apply(&manifests, deadline).await?;
         return Ok(Applied {
