@@ -73,6 +73,8 @@ impl Options {
 pub(crate) struct HubOut {
     pub address: String,
     pub ca: Option<Arc<Ca>>,
+    /// Each edge's gateway password (security.mtls; empty otherwise). Never printed: no `Debug` here.
+    pub edge_passwords: Arc<crate::ops::edge_auth::Passwords>,
 }
 
 #[derive(Clone)]
