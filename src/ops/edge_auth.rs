@@ -198,19 +198,27 @@ pub async fn ensure_edge(
     Ok(true)
 }
 
-/// Restarts the gateway, whichever kind it runs as: `basicauth` reads its htpasswd file only at start
-/// (contrib `extension/basicauthextension/extension.go`, `Start`). Returns whether one was restarted.
-pub async fn restart_gateway(hub: &K8s, reason: &str) -> Result<bool, crate::Error> {
-    let mut any = false;
-    for kind in [WorkloadKind::Deployment, WorkloadKind::StatefulSet] {
+/// Restarts the gateway: `basicauth` reads its htpasswd file only at start (contrib
+/// `extension/basicauthextension/extension.go`, `Start`). `stateful`: the fleet runs it as a StatefulSet
+/// (`stack.persistent_queue`); the other kind is tried when that one is not there (the fleet file changed
+/// since the last `up`). Returns whether one was restarted.
+pub async fn restart_gateway(hub: &K8s, stateful: bool, reason: &str) -> Result<bool, crate::Error> {
+    let kinds = if stateful {
+        [WorkloadKind::StatefulSet, WorkloadKind::Deployment]
+    } else {
+        [WorkloadKind::Deployment, WorkloadKind::StatefulSet]
+    };
+    for kind in kinds {
         let w = Workload {
             kind,
             namespace: GATEWAY.0.into(),
             name: GATEWAY.1.into(),
         };
-        any |= hub.restart(&w, reason).await?;
+        if hub.restart(&w, reason).await? {
+            return Ok(true);
+        }
     }
-    Ok(any)
+    Ok(false)
 }
 
 #[cfg(test)]

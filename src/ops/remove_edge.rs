@@ -83,8 +83,7 @@ pub async fn run(ctx: &Ctx, args: &RemoveEdgeArgs) -> Result<Report, Error> {
         api_calls: Default::default(),
     };
     if fleet.security.mtls {
-        report.credential_revoked =
-            revoke_credential(&client, &name, fleet.hub.name.get_ref(), &args.name, &mut report.notes).await?;
+        report.credential_revoked = revoke_credential(&client, fleet, &args.name, &mut report.notes).await?;
     }
     let found = client
         .list_lke_clusters(Some(&crate::linode::Filter::label(&label)))
@@ -176,11 +175,12 @@ pub async fn run(ctx: &Ctx, args: &RemoveEdgeArgs) -> Result<Report, Error> {
 /// and password still work would look like a revocation without being one. No hub: nothing to revoke.
 async fn revoke_credential(
     client: &crate::linode::Client,
-    fleet: &str,
-    hub: &str,
+    fleet: &crate::fleet::Fleet,
     edge: &str,
     notes: &mut Vec<String>,
 ) -> Result<bool, Error> {
+    let (stateful, hub) = (fleet.stack.persistent_queue.is_some(), fleet.hub.name.get_ref());
+    let fleet = fleet.name();
     let label = naming::cluster_label(fleet, hub);
     let found = client
         .list_lke_clusters(Some(&crate::linode::Filter::label(&label)))
@@ -208,7 +208,7 @@ async fn revoke_credential(
     }
     // Always, even when a previous run already dropped the entry: that run may have failed before the
     // restart, and the gateway reads its htpasswd file only at start.
-    edge_auth::restart_gateway(&k8s, "edge credential revoked")
+    edge_auth::restart_gateway(&k8s, stateful, "edge credential revoked")
         .await
         .map_err(|e| unreachable(e.to_string()))?;
     Ok(true)

@@ -85,7 +85,12 @@ async fn edge_credentials(
         rec.change(what);
     }
     if change.htpasswd_changed && restart {
-        edge_auth::restart_gateway(k8s, "edge credentials changed").await?;
+        edge_auth::restart_gateway(
+            k8s,
+            sh.fleet.stack.persistent_queue.is_some(),
+            "edge credentials changed",
+        )
+        .await?;
     }
     Ok(passwords)
 }
