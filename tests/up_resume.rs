@@ -126,7 +126,16 @@ async fn add_edge_then_remove_edge_returns_to_the_same_state() {
         .into_iter()
         .filter(|w| w.starts_with("lkeobs-e2e-hub"))
         .collect();
-    assert!(hub_writes.is_empty(), "add-edge only reads the hub: {hub_writes:?}");
+    // In the hub, add-edge writes only the new edge's gateway credential and restarts the gateway.
+    assert!(
+        hub_writes
+            .iter()
+            .all(|w| w.ends_with("/namespaces/observability-hub/secrets")
+                || w.ends_with("/namespaces/observability-hub/secrets/lkeobs-edge-credentials")
+                || w.ends_with("/namespaces/observability-hub/secrets/otel-gateway-htpasswd")
+                || w.ends_with("/namespaces/observability-hub/deployments/otel-gateway")),
+        "add-edge changes more than the edge credentials in the hub: {hub_writes:?}"
+    );
     assert!(
         world
             .k8s("lkeobs-e2e-fra")

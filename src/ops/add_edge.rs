@@ -1,6 +1,7 @@
 //! `lkeobs add-edge REGION`: adds an `[edges.<name>]` table to the fleet file (comments and order kept,
-//! the result validated before it is written), then runs `up` for that edge alone (the hub is only read)
-//! and re-syncs the gateway firewall to every edge.
+//! the result validated before it is written), then runs `up` for that edge alone (the hub's stack is only
+//! read; with mTLS the new edge's gateway credential is added there and the gateway restarted) and re-syncs
+//! the gateway firewall to every edge.
 
 use super::Ctx;
 use super::up::{self, Options, Report};

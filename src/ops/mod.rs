@@ -4,6 +4,7 @@ pub mod add_edge;
 pub mod certs;
 pub mod compare;
 pub mod discover;
+pub mod edge_auth;
 pub mod gpu_runtime;
 pub mod kubeconfig;
 pub mod live_stack;

@@ -1,5 +1,6 @@
-//! `lkeobs remove-edge NAME`: teardown for one edge (DESIGN §4–§5): its LoadBalancer Services and PVCs while it
-//! runs, the cluster, its node Linodes gone, its leftovers swept; then the gateway firewall re-synced to the
+//! `lkeobs remove-edge NAME`: teardown for one edge (DESIGN §4–§5): first its gateway credential revoked in
+//! the hub (security.mtls), so its certificate alone no longer gets data in; then its LoadBalancer Services
+//! and PVCs while it runs, the cluster, its node Linodes gone, its leftovers swept; then the gateway firewall re-synced to the
 //! remaining edges, its kubeconfig entry removed, and its table removed from the fleet file (last, so a re-run
 //! after any failure resumes).
 
@@ -9,8 +10,9 @@ use std::time::Duration;
 use serde::Serialize;
 use tokio::time::Instant;
 
+use super::compare::connect;
 use super::teardown::{Owned, drain, node_ids, sweep, wait_gone};
-use super::{Ctx, discover};
+use super::{Ctx, discover, edge_auth};
 use crate::cli::RemoveEdgeArgs;
 use crate::fleet::{Role, edit};
 use crate::plan::is_ours;
@@ -30,6 +32,8 @@ pub struct Report {
     pub swept_volumes: Vec<u64>,
     /// Addresses the firewall no longer allows.
     pub firewall_removed: Vec<String>,
+    /// The edge's gateway credential was dropped from the hub (security.mtls) and the gateway restarted.
+    pub credential_revoked: bool,
     pub fleet_file: String,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub notes: Vec<String>,
@@ -43,6 +47,9 @@ impl crate::ui::Report for Report {
             Some(id) => format!("removed edge {} (cluster {label}, id {id})\n", self.edge),
             None => format!("removed edge {} (its cluster was already gone)\n", self.edge),
         };
+        if self.credential_revoked {
+            t.push_str("  gateway credential revoked in the hub; gateway restarted\n");
+        }
         for ip in &self.firewall_removed {
             t.push_str(&format!(
                 "  firewall {} no longer allows {ip}\n",
@@ -92,10 +99,14 @@ pub async fn run(ctx: &Ctx, args: &RemoveEdgeArgs) -> Result<Report, Error> {
         swept_nodebalancers: Vec::new(),
         swept_volumes: Vec::new(),
         firewall_removed: Vec::new(),
+        credential_revoked: false,
         fleet_file: loaded.file.clone(),
         notes: Vec::new(),
         api_calls: Default::default(),
     };
+    if fleet.security.mtls {
+        report.credential_revoked = revoke_credential(&client, fleet, &args.name, &mut report.notes).await?;
+    }
     let found = client
         .list_lke_clusters(Some(&crate::linode::Filter::label(&label)))
         .await?;
@@ -156,4 +167,49 @@ pub async fn run(ctx: &Ctx, args: &RemoveEdgeArgs) -> Result<Report, Error> {
     edit::write_fleet_file(&ctx.fleet_path, &new_text)?;
     report.api_calls = ctx.api_calls();
     Ok(report)
+}
+
+/// Drops the edge's gateway credential in the hub and restarts the gateway, before anything is deleted;
+/// true once the hub holds none for it and the gateway has restarted.
+/// A hub that exists but cannot be reached stops the command: deleting the cluster while its certificate
+/// and password still work would look like a revocation without being one. No hub: nothing to revoke.
+async fn revoke_credential(
+    client: &crate::linode::Client,
+    fleet: &crate::fleet::Fleet,
+    edge: &str,
+    notes: &mut Vec<String>,
+) -> Result<bool, Error> {
+    let (stateful, hub) = (fleet.stack.persistent_queue.is_some(), fleet.hub.name.get_ref());
+    let fleet = fleet.name();
+    let label = naming::cluster_label(fleet, hub);
+    let found = client
+        .list_lke_clusters(Some(&crate::linode::Filter::label(&label)))
+        .await?;
+    let Some(c) = found.into_iter().find(|c| c.label == label && is_ours(&c.tags, fleet)) else {
+        notes.push(format!(
+            "the hub ({label}) does not exist: no gateway credential to revoke"
+        ));
+        return Ok(false);
+    };
+    let unreachable = |why: String| {
+        Error::Cluster(format!(
+            "cannot revoke edge {edge}'s gateway credential in the hub ({label}): {why}; nothing was deleted. \
+             Fix that and re-run: until then the edge's certificate and password still get data in"
+        ))
+    };
+    let k8s = connect(client, c.id).await?.map_err(unreachable)?;
+    let change = edge_auth::revoke(&k8s, fleet, edge)
+        .await
+        .map_err(|e| unreachable(e.to_string()))?;
+    if change.revoked.is_empty() {
+        notes.push(format!(
+            "the hub held no gateway credential for {edge} (already revoked)"
+        ));
+    }
+    // Always, even when a previous run already dropped the entry: that run may have failed before the
+    // restart, and the gateway reads its htpasswd file only at start.
+    edge_auth::restart_gateway(&k8s, stateful, "edge credential revoked")
+        .await
+        .map_err(|e| unreachable(e.to_string()))?;
+    Ok(true)
 }

@@ -33,6 +33,14 @@ pub fn runtime_secrets(fleet: &Fleet, cluster: &Cluster) -> Vec<(ObjectRef, &'st
                     secret("observability-hub", "otel-gateway-tls"),
                     "gateway server certificate",
                 ));
+                out.push((
+                    secret("observability-hub", "lkeobs-edge-credentials"),
+                    "each edge's gateway password, generated; mounted by no pod",
+                ));
+                out.push((
+                    secret("observability-hub", "otel-gateway-htpasswd"),
+                    "the gateway's htpasswd file, derived from the edges' passwords",
+                ));
             }
             if grafana_tls {
                 out.push((
@@ -52,6 +60,10 @@ pub fn runtime_secrets(fleet: &Fleet, cluster: &Cluster) -> Vec<(ObjectRef, &'st
                 out.push((
                     secret("observability", "otel-client-tls"),
                     "this edge's client certificate",
+                ));
+                out.push((
+                    secret("observability", "otel-edge-auth"),
+                    "this edge's gateway credential, a copy of the hub's",
                 ));
             }
         }

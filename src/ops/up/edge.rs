@@ -1,5 +1,5 @@
 //! An edge in `up`: once the hub has published its gateway address (and CA), the edge stack pointed at it,
-//! this edge's client certificate, then prune and rollouts.
+//! this edge's client certificate and gateway credential, then prune and rollouts.
 
 use super::report::Stage;
 use super::tasks::Record;
@@ -7,6 +7,7 @@ use super::{HubOut, HubState, Job, Shared, stack};
 use crate::Error;
 use crate::k8s::K8s;
 use crate::ops::certs::{self, CLIENT_SECRET, CertAction};
+use crate::ops::edge_auth;
 use crate::ops::gpu_runtime;
 use crate::stack::Inputs;
 use crate::stack::context::MetricsApi;
@@ -67,6 +68,30 @@ pub(super) async fn converge(sh: &Shared, job: &Job, k8s: &K8s, fresh: bool, rec
                     {
                         k8s.restart(w, "client certificate reissued").await?;
                     }
+                }
+            }
+        }
+    }
+
+    if fleet.security.mtls {
+        rec.stage(sh, Stage::Certificates);
+        let password = hub
+            .edge_passwords
+            .get(edge)
+            .ok_or_else(|| Error::Internal(format!("the hub published no gateway credential for edge {edge}")))?;
+        let _slot = sh.permits.acquire().await;
+        if edge_auth::ensure_edge(k8s, name, edge, password).await? {
+            let (ns, secret) = edge_auth::EDGE_AUTH_SECRET;
+            rec.change(format!("gateway credential stored (Secret {ns}/{secret})"));
+            if !fresh {
+                // The agent and the scraper read the password from their environment, set at start.
+                for w in applied
+                    .manifests
+                    .workloads()
+                    .iter()
+                    .filter(|w| w.namespace == ns && matches!(w.name.as_str(), "otel-agent" | "otel-scraper"))
+                {
+                    k8s.restart(w, "gateway credential changed").await?;
                 }
             }
         }

@@ -1,7 +1,8 @@
 //! The hub in `up`: its stack with the firewall id on the gateway Service, the CA, the Grafana password and
 //! destination tokens, the gateway's LoadBalancer address and server certificate (published to the edges
 //! as soon as they exist), Grafana's certificate for its LoadBalancer address when it has one, then prune
-//! and rollouts. `add-edge` only reads the hub.
+//! and rollouts; with mTLS each edge's gateway credential (edges gone from the fleet revoked). `add-edge`
+//! reads the hub and adds the new edge's credential there (never drops another's).
 
 use std::sync::Arc;
 
@@ -16,6 +17,7 @@ use crate::k8s::K8s;
 use crate::k8s::wait::service::load_balancer_address;
 use crate::ops::certs::{self, CA_SECRET, CertAction, GATEWAY_SECRET, GRAFANA_SECRET};
 use crate::ops::compare::{GATEWAY_LB, connect, gateway_address};
+use crate::ops::edge_auth::{self, Passwords};
 use crate::ops::gpu_runtime;
 use crate::pki::Ca;
 use crate::stack::Inputs;
@@ -67,6 +69,32 @@ async fn grafana_cert(
     Ok(())
 }
 
+/// The fleet's edges' gateway credentials (security.mtls): every edge gets one, those of edges no longer
+/// in the fleet are dropped when `prune` (`up`; `add-edge` only adds). The gateway is restarted when its
+/// htpasswd file changed and it was already running (`restart`).
+async fn edge_credentials(
+    sh: &Shared,
+    k8s: &K8s,
+    prune: bool,
+    restart: bool,
+    rec: &mut Record,
+) -> Result<Passwords, Error> {
+    let edges: Vec<&str> = sh.fleet.edges.iter().map(|e| e.name.get_ref().as_str()).collect();
+    let (passwords, change) = edge_auth::ensure_hub(k8s, sh.fleet.name(), &edges, prune).await?;
+    if let Some(what) = change.summary() {
+        rec.change(what);
+    }
+    if change.htpasswd_changed && restart {
+        edge_auth::restart_gateway(
+            k8s,
+            sh.fleet.stack.persistent_queue.is_some(),
+            "edge credentials changed",
+        )
+        .await?;
+    }
+    Ok(passwords)
+}
+
 fn publish(sh: &Shared, out: HubOut) {
     sh.hub.send_replace(HubState::Ready(out));
 }
@@ -108,6 +136,12 @@ pub(super) async fn converge(sh: &Shared, job: &Job, k8s: &K8s, fresh: bool, rec
         }
         (applied, ca)
     };
+    let edge_passwords = if fleet.security.mtls {
+        let _slot = sh.permits.acquire().await;
+        edge_credentials(sh, k8s, true, !fresh, rec).await?
+    } else {
+        Passwords::new()
+    };
 
     rec.stage(sh, Stage::Gateway);
     let address = k8s
@@ -142,6 +176,7 @@ pub(super) async fn converge(sh: &Shared, job: &Job, k8s: &K8s, fresh: bool, rec
         HubOut {
             address,
             ca: gateway_ca,
+            edge_passwords: Arc::new(edge_passwords),
         },
     );
 
@@ -158,7 +193,8 @@ pub(super) async fn converge(sh: &Shared, job: &Job, k8s: &K8s, fresh: bool, rec
     Ok(())
 }
 
-/// `add-edge`: reads the hub's gateway address and CA without changing anything there.
+/// `add-edge`: reads the hub's gateway address and CA; with mTLS adds the new edge's credential (and
+/// restarts the gateway, which reads its htpasswd file only at start). Nothing else there changes.
 pub(super) async fn read(sh: &Shared, job: &Job, rec: &mut Record) -> Result<(), Error> {
     let Some(have) = &job.observed else {
         return Err(Error::Usage("the hub does not exist yet: run `lkeobs up` first".into()));
@@ -185,7 +221,20 @@ pub(super) async fn read(sh: &Shared, job: &Job, rec: &mut Record) -> Result<(),
     } else {
         None
     };
-    publish(sh, HubOut { address, ca });
+    let edge_passwords = if sh.fleet.security.mtls {
+        rec.stage(sh, Stage::Certificates);
+        edge_credentials(sh, &k8s, false, true, rec).await?
+    } else {
+        Passwords::new()
+    };
+    publish(
+        sh,
+        HubOut {
+            address,
+            ca,
+            edge_passwords: Arc::new(edge_passwords),
+        },
+    );
     rec.k8s = Some(k8s);
     Ok(())
 }

@@ -73,6 +73,8 @@ impl Options {
 pub(crate) struct HubOut {
     pub address: String,
     pub ca: Option<Arc<Ca>>,
+    /// Each edge's gateway password (security.mtls; empty otherwise). Never printed: no `Debug` here.
+    pub edge_passwords: Arc<crate::ops::edge_auth::Passwords>,
 }
 
 #[derive(Clone)]
@@ -115,7 +117,8 @@ pub(crate) struct Job {
     pub cluster: Cluster,
     pub plan: ClusterPlan,
     pub observed: Option<ObservedCluster>,
-    /// `add-edge`: the hub is only read (gateway address, CA), never changed.
+    /// `add-edge`: the hub's stack is not converged; only read (gateway address, CA), plus the new edge's
+    /// gateway credential with mTLS.
     pub read_only: bool,
     /// The fleet's expiry (`ttl`), for the tags.
     pub expires: Option<u64>,
