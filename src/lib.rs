@@ -5,6 +5,7 @@
 
 pub mod ci;
 pub mod cli;
+pub mod commands;
 pub mod error;
 pub mod firewall;
 pub mod fleet;

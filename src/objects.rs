@@ -36,6 +36,11 @@ impl Named {
         Named { namespace, name }
     }
 
+    /// `(namespace, name)`.
+    pub const fn pair(self) -> (&'static str, &'static str) {
+        (self.namespace, self.name)
+    }
+
     /// This name as a Secret's [`ObjectRef`].
     pub fn secret_ref(self) -> ObjectRef {
         ObjectRef {
@@ -86,6 +91,12 @@ pub const GRAFANA_ADMIN_SECRET: Named = Named::new(MONITORING, "grafana-admin");
 pub const DESTINATIONS_SECRET: Named = Named::new(OBSERVABILITY_HUB, "lkeobs-destinations");
 /// An edge's client certificate, in that edge.
 pub const CLIENT_TLS_SECRET: Named = Named::new(OBSERVABILITY, "otel-client-tls");
+/// Each edge's gateway password (one key per edge), in the hub; never mounted by a pod.
+pub const EDGE_CREDENTIALS_SECRET: Named = Named::new(OBSERVABILITY_HUB, "lkeobs-edge-credentials");
+/// The gateway's htpasswd file, derived from [`EDGE_CREDENTIALS_SECRET`].
+pub const GATEWAY_HTPASSWD_SECRET: Named = Named::new(OBSERVABILITY_HUB, "otel-gateway-htpasswd");
+/// An edge's copy of its gateway credential, in that edge.
+pub const EDGE_AUTH_SECRET: Named = Named::new(OBSERVABILITY, "otel-edge-auth");
 
 /// The APIService that serves the resource metrics API a CPU HorizontalPodAutoscaler needs.
 pub const METRICS_APISERVICE: &str = "v1beta1.metrics.k8s.io";

@@ -7,6 +7,7 @@ use serde::Serialize;
 
 use crate::Error;
 use crate::cli::{Cli, Command};
+use crate::commands;
 use crate::error::exit;
 use crate::fleet::{FleetError, Located};
 use crate::ops::{self, Ctx};
@@ -118,41 +119,49 @@ pub fn run(cli: Cli) -> i32 {
     };
     let p = &printer;
     let outcome = match &cli.command {
-        Command::Validate(args) => runtime.block_on(ops::validate::run(&ctx, args)).map(|r| emit(p, &r)),
-        Command::Render(args) => ops::render::run(&ctx, args).map(|r| emit(p, &r)),
+        Command::Validate(args) => runtime
+            .block_on(commands::validate::run(&ctx, args))
+            .map(|r| emit(p, &r)),
+        Command::Render(args) => commands::render::run(&ctx, args).map(|r| emit(p, &r)),
         Command::Plan(args) => {
-            let options = ops::plan::Options {
+            let options = commands::plan::Options {
                 offline: args.offline,
                 detailed_exitcode: args.detailed_exitcode,
             };
-            runtime.block_on(ops::plan::run(&ctx, &options)).map(|r| emit(p, &r))
+            runtime
+                .block_on(commands::plan::run(&ctx, &options))
+                .map(|r| emit(p, &r))
         }
         // `up --dry-run` is `plan` (online).
         Command::Up(args) if args.dry_run => runtime
-            .block_on(ops::plan::run(&ctx, &ops::plan::Options::default()))
+            .block_on(commands::plan::run(&ctx, &commands::plan::Options::default()))
             .map(|r| emit(p, &r)),
         Command::Up(args) => runtime
-            .block_on(interruptible(ops::up::run(&ctx, args)))
+            .block_on(interruptible(commands::up::run(&ctx, args)))
             .map(|r| emit(p, &r)),
         Command::AddEdge(args) => runtime
-            .block_on(interruptible(ops::add_edge::run(&ctx, args)))
+            .block_on(interruptible(commands::add_edge::run(&ctx, args)))
             .map(|r| emit(p, &r)),
         Command::Verify(args) => {
-            let options = ops::verify::Options {
+            let options = commands::verify::Options {
                 canary: args.canary,
                 junit: args.junit.clone(),
                 wait: args.wait,
                 passes: args.passes,
             };
             runtime
-                .block_on(interruptible(ops::verify::run(&ctx, &options)))
+                .block_on(interruptible(commands::verify::run(&ctx, &options)))
                 .map(|r| emit(p, &r))
         }
-        Command::Reap(args) => runtime.block_on(ops::reap::run(&ctx, args)).map(|r| emit(p, &r)),
-        Command::RemoveEdge(args) => runtime.block_on(ops::remove_edge::run(&ctx, args)).map(|r| emit(p, &r)),
-        Command::Status => runtime.block_on(ops::status::run(&ctx)).map(|r| emit(p, &r)),
-        Command::Teardown => runtime.block_on(ops::teardown::run(&ctx)).map(|r| emit(p, &r)),
-        Command::Kubeconfig(args) => runtime.block_on(ops::kubeconfig::run(&ctx, args)).map(|r| emit(p, &r)),
+        Command::Reap(args) => runtime.block_on(commands::reap::run(&ctx, args)).map(|r| emit(p, &r)),
+        Command::RemoveEdge(args) => runtime
+            .block_on(commands::remove_edge::run(&ctx, args))
+            .map(|r| emit(p, &r)),
+        Command::Status => runtime.block_on(commands::status::run(&ctx)).map(|r| emit(p, &r)),
+        Command::Teardown => runtime.block_on(commands::teardown::run(&ctx)).map(|r| emit(p, &r)),
+        Command::Kubeconfig(args) => runtime
+            .block_on(commands::kubeconfig::run(&ctx, args))
+            .map(|r| emit(p, &r)),
         Command::Completions(args) => {
             let mut cmd = Cli::command();
             let mut out = std::io::stdout();

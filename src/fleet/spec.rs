@@ -206,6 +206,25 @@ impl Fleet {
         self.fleet.tags.iter().map(|t| t.get_ref().clone()).collect()
     }
 
+    /// The clusters a `--cluster NAME` option selects (all when absent), or why the name matches none.
+    pub fn select(&self, only: Option<&str>) -> Result<Vec<&Cluster>, String> {
+        let Some(name) = only else {
+            return Ok(self.clusters().collect());
+        };
+        if let Some(c) = self.cluster(name) {
+            return Ok(vec![c]);
+        }
+        let names: Vec<&str> = self.clusters().map(|c| c.name.get_ref().as_str()).collect();
+        let hint = super::diag::did_you_mean(name, &names)
+            .map(|s| format!(" (did you mean `{s}`?)"))
+            .unwrap_or_default();
+        Err(format!(
+            "--cluster {name}: no such cluster in fleet {:?}{hint}; clusters: {}",
+            self.name(),
+            names.join(", ")
+        ))
+    }
+
     pub fn cluster(&self, name: &str) -> Option<&Cluster> {
         self.clusters().find(|c| c.name.get_ref() == name)
     }

@@ -17,6 +17,7 @@ pub mod forward;
 pub mod manifest;
 pub mod metrics_api;
 pub mod nodes;
+mod pods;
 pub mod prune;
 pub mod replace;
 mod resolve;

@@ -9,16 +9,8 @@ use serde::Serialize;
 use time::OffsetDateTime;
 
 use crate::k8s::{K8s, SecretMode, SecretOutcome};
+use crate::objects::{self, CA_SECRET, CLIENT_TLS_SECRET, GATEWAY_TLS_SECRET, GRAFANA_TLS_SECRET};
 use crate::pki::{self, Ca, Issued, San};
-
-/// Where the CA lives in the hub.
-pub const CA_SECRET: (&str, &str) = ("observability-hub", "lkeobs-ca");
-/// The gateway's server certificate in the hub.
-pub const GATEWAY_SECRET: (&str, &str) = ("observability-hub", "otel-gateway-tls");
-/// Grafana's server certificate in the hub (`security.grafana_allow` set: Grafana serves HTTPS).
-pub const GRAFANA_SECRET: (&str, &str) = ("monitoring", "grafana-tls");
-/// An edge's client certificate, in that edge.
-pub const CLIENT_SECRET: (&str, &str) = ("observability", "otel-client-tls");
 
 /// What happened to one certificate.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -29,14 +21,6 @@ pub enum CertAction {
     Reissued,
 }
 
-fn labels(fleet: &str, cluster: &str) -> BTreeMap<String, String> {
-    BTreeMap::from([
-        ("app.kubernetes.io/managed-by".to_string(), "lkeobs".to_string()),
-        ("lkeobs.io/fleet".to_string(), fleet.to_string()),
-        ("lkeobs.io/cluster".to_string(), cluster.to_string()),
-    ])
-}
-
 fn bytes(data: BTreeMap<String, String>) -> BTreeMap<String, Vec<u8>> {
     data.into_iter().map(|(k, v)| (k, v.into_bytes())).collect()
 }
@@ -44,13 +28,13 @@ fn bytes(data: BTreeMap<String, String>) -> BTreeMap<String, Vec<u8>> {
 fn unusable_ca(e: pki::Error) -> crate::Error {
     crate::Error::Cluster(format!(
         "the fleet CA in Secret {}/{} is unusable ({e}); lkeobs will not replace it on its own: delete that Secret to start a new CA (every certificate is then reissued)",
-        CA_SECRET.0, CA_SECRET.1
+        CA_SECRET.namespace, CA_SECRET.name
     ))
 }
 
 /// Loads the fleet CA from the hub, or creates and stores it when there is none.
 pub async fn ensure_ca(hub: &K8s, fleet: &str) -> Result<(Ca, CertAction), crate::Error> {
-    let (ns, name) = CA_SECRET;
+    let (ns, name) = CA_SECRET.pair();
     if let Some(data) = hub.get_secret(ns, name).await? {
         return Ok((Ca::from_secret_data(&data).map_err(unusable_ca)?, CertAction::Kept));
     }
@@ -59,7 +43,7 @@ pub async fn ensure_ca(hub: &K8s, fleet: &str) -> Result<(Ca, CertAction), crate
         .ensure_secret(
             ns,
             name,
-            &labels(fleet, "hub"),
+            &objects::labels(fleet, "hub"),
             &bytes(ca.secret_data()),
             SecretMode::CreateOnly,
         )
@@ -102,7 +86,7 @@ async fn ensure_leaf(
     }
     let issued = issue()?;
     let data = bytes(issued.tls_secret_data(ca.cert_pem()));
-    k8s.ensure_secret(ns, name, &labels(fleet, cluster), &data, SecretMode::Replace)
+    k8s.ensure_secret(ns, name, &objects::labels(fleet, cluster), &data, SecretMode::Replace)
         .await?;
     Ok(if existing.is_some() {
         CertAction::Reissued
@@ -120,7 +104,7 @@ pub async fn ensure_gateway_cert(
     rotate: bool,
 ) -> Result<CertAction, crate::Error> {
     let sans = pki::gateway_sans(lb_address)?;
-    ensure_leaf(hub, GATEWAY_SECRET, fleet, "hub", ca, &sans, rotate, || {
+    ensure_leaf(hub, GATEWAY_TLS_SECRET.pair(), fleet, "hub", ca, &sans, rotate, || {
         ca.issue_server(&sans)
     })
     .await
@@ -136,7 +120,7 @@ pub async fn ensure_grafana_cert(
     rotate: bool,
 ) -> Result<CertAction, crate::Error> {
     let sans = pki::grafana_sans(lb_address)?;
-    ensure_leaf(hub, GRAFANA_SECRET, fleet, "hub", ca, &sans, rotate, || {
+    ensure_leaf(hub, GRAFANA_TLS_SECRET.pair(), fleet, "hub", ca, &sans, rotate, || {
         ca.issue_grafana(&sans)
     })
     .await
@@ -150,8 +134,15 @@ pub async fn ensure_client_cert(
     ca: &Ca,
     rotate: bool,
 ) -> Result<CertAction, crate::Error> {
-    ensure_leaf(edge, CLIENT_SECRET, fleet, edge_name, ca, &[], rotate, || {
-        ca.issue_client(edge_name)
-    })
+    ensure_leaf(
+        edge,
+        CLIENT_TLS_SECRET.pair(),
+        fleet,
+        edge_name,
+        ca,
+        &[],
+        rotate,
+        || ca.issue_client(edge_name),
+    )
     .await
 }

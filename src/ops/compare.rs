@@ -3,44 +3,19 @@
 
 use std::time::Duration;
 
-use k8s_openapi::api::core::v1::Service;
-use kube::Api;
 use tokio::time::Instant;
 
 use crate::fleet::{Cluster, Fleet, Role};
-use crate::k8s::{Change, K8s, Manifests, Planned, Replacement, wait::service::load_balancer_address};
+use crate::k8s::{Change, K8s, Manifests, Planned, Replacement};
 use crate::linode::Client;
 use crate::naming;
-use crate::objects::METRICS_APISERVICE;
-use crate::objects::MetricsApi;
-use crate::ops::gpu_runtime;
-use crate::ops::live_stack;
+use crate::objects::{METRICS_APISERVICE, MetricsApi};
+use crate::ops::{connect, gpu_runtime, live_stack};
 use crate::plan::{Action, ObjectPlan, Observed, Plan};
 use crate::stack::{Inputs, Renderer, secrets};
 
-/// The gateway's public Service: edges dial its LoadBalancer address.
-pub use crate::objects::GATEWAY_LB;
-
 /// How long the comparison may take when the command has no `--timeout`.
 const DEFAULT_BUDGET: Duration = Duration::from_secs(300);
-
-/// A client for an existing cluster, or why there is none yet (kubeconfig not ready).
-pub async fn connect(client: &Client, id: u64) -> Result<Result<K8s, String>, crate::Error> {
-    match client.get_kubeconfig(id).await {
-        Ok(yaml) => Ok(Ok(K8s::from_kubeconfig(&yaml).await?)),
-        Err(e) if e.is_kubeconfig_not_ready() => Ok(Err("its kubeconfig is not ready yet".into())),
-        Err(e) => Err(e.into()),
-    }
-}
-
-/// The gateway's LoadBalancer address as the hub reports it now (no waiting).
-pub async fn gateway_address(hub: &K8s) -> Result<Option<String>, crate::Error> {
-    let api: Api<Service> = Api::namespaced(hub.client().clone(), GATEWAY_LB.namespace);
-    let svc = api.get_opt(GATEWAY_LB.name).await.map_err(|e| {
-        crate::k8s::K8sError::api(format!("get service {}/{}", GATEWAY_LB.namespace, GATEWAY_LB.name), e)
-    })?;
-    Ok(svc.as_ref().and_then(load_balancer_address))
-}
 
 /// What a replacement means, for the plan's reader.
 fn replacement_note(how: Replacement) -> &'static str {
@@ -145,7 +120,7 @@ pub async fn stacks(
             continue;
         };
         let label = naming::cluster_label(fleet.name(), c.name.get_ref());
-        let k8s = match connect(client, id).await {
+        let k8s = match connect::connect(client, id).await {
             Ok(Ok(k)) => k,
             Err(e) => {
                 plan.problems.push(format!("cannot compare the stack of {label}: {e}"));
@@ -161,7 +136,7 @@ pub async fn stacks(
         };
         let compared = async {
             if c.role == Role::Hub {
-                inputs.gateway_address = gateway_address(&k8s).await?;
+                inputs.gateway_address = connect::gateway_address(&k8s).await?;
             }
             inputs.gpu_runtime = gpu_runtime::detect(&k8s, c).await?;
             compare_cluster(&k8s, fleet, c, &inputs, renderer, deadline).await

@@ -12,17 +12,18 @@ use base64::Engine as _;
 use secrecy::{ExposeSecret, SecretString};
 
 use crate::k8s::{K8s, SecretMode, Workload, WorkloadKind};
+use crate::objects;
 
 /// The passwords, in the hub: the source of truth, never mounted.
-pub const CREDENTIALS_SECRET: (&str, &str) = ("observability-hub", "lkeobs-edge-credentials");
+pub const CREDENTIALS_SECRET: (&str, &str) = objects::EDGE_CREDENTIALS_SECRET.pair();
 /// The gateway's htpasswd file, derived from [`CREDENTIALS_SECRET`].
-pub const HTPASSWD_SECRET: (&str, &str) = ("observability-hub", "otel-gateway-htpasswd");
+pub const HTPASSWD_SECRET: (&str, &str) = objects::GATEWAY_HTPASSWD_SECRET.pair();
 /// The key of the htpasswd file in [`HTPASSWD_SECRET`].
 pub const HTPASSWD_KEY: &str = "htpasswd";
 /// An edge's own credential, in that edge (`username`, `password`).
-pub const EDGE_AUTH_SECRET: (&str, &str) = ("observability", "otel-edge-auth");
+pub const EDGE_AUTH_SECRET: (&str, &str) = objects::EDGE_AUTH_SECRET.pair();
 /// The gateway workload (a Deployment, or a StatefulSet with `stack.persistent_queue`).
-const GATEWAY: (&str, &str) = ("observability-hub", "otel-gateway");
+const GATEWAY: (&str, &str) = objects::GATEWAY.pair();
 
 /// Edge name → password.
 pub type Passwords = BTreeMap<String, SecretString>;
@@ -53,14 +54,6 @@ impl HubChange {
         }
         (!parts.is_empty()).then(|| format!("edge credentials: {}", parts.join(", ")))
     }
-}
-
-fn labels(fleet: &str, cluster: &str) -> BTreeMap<String, String> {
-    BTreeMap::from([
-        ("app.kubernetes.io/managed-by".to_string(), "lkeobs".to_string()),
-        ("lkeobs.io/fleet".to_string(), fleet.to_string()),
-        ("lkeobs.io/cluster".to_string(), cluster.to_string()),
-    ])
 }
 
 /// 32 bytes from the system's cryptographic generator, base64url.
@@ -118,7 +111,7 @@ async fn sync_htpasswd(hub: &K8s, fleet: &str, passwords: &Passwords) -> Result<
     if hub.get_secret(ns, name).await?.as_ref() == Some(&data) {
         return Ok(false);
     }
-    hub.ensure_secret(ns, name, &labels(fleet, "hub"), &data, SecretMode::Replace)
+    hub.ensure_secret(ns, name, &objects::labels(fleet, "hub"), &data, SecretMode::Replace)
         .await?;
     Ok(true)
 }
@@ -151,8 +144,14 @@ pub async fn ensure_hub(
     }
     if !change.added.is_empty() || !change.revoked.is_empty() {
         let (ns, name) = CREDENTIALS_SECRET;
-        hub.ensure_secret(ns, name, &labels(fleet, "hub"), &bytes(&passwords), SecretMode::Replace)
-            .await?;
+        hub.ensure_secret(
+            ns,
+            name,
+            &objects::labels(fleet, "hub"),
+            &bytes(&passwords),
+            SecretMode::Replace,
+        )
+        .await?;
     }
     change.htpasswd_changed = sync_htpasswd(hub, fleet, &passwords).await?;
     let wanted = passwords
@@ -169,8 +168,14 @@ pub async fn revoke(hub: &K8s, fleet: &str, edge: &str) -> Result<HubChange, cra
     let mut change = HubChange::default();
     if passwords.remove(edge).is_some() {
         let (ns, name) = CREDENTIALS_SECRET;
-        hub.ensure_secret(ns, name, &labels(fleet, "hub"), &bytes(&passwords), SecretMode::Replace)
-            .await?;
+        hub.ensure_secret(
+            ns,
+            name,
+            &objects::labels(fleet, "hub"),
+            &bytes(&passwords),
+            SecretMode::Replace,
+        )
+        .await?;
         change.revoked.push(edge.to_string());
     }
     change.htpasswd_changed = sync_htpasswd(hub, fleet, &passwords).await?;
@@ -193,7 +198,7 @@ pub async fn ensure_edge(
     if edge.get_secret(ns, name).await?.as_ref() == Some(&data) {
         return Ok(false);
     }
-    edge.ensure_secret(ns, name, &labels(fleet, edge_name), &data, SecretMode::Replace)
+    edge.ensure_secret(ns, name, &objects::labels(fleet, edge_name), &data, SecretMode::Replace)
         .await?;
     Ok(true)
 }

@@ -1,22 +1,19 @@
-//! One module per command: each takes the run's [`Ctx`] and its arguments and returns a report (cargo's `ops`).
+//! The shared layer under the commands (as in cargo's `ops`): the run's context ([`Ctx`]) and the services
+//! several commands use — discovery, comparison, connecting to clusters, certificates and edge credentials,
+//! the gateway firewall, convergence, deleting what a fleet owns, verification rounds.
 
-pub mod add_edge;
 pub mod certs;
 pub mod compare;
+pub mod connect;
+pub mod converge;
 pub mod discover;
 pub mod edge_auth;
+pub mod environment;
+pub mod gateway_firewall;
 pub mod gpu_runtime;
-pub mod kubeconfig;
 pub mod live_stack;
-pub mod plan;
-pub mod reap;
-pub mod remove_edge;
-pub mod render;
-pub mod status;
-pub mod teardown;
-pub mod up;
-pub mod validate;
-pub mod verify;
+pub mod rounds;
+pub mod sweep;
 
 use std::path::PathBuf;
 use std::sync::{Arc, OnceLock};
@@ -75,6 +72,8 @@ pub struct Ctx {
     pub started: std::time::Instant,
     pub linode: LinodeAccess,
     pub paths: Paths,
+    /// The environment as it was at start-up (destination tokens are read from it).
+    pub env: environment::Environment,
     /// The run's one client (one rate limiter, one call count), made on first use.
     client: Arc<OnceLock<Client>>,
 }
@@ -96,6 +95,7 @@ impl Ctx {
             started: std::time::Instant::now(),
             linode,
             paths,
+            env: environment::Environment::capture(),
             client: Arc::new(OnceLock::new()),
         }
     }

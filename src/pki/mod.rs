@@ -31,7 +31,7 @@ pub const REISSUE_BEFORE: time::Duration = time::Duration::days(30);
 pub const BACKDATE: time::Duration = time::Duration::hours(1);
 
 /// Common name of the gateway's server certificate.
-pub const GATEWAY_CN: &str = "otel-gateway";
+pub const GATEWAY_CN: &str = crate::objects::GATEWAY.name;
 
 /// Secret keys of `observability-hub/lkeobs-ca`.
 pub const CA_CERT_KEY: &str = "ca.crt";

@@ -8,7 +8,7 @@ use serde::Serialize;
 use super::versions::{self, Images};
 use crate::fleet::{Cluster, DestinationKind, Fleet, OtlpProtocol, duration};
 use crate::naming;
-pub use crate::objects::MetricsApi;
+use crate::objects::MetricsApi;
 use crate::objects::{GATEWAY_SERVICE_HOST, GPU_LABEL_KEY, GPU_LABEL_VALUE, NEVER_PRUNE};
 
 /// The gateway address edges dial until `up` knows the real one. `.invalid` never resolves (RFC 6761).

@@ -1,68 +1,50 @@
 //! The Secrets the stack references but `render` never writes: `up` creates them (generated passwords, certificates, tokens from the environment).
 
 use crate::fleet::{Cluster, Fleet, Role};
-use crate::objects::ObjectRef;
-
-fn secret(namespace: &str, name: &str) -> ObjectRef {
-    ObjectRef {
-        api_version: "v1".into(),
-        kind: "Secret".into(),
-        namespace: Some(namespace.into()),
-        name: name.into(),
-    }
-}
+use crate::objects::{
+    CA_SECRET, CLIENT_TLS_SECRET, DESTINATIONS_SECRET, EDGE_AUTH_SECRET, EDGE_CREDENTIALS_SECRET,
+    GATEWAY_HTPASSWD_SECRET, GATEWAY_TLS_SECRET, GRAFANA_ADMIN_SECRET, GRAFANA_TLS_SECRET, ObjectRef,
+};
 
 /// Secrets `up` creates in `cluster`, with why each exists.
 pub fn runtime_secrets(fleet: &Fleet, cluster: &Cluster) -> Vec<(ObjectRef, &'static str)> {
     let mut out = Vec::new();
     match cluster.role {
         Role::Hub => {
-            out.push((
-                secret("monitoring", "grafana-admin"),
-                "Grafana admin password, generated",
-            ));
+            out.push((GRAFANA_ADMIN_SECRET.secret_ref(), "Grafana admin password, generated"));
             let grafana_tls = !fleet.security.grafana_allow.is_empty();
             if fleet.security.mtls || grafana_tls {
-                out.push((
-                    secret("observability-hub", "lkeobs-ca"),
-                    "fleet CA, generated once and reused",
-                ));
+                out.push((CA_SECRET.secret_ref(), "fleet CA, generated once and reused"));
             }
             if fleet.security.mtls {
+                out.push((GATEWAY_TLS_SECRET.secret_ref(), "gateway server certificate"));
                 out.push((
-                    secret("observability-hub", "otel-gateway-tls"),
-                    "gateway server certificate",
-                ));
-                out.push((
-                    secret("observability-hub", "lkeobs-edge-credentials"),
+                    EDGE_CREDENTIALS_SECRET.secret_ref(),
                     "each edge's gateway password, generated; mounted by no pod",
                 ));
                 out.push((
-                    secret("observability-hub", "otel-gateway-htpasswd"),
+                    GATEWAY_HTPASSWD_SECRET.secret_ref(),
                     "the gateway's htpasswd file, derived from the edges' passwords",
                 ));
             }
             if grafana_tls {
                 out.push((
-                    secret("monitoring", "grafana-tls"),
+                    GRAFANA_TLS_SECRET.secret_ref(),
                     "Grafana server certificate for its LoadBalancer address",
                 ));
             }
             if fleet.destinations.iter().any(|d| d.token_env.is_some()) {
                 out.push((
-                    secret("observability-hub", "lkeobs-destinations"),
+                    DESTINATIONS_SECRET.secret_ref(),
                     "destination tokens, from the environment",
                 ));
             }
         }
         Role::Edge => {
             if fleet.security.mtls {
+                out.push((CLIENT_TLS_SECRET.secret_ref(), "this edge's client certificate"));
                 out.push((
-                    secret("observability", "otel-client-tls"),
-                    "this edge's client certificate",
-                ));
-                out.push((
-                    secret("observability", "otel-edge-auth"),
+                    EDGE_AUTH_SECRET.secret_ref(),
                     "this edge's gateway credential, a copy of the hub's",
                 ));
             }

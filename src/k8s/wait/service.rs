@@ -25,6 +25,17 @@ pub fn load_balancer_address(svc: &Service) -> Option<String> {
 }
 
 impl K8s {
+    /// The Service's LoadBalancer address as it stands now (no waiting); `None` when the Service or its
+    /// address does not exist (yet).
+    pub async fn load_balancer_address(&self, namespace: &str, name: &str) -> Result<Option<String>> {
+        let api: Api<Service> = Api::namespaced(self.client().clone(), namespace);
+        let svc = api
+            .get_opt(name)
+            .await
+            .map_err(|e| K8sError::api(format!("get service {namespace}/{name}"), e))?;
+        Ok(svc.as_ref().and_then(load_balancer_address))
+    }
+
     /// Waits until the Service has a LoadBalancer ingress address and returns it.
     pub async fn wait_load_balancer(&self, namespace: &str, name: &str, deadline: Instant) -> Result<String> {
         let api: Api<Service> = Api::namespaced(self.client().clone(), namespace);

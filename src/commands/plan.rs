@@ -3,8 +3,8 @@
 
 use serde::Serialize;
 
-use super::{Ctx, compare, discover};
 use crate::linode::ApiCalls;
+use crate::ops::{Ctx, compare, discover};
 use crate::plan::{self, Plan};
 use crate::stack::Renderer;
 use crate::ui::{Failure, Outcome, plan_text};

@@ -9,6 +9,7 @@ use tokio::time::Instant;
 
 use crate::fleet::{Cluster, Fleet};
 use crate::k8s::{Change, K8s, Manifests, SecretMode, Workload};
+use crate::objects::{self, DESTINATIONS_SECRET, GRAFANA_ADMIN_SECRET};
 use crate::ops::live_stack;
 use crate::stack::{Inputs, Renderer};
 
@@ -69,20 +70,11 @@ pub(super) async fn settle(
     Ok(pruned.len())
 }
 
-pub(super) fn secret_labels(fleet: &str, cluster: &str) -> BTreeMap<String, String> {
-    BTreeMap::from([
-        ("app.kubernetes.io/managed-by".to_string(), "lkeobs".to_string()),
-        ("lkeobs.io/fleet".to_string(), fleet.to_string()),
-        ("lkeobs.io/cluster".to_string(), cluster.to_string()),
-    ])
-}
-
 /// The Grafana admin Secret (`admin-user`, `admin-password`): a random password, generated once and never
 /// replaced (people may have changed it in Grafana since). Returns whether it was created.
 pub(super) async fn ensure_grafana_admin(hub: &K8s, fleet: &str) -> Result<bool, crate::Error> {
-    const NS: &str = "monitoring";
-    const NAME: &str = "grafana-admin";
-    if hub.get_secret(NS, NAME).await?.is_some() {
+    let (ns, name) = GRAFANA_ADMIN_SECRET.pair();
+    if hub.get_secret(ns, name).await?.is_some() {
         return Ok(false);
     }
     let mut raw = [0u8; 24];
@@ -97,7 +89,7 @@ pub(super) async fn ensure_grafana_admin(hub: &K8s, fleet: &str) -> Result<bool,
         ),
     ]);
     let outcome = hub
-        .ensure_secret(NS, NAME, &secret_labels(fleet, "hub"), &data, SecretMode::CreateOnly)
+        .ensure_secret(ns, name, &objects::labels(fleet, "hub"), &data, SecretMode::CreateOnly)
         .await?;
     Ok(outcome == crate::k8s::SecretOutcome::Created)
 }
@@ -108,8 +100,7 @@ pub(super) async fn ensure_destinations(
     fleet: &str,
     tokens: &BTreeMap<String, SecretString>,
 ) -> Result<bool, crate::Error> {
-    const NS: &str = "observability-hub";
-    const NAME: &str = "lkeobs-destinations";
+    let (ns, name) = DESTINATIONS_SECRET.pair();
     if tokens.is_empty() {
         return Ok(false);
     }
@@ -117,10 +108,10 @@ pub(super) async fn ensure_destinations(
         .iter()
         .map(|(k, v)| (k.clone(), v.expose_secret().as_bytes().to_vec()))
         .collect();
-    if hub.get_secret(NS, NAME).await?.as_ref() == Some(&data) {
+    if hub.get_secret(ns, name).await?.as_ref() == Some(&data) {
         return Ok(false);
     }
-    hub.ensure_secret(NS, NAME, &secret_labels(fleet, "hub"), &data, SecretMode::Replace)
+    hub.ensure_secret(ns, name, &objects::labels(fleet, "hub"), &data, SecretMode::Replace)
         .await?;
     Ok(true)
 }

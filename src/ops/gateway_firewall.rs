@@ -1,5 +1,6 @@
-//! The gateway firewall in `up`: created first (so the hub's gateway Service carries its id from the first
-//! apply and the cloud controller attaches it), its rules re-synced once every edge's nodes are known.
+//! The gateway Cloud Firewall: found or created (by `up`, first, so the hub's gateway Service carries its id
+//! from the first apply and the cloud controller attaches it) and its rules put when they differ from the
+//! edges' node addresses (by `up` once every edge's nodes are known, by `remove-edge` for those left).
 
 use std::net::Ipv4Addr;
 
@@ -30,7 +31,7 @@ fn too_many(e: firewall::TooManyAddresses) -> crate::Error {
 }
 
 /// Finds the fleet's firewall or creates it with the rules for the addresses known now.
-pub(super) async fn ensure(
+pub async fn ensure(
     client: &Client,
     fleet: &Fleet,
     existing: Option<&Firewall>,
@@ -54,7 +55,7 @@ pub(super) async fn ensure(
 }
 
 /// Public IPv4 addresses of the given node Linodes (one instance listing).
-pub(super) async fn addresses_of(client: &Client, instances: &[u64]) -> Result<Vec<Ipv4Addr>, crate::Error> {
+pub async fn addresses_of(client: &Client, instances: &[u64]) -> Result<Vec<Ipv4Addr>, crate::Error> {
     if instances.is_empty() {
         return Ok(Vec::new());
     }
@@ -66,7 +67,7 @@ pub(super) async fn addresses_of(client: &Client, instances: &[u64]) -> Result<V
 }
 
 /// Puts the rules for `ips` when they differ from `current`; fills in what changed.
-pub(super) async fn sync(
+pub async fn sync(
     client: &Client,
     fw: &Firewall,
     current: Option<&FirewallRules>,

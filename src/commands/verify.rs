@@ -7,11 +7,12 @@ use std::time::Duration;
 use serde::Serialize;
 use tokio::time::Instant;
 
-use super::{Ctx, compare, discover};
 use crate::Error;
 use crate::fleet::Fleet;
 use crate::linode::Client;
 use crate::naming;
+use crate::ops::rounds::{self, Ended, Rounds};
+use crate::ops::{Ctx, connect, discover};
 use crate::plan::is_ours;
 use crate::probes::{self, Outcome, Target};
 
@@ -119,7 +120,7 @@ pub async fn targets(client: &Client, fleet: &Fleet) -> Result<(Vec<Target>, Vec
             )));
             continue;
         }
-        match compare::connect(client, o.cluster.id).await {
+        match connect::connect(client, o.cluster.id).await {
             Ok(Ok(k8s)) => targets.push(Target {
                 name: cname.clone(),
                 role: c.role,
@@ -184,41 +185,41 @@ pub async fn run(ctx: &Ctx, options: &Options) -> Result<Report, Error> {
     let pause = options
         .wait
         .map_or(ROUND_PAUSE, |w| (w / 10).clamp(Duration::from_millis(100), ROUND_PAUSE));
-    let mut cached = None;
-    let mut rounds = 0;
-    let mut streak = 0;
-    let outcomes = loop {
-        rounds += 1;
-        let outcomes = round(ctx, &client, fleet, &mut cached, options.canary).await?;
-        let failed = probes::failed(&outcomes);
-        streak = if failed == 0 { streak + 1 } else { 0 };
-        if streak >= passes {
-            break outcomes;
-        }
-        let next = Instant::now() + pause;
-        let may_continue = match wait_until {
-            Some(end) => next < end,
-            // Without --wait, only further passes are awaited; a failure ends it.
-            None => failed == 0 && ctx.deadline().is_none_or(|d| next < d),
-        };
-        if !may_continue {
-            break outcomes;
-        }
-        let status = if failed == 0 {
-            format!("passed ({streak} of {passes} in a row)")
-        } else {
-            failures(&outcomes)
-        };
-        ctx.printer.note(&format!(
-            "round {rounds}: {status}; next round in {}",
-            probes::outcome::human_ms(pause.as_millis() as u64)
-        ));
-        if failed > 0 {
-            // A failed round's connections may be stale (a cluster that was not ready yet).
-            cached = None;
-        }
-        tokio::time::sleep_until(next).await;
+    let rules = Rounds {
+        passes,
+        until: wait_until,
+        deadline: ctx.deadline(),
+        pause,
     };
+    let mut cached = None;
+    let ended = rounds::repeat(
+        &rules,
+        async |failed_before| {
+            if failed_before {
+                // A failed round's connections may be stale (a cluster that was not ready yet).
+                cached = None;
+            }
+            round(ctx, &client, fleet, &mut cached, options.canary).await
+        },
+        |b| {
+            let status = if b.failed == 0 {
+                format!("passed ({} of {} in a row)", b.streak, b.passes)
+            } else {
+                failures(b.outcomes)
+            };
+            ctx.printer.note(&format!(
+                "round {}: {status}; next round in {}",
+                b.round,
+                probes::outcome::human_ms(b.pause.as_millis() as u64)
+            ));
+        },
+    )
+    .await?;
+    let Ended {
+        outcomes,
+        rounds,
+        streak,
+    } = ended;
     let passed = streak >= passes;
     let report = Report {
         fleet: fleet.name().to_string(),

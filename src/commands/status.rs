@@ -3,14 +3,10 @@
 
 use std::collections::BTreeSet;
 
-use k8s_openapi::api::core::v1::Pod;
-use kube::Api;
-use kube::api::ListParams;
 use serde::Serialize;
 
-use super::{Ctx, compare, discover};
 use crate::fleet::Role;
-use crate::k8s::{K8s, fleet_selector};
+use crate::ops::{Ctx, connect, discover};
 use crate::plan::is_ours;
 use crate::probes::Backends;
 use crate::probes::freshness::{self, Freshness};
@@ -83,25 +79,6 @@ pub struct FirewallStatus {
     pub unexpected: Vec<String>,
 }
 
-async fn pods_ready(k8s: &K8s, fleet: &str) -> Result<(usize, usize), Error> {
-    let api: Api<Pod> = Api::all(k8s.client().clone());
-    let pods = api
-        .list(&ListParams::default().labels(&fleet_selector(fleet)))
-        .await
-        .map_err(|e| crate::k8s::K8sError::api("list our pods", e))?;
-    let ready = pods
-        .items
-        .iter()
-        .filter(|p| {
-            p.status
-                .as_ref()
-                .and_then(|s| s.conditions.as_ref())
-                .is_some_and(|cs| cs.iter().any(|c| c.type_ == "Ready" && c.status == "True"))
-        })
-        .count();
-    Ok((ready, pods.items.len()))
-}
-
 /// Runs `status`.
 pub async fn run(ctx: &Ctx) -> Result<Report, Error> {
     let loaded = ctx.load_fleet()?;
@@ -143,15 +120,15 @@ pub async fn run(ctx: &Ctx) -> Result<Report, Error> {
                 if c.role == Role::Edge {
                     edge_ips.extend(o.node_ipv4.iter().map(|ip| ip.to_string()));
                 }
-                match compare::connect(&client, o.cluster.id).await? {
+                match connect::connect(&client, o.cluster.id).await? {
                     Err(why) => st.note = Some(why),
                     Ok(k8s) => {
-                        match pods_ready(&k8s, name).await {
+                        match k8s.fleet_pods_ready(name).await {
                             Ok(p) => st.pods = Some(p),
                             Err(e) => st.note = Some(e.to_string()),
                         }
                         if c.role == Role::Hub {
-                            report.gateway = compare::gateway_address(&k8s).await.unwrap_or(None);
+                            report.gateway = connect::gateway_address(&k8s).await.unwrap_or(None);
                             hub = Some(k8s);
                         }
                     }

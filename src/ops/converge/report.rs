@@ -3,9 +3,10 @@
 
 use serde::Serialize;
 
-use super::firewall::FirewallReport;
 use crate::fleet::Role;
 use crate::linode::ApiCalls;
+use crate::objects;
+use crate::ops::gateway_firewall::FirewallReport;
 use crate::ui::{Failure, Outcome};
 
 /// The steps of one cluster, in order.
@@ -175,13 +176,31 @@ pub(super) fn grafana_url(address: &str) -> String {
     }
 }
 
+/// How to reach Grafana through the hub's context `hub_ctx`: its HTTPS URL when public (`tls`), the
+/// port-forward, and the commands that print its CA certificate and admin password (never the password).
+pub(super) fn grafana_access(hub_ctx: &str, url: Option<String>, tls: bool) -> Grafana {
+    let (g, admin) = (objects::GRAFANA, objects::GRAFANA_ADMIN_SECRET);
+    Grafana {
+        url,
+        port_forward: format!(
+            "kubectl --context {hub_ctx} -n {} port-forward svc/{} 3000:3000",
+            g.namespace, g.name
+        ),
+        ca_command: tls.then(|| grafana_ca_command(hub_ctx)),
+        password_command: format!(
+            "kubectl --context {hub_ctx} -n {} get secret {} -o jsonpath='{{.data.admin-password}}' | base64 -d",
+            admin.namespace, admin.name
+        ),
+    }
+}
+
 /// Writes the fleet CA certificate Grafana's certificate chains to (`ca.crt` of its TLS Secret: public,
 /// never the key) to `lkeobs-ca.crt`.
 pub(super) fn grafana_ca_command(hub_ctx: &str) -> String {
     format!(
         "kubectl --context {hub_ctx} -n {} get secret {} -o jsonpath='{{.data.ca\\.crt}}' | base64 -d > lkeobs-ca.crt",
-        crate::ops::certs::GRAFANA_SECRET.0,
-        crate::ops::certs::GRAFANA_SECRET.1
+        objects::GRAFANA_TLS_SECRET.namespace,
+        objects::GRAFANA_TLS_SECRET.name
     )
 }
 

@@ -6,31 +6,22 @@
 
 use std::sync::Arc;
 
-use k8s_openapi::api::core::v1::Service;
-use kube::Api;
-
 use super::report::Stage;
 use super::tasks::Record;
 use super::{HubOut, HubState, Job, Shared, stack};
 use crate::Error;
 use crate::k8s::K8s;
-use crate::k8s::wait::service::load_balancer_address;
-use crate::ops::certs::{self, CA_SECRET, CertAction, GATEWAY_SECRET, GRAFANA_SECRET};
-use crate::ops::compare::{GATEWAY_LB, connect, gateway_address};
+use crate::objects::{CA_SECRET, GATEWAY, GATEWAY_LB, GRAFANA, GRAFANA_TLS_SECRET, MetricsApi};
+use crate::ops::certs::{self, CertAction};
+use crate::ops::connect::{connect, gateway_address};
 use crate::ops::edge_auth::{self, Passwords};
 use crate::ops::gpu_runtime;
 use crate::pki::Ca;
 use crate::stack::Inputs;
-use crate::stack::context::MetricsApi;
-
-/// Grafana's Service, a LoadBalancer when `grafana_allow` is set.
-const GRAFANA_LB: (&str, &str) = ("monitoring", "grafana");
 
 /// Grafana's LoadBalancer address, when it has one (`grafana_allow` set).
 pub(super) async fn grafana_address(hub: &K8s) -> Option<String> {
-    let api: Api<Service> = Api::namespaced(hub.client().clone(), GRAFANA_LB.0);
-    let svc = api.get_opt(GRAFANA_LB.1).await.ok()??;
-    load_balancer_address(&svc)
+    hub.load_balancer_address(GRAFANA.namespace, GRAFANA.name).await.ok()?
 }
 
 /// Grafana's server certificate for its LoadBalancer address (`grafana_allow` set): Grafana serves HTTPS
@@ -43,11 +34,13 @@ async fn grafana_cert(
     fresh: bool,
     rec: &mut Record,
 ) -> Result<(), Error> {
-    let address = k8s.wait_load_balancer(GRAFANA_LB.0, GRAFANA_LB.1, sh.deadline).await?;
+    let address = k8s
+        .wait_load_balancer(GRAFANA.namespace, GRAFANA.name, sh.deadline)
+        .await?;
     let _slot = sh.permits.acquire().await;
     let what = format!(
         "Grafana server certificate (Secret {}/{})",
-        GRAFANA_SECRET.0, GRAFANA_SECRET.1
+        GRAFANA_TLS_SECRET.namespace, GRAFANA_TLS_SECRET.name
     );
     match certs::ensure_grafana_cert(k8s, sh.fleet.name(), ca, &address, sh.rotate).await? {
         CertAction::Kept => {}
@@ -59,7 +52,7 @@ async fn grafana_cert(
                     .manifests
                     .workloads()
                     .iter()
-                    .filter(|w| w.namespace == GRAFANA_LB.0 && w.name == GRAFANA_LB.1)
+                    .filter(|w| w.namespace == GRAFANA.namespace && w.name == GRAFANA.name)
                 {
                     k8s.restart(w, "Grafana certificate reissued").await?;
                 }
@@ -122,7 +115,10 @@ pub(super) async fn converge(sh: &Shared, job: &Job, k8s: &K8s, fresh: bool, rec
         let ca = if fleet.security.mtls || grafana_tls {
             let (ca, action) = certs::ensure_ca(k8s, name).await?;
             if action == CertAction::Created {
-                rec.change(format!("fleet CA created (Secret {}/{})", CA_SECRET.0, CA_SECRET.1));
+                rec.change(format!(
+                    "fleet CA created (Secret {}/{})",
+                    CA_SECRET.namespace, CA_SECRET.name
+                ));
             }
             Some(Arc::new(ca))
         } else {
@@ -163,7 +159,7 @@ pub(super) async fn converge(sh: &Shared, job: &Job, k8s: &K8s, fresh: bool, rec
                         .manifests
                         .workloads()
                         .iter()
-                        .filter(|w| w.namespace == GATEWAY_SECRET.0 && w.name == "otel-gateway")
+                        .filter(|w| w.namespace == GATEWAY.namespace && w.name == GATEWAY.name)
                     {
                         k8s.restart(w, "gateway certificate reissued").await?;
                     }
@@ -209,12 +205,15 @@ pub(super) async fn read(sh: &Shared, job: &Job, rec: &mut Record) -> Result<(),
         Error::Cluster("the hub's gateway has no LoadBalancer address yet: run `lkeobs up` first".into())
     })?;
     let ca = if sh.fleet.security.mtls {
-        let data = k8s.get_secret(CA_SECRET.0, CA_SECRET.1).await?.ok_or_else(|| {
-            Error::Cluster(format!(
-                "the hub has no fleet CA (Secret {}/{}): run `lkeobs up` first",
-                CA_SECRET.0, CA_SECRET.1
-            ))
-        })?;
+        let data = k8s
+            .get_secret(CA_SECRET.namespace, CA_SECRET.name)
+            .await?
+            .ok_or_else(|| {
+                Error::Cluster(format!(
+                    "the hub has no fleet CA (Secret {}/{}): run `lkeobs up` first",
+                    CA_SECRET.namespace, CA_SECRET.name
+                ))
+            })?;
         let ca = Ca::from_secret_data(&data)
             .map_err(|e| Error::Cluster(format!("the fleet CA in the hub is unusable: {e}")))?;
         Some(Arc::new(ca))

@@ -3,10 +3,10 @@
 
 use serde::Serialize;
 
-use super::{Ctx, discover};
 use crate::cli::ValidateArgs;
 use crate::fleet::{Cluster, Fleet};
 use crate::linode::ApiCalls;
+use crate::ops::{Ctx, discover};
 
 /// What `validate` reports about a valid fleet.
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]

@@ -3,11 +3,11 @@
 //! read; with mTLS the new edge's gateway credential is added there and the gateway restarted) and re-syncs
 //! the gateway firewall to every edge.
 
-use super::Ctx;
-use super::up::{self, Options, Report};
 use crate::Error;
 use crate::cli::AddEdgeArgs;
 use crate::fleet::edit::{self, NewEdge};
+use crate::ops::Ctx;
+use crate::ops::converge::{self, Options, Report};
 use crate::ui::progress::Mode;
 
 /// Runs `add-edge`. The fleet file is written before the edge is brought up, so a failed or interrupted
@@ -32,7 +32,7 @@ pub async fn run(ctx: &Ctx, args: &AddEdgeArgs) -> Result<Report, Error> {
         let updated = crate::fleet::parse(&loaded.file, &text)?;
         // The catalog check runs before the file changes: a region without Kubernetes is refused here.
         if let Ok(client) = ctx.linode_client()? {
-            super::discover::preflight(&client, &updated).await?;
+            crate::ops::discover::preflight(&client, &updated).await?;
         }
         edit::write_fleet_file(&ctx.fleet_path, &text)?;
         ctx.printer.note(&format!("added [edges.{name}] to {}", loaded.file));
@@ -47,5 +47,5 @@ pub async fn run(ctx: &Ctx, args: &AddEdgeArgs) -> Result<Report, Error> {
         progress: Mode::detect(),
         verify_wait: args.verify_wait,
     };
-    up::converge(ctx, &loaded, &opts).await
+    converge::converge(ctx, &loaded, &opts).await
 }

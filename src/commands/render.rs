@@ -4,10 +4,10 @@ use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
-use super::Ctx;
 use crate::Error;
 use crate::cli::RenderArgs;
-use crate::fleet::{Fleet, diag::did_you_mean};
+use crate::fleet::Fleet;
+use crate::ops::Ctx;
 use crate::stack::context::GATEWAY_PLACEHOLDER;
 use crate::stack::{Inputs, RenderedCluster, Renderer};
 
@@ -52,31 +52,12 @@ pub struct ClusterFiles {
     pub objects: Option<usize>,
 }
 
-/// The clusters selected by `--cluster` (all when absent).
-pub fn select<'f>(fleet: &'f Fleet, only: Option<&str>) -> Result<Vec<&'f crate::fleet::Cluster>, Error> {
-    match only {
-        None => Ok(fleet.clusters().collect()),
-        Some(name) => match fleet.cluster(name) {
-            Some(c) => Ok(vec![c]),
-            None => {
-                let names: Vec<&str> = fleet.clusters().map(|c| c.name.get_ref().as_str()).collect();
-                let hint = did_you_mean(name, &names)
-                    .map(|s| format!(" (did you mean `{s}`?)"))
-                    .unwrap_or_default();
-                Err(Error::Usage(format!(
-                    "--cluster {name}: no such cluster in fleet {:?}{hint}; clusters: {}",
-                    fleet.name(),
-                    names.join(", ")
-                )))
-            }
-        },
-    }
-}
-
 /// Renders the selected clusters offline.
 pub fn render_all(fleet: &Fleet, only: Option<&str>) -> Result<Vec<RenderedCluster>, Error> {
     let renderer = Renderer::new()?;
-    select(fleet, only)?
+    fleet
+        .select(only)
+        .map_err(Error::Usage)?
         .into_iter()
         .map(|c| renderer.render(fleet, c, &Inputs::default()).map_err(Error::from))
         .collect()

@@ -9,10 +9,11 @@ use tokio::sync::mpsc;
 use tokio::time::{Instant, timeout_at};
 
 use super::report::{ClusterReport, Stage};
-use super::{EdgeNodes, HubState, Job, NodeAddresses, Shared, cluster, edge, firewall, hub};
+use super::{EdgeNodes, HubState, Job, NodeAddresses, Shared, cluster, edge, hub};
 use crate::fleet::Role;
 use crate::k8s::K8s;
 use crate::linode::Firewall;
+use crate::ops::gateway_firewall as firewall;
 use crate::{Error, naming};
 
 /// One cluster's outcome and what the end of the run needs from it.

@@ -10,14 +10,14 @@ use std::time::Duration;
 use serde::Serialize;
 use tokio::time::Instant;
 
-use super::compare::connect;
-use super::teardown::{Owned, drain, node_ids, sweep, wait_gone};
-use super::{Ctx, discover, edge_auth};
 use crate::cli::RemoveEdgeArgs;
 use crate::fleet::{Role, edit};
+use crate::ops::connect::connect;
+use crate::ops::sweep::{Owned, drain, node_ids, sweep, wait_gone};
+use crate::ops::{Ctx, discover, edge_auth, gateway_firewall};
 use crate::plan::is_ours;
 use crate::ui::prompt;
-use crate::{Error, firewall, kubeconfig, naming};
+use crate::{Error, kubeconfig, naming};
 
 const DEFAULT_BUDGET: Duration = Duration::from_secs(30 * 60);
 
@@ -151,13 +151,10 @@ pub async fn run(ctx: &Ctx, args: &RemoveEdgeArgs) -> Result<Report, Error> {
                 })
                 .flat_map(|o| o.node_ipv4.iter().copied())
                 .collect();
-            let wanted = firewall::gateway_rules(&edges).map_err(|e| Error::Conflict(e.to_string()))?;
-            let current = fw.rules.as_ref().map(|r| r.rules.clone());
-            if !current.as_ref().is_some_and(|c| firewall::matches(c, &wanted)) {
-                let have = current.as_ref().map(firewall::allowed_ips).unwrap_or_default();
-                report.firewall_removed = have.difference(&firewall::allowed_ips(&wanted)).cloned().collect();
-                client.put_firewall_rules(fw.id, &wanted).await?;
-            }
+            let mut change = gateway_firewall::FirewallReport::default();
+            let current = fw.rules.as_ref().map(|r| &r.rules);
+            gateway_firewall::sync(&client, fw, current, &edges, &mut change).await?;
+            report.firewall_removed = change.removed;
         }
     }
     let context = naming::context_name(&name, &args.name);

@@ -7,10 +7,10 @@ use std::time::Duration;
 use serde::Serialize;
 use tokio::task::JoinSet;
 
-use super::Ctx;
 use crate::cli::KubeconfigArgs;
 use crate::kubeconfig::{self, Entry};
 use crate::naming;
+use crate::ops::Ctx;
 use crate::plan::is_ours;
 use crate::{Error, linode};
 
@@ -65,7 +65,7 @@ pub async fn run(ctx: &Ctx, args: &KubeconfigArgs) -> Result<Report, Error> {
     let use_context = match &args.use_cluster {
         None => None,
         Some(c) => {
-            crate::ops::render::select(fleet, Some(c))?;
+            fleet.select(Some(c)).map_err(Error::Usage)?;
             Some(naming::context_name(name, c))
         }
     };

@@ -6,11 +6,12 @@ use super::tasks::Record;
 use super::{HubOut, HubState, Job, Shared, stack};
 use crate::Error;
 use crate::k8s::K8s;
-use crate::ops::certs::{self, CLIENT_SECRET, CertAction};
+use crate::objects::CLIENT_TLS_SECRET;
+use crate::objects::MetricsApi;
+use crate::ops::certs::{self, CertAction};
 use crate::ops::edge_auth;
 use crate::ops::gpu_runtime;
 use crate::stack::Inputs;
-use crate::stack::context::MetricsApi;
 
 /// Waits for the hub's gateway address; fails if the hub failed.
 async fn hub_ready(sh: &Shared) -> Result<HubOut, Error> {
@@ -64,7 +65,7 @@ pub(super) async fn converge(sh: &Shared, job: &Job, k8s: &K8s, fresh: bool, rec
                         .manifests
                         .workloads()
                         .iter()
-                        .filter(|w| w.namespace == CLIENT_SECRET.0)
+                        .filter(|w| w.namespace == CLIENT_TLS_SECRET.namespace)
                     {
                         k8s.restart(w, "client certificate reissued").await?;
                     }

@@ -5,10 +5,10 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
-use super::Ctx;
-use super::teardown::{self, teardown_fleet};
 use crate::cli::ReapArgs;
 use crate::linode::Filter;
+use crate::ops::Ctx;
+use crate::ops::sweep::{self, teardown_fleet};
 use crate::ui::prompt;
 use crate::{Error, naming};
 
@@ -19,7 +19,7 @@ pub struct Report {
     /// Fleets with a TTL still to run.
     pub alive: Vec<Expired>,
     pub dry_run: bool,
-    pub torn_down: Vec<teardown::Report>,
+    pub torn_down: Vec<sweep::Report>,
     pub api_calls: crate::linode::ApiCalls,
     /// When the run looked (unix seconds), for the time left on live fleets.
     #[serde(skip)]

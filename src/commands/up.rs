@@ -1,0 +1,27 @@
+//! `lkeobs up` (DESIGN §4): converge the account to the fleet file (`ops::converge`); `--dry-run` is `plan`,
+//! dispatched by `run`.
+
+use crate::Error;
+use crate::cli::UpArgs;
+use crate::ops::Ctx;
+use crate::ops::converge::{self, Options, Report};
+use crate::ui::progress::Mode;
+
+/// The converge options `up`'s flags ask for.
+pub fn options(args: &UpArgs) -> Options {
+    Options {
+        concurrency: usize::from(args.concurrency),
+        rotate_certs: args.rotate_certs,
+        verify: !args.no_verify,
+        only_edge: None,
+        merge_kubeconfig: !args.no_kubeconfig,
+        progress: Mode::detect(),
+        verify_wait: args.verify_wait,
+    }
+}
+
+/// Runs `up`.
+pub async fn run(ctx: &Ctx, args: &UpArgs) -> Result<Report, Error> {
+    let loaded = ctx.load_fleet()?;
+    converge::converge(ctx, &loaded, &options(args)).await
+}

@@ -1,0 +1,67 @@
+//! What `up` takes from outside the fleet file before its first write: the destinations' tokens (from the
+//! environment captured at start-up) and the fleet's expiry (from the clusters' tags, or now + `ttl`).
+
+use std::collections::BTreeMap;
+
+use secrecy::SecretString;
+
+use crate::fleet::{Diag, Fleet, FleetError, Loaded};
+use crate::ops::environment::Environment;
+use crate::{Error, naming, plan};
+
+/// The destinations' tokens from the environment; a missing one is an error on its `token_env` line,
+/// raised before anything is created.
+pub(super) fn destination_tokens(
+    environment: &Environment,
+    loaded: &Loaded,
+) -> Result<BTreeMap<String, SecretString>, Error> {
+    let mut tokens = BTreeMap::new();
+    let mut errors = Vec::new();
+    for (i, d) in loaded.fleet.destinations.iter().enumerate() {
+        let Some(env) = &d.token_env else { continue };
+        match environment.non_empty(env.get_ref()) {
+            Some(v) => {
+                tokens.insert(env.get_ref().clone(), v.clone());
+            }
+            None => errors.push(loaded.locate(
+                &Diag::new(
+                    env.span(),
+                    format!("destinations[{i}].token_env"),
+                    format!("the environment variable {} is not set (or empty)", env.get_ref()),
+                )
+                .help("export it before running up: its value becomes the Secret observability-hub/lkeobs-destinations"),
+            )),
+        }
+    }
+    if errors.is_empty() {
+        Ok(tokens)
+    } else {
+        Err(FleetError::Invalid {
+            file: loaded.file.clone(),
+            errors,
+        }
+        .into())
+    }
+}
+
+/// The fleet's expiry (unix seconds) when it has a `ttl`: the one its clusters already carry, else now + ttl.
+pub(super) fn expiry(fleet: &Fleet, observed: &plan::Observed) -> Result<Option<u64>, Error> {
+    let Some(ttl) = &fleet.fleet.ttl else {
+        return Ok(None);
+    };
+    let existing = observed
+        .clusters
+        .iter()
+        .filter(|o| plan::is_ours(&o.cluster.tags, fleet.name()))
+        .flat_map(|o| o.cluster.tags.iter())
+        .filter_map(|t| naming::parse_expires_tag(t))
+        .min();
+    if existing.is_some() {
+        return Ok(existing);
+    }
+    let ttl = crate::fleet::duration::parse(ttl.get_ref()).map_err(Error::Usage)?;
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_err(|e| Error::Internal(format!("the clock is before 1970: {e}")))?;
+    Ok(Some((now + ttl).as_secs()))
+}

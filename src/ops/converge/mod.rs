@@ -1,0 +1,231 @@
+//! Converging the account to the fleet file (DESIGN §4), for `up` and `add-edge`: validate and preflight,
+//! discover and plan, then one task per cluster run at once (create or adopt, kubeconfig, nodes Ready,
+//! stack), the hub publishing its gateway address and CA to the edges, the gateway firewall re-synced once
+//! the edges' nodes are known; every step idempotent, so a re-run resumes from whatever the account holds.
+
+mod cluster;
+mod edge;
+mod finish;
+mod hub;
+mod inputs;
+mod local_files;
+mod report;
+mod stack;
+mod tasks;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::net::Ipv4Addr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use secrecy::SecretString;
+use tokio::sync::{Semaphore, mpsc, watch};
+use tokio::task::JoinSet;
+use tokio::time::Instant;
+
+pub use crate::ops::gateway_firewall::FirewallReport;
+pub use report::{ClusterReport, Gateway, Grafana, Report, Stage, Verification};
+
+use super::{Ctx, discover, gateway_firewall};
+use crate::fleet::{Cluster, Fleet, Loaded, Role};
+use crate::linode::Client;
+use crate::pki::Ca;
+use crate::plan::{self, ClusterPlan, ObservedCluster};
+use crate::stack::Renderer;
+use crate::ui::progress::{Mode, Progress};
+use crate::{Error, naming};
+
+/// The whole run's budget when `--timeout` is not given.
+const DEFAULT_BUDGET: Duration = Duration::from_secs(60 * 60);
+
+/// How `up` runs.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// Clusters doing API work at once (waits hold no slot).
+    pub concurrency: usize,
+    pub rotate_certs: bool,
+    pub verify: bool,
+    /// Only this edge (and a read of the hub): `add-edge`.
+    pub only_edge: Option<String>,
+    /// Merge the contexts into the user's kubeconfig.
+    pub merge_kubeconfig: bool,
+    pub progress: Mode,
+    /// How long the verification may repeat rounds until every probe passes.
+    pub verify_wait: Duration,
+}
+
+/// What the hub hands the edges once its gateway has an address.
+#[derive(Clone)]
+pub(crate) struct HubOut {
+    pub address: String,
+    pub ca: Option<Arc<Ca>>,
+    /// Each edge's gateway password (security.mtls; empty otherwise). Never printed: no `Debug` here.
+    pub edge_passwords: Arc<crate::ops::edge_auth::Passwords>,
+}
+
+#[derive(Clone)]
+pub(crate) enum HubState {
+    Waiting,
+    Ready(HubOut),
+    Failed(String),
+}
+
+/// An edge's node addresses, for the firewall: known from discovery, or the node Linodes to look up.
+#[derive(Debug)]
+pub(crate) struct EdgeNodes {
+    pub name: String,
+    pub nodes: Option<NodeAddresses>,
+}
+
+#[derive(Debug)]
+pub(crate) enum NodeAddresses {
+    Known(Vec<Ipv4Addr>),
+    /// Some known, plus node Linodes whose addresses must be looked up.
+    Mixed(Vec<Ipv4Addr>, Vec<u64>),
+}
+
+/// Everything the cluster tasks share.
+pub(crate) struct Shared {
+    pub client: Client,
+    pub fleet: Fleet,
+    pub renderer: Renderer,
+    pub progress: Progress,
+    pub permits: Semaphore,
+    pub deadline: Instant,
+    pub rotate: bool,
+    pub firewall_id: Option<u64>,
+    pub destinations: BTreeMap<String, SecretString>,
+    pub hub: watch::Sender<HubState>,
+}
+
+/// One cluster's work.
+pub(crate) struct Job {
+    pub cluster: Cluster,
+    pub plan: ClusterPlan,
+    pub observed: Option<ObservedCluster>,
+    /// `add-edge`: the hub's stack is not converged; only read (gateway address, CA), plus the new edge's
+    /// gateway credential with mTLS.
+    pub read_only: bool,
+    /// The fleet's expiry (`ttl`), for the tags.
+    pub expires: Option<u64>,
+}
+
+/// Converges the account to the fleet file and returns the report; clusters that failed and failed probes
+/// are its outcome (see [`Report`]).
+pub async fn converge(ctx: &Ctx, loaded: &Loaded, opts: &Options) -> Result<Report, Error> {
+    let started = Instant::now();
+    let fleet = &loaded.fleet;
+    let name = fleet.name().to_string();
+    // Said now in text mode; the JSON report carries them.
+    ctx.security_warnings(fleet);
+    let renderer = Renderer::new()?;
+    let client = ctx.require_linode("up")?;
+    // Everything that can be checked is checked before the first write.
+    let destinations = inputs::destination_tokens(&ctx.env, loaded)?;
+    discover::preflight(&client, loaded).await?;
+    let observed = discover::observe(&client, fleet).await?;
+    let plan = plan::online(fleet, &observed, &renderer)?;
+    if !plan.problems.is_empty() {
+        return Err(Error::Runtime(format!(
+            "nothing was changed: {}",
+            plan.problems.join("; ")
+        )));
+    }
+    let find = |c: &Cluster| {
+        let label = naming::cluster_label(&name, c.name.get_ref());
+        observed.clusters.iter().find(|o| o.cluster.label == label).cloned()
+    };
+    if opts.only_edge.is_some() && find(&fleet.hub).is_none() {
+        return Err(Error::Usage(format!(
+            "the hub of fleet {name:?} does not exist yet: run `lkeobs up` first"
+        )));
+    }
+    let expires = inputs::expiry(fleet, &observed)?;
+    let deadline = ctx.deadline().unwrap_or_else(|| Instant::now() + DEFAULT_BUDGET);
+
+    // Which clusters this run works on; the others' node addresses stay in the firewall as discovered.
+    let in_scope = |c: &Cluster| match &opts.only_edge {
+        None => true,
+        Some(e) => c.name.get_ref() == e,
+    };
+    let mut jobs = Vec::new();
+    let mut other_ips: Vec<Ipv4Addr> = Vec::new();
+    let mut observed_ips: BTreeMap<String, Vec<Ipv4Addr>> = BTreeMap::new();
+    for c in fleet.clusters() {
+        let have = find(c);
+        if c.role == Role::Edge
+            && let Some(h) = &have
+        {
+            observed_ips.insert(c.name.get_ref().clone(), h.node_ipv4.clone());
+            if !in_scope(c) {
+                other_ips.extend(h.node_ipv4.iter().copied());
+            }
+        }
+        let read_only = c.role == Role::Hub && opts.only_edge.is_some();
+        if !in_scope(c) && !read_only {
+            continue;
+        }
+        let Some(cp) = plan.clusters.iter().find(|p| p.name == *c.name.get_ref()) else {
+            continue;
+        };
+        jobs.push(Job {
+            cluster: c.clone(),
+            plan: cp.clone(),
+            observed: have,
+            read_only,
+            expires,
+        });
+    }
+
+    // The firewall comes first: the hub's gateway Service names it from its first apply.
+    let fw = if fleet.security.gateway_firewall {
+        let known: Vec<Ipv4Addr> = observed_ips.values().flatten().copied().collect();
+        Some(gateway_firewall::ensure(&client, fleet, observed.firewall.as_ref(), &known, expires).await?)
+    } else {
+        None
+    };
+
+    let progress = Progress::new(opts.progress, jobs.iter().map(|j| j.cluster.name.get_ref().as_str()));
+    let (hub_tx, _) = watch::channel(HubState::Waiting);
+    let shared = Arc::new(Shared {
+        client: client.clone(),
+        fleet: fleet.clone(),
+        renderer,
+        progress,
+        permits: Semaphore::new(opts.concurrency.max(1)),
+        deadline,
+        rotate: opts.rotate_certs,
+        firewall_id: fw.as_ref().map(|(f, _)| f.id),
+        destinations,
+        hub: hub_tx,
+    });
+    let (nodes_tx, nodes_rx) = mpsc::unbounded_channel();
+    let edges_in_scope: BTreeSet<String> = jobs
+        .iter()
+        .filter(|j| j.cluster.role == Role::Edge)
+        .map(|j| j.cluster.name.get_ref().clone())
+        .collect();
+    let mut set = JoinSet::new();
+    for job in jobs {
+        let tx = (job.cluster.role == Role::Edge).then(|| nodes_tx.clone());
+        set.spawn(tasks::drive(shared.clone(), job, tx));
+    }
+    drop(nodes_tx);
+
+    let collect = async {
+        let mut records = Vec::new();
+        while let Some(joined) = set.join_next().await {
+            match joined {
+                Ok(r) => records.push(r),
+                Err(e) => return Err(Error::Internal(format!("a cluster task failed: {e}"))),
+            }
+        }
+        Ok(records)
+    };
+    let firewall_sync = tasks::sync_firewall(&shared, fw, nodes_rx, &edges_in_scope, other_ips, &observed_ips);
+    let (records, fw_report) = tokio::join!(collect, firewall_sync);
+    let records = records?;
+    shared.progress.abandon();
+
+    finish::finish(ctx, &shared, loaded, opts, records, fw_report, started).await
+}
