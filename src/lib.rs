@@ -1,6 +1,15 @@
 //! lkeobs: stand up, grow, check and tear down a federated observability fleet on Linode Kubernetes Engine.
 //!
-//! Layers point down: `cli` → `ops` → {`linode`, `stack`, `plan`} → `fleet`, `naming`.
+//! Layers point down, and no arrow points sideways or up:
+//! - `main`, `run` (dispatch, prints each report once, exit codes), `cli` (clap only), `error`;
+//! - `commands`: one thin entry point per command, returning a typed `ui::Report`;
+//! - `ops`: the shared layer under the commands (context, discovery, comparison, convergence, sweeping,
+//!   certificates, edge credentials, the gateway firewall, verification rounds);
+//! - `plan` (the plan as data), `probes` (verification), `ui` (printer, progress, plan text, reports);
+//! - `stack` (templates, rendering, no I/O), `k8s` (one cluster's Kubernetes API), `linode` (the Linode
+//!   API), `pki` (certificates, pure), `kubeconfig` (files);
+//! - at the bottom: `fleet` (the fleet file), `objects` (well-known Kubernetes objects and labels),
+//!   `naming` (Linode labels and tags), `firewall` (gateway firewall rules), `net`, `tls`, `ci`.
 #![forbid(unsafe_code)]
 
 pub mod ci;

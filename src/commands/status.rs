@@ -167,11 +167,15 @@ impl crate::ui::Report for Report {
     }
 }
 
+/// One line of the clusters table: name, label, state, nodes ready, pods ready, note.
+fn row(cols: [&str; 6]) -> String {
+    let [name, label, state, nodes, pods, note] = cols;
+    format!("{name:<16} {label:<30} {state:<9} {nodes:>11} {pods:>10}  {note}\n")
+}
+
 fn text(r: &Report) -> String {
-    let mut t = format!(
-        "Fleet {:?}\n\n{:<16} {:<30} {:<9} {:>11} {:>10}  note\n",
-        r.fleet, "cluster", "label", "state", "nodes ready", "pods ready"
-    );
+    let mut t = format!("Fleet {:?}\n\n", r.fleet);
+    t.push_str(&row(["cluster", "label", "state", "nodes ready", "pods ready", "note"]));
     for c in &r.clusters {
         let nodes = if c.state == ClusterState::Exists {
             format!("{}/{}", c.nodes_ready, c.nodes)
@@ -179,15 +183,8 @@ fn text(r: &Report) -> String {
             "-".into()
         };
         let pods = c.pods.map_or_else(|| "-".to_string(), |(a, b)| format!("{a}/{b}"));
-        t.push_str(&format!(
-            "{:<16} {:<30} {:<9} {:>11} {:>10}  {}\n",
-            c.name,
-            c.label,
-            c.state.as_str(),
-            nodes,
-            pods,
-            c.note.as_deref().unwrap_or("")
-        ));
+        let note = c.note.as_deref().unwrap_or("");
+        t.push_str(&row([&c.name, &c.label, c.state.as_str(), &nodes, &pods, note]));
     }
     t.push_str(&freshness_text(r));
     t.push_str(&format!(

@@ -11,6 +11,7 @@ mod reader;
 pub mod spec;
 pub mod untrusted;
 pub mod validate;
+mod validate_destination;
 pub mod warnings;
 
 use std::path::{Path, PathBuf};
@@ -84,5 +85,7 @@ pub fn parse(file: &str, source: &str) -> Result<Loaded, FleetError> {
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_destinations;
 #[cfg(test)]
 mod tests_node_meta;

@@ -29,6 +29,16 @@ pub fn snippet(src: &str, span: &Range<usize>) -> String {
     }
 }
 
+/// "`field` must be `expected`, found `<kind>`", quoting the value at `span`.
+fn wrong_type(src: &str, span: Range<usize>, field: impl Into<String>, expected: &str, found: &DeValue<'_>) -> Diag {
+    Diag::new(
+        span.clone(),
+        field,
+        format!("must be {expected}, found {}", kind_name(found)),
+    )
+    .value(snippet(src, &span))
+}
+
 fn kind_name(v: &DeValue<'_>) -> &'static str {
     match v {
         DeValue::String(_) => "a string",
@@ -138,14 +148,13 @@ impl<'s, 'i> Table<'s, 'i> {
         for (i, item) in items.iter().enumerate() {
             match item.get_ref() {
                 DeValue::String(s) => out.push(spanned(item.span(), s.to_string())),
-                other => diags.push(
-                    Diag::new(
-                        item.span(),
-                        format!("{}[{i}]", self.field(key)),
-                        format!("must be a string, found {}", kind_name(other)),
-                    )
-                    .value(snippet(self.src, &item.span())),
-                ),
+                other => diags.push(wrong_type(
+                    self.src,
+                    item.span(),
+                    format!("{}[{i}]", self.field(key)),
+                    "a string",
+                    other,
+                )),
             }
         }
         out
@@ -158,12 +167,13 @@ impl<'s, 'i> Table<'s, 'i> {
         };
         let DeValue::Table(map) = value.get_ref() else {
             diags.push(
-                Diag::new(
+                wrong_type(
+                    self.src,
                     value.span(),
                     self.field(key),
-                    format!("must be a table of strings, found {}", kind_name(value.get_ref())),
+                    "a table of strings",
+                    value.get_ref(),
                 )
-                .value(snippet(self.src, &value.span()))
                 .help(format!("write {key} = {{ \"example.com/team\" = \"ml\" }}")),
             );
             return Vec::new();
@@ -174,12 +184,10 @@ impl<'s, 'i> Table<'s, 'i> {
             match v.get_ref() {
                 DeValue::String(s) => out.push((spanned(k.span(), name), spanned(v.span(), s.to_string()))),
                 other => {
-                    let mut d = Diag::new(
-                        k.span(),
-                        format!("{}.{name:?}", self.field(key)),
-                        format!("must be a string, found {}", kind_name(other)),
-                    )
-                    .value(snippet(self.src, &v.span()));
+                    // The key's position, the value quoted.
+                    let field = format!("{}.{name:?}", self.field(key));
+                    let mut d = wrong_type(self.src, v.span(), field, "a string", other);
+                    d.span = k.span();
                     if matches!(other, DeValue::Table(_)) {
                         // `a.b = "x"` is a dotted key: a nested table, not the key `a.b`.
                         d = d.help(format!("quote a key holding dots or a slash: \"{name}.…\" = \"...\""));
@@ -197,14 +205,7 @@ impl<'s, 'i> Table<'s, 'i> {
         match value.get_ref() {
             DeValue::Array(items) => Some(items.iter().collect()),
             other => {
-                diags.push(
-                    Diag::new(
-                        value.span(),
-                        self.field(key),
-                        format!("must be an array, found {}", kind_name(other)),
-                    )
-                    .value(snippet(self.src, &value.span())),
-                );
+                diags.push(wrong_type(self.src, value.span(), self.field(key), "an array", other));
                 None
             }
         }
@@ -223,14 +224,13 @@ impl<'s, 'i> Table<'s, 'i> {
             return Vec::new();
         };
         let DeValue::Table(map) = value.get_ref() else {
-            diags.push(
-                Diag::new(
-                    value.span(),
-                    self.field(key),
-                    format!("must be a table, found {}", kind_name(value.get_ref())),
-                )
-                .value(snippet(self.src, &value.span())),
-            );
+            diags.push(wrong_type(
+                self.src,
+                value.span(),
+                self.field(key),
+                "a table",
+                value.get_ref(),
+            ));
             return Vec::new();
         };
         let mut out = Vec::new();
@@ -253,14 +253,7 @@ impl<'s, 'i> Table<'s, 'i> {
         match value.get_ref() {
             DeValue::Table(t) => Some(Table::new(src, path, value.span(), t)),
             other => {
-                diags.push(
-                    Diag::new(
-                        value.span(),
-                        path,
-                        format!("must be a table, found {}", kind_name(other)),
-                    )
-                    .value(snippet(src, &value.span())),
-                );
+                diags.push(wrong_type(src, value.span(), path, "a table", other));
                 None
             }
         }

@@ -44,41 +44,41 @@ pub fn security_warnings(f: &Fleet) -> Vec<String> {
 mod tests {
     use super::*;
     use crate::fleet::parse;
+    use crate::fleet::tests::with;
 
-    const SAFE: &str = r#"
-[fleet]
-name = "f"
-k8s_version = "1.33"
-[hub]
-region = "us-ord"
-pools = [{ type = "g6-standard-2", count = 1 }]
-[security]
-control_plane_acl = ["203.0.113.0/24"]
-"#;
+    /// The rule tests' base fleet with a narrow control-plane ACL (mTLS and the firewall are on by default).
+    fn safe() -> String {
+        with("[security]\n", "[security]\ncontrol_plane_acl = [\"203.0.113.0/24\"]\n")
+    }
+
+    fn warnings(src: &str) -> Vec<String> {
+        security_warnings(&parse("t.toml", src).expect("valid").fleet)
+    }
 
     #[test]
     fn a_fleet_with_an_acl_mtls_and_the_firewall_has_no_warning() {
-        assert!(security_warnings(&parse("t.toml", SAFE).unwrap().fleet).is_empty());
+        assert!(warnings(&safe()).is_empty(), "{:?}", warnings(&safe()));
     }
 
     #[test]
     fn no_acl_an_open_acl_and_mtls_off_are_each_named() {
-        let open = SAFE.replace("\"203.0.113.0/24\"", "\"0.0.0.0/0\"") + "mtls = false\n";
-        let w = security_warnings(&parse("t.toml", &open).unwrap().fleet);
+        let open = safe()
+            .replace("\"203.0.113.0/24\"", "\"0.0.0.0/0\"")
+            .replace("[security]\n", "[security]\nmtls = false\n");
+        let w = warnings(&open);
         assert_eq!(w.len(), 2, "{w:?}");
         assert!(w[0].contains("0.0.0.0/0") && w[1].contains("mtls is off"));
-        let none = SAFE.replace("control_plane_acl = [\"203.0.113.0/24\"]", "");
-        let w = security_warnings(&parse("t.toml", &none).unwrap().fleet);
+        let w = warnings(&safe().replace("control_plane_acl = [\"203.0.113.0/24\"]\n", ""));
         assert!(w[0].contains("control_plane_acl is empty"), "{w:?}");
     }
 
     #[test]
     fn gpu_profiling_is_named_only_where_a_gpu_pool_runs_the_exporter() {
-        let gpu = SAFE.replace("g6-standard-2", "g2-gpu-rtx4000a1-s");
-        let on = |src: &str| format!("{src}[stack]\ngpu_profiling = true\n");
-        let w = security_warnings(&parse("t.toml", &on(&gpu)).unwrap().fleet);
+        let gpu = safe().replace("g6-standard-2", "g2-gpu-rtx4000a1-s");
+        let on = |src: &str| src.replace("[stack]\n", "[stack]\ngpu_profiling = true\n");
+        let w = warnings(&on(&gpu));
         assert!(w.len() == 1 && w[0].contains("gpu_profiling is on"), "{w:?}");
-        assert!(security_warnings(&parse("t.toml", &on(SAFE)).unwrap().fleet).is_empty());
-        assert!(security_warnings(&parse("t.toml", &gpu).unwrap().fleet).is_empty());
+        assert!(warnings(&on(&safe())).is_empty());
+        assert!(warnings(&gpu).is_empty());
     }
 }

@@ -169,32 +169,21 @@ impl Manifests {
 mod tests {
     use super::*;
 
+    // One document per line (flow style), a comment-only document in the middle.
     const FILE: &str = r#"
-apiVersion: apps/v1
-kind: Deployment
-metadata: {name: web, namespace: app}
+{apiVersion: apps/v1, kind: Deployment, metadata: {name: web, namespace: app}}
 ---
-apiVersion: v1
-kind: Service
-metadata: {name: web, namespace: app}
+{apiVersion: v1, kind: Service, metadata: {name: web, namespace: app}}
 ---
 # only a comment
 ---
-apiVersion: autoscaling/v2
-kind: HorizontalPodAutoscaler
-metadata: {name: web, namespace: app}
+{apiVersion: autoscaling/v2, kind: HorizontalPodAutoscaler, metadata: {name: web, namespace: app}}
 ---
-apiVersion: v1
-kind: ConfigMap
-metadata: {name: a, namespace: app}
+{apiVersion: v1, kind: ConfigMap, metadata: {name: a, namespace: app}}
 ---
-apiVersion: rbac.authorization.k8s.io/v1
-kind: ClusterRole
-metadata: {name: reader}
+{apiVersion: rbac.authorization.k8s.io/v1, kind: ClusterRole, metadata: {name: reader}}
 ---
-apiVersion: v1
-kind: ConfigMap
-metadata: {name: b, namespace: app}
+{apiVersion: v1, kind: ConfigMap, metadata: {name: b, namespace: app}}
 "#;
 
     #[test]

@@ -143,15 +143,7 @@ pub async fn ensure_hub(
         passwords.retain(|k, _| keep.contains(k.as_str()));
     }
     if !change.added.is_empty() || !change.revoked.is_empty() {
-        let (ns, name) = CREDENTIALS_SECRET;
-        hub.ensure_secret(
-            ns,
-            name,
-            &objects::labels(fleet, "hub"),
-            &bytes(&passwords),
-            SecretMode::Replace,
-        )
-        .await?;
+        store_passwords(hub, fleet, &passwords).await?;
     }
     change.htpasswd_changed = sync_htpasswd(hub, fleet, &passwords).await?;
     let wanted = passwords
@@ -161,21 +153,22 @@ pub async fn ensure_hub(
     Ok((wanted, change))
 }
 
+/// Writes the hub's password Secret (the source of truth).
+async fn store_passwords(hub: &K8s, fleet: &str, passwords: &Passwords) -> Result<(), crate::Error> {
+    let (ns, name) = CREDENTIALS_SECRET;
+    let labels = objects::labels(fleet, "hub");
+    hub.ensure_secret(ns, name, &labels, &bytes(passwords), SecretMode::Replace)
+        .await?;
+    Ok(())
+}
+
 /// Drops `edge`'s password from both hub Secrets (`remove-edge`); idempotent, so a re-run after a failure
 /// still brings the htpasswd file in line.
 pub async fn revoke(hub: &K8s, fleet: &str, edge: &str) -> Result<HubChange, crate::Error> {
     let mut passwords = read_passwords(hub).await?;
     let mut change = HubChange::default();
     if passwords.remove(edge).is_some() {
-        let (ns, name) = CREDENTIALS_SECRET;
-        hub.ensure_secret(
-            ns,
-            name,
-            &objects::labels(fleet, "hub"),
-            &bytes(&passwords),
-            SecretMode::Replace,
-        )
-        .await?;
+        store_passwords(hub, fleet, &passwords).await?;
         change.revoked.push(edge.to_string());
     }
     change.htpasswd_changed = sync_htpasswd(hub, fleet, &passwords).await?;

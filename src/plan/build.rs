@@ -3,7 +3,7 @@
 use std::collections::BTreeSet;
 use std::net::Ipv4Addr;
 
-use super::{AclChange, Action, ClusterChange, ClusterPlan, FirewallPlan, ObjectPlan, Plan, PoolPlan, pools};
+use super::{AclChange, Action, ClusterChange, ClusterPlan, FirewallPlan, ObjectPlan, Plan, PlanMode, PoolPlan, pools};
 use crate::firewall;
 use crate::fleet::{Cluster, Fleet, Role};
 use crate::linode::{ControlPlaneAcl, Firewall, LkeCluster, NodePool};
@@ -110,7 +110,7 @@ pub fn offline(fleet: &Fleet, renderer: &Renderer) -> Result<Plan, crate::Error>
     let mut plan = Plan {
         ok: true,
         fleet: fleet.name().to_string(),
-        mode: "offline",
+        mode: PlanMode::Offline,
         clusters,
         firewall: fleet.security.gateway_firewall.then(|| firewall_create(fleet)),
         changes: 0,
@@ -219,7 +219,7 @@ pub fn online(fleet: &Fleet, observed: &Observed, renderer: &Renderer) -> Result
     let mut plan = Plan {
         ok: true,
         fleet: name.to_string(),
-        mode: "online",
+        mode: PlanMode::Online,
         clusters: Vec::new(),
         firewall: None,
         changes: 0,

@@ -49,6 +49,16 @@ impl Action {
     }
 }
 
+/// What the plan was made against.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum PlanMode {
+    /// An empty account, without the API.
+    Offline,
+    /// The Linode account as discovered.
+    Online,
+}
+
 /// The whole plan.
 #[derive(Debug, Clone, Serialize)]
 pub struct Plan {
@@ -56,7 +66,7 @@ pub struct Plan {
     pub ok: bool,
     pub fleet: String,
     /// `offline`: planned against an empty account; `online`: against what the API reports.
-    pub mode: &'static str,
+    pub mode: PlanMode,
     pub clusters: Vec<ClusterPlan>,
     pub firewall: Option<FirewallPlan>,
     /// How many actions change something; 0 means `up` would do nothing.

@@ -2,7 +2,7 @@
 
 use std::fmt::Write as _;
 
-use crate::plan::{Action, Plan};
+use crate::plan::{Action, Plan, PlanMode};
 
 fn id(id: Option<u64>) -> String {
     id.map(|i| format!(" (id {i})")).unwrap_or_default()
@@ -11,7 +11,7 @@ fn id(id: Option<u64>) -> String {
 /// Renders `plan` like Terraform's plan: `+` create, `~` update, `-/+` replace, `-` delete, `=` adopt.
 pub fn render(plan: &Plan) -> String {
     let mut out = String::new();
-    let how = if plan.mode == "offline" {
+    let how = if plan.mode == PlanMode::Offline {
         " (offline: planned against an empty account)"
     } else {
         " (against the Linode account)"
@@ -24,17 +24,9 @@ pub fn render(plan: &Plan) -> String {
             Action::Adopt => "  (exists, ours: adopted)",
             _ => "",
         };
-        let _ = writeln!(
-            out,
-            "{} cluster {} ({}) {}{}  region {}  k8s {}{ha}{verb}",
-            c.action.sigil(),
-            c.name,
-            c.role,
-            c.label,
-            id(c.id),
-            c.region,
-            c.k8s_version
-        );
+        let head = format!("{} cluster {} ({}) {}", c.action.sigil(), c.name, c.role, c.label);
+        let where_ = format!("region {}  k8s {}", c.region, c.k8s_version);
+        let _ = writeln!(out, "{head}{}  {where_}{ha}{verb}", id(c.id));
         clusters += usize::from(c.action.is_change());
         for change in &c.changes {
             let _ = writeln!(out, "    ~ {}", change.describe());
@@ -49,14 +41,8 @@ pub fn render(plan: &Plan) -> String {
                 .map(|a| format!(", autoscale {}–{}", a.min, a.max))
                 .unwrap_or_default();
             let gpu = if p.gpu { ", GPU (DCGM exporter)" } else { "" };
-            let _ = writeln!(
-                out,
-                "  {} pool {} × {}{scale}{gpu}{}",
-                p.action.sigil(),
-                p.node_type,
-                p.count,
-                id(p.id)
-            );
+            let head = format!("{} pool {} × {}", p.action.sigil(), p.node_type, p.count);
+            let _ = writeln!(out, "  {head}{scale}{gpu}{}", id(p.id));
             if let Some(meta) = p
                 .node_meta_text()
                 .filter(|_| p.labels_before.is_none() && p.taints_before.is_none())
