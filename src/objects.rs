@@ -109,9 +109,10 @@ pub const GPU_LABEL_VALUE: &str = "true";
 /// manifests/metrics-server/40-metrics-server.yaml).
 pub const NEVER_PRUNE: (&str, &str) = ("lkeobs.io/prune", "never");
 
-const MANAGED_BY: (&str, &str) = ("app.kubernetes.io/managed-by", "lkeobs");
-const FLEET_LABEL: &str = "lkeobs.io/fleet";
-const CLUSTER_LABEL: &str = "lkeobs.io/cluster";
+/// The ownership labels every object lkeobs creates carries: managed by lkeobs, of a fleet, in a cluster.
+pub const MANAGED_BY: (&str, &str) = ("app.kubernetes.io/managed-by", "lkeobs");
+pub const FLEET_LABEL: &str = "lkeobs.io/fleet";
+pub const CLUSTER_LABEL: &str = "lkeobs.io/cluster";
 
 /// The ownership labels of an object lkeobs creates outside the rendered stack (its Secrets).
 pub fn labels(fleet: &str, cluster: &str) -> BTreeMap<String, String> {
@@ -120,6 +121,11 @@ pub fn labels(fleet: &str, cluster: &str) -> BTreeMap<String, String> {
         (FLEET_LABEL.to_string(), fleet.to_string()),
         (CLUSTER_LABEL.to_string(), cluster.to_string()),
     ])
+}
+
+/// The label selector of everything lkeobs owns of `fleet` (`managed-by=lkeobs,lkeobs.io/fleet=<fleet>`).
+pub fn fleet_selector(fleet: &str) -> String {
+    format!("{}={},{FLEET_LABEL}={fleet}", MANAGED_BY.0, MANAGED_BY.1)
 }
 
 /// Whether `labels` mark an object as `fleet`'s (managed by lkeobs, of that fleet).

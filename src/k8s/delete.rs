@@ -12,10 +12,10 @@ use tokio::time::{Instant, timeout_at};
 
 use super::client::K8s;
 use super::error::{K8sError, Result, api_code};
-use super::prune::fleet_selector;
 use super::wait::events::warning_hint;
 use super::wait::wait_object;
 use crate::objects::ObjectRef;
+use crate::objects::fleet_selector;
 
 fn object_ref<K: Resource<DynamicType = ()>>(obj: &K) -> ObjectRef {
     ObjectRef {

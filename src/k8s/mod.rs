@@ -31,7 +31,7 @@ pub use dry_run::{Change, Planned};
 pub use error::{K8sError, Result};
 pub use forward::Forwarded;
 pub use manifest::{Manifest, Manifests};
-pub use prune::{PRUNED_KINDS, fleet_selector};
+pub use prune::PRUNED_KINDS;
 pub use replace::Replacement;
 pub use secrets::{SecretMode, SecretOutcome};
 pub use wait::rollout::{Rollout, Workload, WorkloadKind};

@@ -6,7 +6,7 @@ use kube::api::ListParams;
 
 use super::client::K8s;
 use super::error::{K8sError, Result};
-use super::prune::fleet_selector;
+use crate::objects::fleet_selector;
 
 impl K8s {
     /// The fleet's pods in this cluster (by our labels): how many are Ready, and how many there are.

@@ -38,10 +38,7 @@ pub const PRUNED_KINDS: &[(&str, &str)] = &[
     ("storage.k8s.io", "StorageClass"),
 ];
 
-/// `app.kubernetes.io/managed-by=lkeobs,lkeobs.io/fleet=<fleet>`: what lkeobs owns in a fleet.
-pub fn fleet_selector(fleet: &str) -> String {
-    format!("app.kubernetes.io/managed-by=lkeobs,lkeobs.io/fleet={fleet}")
-}
+use crate::objects::fleet_selector;
 
 /// A stale object and how to reach it.
 struct Stale {

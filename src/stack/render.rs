@@ -9,7 +9,7 @@ use super::embedded::{self, Scope};
 use super::guard::{self, GuardError};
 use super::quote::{self, quote};
 use crate::fleet::{Cluster, Fleet};
-use crate::objects::ObjectRef;
+use crate::objects::{self, ObjectRef};
 
 /// A template that failed to render (a bug in lkeobs), or output the guard refused.
 #[derive(Debug, thiserror::Error)]
@@ -94,8 +94,10 @@ fn labels(state: &State, component: &str, extra: Option<Value>) -> Result<Value,
             more.push_str(&format!(", {}: {}", quote(&text(&key)), quote(&text(&value))));
         }
     }
+    let (managed_by, by) = objects::MANAGED_BY;
+    let (fleet_label, cluster_label) = (objects::FLEET_LABEL, objects::CLUSTER_LABEL);
     Ok(Value::from_safe_string(format!(
-        "{{app.kubernetes.io/name: {component}, app.kubernetes.io/part-of: lkeobs, app.kubernetes.io/managed-by: lkeobs, lkeobs.io/fleet: {fleet}, lkeobs.io/cluster: {cluster}{more}}}"
+        "{{app.kubernetes.io/name: {component}, app.kubernetes.io/part-of: lkeobs, {managed_by}: {by}, {fleet_label}: {fleet}, {cluster_label}: {cluster}{more}}}"
     )))
 }
 
