@@ -8,35 +8,7 @@ mod tooling;
 use std::collections::BTreeSet;
 
 use serde_yaml_ng::Value;
-use tooling::{fleet, lkeobs};
-
-/// Every rendered document of `cluster` when `fleet_text` is rendered.
-fn render(fleet_text: &str, cluster: &str) -> Vec<Value> {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("fleet.toml");
-    std::fs::write(&path, fleet_text).unwrap();
-    let out = lkeobs()
-        .args(["render", "--cluster", cluster, "--fleet"])
-        .arg(&path)
-        .assert()
-        .success()
-        .get_output()
-        .stdout
-        .clone();
-    let text = String::from_utf8(out).unwrap();
-    serde_yaml_ng::Deserializer::from_str(&text)
-        .map(|d| <Value as serde::Deserialize>::deserialize(d).unwrap())
-        .filter(|v| !v.is_null())
-        .collect()
-}
-
-fn config(docs: &[Value], name: &str) -> Value {
-    let cm = docs
-        .iter()
-        .find(|v| v["kind"] == "ConfigMap" && v["metadata"]["name"] == name)
-        .unwrap_or_else(|| panic!("no ConfigMap {name}"));
-    serde_yaml_ng::from_str(cm["data"]["config.yaml"].as_str().unwrap()).unwrap()
-}
+use tooling::{collector_config as config, fleet, render_docs as render};
 
 fn workload<'a>(docs: &'a [Value], name: &str) -> &'a Value {
     docs.iter()

@@ -4,30 +4,11 @@
 mod tooling;
 
 use serde_yaml_ng::Value;
-use tooling::{fleet, lkeobs};
+use tooling::fleet;
 
 /// The collector config of ConfigMap `name` when `fleet_text` is rendered for `cluster`.
 fn collector_config(fleet_text: &str, cluster: &str, name: &str) -> Value {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("fleet.toml");
-    std::fs::write(&path, fleet_text).unwrap();
-    let out = lkeobs()
-        .args(["render", "--cluster", cluster, "--fleet"])
-        .arg(&path)
-        .assert()
-        .success()
-        .get_output()
-        .stdout
-        .clone();
-    let text = String::from_utf8(out).unwrap();
-    for doc in serde_yaml_ng::Deserializer::from_str(&text) {
-        let v = <Value as serde::Deserialize>::deserialize(doc).unwrap();
-        if v["kind"] == "ConfigMap" && v["metadata"]["name"] == name {
-            let cfg = v["data"]["config.yaml"].as_str().expect("config.yaml");
-            return serde_yaml_ng::from_str(cfg).expect("collector config parses");
-        }
-    }
-    panic!("no ConfigMap {name} for {cluster}");
+    tooling::collector_config(&tooling::render_docs(fleet_text, cluster), name)
 }
 
 fn prod() -> String {

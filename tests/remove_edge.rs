@@ -13,6 +13,39 @@ use support::k8s_fake::K8sFake;
 use support::linode_fake::{LinodeFake, State};
 use tooling::{fleet, lkeobs};
 
+/// The example fleet's hub (one node) and its edge `us-east` (`edge_nodes` nodes), tagged as ours.
+async fn seed_hub_and_edge(fake: &LinodeFake, edge_nodes: u32) -> (u64, u64) {
+    let pool = |n| vec![NodePoolSpec::new("g6-standard-1", n)];
+    let hub = fake
+        .seed_cluster("lkeobs-example-hub", "us-ord", pool(1), &tags("hub"))
+        .await;
+    let edge = fake
+        .seed_cluster("lkeobs-example-us-east", "us-east", pool(edge_nodes), &tags("edge"))
+        .await;
+    (hub, edge)
+}
+
+/// A copy of the example fleet file in `dir`: its path and text.
+fn example_copy(dir: &std::path::Path) -> (std::path::PathBuf, String) {
+    let file = dir.join("example.toml");
+    let original = std::fs::read_to_string(fleet("example")).unwrap();
+    std::fs::write(&file, &original).unwrap();
+    (file, original)
+}
+
+/// `lkeobs remove-edge us-east --yes EXTRA --fleet FILE` against `fake`.
+fn remove_us_east(fake: &LinodeFake, file: &std::path::Path, extra: &[&str]) -> std::process::Output {
+    lkeobs()
+        .env("LINODE_URL", fake.base_url())
+        .env("LINODE_TOKEN", FAKE_TOKEN)
+        .args(["remove-edge", "us-east", "--yes"])
+        .args(extra)
+        .arg("--fleet")
+        .arg(file)
+        .output()
+        .unwrap()
+}
+
 fn tags(role: &str) -> Vec<String> {
     vec![
         "lkeobs".into(),
@@ -65,22 +98,7 @@ async fn remove_edge_deletes_it_and_resyncs_everything() {
     st.kube_servers.insert("lkeobs-example-us-east".into(), edge_k8s.uri());
     st.kube_servers.insert("lkeobs-example-hub".into(), hub_k8s.uri());
     let fake = LinodeFake::start_with(st).await;
-    let hub = fake
-        .seed_cluster(
-            "lkeobs-example-hub",
-            "us-ord",
-            vec![NodePoolSpec::new("g6-standard-1", 1)],
-            &tags("hub"),
-        )
-        .await;
-    let edge = fake
-        .seed_cluster(
-            "lkeobs-example-us-east",
-            "us-east",
-            vec![NodePoolSpec::new("g6-standard-1", 2)],
-            &tags("edge"),
-        )
-        .await;
+    let (hub, edge) = seed_hub_and_edge(&fake, 2).await;
     // The firewall allows the edge's two nodes.
     let edge_ips: Vec<std::net::Ipv4Addr> = {
         let s = fake.state();
@@ -104,16 +122,8 @@ async fn remove_edge_deletes_it_and_resyncs_everything() {
         .seed_volume("hub-pvc", None, &["lkeobs", "lkeobs-fleet-example"]);
 
     let dir = tempfile::tempdir().unwrap();
-    let file = dir.path().join("example.toml");
-    let original = std::fs::read_to_string(fleet("example")).unwrap();
-    std::fs::write(&file, &original).unwrap();
-    let out = lkeobs()
-        .env("LINODE_URL", fake.base_url())
-        .env("LINODE_TOKEN", FAKE_TOKEN)
-        .args(["remove-edge", "us-east", "--yes", "--output", "json", "--fleet"])
-        .arg(&file)
-        .output()
-        .unwrap();
+    let (file, original) = example_copy(dir.path());
+    let out = remove_us_east(&fake, &file, &["--output", "json"]);
     assert!(
         out.status.success(),
         "{:?} {} {}",
@@ -184,32 +194,10 @@ async fn remove_edge_stops_before_deleting_when_the_hub_cannot_revoke() {
     drop(dead);
     st.kube_servers.insert("lkeobs-example-hub".into(), dead_uri);
     let fake = LinodeFake::start_with(st).await;
-    fake.seed_cluster(
-        "lkeobs-example-hub",
-        "us-ord",
-        vec![NodePoolSpec::new("g6-standard-1", 1)],
-        &tags("hub"),
-    )
-    .await;
-    let edge = fake
-        .seed_cluster(
-            "lkeobs-example-us-east",
-            "us-east",
-            vec![NodePoolSpec::new("g6-standard-1", 1)],
-            &tags("edge"),
-        )
-        .await;
+    let (_hub, edge) = seed_hub_and_edge(&fake, 1).await;
     let dir = tempfile::tempdir().unwrap();
-    let file = dir.path().join("example.toml");
-    let original = std::fs::read_to_string(fleet("example")).unwrap();
-    std::fs::write(&file, &original).unwrap();
-    let out = lkeobs()
-        .env("LINODE_URL", fake.base_url())
-        .env("LINODE_TOKEN", FAKE_TOKEN)
-        .args(["remove-edge", "us-east", "--yes", "--timeout", "20s", "--fleet"])
-        .arg(&file)
-        .output()
-        .unwrap();
+    let (file, original) = example_copy(dir.path());
+    let out = remove_us_east(&fake, &file, &["--timeout", "20s"]);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(!out.status.success(), "{stderr}");
     assert!(

@@ -12,12 +12,10 @@ use std::sync::Arc;
 use std::sync::atomic::AtomicUsize;
 
 use e2e::{Dir, FLEET, LABELS};
-use lkeobs::linode::NodePoolSpec;
 use regex::Regex;
-use serde_json::json;
 use support::FAKE_TOKEN;
 use support::k8s_fake::K8sFake;
-use support::linode_fake::{LinodeFake, State};
+use support::linode_fake::LinodeFake;
 use support::world::{Latencies, World};
 use wiremock::MockServer;
 
@@ -199,26 +197,7 @@ async fn verify_passing_and_status_with_fresh_data_read_as_before() {
     probes_fixtures::deploy(&hub, &fl, "hub", &["hub-1", "hub-2", "hub-3"], &[]);
     probes_fixtures::deploy(&edge, &fl, "us-east", &["use-1", "use-2"], &[]);
     let _backends = probes_fixtures::mount_hub_backends(&hub, Arc::new(AtomicUsize::new(1))).await;
-    let mut st = State::seeded();
-    st.kubeconfig_not_ready_polls = 0;
-    st.regions
-        .push(json!({"id": "us-east", "label": "us-east", "capabilities": ["Kubernetes"], "status": "ok"}));
-    st.kube_servers.insert("lkeobs-probe-hub".into(), hub.uri());
-    st.kube_servers.insert("lkeobs-probe-us-east".into(), edge.uri());
-    let linode = LinodeFake::start_with(st).await;
-    for (label, region, role) in [
-        ("lkeobs-probe-hub", "us-ord", "hub"),
-        ("lkeobs-probe-us-east", "us-east", "edge"),
-    ] {
-        let tags = [
-            "lkeobs".to_string(),
-            "lkeobs-fleet-probe".into(),
-            format!("lkeobs-role-{role}"),
-        ];
-        linode
-            .seed_cluster(label, region, vec![NodePoolSpec::new("g6-standard-2", 2)], &tags)
-            .await;
-    }
+    let linode = probes_fixtures::seeded_linode(&hub, &edge).await;
     let tmp = tempfile::tempdir().expect("temp dir");
     let fleet = tmp.path().join("lkeobs.toml");
     std::fs::write(&fleet, two_cluster_fleet()).expect("fleet file");

@@ -101,22 +101,7 @@ async fn edge_credentials_follow_the_fleet_and_remove_edge_revokes() {
     assert_eq!(gateway_restart_reason(&world), None);
 
     // add-edge: one more entry, the others kept, the gateway restarted to read the new file.
-    let (code, added, stderr) = dir
-        .run(
-            &world,
-            &[
-                "add-edge",
-                "de-fra-2",
-                "--name",
-                "fra",
-                "--node-type",
-                "g6-standard-1",
-                "--count",
-                "1",
-                "--no-verify",
-            ],
-        )
-        .await;
+    let (code, added, stderr) = dir.run(&world, &e2e::ADD_FRA).await;
     assert_eq!(code, 0, "add-edge failed:\n{stderr}\n{added:#}");
     let after_add = credentials(&world);
     assert_eq!(after_add.keys().collect::<Vec<_>>(), ["eu", "fra", "us"]);

@@ -92,22 +92,7 @@ async fn add_edge_then_remove_edge_returns_to_the_same_state() {
     let labels_before = e2e::cluster_labels(&world);
 
     e2e::clear_logs(&world);
-    let (code, report, stderr) = dir
-        .run(
-            &world,
-            &[
-                "add-edge",
-                "de-fra-2",
-                "--name",
-                "fra",
-                "--node-type",
-                "g6-standard-1",
-                "--count",
-                "1",
-                "--no-verify",
-            ],
-        )
-        .await;
+    let (code, report, stderr) = dir.run(&world, &e2e::ADD_FRA).await;
     assert_eq!(code, 0, "{stderr}\n{report:#}");
     let text = std::fs::read_to_string(dir.fleet()).unwrap();
     let mut lines = text.lines();

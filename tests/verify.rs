@@ -11,14 +11,13 @@ use std::time::Duration;
 
 use lkeobs::commands::verify::{self, Options};
 use lkeobs::error::exit;
-use lkeobs::linode::{NodePoolSpec, Token};
+use lkeobs::linode::Token;
 use lkeobs::ops::{Ctx, LinodeAccess, Paths};
 use lkeobs::ui::Printer;
 use probes_fixtures::{FLEET, HubBackends, deploy, fleet, mount_hub_backends, proxied};
-use serde_json::json;
 use support::FAKE_TOKEN;
 use support::k8s_fake::K8sFake;
-use support::linode_fake::{LinodeFake, State};
+use support::linode_fake::LinodeFake;
 
 /// The fixtures' fleet without its third cluster.
 fn two_cluster_fleet() -> String {
@@ -41,26 +40,7 @@ async fn world(fleet_text: &str) -> World {
     deploy(&hub, &fl, "hub", &["hub-1", "hub-2", "hub-3"], &[]);
     deploy(&edge, &fl, "us-east", &["use-1", "use-2"], &[]);
     let backends = mount_hub_backends(&hub, Arc::new(AtomicUsize::new(1))).await;
-    let mut st = State::seeded();
-    st.kubeconfig_not_ready_polls = 0;
-    st.regions
-        .push(json!({"id": "us-east", "label": "us-east", "capabilities": ["Kubernetes"], "status": "ok"}));
-    st.kube_servers.insert("lkeobs-probe-hub".into(), hub.uri());
-    st.kube_servers.insert("lkeobs-probe-us-east".into(), edge.uri());
-    let linode = LinodeFake::start_with(st).await;
-    for (label, region, role) in [
-        ("lkeobs-probe-hub", "us-ord", "hub"),
-        ("lkeobs-probe-us-east", "us-east", "edge"),
-    ] {
-        let tags = [
-            "lkeobs".to_string(),
-            "lkeobs-fleet-probe".into(),
-            format!("lkeobs-role-{role}"),
-        ];
-        linode
-            .seed_cluster(label, region, vec![NodePoolSpec::new("g6-standard-2", 2)], &tags)
-            .await;
-    }
+    let linode = probes_fixtures::seeded_linode(&hub, &edge).await;
     let dir = tempfile::tempdir().expect("tempdir");
     std::fs::write(dir.path().join("lkeobs.toml"), fleet_text).expect("fleet file");
     World {

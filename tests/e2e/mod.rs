@@ -14,6 +14,19 @@ use super::support::world::World;
 
 /// The fleet every end-to-end test starts from: a hub and two edges (one with a GPU pool), mTLS and the
 /// gateway firewall on, a TTL so every resource carries an expiry tag.
+/// `add-edge` of a one-node edge `fra` in de-fra-2, without verification.
+pub const ADD_FRA: [&str; 9] = [
+    "add-edge",
+    "de-fra-2",
+    "--name",
+    "fra",
+    "--node-type",
+    "g6-standard-1",
+    "--count",
+    "1",
+    "--no-verify",
+];
+
 pub const FLEET: &str = r#"# the e2e fleet
 [fleet]
 name = "e2e"

@@ -16,6 +16,8 @@ use wiremock::matchers::{method, path, path_regex};
 use wiremock::{Mock, MockServer, Request, ResponseTemplate};
 
 use crate::support::k8s_fake::K8sFake;
+use crate::support::linode_fake::{LinodeFake, State};
+use lkeobs::linode::NodePoolSpec;
 
 pub const FLEET: &str = r#"
 [fleet]
@@ -324,4 +326,30 @@ pub async fn mount_hub_backends(hub: &K8sFake, trace_lookups: Arc<AtomicUsize>) 
         .mount(&backends.gateway)
         .await;
     backends
+}
+
+/// A Linode fake holding the probe fleet's two clusters (`hub` in us-ord, `us-east`), tagged as fleet
+/// `probe`'s, whose kubeconfigs lead to `hub` and `edge`.
+pub async fn seeded_linode(hub: &K8sFake, edge: &K8sFake) -> LinodeFake {
+    let mut st = State::seeded();
+    st.kubeconfig_not_ready_polls = 0;
+    st.regions
+        .push(json!({"id": "us-east", "label": "us-east", "capabilities": ["Kubernetes"], "status": "ok"}));
+    st.kube_servers.insert("lkeobs-probe-hub".into(), hub.uri());
+    st.kube_servers.insert("lkeobs-probe-us-east".into(), edge.uri());
+    let linode = LinodeFake::start_with(st).await;
+    for (label, region, role) in [
+        ("lkeobs-probe-hub", "us-ord", "hub"),
+        ("lkeobs-probe-us-east", "us-east", "edge"),
+    ] {
+        let tags = [
+            "lkeobs".to_string(),
+            "lkeobs-fleet-probe".into(),
+            format!("lkeobs-role-{role}"),
+        ];
+        linode
+            .seed_cluster(label, region, vec![NodePoolSpec::new("g6-standard-2", 2)], &tags)
+            .await;
+    }
+    linode
 }

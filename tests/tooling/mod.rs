@@ -96,3 +96,32 @@ pub fn run(cmd: &mut Command) -> (bool, String) {
     );
     (out.status.success(), text)
 }
+
+/// Every rendered document of `cluster` when `fleet_text` is rendered by the binary (empty documents dropped).
+pub fn render_docs(fleet_text: &str, cluster: &str) -> Vec<serde_yaml_ng::Value> {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("fleet.toml");
+    std::fs::write(&path, fleet_text).expect("fleet file");
+    let out = lkeobs()
+        .args(["render", "--cluster", cluster, "--fleet"])
+        .arg(&path)
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let text = String::from_utf8(out).expect("utf-8");
+    serde_yaml_ng::Deserializer::from_str(&text)
+        .map(|d| <serde_yaml_ng::Value as serde::Deserialize>::deserialize(d).expect("a YAML document"))
+        .filter(|v| !v.is_null())
+        .collect()
+}
+
+/// The collector config in ConfigMap `name` among `docs`.
+pub fn collector_config(docs: &[serde_yaml_ng::Value], name: &str) -> serde_yaml_ng::Value {
+    let cm = docs
+        .iter()
+        .find(|v| v["kind"] == "ConfigMap" && v["metadata"]["name"] == name)
+        .unwrap_or_else(|| panic!("no ConfigMap {name}"));
+    serde_yaml_ng::from_str(cm["data"]["config.yaml"].as_str().expect("config.yaml")).expect("collector config parses")
+}
