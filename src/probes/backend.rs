@@ -22,6 +22,16 @@ impl Reply {
         (200..300).contains(&self.status)
     }
 
+    /// `answered 404: <the body's first 200 characters>`, or `answered 404 with an empty body`.
+    pub fn answered(&self) -> String {
+        let body = self.excerpt(200);
+        if body.is_empty() {
+            format!("answered {} with an empty body", self.status)
+        } else {
+            format!("answered {}: {body}", self.status)
+        }
+    }
+
     /// The body as text, cut to `max` characters (for error details).
     pub fn excerpt(&self, max: usize) -> String {
         let text = String::from_utf8_lossy(&self.body);
@@ -211,5 +221,11 @@ mod tests {
         };
         assert_eq!(r.excerpt(3), "abc…");
         assert_eq!(r.excerpt(10), "abcdef");
+        assert_eq!(r.answered(), "answered 500: abcdef");
+        let empty = Reply {
+            status: 404,
+            body: Vec::new(),
+        };
+        assert_eq!(empty.answered(), "answered 404 with an empty body");
     }
 }

@@ -24,12 +24,7 @@ async fn post(agent: &Backend, path: &str, payload: &serde_json::Value) -> Resul
     let body = serde_json::to_vec(payload).map_err(|e| format!("encoding the canary: {e}"))?;
     let reply: Reply = agent.post(path, "application/json", body).await?;
     if !reply.is_success() {
-        return Err(format!(
-            "{} POST {path} answered {}: {}",
-            agent.describe(),
-            reply.status,
-            reply.excerpt(200)
-        ));
+        return Err(format!("{} POST {path} {}", agent.describe(), reply.answered()));
     }
     match otlp::rejected(&reply.body) {
         Some((n, msg)) => Err(format!(

@@ -27,11 +27,7 @@ pub async fn health(backend: &Backend) -> Outcome {
                 .unwrap_or_else(|| "ok".into());
             Outcome::pass(NAME, "hub", format!("health check answers {} ({status})", r.status))
         }
-        Ok(r) => Outcome::fail(
-            NAME,
-            "hub",
-            format!("gateway health check answered {}: {}", r.status, r.excerpt(200)),
-        ),
+        Ok(r) => Outcome::fail(NAME, "hub", format!("gateway health check {}", r.answered())),
         Err(e) => Outcome::fail(NAME, "hub", e),
     }
 }

@@ -117,12 +117,7 @@ pub async fn query_range(
     );
     let reply = backend.get(&path).await?;
     if !reply.is_success() {
-        return Err(format!(
-            "loki {} answered {}: {}",
-            backend.describe(),
-            reply.status,
-            reply.excerpt(200)
-        ));
+        return Err(format!("loki {} {}", backend.describe(), reply.answered()));
     }
     parse_streams(&reply.body).map_err(|e| format!("loki {}: {e}", backend.describe()))
 }

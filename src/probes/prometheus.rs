@@ -74,11 +74,11 @@ pub async fn query(backend: &Backend, promql: &str) -> Result<Vec<Sample>, Strin
     match parse_vector(&reply.body) {
         Ok(v) if reply.is_success() => Ok(v),
         Err(e) if reply.is_success() => Err(format!("prometheus {}: {e}", backend.describe())),
-        Ok(_) | Err(_) => Err(format!(
-            "prometheus {} answered {}: {}",
+        Ok(_) => Err(format!("prometheus {} {}", backend.describe(), reply.answered())),
+        Err(e) => Err(format!(
+            "prometheus {} answered {}: {e}",
             backend.describe(),
-            reply.status,
-            parse_vector(&reply.body).err().unwrap_or_else(|| reply.excerpt(200))
+            reply.status
         )),
     }
 }

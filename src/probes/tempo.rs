@@ -37,11 +37,7 @@ pub async fn ready(backend: &Backend) -> Outcome {
             "hub",
             format!("{} /ready answers {}", backend.describe(), r.status),
         ),
-        Ok(r) => Outcome::fail(
-            NAME,
-            "hub",
-            format!("tempo: /ready answered {}: {}", r.status, r.excerpt(200)),
-        ),
+        Ok(r) => Outcome::fail(NAME, "hub", format!("tempo: /ready {}", r.answered())),
         Err(e) => Outcome::fail(NAME, "hub", e),
     }
 }
@@ -96,12 +92,7 @@ pub async fn search(backend: &Backend, cluster: &str) -> Result<Vec<Found>, Stri
     );
     let reply = backend.get(&path).await?;
     if !reply.is_success() {
-        return Err(format!(
-            "tempo {} search answered {}: {}",
-            backend.describe(),
-            reply.status,
-            reply.excerpt(200)
-        ));
+        return Err(format!("tempo {} search {}", backend.describe(), reply.answered()));
     }
     parse_search(&reply.body).map_err(|e| format!("tempo {}: {e}", backend.describe()))
 }
@@ -233,10 +224,7 @@ pub async fn trace_by_id(backend: &Backend, trace_id: &str) -> Result<Option<Vec
     match reply.status {
         404 => Ok(None),
         s if (200..300).contains(&s) => trace_resources(&reply.body).map(Some),
-        s => Err(format!(
-            "tempo: GET /api/traces/{trace_id} answered {s}: {}",
-            reply.excerpt(200)
-        )),
+        _ => Err(format!("tempo: GET /api/traces/{trace_id} {}", reply.answered())),
     }
 }
 

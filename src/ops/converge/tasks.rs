@@ -75,7 +75,7 @@ pub(crate) async fn drive(sh: Arc<Shared>, job: Job, nodes_tx: Option<mpsc::Unbo
         Ok(()) => {
             rec.report.stage = Stage::Ready;
             sh.progress
-                .finish(&name, &format!("ready ({} nodes)", rec.report.nodes));
+                .finish(&name, &format!("ready ({} node(s))", rec.report.nodes));
         }
         Err(e) => {
             sh.progress
