@@ -192,6 +192,17 @@ async fn forward(ws: Ws, targets: Vec<(u16, Result<SocketAddr, String>)>) {
                 frame.extend_from_slice(message.as_bytes());
                 let _ = sink.send(Message::binary(frame)).await;
                 let _ = sink.send(Message::Close(None)).await;
+                // As the API server does: finish the closing handshake, reading what the client still
+                // sends. Dropping the connection with the client's bytes unread would reset it, and a
+                // reset can discard the error frame before the client reads it.
+                let drain = async {
+                    while let Some(Ok(m)) = stream.next().await {
+                        if m.is_close() {
+                            break;
+                        }
+                    }
+                };
+                let _ = tokio::time::timeout(std::time::Duration::from_secs(5), drain).await;
                 return;
             }
         }
