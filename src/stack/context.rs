@@ -62,6 +62,8 @@ pub struct FleetVars {
     pub tags: Vec<String>,
     pub volume_tags: String,
     pub storage_class: String,
+    /// Some cluster of the fleet has a GPU pool (the hub then gets the GPU dashboard).
+    pub gpu: bool,
 }
 
 #[derive(Debug, Serialize)]
@@ -169,6 +171,7 @@ pub fn build(fleet: &Fleet, cluster: &Cluster, inputs: &Inputs) -> Context {
         fleet: FleetVars {
             volume_tags: tags.join(","),
             storage_class: naming::storage_class(&name),
+            gpu: fleet.hub.has_gpu() || fleet.edges.iter().any(Cluster::has_gpu),
             tags,
             k8s_version: k8s_version.clone(),
             name: name.clone(),
