@@ -1,5 +1,6 @@
 //! Real tools over the rendered stack: `kubernetes-validate --strict` for the fleet's Kubernetes version on every document,
-//! and `promtool check config` on the rendered Prometheus configuration.
+//! `promtool check config` on the rendered Prometheus configuration, `promtool check rules` on its alert rules and
+//! `promtool test rules` with the unit tests in `tests/alerts/` (series in, alerts out).
 
 mod tooling;
 
@@ -64,21 +65,25 @@ fn kubernetes_validate_rejects_a_broken_document() {
     assert!(!ok, "kubernetes-validate accepted an invalid document");
 }
 
-/// The `prometheus.yml` key of the rendered Prometheus ConfigMap.
-fn prometheus_config(hub_dir: &std::path::Path) -> String {
+/// The `key` of the rendered Prometheus ConfigMap (`prometheus.yml`, `alerts.yml`).
+fn prometheus_configmap(hub_dir: &std::path::Path, key: &str) -> String {
     for f in std::fs::read_dir(hub_dir).unwrap().flatten() {
         let text = std::fs::read_to_string(f.path()).unwrap();
         for doc in serde_yaml_ng::Deserializer::from_str(&text) {
             let v = <serde_yaml_ng::Value as serde::Deserialize>::deserialize(doc).unwrap();
             if v["kind"] == "ConfigMap" && v["metadata"]["name"] == "prometheus" {
-                return v["data"]["prometheus.yml"]
+                return v["data"][key]
                     .as_str()
-                    .expect("prometheus.yml key")
+                    .unwrap_or_else(|| panic!("no {key} key in the prometheus ConfigMap"))
                     .to_string();
             }
         }
     }
     panic!("no prometheus ConfigMap in {}", hub_dir.display());
+}
+
+fn prometheus_config(hub_dir: &std::path::Path) -> String {
+    prometheus_configmap(hub_dir, "prometheus.yml")
 }
 
 #[test]
@@ -118,4 +123,146 @@ fn promtool_rejects_a_broken_config() {
         .args(["check", "config", "--syntax-only"])
         .arg(&file));
     assert!(!ok, "promtool accepted an invalid config");
+}
+
+/// The unit tests of the alert rules: `tests/alerts/*.test.yml`, each naming `alerts.yml` beside it.
+fn alert_unit_tests() -> Vec<std::path::PathBuf> {
+    let dir = tooling::root().join("tests").join("alerts");
+    let mut files: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.to_string_lossy().ends_with(".test.yml"))
+        .collect();
+    files.sort();
+    assert!(
+        files.len() >= 2,
+        "expected the silent-edge and gateway unit tests in {}",
+        dir.display()
+    );
+    files
+}
+
+/// Runs `promtool test rules` on every unit test against `rules` (the text of alerts.yml); the
+/// failures' output, empty when all pass.
+fn run_alert_unit_tests(promtool: &std::path::Path, rules: &str) -> Vec<String> {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("alerts.yml"), rules).unwrap();
+    let mut failures = Vec::new();
+    for test in alert_unit_tests() {
+        let copy = dir.path().join(test.file_name().unwrap());
+        std::fs::copy(&test, &copy).unwrap();
+        let (ok, out) = run(Command::new(promtool)
+            .args(["test", "rules"])
+            .arg(&copy)
+            .current_dir(dir.path()));
+        if !ok {
+            failures.push(format!("{}:\n{out}", test.display()));
+        }
+    }
+    failures
+}
+
+#[test]
+fn promtool_accepts_the_rendered_alert_rules_and_prometheus_loads_them() {
+    let Some(promtool) = require_tool("PROMTOOL", "promtool", "apt-get install prometheus") else {
+        return;
+    };
+    for name in EXAMPLE_FLEETS {
+        let dir = tempfile::tempdir().unwrap();
+        render_to(name, dir.path());
+        let hub = dir.path().join("hub");
+        let cfg = prometheus_config(&hub);
+        assert!(
+            cfg.contains("rule_files:\n  - /etc/prometheus/alerts.yml"),
+            "{name}: Prometheus does not load the rules (the ConfigMap is mounted at /etc/prometheus):\n{cfg}"
+        );
+        let rules = prometheus_configmap(&hub, "alerts.yml");
+        let file = dir.path().join("alerts.yml");
+        std::fs::write(&file, &rules).unwrap();
+        let (ok, out) = run(Command::new(&promtool).args(["check", "rules"]).arg(&file));
+        assert!(
+            ok,
+            "{name}: promtool check rules failed:\n{out}\n--- rules ---\n{rules}"
+        );
+        for alert in [
+            "LkeobsMetricsSilent",
+            "LkeobsLogsSilent",
+            "LkeobsTracesSilent",
+            "LkeobsGatewayRefusing",
+            "LkeobsSendingQueueNearFull",
+            "LkeobsExporterFailing",
+            "LkeobsCollectorCrashLooping",
+            "LkeobsStorageNearFull",
+            "LkeobsCertificateExpiring",
+        ] {
+            assert!(rules.contains(&format!("alert: {alert}\n")), "{name}: no {alert} rule");
+        }
+    }
+}
+
+#[test]
+fn promtool_rejects_a_broken_rule() {
+    let Some(promtool) = require_tool("PROMTOOL", "promtool", "apt-get install prometheus") else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("alerts.yml");
+    std::fs::write(
+        &file,
+        "groups:\n  - name: g\n    rules:\n      - alert: A\n        expr: sum by (x (up)\n",
+    )
+    .unwrap();
+    let (ok, _) = run(Command::new(&promtool).args(["check", "rules"]).arg(&file));
+    assert!(!ok, "promtool accepted a rule that does not parse");
+}
+
+#[test]
+fn alert_unit_tests_pass_on_the_rendered_rules() {
+    let Some(promtool) = require_tool("PROMTOOL", "promtool", "apt-get install prometheus") else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    render_to("example", dir.path());
+    let rules = prometheus_configmap(&dir.path().join("hub"), "alerts.yml");
+    let failures = run_alert_unit_tests(&promtool, &rules);
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+#[test]
+fn alert_unit_tests_catch_a_broken_silence_window_and_refusal_threshold() {
+    // Proves the unit tests can fail: each rule, broken the way a careless edit would, fails them.
+    let Some(promtool) = require_tool("PROMTOOL", "promtool", "apt-get install prometheus") else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    render_to("example", dir.path());
+    let rules = prometheus_configmap(&dir.path().join("hub"), "alerts.yml");
+    let silent_after = r#"present_over_time(k8s_node_cpu_usage{cluster_id!=""}[5m])"#;
+    let refusal = "          > 0.01\n";
+    for (what, from, to, test) in [
+        (
+            "metrics silent after 10m, not 5m",
+            silent_after,
+            silent_after.replace("[5m]", "[10m]"),
+            "silent_edge",
+        ),
+        (
+            "refusals over 5%, not 1%",
+            refusal,
+            refusal.replace("0.01", "0.05"),
+            "gateway",
+        ),
+    ] {
+        assert_eq!(
+            rules.matches(from).count(),
+            1,
+            "{what}: {from:?} not found once in the rules"
+        );
+        let failures = run_alert_unit_tests(&promtool, &rules.replace(from, &to));
+        assert!(
+            failures.iter().any(|f| f.contains(test)),
+            "{what}: the unit tests still pass: {failures:?}"
+        );
+    }
 }

@@ -1,5 +1,6 @@
 //! `lkeobs status` against the Linode fake and fake Kubernetes APIs: nodes and pods ready, the gateway
-//! address, firewall drift both ways, and data freshness per signal from the hub's backends.
+//! address, firewall drift both ways, data freshness per signal and the alerts firing at the hub's
+//! Prometheus.
 
 mod probes_fixtures;
 mod support;
@@ -85,6 +86,14 @@ async fn status_shows_readiness_gateway_and_firewall_drift() {
             .is_some_and(|s| s.ends_with("no ready pod behind monitoring/loki")),
         "{r:#}"
     );
+    // The same for the alerts: unknown, saying why.
+    assert_eq!(r["alerts"]["state"], "unknown", "{r:#}");
+    assert!(
+        r["alerts"]["reason"]
+            .as_str()
+            .is_some_and(|s| s.contains("monitoring/prometheus")),
+        "{r:#}"
+    );
     assert_eq!(probes_fixtures::proxied(&hub_k8s), Vec::<String>::new());
     assert_eq!(r["gateway"], "198.51.100.50");
     assert_eq!(r["firewall"]["stale"], json!(["198.51.100.99"]));
@@ -110,7 +119,7 @@ async fn status_shows_readiness_gateway_and_firewall_drift() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn status_shows_data_freshness_per_signal_per_cluster() {
+async fn status_shows_data_freshness_and_the_alerts_firing_at_the_hub() {
     let hub_k8s = K8sFake::start().await;
     let _backends = probes_fixtures::mount_hub_backends(&hub_k8s, Arc::new(AtomicUsize::new(1))).await;
     let mut st = State::seeded();
@@ -151,6 +160,18 @@ async fn status_shows_data_freshness_per_signal_per_cluster() {
         assert!(age("logs") < 60, "{r:#}");
         assert!((29..90).contains(&age("traces")), "{r:#}");
     }
+    // Firing alerts only (the pending one is left out), from Prometheus' /api/v1/alerts.
+    assert_eq!(r["alerts"]["state"], "read", "{r:#}");
+    let firing = r["alerts"]["firing"].as_array().unwrap();
+    assert_eq!(firing.len(), 1, "{r:#}");
+    assert_eq!(firing[0]["name"], "LkeobsMetricsSilent");
+    assert_eq!(firing[0]["cluster"], "eu-west");
+    assert_eq!(firing[0]["severity"], "critical");
+    assert_eq!(firing[0]["active_since"], "2026-08-01T10:00:00Z");
+    assert!(
+        firing[0]["summary"].as_str().unwrap().contains("`lkeobs status`"),
+        "{r:#}"
+    );
 
     let text = lkeobs()
         .env("LINODE_URL", fake.base_url())
@@ -170,5 +191,13 @@ async fn status_shows_data_freshness_per_signal_per_cluster() {
         .unwrap_or_else(|| panic!("no freshness row for us-east in {text}"));
     assert_eq!(row.split_whitespace().count(), 4, "{row}");
     assert!(row.ends_with("30s"), "{row:?}");
+    assert!(
+        text.contains("alerts firing at the hub (1)\n  critical LkeobsMetricsSilent [eu-west]\n    Cluster eu-west has sent no metrics"),
+        "{text}"
+    );
+    assert!(
+        !text.contains("LkeobsSendingQueueNearFull"),
+        "a pending alert is not firing: {text}"
+    );
     assert_eq!(probes_fixtures::proxied(&hub_k8s), Vec::<String>::new());
 }

@@ -1,5 +1,6 @@
 //! `lkeobs status`: per cluster its Linode state, nodes and stack pods ready, data freshness per signal
-//! (the probes' queries), and for the fleet the gateway address and firewall drift both ways.
+//! (the probes' queries), and for the fleet the alerts firing at the hub, the gateway address and
+//! firewall drift both ways.
 
 use std::collections::BTreeSet;
 
@@ -9,6 +10,7 @@ use crate::fleet::Role;
 use crate::ops::{Ctx, connect, discover};
 use crate::plan::is_ours;
 use crate::probes::Backends;
+use crate::probes::alerts::{self, HubAlerts};
 use crate::probes::freshness::{self, Freshness};
 use crate::{Error, firewall, naming};
 
@@ -16,6 +18,9 @@ use crate::{Error, firewall, naming};
 pub struct Report {
     pub fleet: String,
     pub clusters: Vec<ClusterStatus>,
+    /// The alerts firing at the hub's Prometheus; `None` when there is no hub to ask.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub alerts: Option<HubAlerts>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub gateway: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -89,6 +94,7 @@ pub async fn run(ctx: &Ctx) -> Result<Report, Error> {
     let mut report = Report {
         fleet: name.to_string(),
         clusters: Vec::new(),
+        alerts: None,
         gateway: None,
         firewall: None,
         api_calls: Default::default(),
@@ -139,10 +145,15 @@ pub async fn run(ctx: &Ctx) -> Result<Report, Error> {
     }
     if let Some(hub) = &hub {
         let names: Vec<String> = report.clusters.iter().map(|c| c.name.clone()).collect();
-        let mut fresh = freshness::freshness(&Backends::through_port_forward(hub), &names).await;
+        let backends = Backends::through_port_forward(hub);
+        let (mut fresh, firing) = tokio::join!(
+            freshness::freshness(&backends, &names),
+            alerts::firing(&backends.prometheus)
+        );
         for c in &mut report.clusters {
             c.freshness = fresh.remove(&c.name);
         }
+        report.alerts = Some(firing);
     }
     if fleet.security.gateway_firewall {
         let label = naming::firewall_label(name);
@@ -187,6 +198,9 @@ fn text(r: &Report) -> String {
         t.push_str(&row([&c.name, &c.label, c.state.as_str(), &nodes, &pods, note]));
     }
     t.push_str(&freshness_text(r));
+    if let Some(a) = &r.alerts {
+        t.push_str(&alerts_text(a));
+    }
     t.push_str(&format!(
         "\ngateway: {}\n",
         r.gateway.as_deref().unwrap_or("no LoadBalancer address yet")
@@ -241,4 +255,23 @@ fn freshness_text(r: &Report) -> String {
         t.push_str(&format!("  ? {reason}\n"));
     }
     t
+}
+
+/// The alerts firing at the hub, most severe first: severity, name, cluster, summary.
+fn alerts_text(a: &HubAlerts) -> String {
+    match a {
+        HubAlerts::Unknown { reason } => format!("\nalerts at the hub: unknown ({reason})\n"),
+        HubAlerts::Read { firing } if firing.is_empty() => "\nalerts firing at the hub: none\n".into(),
+        HubAlerts::Read { firing } => {
+            let mut t = format!("\nalerts firing at the hub ({})\n", firing.len());
+            for f in firing {
+                let cluster = f.cluster.as_deref().unwrap_or("-");
+                t.push_str(&format!(
+                    "  {:<8} {} [{cluster}]\n    {}\n",
+                    f.severity, f.name, f.summary
+                ));
+            }
+            t
+        }
+    }
 }

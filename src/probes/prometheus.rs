@@ -19,15 +19,28 @@ pub struct Sample {
     pub value: f64,
 }
 
+/// The envelope of every Prometheus HTTP API answer: `status`, then `data` or an error.
 #[derive(Deserialize)]
-struct Answer {
+pub(super) struct Envelope<T> {
     status: String,
-    #[serde(default)]
-    data: Option<Data>,
-    #[serde(default, rename = "errorType")]
+    data: Option<T>,
+    #[serde(rename = "errorType")]
     error_type: Option<String>,
-    #[serde(default)]
     error: Option<String>,
+}
+
+impl<T> Envelope<T> {
+    /// The data of a success answer, else Prometheus' error as `type: message`.
+    pub(super) fn data(self) -> Result<T, String> {
+        if self.status != "success" {
+            return Err(format!(
+                "{}: {}",
+                self.error_type.as_deref().unwrap_or("error"),
+                self.error.as_deref().unwrap_or("no message")
+            ));
+        }
+        self.data.ok_or_else(|| "a success answer without data".to_string())
+    }
 }
 
 #[derive(Deserialize)]
@@ -45,15 +58,9 @@ struct VectorItem {
 
 /// Parses a `/api/v1/query` answer holding an instant vector.
 pub fn parse_vector(body: &[u8]) -> Result<Vec<Sample>, String> {
-    let answer: Answer = serde_json::from_slice(body).map_err(|e| format!("not a Prometheus query answer ({e})"))?;
-    if answer.status != "success" {
-        return Err(format!(
-            "{}: {}",
-            answer.error_type.as_deref().unwrap_or("error"),
-            answer.error.as_deref().unwrap_or("no message")
-        ));
-    }
-    let data = answer.data.ok_or("a success answer without data")?;
+    let answer: Envelope<Data> =
+        serde_json::from_slice(body).map_err(|e| format!("not a Prometheus query answer ({e})"))?;
+    let data = answer.data()?;
     if data.result_type != "vector" {
         return Err(format!("expected a vector, got {}", data.result_type));
     }

@@ -225,6 +225,21 @@ pub fn vector(items: Vec<(Value, f64)>) -> ResponseTemplate {
         .set_body_json(json!({"status": "success", "data": {"resultType": "vector", "result": result}}))
 }
 
+/// Prometheus' `/api/v1/alerts` as the hub's rules (manifests/hub/20-prometheus.yaml) make it: eu-west
+/// silent (firing), a queue filling on us-east (still pending: `status` leaves it out).
+pub fn alerts_answer() -> Value {
+    json!({"status": "success", "data": {"alerts": [
+        {"labels": {"alertname": "LkeobsSendingQueueNearFull", "cluster_id": "us-east", "exporter": "otlp_grpc/hub",
+            "data_type": "logs", "severity": "warning"},
+         "annotations": {"summary": "Cluster us-east: the sending queue of otlp_grpc/hub is 85% full: see `lkeobs status`"},
+         "state": "pending", "activeAt": "2026-08-01T10:05:00Z", "value": "8.5e-01"},
+        {"labels": {"alertname": "LkeobsMetricsSilent", "cluster_id": "eu-west", "severity": "critical"},
+         "annotations": {"summary": "Cluster eu-west has sent no metrics to the hub for 5 minutes: see `lkeobs status`, then `lkeobs verify`",
+            "description": "No kubelet node metric (k8s_node_cpu_usage) with cluster_id=eu-west reached Prometheus in the last 5 minutes."},
+         "state": "firing", "activeAt": "2026-08-01T10:00:00Z", "value": "1e+00"}
+    ]}})
+}
+
 /// The hub's Prometheus, Loki, Tempo and gateway health, answering on stand-ins of their pods.
 pub async fn mount_hub_backends(hub: &K8sFake, trace_lookups: Arc<AtomicUsize>) -> HubBackends {
     let backends = HubBackends::serve(hub).await;
@@ -261,6 +276,11 @@ pub async fn mount_hub_backends(hub: &K8sFake, trace_lookups: Arc<AtomicUsize>) 
                     .set_body_json(json!({"status": "error", "errorType": "bad_data", "error": q}))
             }
         })
+        .mount(&backends.prometheus)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/api/v1/alerts"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(alerts_answer()))
         .mount(&backends.prometheus)
         .await;
     let line = (now_unix_nanos() - 2_000_000_000).to_string();
