@@ -251,7 +251,15 @@ async fn a_limit_below_the_cost_exits_2_names_the_biggest_items_and_writes_nothi
     assert_eq!(code, 1, "--detailed-exitcode keeps 2 for changes: {err}");
 
     for args in [
-        vec!["up", "--no-verify", "--max-monthly-cost", below.as_str()],
+        // A deadline, so that an `up` that went past the limit fails rather than waits for clusters.
+        vec![
+            "up",
+            "--no-verify",
+            "--timeout",
+            "30s",
+            "--max-monthly-cost",
+            below.as_str(),
+        ],
         vec!["up", "--dry-run", "--max-monthly-cost", below.as_str()],
     ] {
         fake.state().log.clear();
@@ -286,7 +294,7 @@ async fn the_fleet_files_limit_applies_and_the_flag_overrides_it() {
     )
     .unwrap();
 
-    let (code, report, _) = run(&fake, &file, &["up", "--no-verify"]);
+    let (code, report, _) = run(&fake, &file, &["up", "--no-verify", "--timeout", "30s"]);
     let err = report["error"].as_str().unwrap_or_default();
     assert_eq!(code, 2, "{report:#}");
     assert!(err.contains("max_monthly_cost = 50.00"), "{err}");

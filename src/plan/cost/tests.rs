@@ -13,10 +13,11 @@ const FLEET: &str = r#"
 [fleet]
 name = "t"
 k8s_version = "1.33"
+max_monthly_cost = 1000
 
 [hub]
-region = "us-ord"
 high_availability = true
+region = "us-ord"
 pools = [{ type = "g6-standard-4", count = 3, autoscale = { min = 3, max = 5 } }]
 
 [edges.us-east]
