@@ -112,6 +112,10 @@ pub struct PlanArgs {
     /// Plan against an empty account even when a token is available.
     #[arg(long)]
     pub offline: bool,
+    /// Refuse (exit 2, nothing created or changed) when the fleet as planned would cost more than USD a
+    /// month (autoscaled pools at their maximum); overrides `[fleet] max_monthly_cost`. Needs the API's prices.
+    #[arg(long, value_name = "USD", value_parser = parse_monthly_cost)]
+    pub max_monthly_cost: Option<f64>,
 }
 
 #[derive(Debug, Args, Clone)]
@@ -137,6 +141,10 @@ pub struct UpArgs {
     /// few minutes to flow in a new fleet).
     #[arg(long, value_name = "DURATION", value_parser = parse_duration, default_value = "5m")]
     pub verify_wait: Duration,
+    /// Refuse (exit 2, nothing created or changed) when the fleet as planned would cost more than USD a
+    /// month (autoscaled pools at their maximum); overrides `[fleet] max_monthly_cost`. Needs the API's prices.
+    #[arg(long, value_name = "USD", value_parser = parse_monthly_cost)]
+    pub max_monthly_cost: Option<f64>,
 }
 
 #[derive(Debug, Args, Clone)]
@@ -215,6 +223,14 @@ pub struct CompletionsArgs {
     /// The shell to generate completions for.
     #[arg(value_enum)]
     pub shell: clap_complete::Shell,
+}
+
+fn parse_monthly_cost(s: &str) -> Result<f64, String> {
+    let v: f64 = s
+        .trim()
+        .parse()
+        .map_err(|_| format!("{s:?} is not a number of US dollars"))?;
+    crate::fleet::validate::monthly_cost_limit(v)
 }
 
 fn parse_duration(s: &str) -> Result<Duration, String> {

@@ -39,6 +39,10 @@ pub enum Error {
     /// A command that got as far as its report says so in the report's outcome instead (`ui::Outcome`).
     #[error("{0}")]
     Conflict(String),
+    /// The fleet as planned costs more than the monthly limit (or cannot be priced to check it): nothing was
+    /// created or changed.
+    #[error("{0}; nothing was created or changed")]
+    OverBudget(String),
     /// Ctrl-C (or SIGTERM) stopped the command; re-running resumes.
     #[error("interrupted: {0}")]
     Interrupted(String),
@@ -70,7 +74,7 @@ impl Error {
     /// The process exit code for this error.
     pub fn exit_code(&self) -> i32 {
         match self {
-            Error::Fleet(_) | Error::Usage(_) | Error::Missing(_) => exit::INVALID_INPUT,
+            Error::Fleet(_) | Error::Usage(_) | Error::Missing(_) | Error::OverBudget(_) => exit::INVALID_INPUT,
             Error::Interrupted(_) => exit::INTERRUPTED,
             Error::Render(_)
             | Error::Io { .. }

@@ -35,7 +35,6 @@ fn prod_catalog() -> State {
         sells("ap-south", "g1-gpu-rtx6000-1", true),
         sells("ap-south", "g2-gpu-rtx4000a1-s", false),
     ];
-    s.types.push(json!({"id": "g6-standard-4", "label": "Linode 8GB", "class": "standard", "vcpus": 4, "memory": 8192, "gpus": 0}));
     s.versions = vec!["1.32".into(), "1.33".into()];
     s
 }

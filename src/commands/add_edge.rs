@@ -46,6 +46,8 @@ pub async fn run(ctx: &Ctx, args: &AddEdgeArgs) -> Result<Report, Error> {
         merge_kubeconfig: !args.no_kubeconfig,
         progress: Mode::detect(),
         verify_wait: args.verify_wait,
+        // The fleet file's `max_monthly_cost` still applies.
+        max_monthly_cost: None,
     };
     converge::converge(ctx, &loaded, &opts).await
 }

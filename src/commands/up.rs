@@ -17,6 +17,7 @@ pub fn options(args: &UpArgs) -> Options {
         merge_kubeconfig: !args.no_kubeconfig,
         progress: Mode::detect(),
         verify_wait: args.verify_wait,
+        max_monthly_cost: args.max_monthly_cost,
     }
 }
 

@@ -6,7 +6,10 @@ use serde::Serialize;
 use crate::cli::ValidateArgs;
 use crate::fleet::{Cluster, Fleet};
 use crate::linode::ApiCalls;
-use crate::ops::{Ctx, discover};
+use crate::ops::{Ctx, cost, discover};
+use crate::plan::cost::{Budget, Cost};
+use crate::stack::Renderer;
+use crate::ui::cost_text;
 
 /// What `validate` reports about a valid fleet.
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
@@ -63,33 +66,48 @@ pub struct Report {
     pub preflight: Preflight,
     /// Security choices that are allowed but weak (see `fleet::warnings`), on stderr in text mode.
     pub warnings: Vec<String>,
+    /// The fleet's monthly cost as planned (with a token; otherwise why not).
+    pub cost: Cost,
+    /// The fleet file's `max_monthly_cost`, shown (`plan` and `up` enforce it).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub budget: Option<Budget>,
     api_calls: ApiCalls,
 }
 
 impl crate::ui::Report for Report {
     fn text(&self) -> String {
-        self.summary.line(&self.preflight)
+        let mut out = self.summary.line(&self.preflight);
+        out.push_str(&cost_text::render(&self.cost, self.budget.as_ref()));
+        out
     }
 }
 
 /// Runs `validate`.
 pub async fn run(ctx: &Ctx, args: &ValidateArgs) -> Result<Report, crate::Error> {
     let loaded = ctx.load_fleet()?;
-    let preflight = if args.offline {
-        Preflight::Skipped {
-            reason: "--offline".into(),
-        }
+    let (preflight, cost) = if args.offline {
+        (
+            Preflight::Skipped {
+                reason: "--offline".into(),
+            },
+            Cost::offline("--offline"),
+        )
     } else {
         match ctx.linode_client()? {
             Err(why) => {
                 ctx.printer.note(&format!("{why}; checked offline only"));
-                Preflight::Skipped {
-                    reason: "no Linode token".into(),
-                }
+                (
+                    Preflight::Skipped {
+                        reason: "no Linode token".into(),
+                    },
+                    Cost::offline("no Linode token"),
+                )
             }
             Ok(client) => {
                 discover::preflight(&client, &loaded).await?;
-                Preflight::Passed
+                let renderer = Renderer::new()?;
+                let cost = Cost::Priced(cost::price(&client, &loaded.fleet, None, &renderer).await?);
+                (Preflight::Passed, cost)
             }
         }
     };
@@ -98,6 +116,8 @@ pub async fn run(ctx: &Ctx, args: &ValidateArgs) -> Result<Report, crate::Error>
         summary: Summary::of(&loaded.file, &loaded.fleet),
         preflight,
         warnings: ctx.security_warnings(&loaded.fleet),
+        cost,
+        budget: Budget::resolve(None, &loaded.fleet),
         api_calls: ctx.api_calls(),
     })
 }

@@ -52,6 +52,7 @@ fn read_fleet(top: &mut Table<'_, '_>, diags: &mut Vec<Diag>) -> Fleet {
                     .unwrap_or_else(|| missing(span.clone(), String::new())),
                 tags: t.strings("tags", diags),
                 ttl: t.get("ttl", "a duration string like \"4h\"", diags),
+                max_monthly_cost: t.get("max_monthly_cost", "a number of US dollars like 500", diags),
             };
             t.finish(diags);
             m
@@ -68,6 +69,7 @@ fn read_fleet(top: &mut Table<'_, '_>, diags: &mut Vec<Diag>) -> Fleet {
                 k8s_version: missing(top_span.clone(), String::new()),
                 tags: Vec::new(),
                 ttl: None,
+                max_monthly_cost: None,
             }
         }
     };

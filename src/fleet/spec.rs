@@ -30,6 +30,8 @@ pub struct FleetMeta {
     pub k8s_version: Spanned<String>,
     pub tags: Vec<Spanned<String>>,
     pub ttl: Option<Spanned<String>>,
+    /// `max_monthly_cost`: US dollars a month the fleet as planned may cost (`--max-monthly-cost` overrides it).
+    pub max_monthly_cost: Option<Spanned<f64>>,
 }
 
 /// Whether a cluster stores (hub) or forwards (edge).

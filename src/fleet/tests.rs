@@ -382,3 +382,36 @@ fn syntax_errors_name_the_line() {
     assert_eq!(errs[0].line, 2);
     assert!(errs[0].message.starts_with("invalid TOML"));
 }
+
+#[test]
+fn max_monthly_cost_is_a_positive_finite_number_of_dollars() {
+    let ok = with("tags = [\"team-obs\"]", "tags = [\"team-obs\"]\nmax_monthly_cost = 500");
+    assert_eq!(
+        parse("t.toml", &ok)
+            .unwrap()
+            .fleet
+            .fleet
+            .max_monthly_cost
+            .map(|v| v.into_inner()),
+        Some(500.0)
+    );
+    for bad in ["0", "-5", "nan", "inf", "20000000"] {
+        let e = one_error(
+            &with(
+                "tags = [\"team-obs\"]",
+                &format!("tags = [\"team-obs\"]\nmax_monthly_cost = {bad}"),
+            ),
+            "fleet.max_monthly_cost",
+            "above 0",
+        );
+        assert_eq!(e.line, 6, "{e:#?}");
+    }
+    one_error(
+        &with(
+            "tags = [\"team-obs\"]",
+            "tags = [\"team-obs\"]\nmax_monthly_cost = \"500\"",
+        ),
+        "fleet.max_monthly_cost",
+        "a number of US dollars",
+    );
+}

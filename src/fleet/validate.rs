@@ -18,6 +18,7 @@ pub fn validate(f: &Fleet) -> Vec<Diag> {
     k8s_version(f, &mut d);
     tags(f, &mut d);
     ttl(f, &mut d);
+    max_monthly_cost(f, &mut d);
     let mut seen = BTreeSet::new();
     for c in f.clusters() {
         cluster(f, c, &mut seen, &mut d);
@@ -294,6 +295,28 @@ fn cidrs(field: &str, list: &[Spanned<String>], d: &mut Vec<Diag>) {
                     .help("write e.g. \"198.51.100.0/24\" or \"2001:db8::/32\""),
             ),
         }
+    }
+}
+
+/// The largest limit accepted: a value past it is a typo, not a budget.
+pub const MAX_MONTHLY_COST_LIMIT: f64 = 10_000_000.0;
+
+/// A cost limit is a positive, finite number of dollars (TOML also allows `inf` and `nan`).
+pub fn monthly_cost_limit(v: f64) -> Result<f64, String> {
+    if v.is_finite() && v > 0.0 && v <= MAX_MONTHLY_COST_LIMIT {
+        Ok(v)
+    } else {
+        Err(format!(
+            "must be a number of US dollars above 0 and at most {MAX_MONTHLY_COST_LIMIT:.0}"
+        ))
+    }
+}
+
+fn max_monthly_cost(f: &Fleet, d: &mut Vec<Diag>) {
+    if let Some(v) = &f.fleet.max_monthly_cost
+        && let Err(e) = monthly_cost_limit(*v.get_ref())
+    {
+        d.push(Diag::new(v.span(), "fleet.max_monthly_cost", e).value(v.get_ref().to_string()));
     }
 }
 

@@ -13,6 +13,7 @@ use url::Url;
 use super::auth::Token;
 use super::calls::{ApiCalls, CallCounter};
 use super::error::{Error, Result};
+use super::prices::CatalogCache;
 use super::ratelimit::{RateLimiter, RateLimits};
 use super::retry::{Idempotency, Policy, RetrySettings};
 
@@ -73,6 +74,7 @@ pub(super) struct Inner {
     pub(super) retry: RetrySettings,
     pub(super) limiter: RateLimiter,
     pub(super) calls: CallCounter,
+    pub(super) cache: CatalogCache,
 }
 
 impl fmt::Debug for Client {
@@ -108,6 +110,7 @@ impl Client {
                 retry: config.retry,
                 limiter: RateLimiter::new(config.rate_limits),
                 calls: CallCounter::default(),
+                cache: CatalogCache::default(),
             }),
             deadline: config.deadline,
         })

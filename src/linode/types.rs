@@ -39,6 +39,9 @@ pub struct LinodeType {
     /// Base price.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub price: Option<Price>,
+    /// Prices of the regions priced differently from `price`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub region_prices: Vec<RegionPrice>,
     /// The type that replaces this one, if any.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub successor: Option<String>,
@@ -47,6 +50,19 @@ pub struct LinodeType {
 /// Hourly and monthly price in US dollars.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct Price {
+    /// Per hour.
+    #[serde(default)]
+    pub hourly: f64,
+    /// Per month.
+    #[serde(default)]
+    pub monthly: f64,
+}
+
+/// The price of one region that differs from the base price (`region_prices[]`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RegionPrice {
+    /// Region id, e.g. `id-cgk`.
+    pub id: String,
     /// Per hour.
     #[serde(default)]
     pub hourly: f64,

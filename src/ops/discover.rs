@@ -31,14 +31,14 @@ pub async fn catalog(client: &Client, fleet: &Fleet) -> Result<Catalog, linode::
     };
     let (regions, types, versions, account, availability) = tokio::join!(
         client.list_regions(),
-        client.list_linode_types(None),
+        client.linode_types(),
         client.list_lke_versions(),
         account,
         availability
     );
     Ok(Catalog {
         regions: regions?.into_iter().map(|r| (r.id, r.capabilities)).collect(),
-        types: types?.into_iter().map(|t| t.id).collect(),
+        types: types?.iter().map(|t| t.id.clone()).collect(),
         k8s_versions: versions?.into_iter().map(|v| v.id).collect(),
         account: account?,
         availability: availability?.into_iter().collect(),

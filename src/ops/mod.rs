@@ -1,11 +1,12 @@
 //! The shared layer under the commands (as in cargo's `ops`): the run's context ([`Ctx`]) and the services
-//! several commands use — discovery, comparison, connecting to clusters, certificates and edge credentials,
+//! several commands use — discovery, comparison, the fleet's cost, connecting to clusters, certificates and edge credentials,
 //! the gateway firewall, convergence, deleting what a fleet owns, verification rounds.
 
 pub mod certs;
 pub mod compare;
 pub mod connect;
 pub mod converge;
+pub mod cost;
 pub mod discover;
 pub mod edge_auth;
 pub mod environment;

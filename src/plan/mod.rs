@@ -3,6 +3,7 @@
 
 mod build;
 mod change;
+pub mod cost;
 mod pools;
 
 pub use build::{Observed, ObservedCluster, is_ours, offline, online};

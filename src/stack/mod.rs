@@ -2,6 +2,7 @@
 
 pub mod context;
 pub mod embedded;
+pub mod footprint;
 pub mod guard;
 pub mod quote;
 pub mod render;
@@ -9,4 +10,5 @@ pub mod secrets;
 pub mod versions;
 
 pub use context::{GpuRuntime, Inputs};
+pub use footprint::{Claim, Footprint};
 pub use render::{RenderedCluster, RenderedFile, Renderer};

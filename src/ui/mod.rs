@@ -4,6 +4,7 @@ pub mod printer;
 pub mod progress;
 
 pub use printer::{Format, Printer};
+pub mod cost_text;
 pub mod plan_text;
 pub mod prompt;
 pub mod report;

@@ -38,6 +38,8 @@ pub enum Failure {
     VerifyFailed,
     /// Some clusters did not finish; a re-run resumes.
     Incomplete,
+    /// The fleet as planned costs more than its monthly limit (invalid input, as a bad fleet file).
+    OverBudget,
 }
 
 impl Outcome {
@@ -52,6 +54,7 @@ impl Outcome {
             Outcome::Changes => exit::PLAN_CHANGES,
             Outcome::Failed(Failure::LeftBehind, _) => exit::LEFT_BEHIND,
             Outcome::Failed(Failure::VerifyFailed, _) => exit::VERIFY_FAILED,
+            Outcome::Failed(Failure::OverBudget, _) => exit::INVALID_INPUT,
             Outcome::Failed(Failure::Conflict | Failure::Incomplete, _) => exit::FAILURE,
         }
     }
@@ -77,6 +80,7 @@ mod tests {
         assert_eq!(Outcome::failed(Failure::Incomplete, "x").exit_code(), 1);
         assert_eq!(Outcome::failed(Failure::VerifyFailed, "x").exit_code(), 3);
         assert_eq!(Outcome::failed(Failure::LeftBehind, "x").exit_code(), 4);
+        assert_eq!(Outcome::failed(Failure::OverBudget, "x").exit_code(), 2);
         assert_eq!(Outcome::failed(Failure::LeftBehind, "gone").message(), Some("gone"));
         assert_eq!(Outcome::Done.message(), None);
     }

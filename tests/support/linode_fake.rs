@@ -75,8 +75,14 @@ pub struct State {
     pub availability: Vec<Value>,
     /// `GET /account` capabilities (HA control planes and the ACL live here).
     pub account_capabilities: Vec<String>,
-    /// Linode type objects.
+    /// Linode type objects, with `price` and `region_prices` (see [`priced_regions`]).
     pub types: Vec<Value>,
+    /// `GET /lke/types`: control-plane tiers `lke-sa` (no charge) and `lke-ha`.
+    pub lke_types: Vec<Value>,
+    /// `GET /nodebalancers/types`.
+    pub nodebalancer_types: Vec<Value>,
+    /// `GET /volumes/types` (per GiB).
+    pub volume_types: Vec<Value>,
     /// LKE version ids.
     pub versions: Vec<String>,
     /// Clusters by id.
@@ -156,6 +162,37 @@ pub fn core_region_capabilities(gpu: bool) -> Vec<&'static str> {
     caps
 }
 
+/// Regions the fake prices above the base price, 20% up. The real API lists `region_prices` for a few
+/// regions (id-cgk and br-gru, 20% above base, in linode/ansible_linode's sample answers); the fake adds
+/// us-ord and sg-sin-2 so the example fleets are priced by both rules (us-east and eu-west stay at base).
+pub const PRICED_REGIONS: [&str; 4] = ["id-cgk", "br-gru", "us-ord", "sg-sin-2"];
+
+/// `region_prices` for [`PRICED_REGIONS`]: 1.2 × the base monthly price (hourly: monthly / 730).
+pub fn priced_regions(monthly: f64) -> Value {
+    let up = (monthly * 1.2 * 10000.0).round() / 10000.0;
+    Value::Array(
+        PRICED_REGIONS
+            .iter()
+            .map(|r| json!({"id": r, "hourly": (up / 730.0 * 100000.0).round() / 100000.0, "monthly": up}))
+            .collect(),
+    )
+}
+
+/// An entry of `/lke/types`, `/nodebalancers/types` or `/volumes/types` with [`priced_regions`].
+pub fn priced(id: &str, label: &str, monthly: f64) -> Value {
+    json!({"id": id, "label": label, "transfer": 0,
+           "price": {"hourly": (monthly / 730.0 * 100000.0).round() / 100000.0, "monthly": monthly},
+           "region_prices": priced_regions(monthly)})
+}
+
+/// A Linode type object as `GET /linode/types` answers it, priced at `monthly` (plus [`priced_regions`]).
+pub fn linode_type(id: &str, class: &str, vcpus: u32, memory: u64, gpus: u32, monthly: f64) -> Value {
+    json!({"id": id, "label": id, "class": class, "vcpus": vcpus, "memory": memory,
+           "gpus": gpus, "disk": memory * 20, "network_out": 4000, "transfer": 4000,
+           "price": {"hourly": (monthly / 730.0 * 100000.0).round() / 100000.0, "monthly": monthly},
+           "region_prices": priced_regions(monthly), "successor": null})
+}
+
 /// A region object as `GET /regions` answers it.
 pub fn region(id: &str, country: &str, caps: &[&str]) -> Value {
     json!({"id": id, "label": id, "country": country, "capabilities": caps,
@@ -173,11 +210,6 @@ impl State {
         let lke = core_region_capabilities(false);
         let gpu = core_region_capabilities(true);
         let region = |id: &str, country: &str, caps: &[&str]| region(id, country, caps);
-        let ty = |id: &str, class: &str, vcpus: u32, memory: u64, gpus: u32| {
-            json!({"id": id, "label": id, "class": class, "vcpus": vcpus, "memory": memory,
-                   "gpus": gpus, "disk": memory * 20, "network_out": 4000, "transfer": 4000,
-                   "price": {"hourly": 0.036, "monthly": 24.0}, "successor": null})
-        };
         Self {
             token: FAKE_TOKEN.to_string(),
             regions: vec![
@@ -185,12 +217,20 @@ impl State {
                 region("de-fra-2", "de", &gpu),
                 region("us-nolke", "us", &["Linodes"]),
             ],
+            // Linode's list prices for these plans (USD a month).
             types: vec![
-                ty("g6-standard-1", "standard", 1, 2048, 0),
-                ty("g6-standard-2", "standard", 2, 4096, 0),
-                ty("g6-dedicated-4", "dedicated", 4, 8192, 0),
-                ty("g2-gpu-rtx4000a1-s", "gpu", 4, 16384, 1),
+                linode_type("g6-standard-1", "standard", 1, 2048, 0, 12.0),
+                linode_type("g6-standard-2", "standard", 2, 4096, 0, 24.0),
+                linode_type("g6-standard-4", "standard", 4, 8192, 0, 48.0),
+                linode_type("g6-dedicated-4", "dedicated", 4, 8192, 0, 72.0),
+                linode_type("g2-gpu-rtx4000a1-s", "gpu", 4, 16384, 1, 350.0),
             ],
+            lke_types: vec![
+                priced("lke-sa", "LKE Standard Availability", 0.0),
+                priced("lke-ha", "LKE High Availability", 60.0),
+            ],
+            nodebalancer_types: vec![priced("nodebalancer", "NodeBalancer", 10.0)],
+            volume_types: vec![priced("volume", "Storage Volume", 0.1)],
             availability: vec![sells("de-fra-2", "g2-gpu-rtx4000a1-s", true)],
             account_capabilities: ACCOUNT_CAPABILITIES.iter().map(|c| c.to_string()).collect(),
             versions: vec!["1.31".into(), "1.32".into()],

@@ -52,6 +52,19 @@ pub fn request_schema(spec: &Value, method: &str, path: &str) -> Value {
     schema
 }
 
+/// The resolved 200 response schema of `GET /path` (path after the version), read-only fields allowed.
+#[allow(dead_code)] // not every test binary that includes this file checks answers
+pub fn response_schema(spec: &Value, path: &str) -> Value {
+    let paths = spec["paths"].as_object().expect("paths");
+    let (_, item) = paths
+        .iter()
+        .find(|(key, _)| key.strip_prefix("/{apiVersion}").unwrap_or(key) == path)
+        .unwrap_or_else(|| panic!("{path} is not in the spec"));
+    let schema = &item["get"]["responses"]["200"]["content"]["application/json"]["schema"];
+    assert!(schema.is_object(), "GET {path} has no JSON 200 answer in the spec");
+    resolve_for(spec, schema, 0, false)
+}
+
 /// Where spec 4.189 contradicts itself, the reading the platform's own clients take.
 fn correct(method: &str, path: &str, schema: &mut Value) {
     // A pool update's `taints` has `minItems: 1`, yet its description says "Specifying an empty array
@@ -74,15 +87,20 @@ fn lookup<'a>(spec: &'a Value, reference: &str) -> &'a Value {
 }
 
 fn resolve(spec: &Value, node: &Value, depth: usize) -> Value {
+    resolve_for(spec, node, depth, true)
+}
+
+/// `request`: read-only properties are forbidden (a request must never carry one); answers keep them.
+fn resolve_for(spec: &Value, node: &Value, depth: usize, request: bool) -> Value {
     assert!(depth < 64, "$ref cycle");
     match node {
-        Value::Array(items) => Value::Array(items.iter().map(|v| resolve(spec, v, depth + 1)).collect()),
+        Value::Array(items) => Value::Array(items.iter().map(|v| resolve_for(spec, v, depth + 1, request)).collect()),
         Value::Object(map) => {
             if let Some(reference) = map.get("$ref").and_then(Value::as_str) {
-                return resolve(spec, lookup(spec, reference), depth + 1);
+                return resolve_for(spec, lookup(spec, reference), depth + 1, request);
             }
             if let Some(parts) = map.get("allOf").and_then(Value::as_array) {
-                let parts: Vec<Value> = parts.iter().map(|p| resolve(spec, p, depth + 1)).collect();
+                let parts: Vec<Value> = parts.iter().map(|p| resolve_for(spec, p, depth + 1, request)).collect();
                 return merge_all_of(&parts);
             }
             let mut out = Map::new();
@@ -93,14 +111,14 @@ fn resolve(spec: &Value, node: &Value, depth: usize) -> Value {
                 let value = if key == "properties" {
                     let props = value.as_object().cloned().unwrap_or_default();
                     let props = props.into_iter().map(|(name, schema)| {
-                        let schema = resolve(spec, &schema, depth + 1);
+                        let schema = resolve_for(spec, &schema, depth + 1, request);
                         // A request must never carry a read-only field.
-                        let read_only = schema["readOnly"].as_bool() == Some(true);
+                        let read_only = request && schema["readOnly"].as_bool() == Some(true);
                         (name, if read_only { Value::Bool(false) } else { schema })
                     });
                     Value::Object(props.collect())
                 } else {
-                    resolve(spec, value, depth + 1)
+                    resolve_for(spec, value, depth + 1, request)
                 };
                 out.insert(key.clone(), value);
             }

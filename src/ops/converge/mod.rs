@@ -26,10 +26,11 @@ use tokio::time::Instant;
 pub use crate::ops::gateway_firewall::FirewallReport;
 pub use report::{ClusterReport, Gateway, Grafana, Report, Stage, Verification};
 
-use super::{Ctx, discover, gateway_firewall};
+use super::{Ctx, cost, discover, gateway_firewall};
 use crate::fleet::{Cluster, Fleet, Loaded, Role};
 use crate::linode::Client;
 use crate::pki::Ca;
+use crate::plan::cost::Budget;
 use crate::plan::{self, ClusterPlan, ObservedCluster};
 use crate::stack::Renderer;
 use crate::ui::progress::{Mode, Progress};
@@ -52,6 +53,8 @@ pub struct Options {
     pub progress: Mode,
     /// How long the verification may repeat rounds until every probe passes.
     pub verify_wait: Duration,
+    /// `--max-monthly-cost` (else the fleet file's `max_monthly_cost` applies).
+    pub max_monthly_cost: Option<f64>,
 }
 
 /// What the hub hands the edges once its gateway has an address.
@@ -130,6 +133,10 @@ pub async fn converge(ctx: &Ctx, loaded: &Loaded, opts: &Options) -> Result<Repo
             "nothing was changed: {}",
             plan.problems.join("; ")
         )));
+    }
+    if let Some(budget) = Budget::resolve(opts.max_monthly_cost, fleet) {
+        let cost = cost::price(&client, fleet, Some(&observed.clusters), &renderer).await?;
+        cost::enforce(Some(budget), &cost)?;
     }
     let find = |c: &Cluster| {
         let label = naming::cluster_label(&name, c.name.get_ref());
