@@ -10,22 +10,14 @@ use std::path::Path;
 
 use serde_json::Value;
 use support::FAKE_TOKEN;
-use support::linode_fake::{LinodeFake, State, core_region_capabilities, region, sells};
+use support::linode_fake::{EXAMPLE_REGIONS, LinodeFake, State, sells, us_regions};
 use support::openapi;
 use tooling::{EXAMPLE_FLEETS, fleet, lkeobs};
 
 /// The fake's catalog widened to every example fleet's regions, versions and GPU plan.
 fn catalog() -> State {
     let mut s = State::seeded();
-    s.regions = [
-        ("us-ord", false),
-        ("us-east", false),
-        ("eu-west", false),
-        ("sg-sin-2", true),
-    ]
-    .iter()
-    .map(|(r, gpu)| region(r, "us", &core_region_capabilities(*gpu)))
-    .collect();
+    s.regions = us_regions(&EXAMPLE_REGIONS);
     s.availability = vec![sells("sg-sin-2", "g2-gpu-rtx4000a1-s", true)];
     s.versions = vec!["1.32".into(), "1.33".into()];
     s

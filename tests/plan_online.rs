@@ -7,7 +7,7 @@ mod tooling;
 use serde_json::{Value, json};
 use support::FAKE_TOKEN;
 use support::k8s_fake::K8sFake;
-use support::linode_fake::{LinodeFake, State, core_region_capabilities, region, sells};
+use support::linode_fake::{EXAMPLE_REGIONS, LinodeFake, State, sells, us_regions};
 use tooling::{fleet, lkeobs};
 
 use lkeobs::linode::{
@@ -20,16 +20,7 @@ use lkeobs::linode::{
 /// is sold in sg-sin-2 but not in ap-south (whose region lists `GPU Linodes` for older plans).
 fn prod_catalog() -> State {
     let mut s = State::seeded();
-    s.regions = [
-        ("us-ord", false),
-        ("us-east", false),
-        ("eu-west", false),
-        ("sg-sin-2", true),
-        ("ap-south", true),
-    ]
-    .iter()
-    .map(|(r, gpu)| region(r, "us", &core_region_capabilities(*gpu)))
-    .collect();
+    s.regions = us_regions(&[EXAMPLE_REGIONS.as_slice(), &[("ap-south", true)]].concat());
     s.availability = vec![
         sells("sg-sin-2", "g2-gpu-rtx4000a1-s", true),
         sells("ap-south", "g1-gpu-rtx6000-1", true),

@@ -199,6 +199,22 @@ pub fn region(id: &str, country: &str, caps: &[&str]) -> Value {
            "status": "ok", "site_type": "core"})
 }
 
+/// Core regions in country `us`, each `(id, sells GPU Linodes)`, with the capabilities real regions list.
+pub fn us_regions(regions: &[(&str, bool)]) -> Vec<Value> {
+    regions
+        .iter()
+        .map(|(r, gpu)| region(r, "us", &core_region_capabilities(*gpu)))
+        .collect()
+}
+
+/// The regions the example fleets use (`fleet/*.toml`), with GPU Linodes sold in sg-sin-2.
+pub const EXAMPLE_REGIONS: [(&str, bool); 4] = [
+    ("us-ord", false),
+    ("us-east", false),
+    ("eu-west", false),
+    ("sg-sin-2", true),
+];
+
 /// An availability entry as `GET /regions/{id}/availability` answers it.
 pub fn sells(region: &str, plan: &str, available: bool) -> Value {
     json!({"region": region, "plan": plan, "available": available})
