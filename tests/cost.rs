@@ -212,16 +212,6 @@ async fn the_difference_counts_what_runs_now() {
     ));
 }
 
-/// Linode writes the fake carried out.
-fn writes(fake: &LinodeFake) -> Vec<String> {
-    fake.state()
-        .log
-        .iter()
-        .filter(|l| l.injected.is_none() && l.method != "GET")
-        .map(|l| format!("{} {}", l.method, l.path))
-        .collect()
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_limit_below_the_cost_exits_2_names_the_biggest_items_and_writes_nothing() {
     let fake = LinodeFake::start_with(catalog()).await;
@@ -263,7 +253,7 @@ async fn a_limit_below_the_cost_exits_2_names_the_biggest_items_and_writes_nothi
             err.contains("over --max-monthly-cost") && err.contains("g6-standard-4"),
             "{args:?}: {err}"
         );
-        assert_eq!(writes(&fake), Vec::<String>::new(), "{args:?} wrote");
+        assert_eq!(fake.writes(), Vec::<String>::new(), "{args:?} wrote");
         assert!(fake.state().processed("GET", "/volumes/types") >= 1, "{args:?} priced");
     }
     let (code, _, err) = run(
@@ -290,7 +280,7 @@ async fn the_fleet_files_limit_applies_and_the_flag_overrides_it() {
     let err = report["error"].as_str().unwrap_or_default();
     assert_eq!(code, 2, "{report:#}");
     assert!(err.contains("max_monthly_cost = 50.00"), "{err}");
-    assert_eq!(writes(&fake), Vec::<String>::new());
+    assert_eq!(fake.writes(), Vec::<String>::new());
     let (code, report, err) = run(&fake, &file, &["plan", "--max-monthly-cost", "100000"]);
     assert_eq!(code, 0, "the flag overrides the file: {err}");
     assert_eq!(report["budget"]["limit"].as_f64(), Some(100000.0));

@@ -105,6 +105,7 @@ pub async fn run(ctx: &Ctx, args: &Options) -> Result<Report, crate::Error> {
         Ok(client) => {
             discover::preflight(&client, &loaded).await?;
             let observed = discover::observe(&client, &loaded.fleet).await?;
+            discover::check_versions(&loaded, &observed)?;
             let mut plan = plan::online(&loaded.fleet, &observed, &renderer)?;
             compare::stacks(&client, &loaded.fleet, &observed, &mut plan, &renderer, ctx.deadline()).await?;
             let cost = match cost::price(&client, &loaded.fleet, Some(&observed.clusters), &renderer).await {

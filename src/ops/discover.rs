@@ -60,6 +60,32 @@ pub async fn preflight(client: &Client, loaded: &crate::fleet::Loaded) -> Result
     .into())
 }
 
+/// Refuses, at the fleet file's `k8s_version` line, a version the fleet's existing clusters cannot be
+/// moved to (a downgrade, or a skip of minor versions): invalid input, found before anything changes.
+pub fn check_versions(loaded: &crate::fleet::Loaded, observed: &crate::plan::Observed) -> Result<(), crate::Error> {
+    let fleet = &loaded.fleet;
+    let want = &fleet.fleet.k8s_version;
+    let errors: Vec<_> = observed
+        .clusters
+        .iter()
+        .filter(|o| is_ours(&o.cluster.tags, fleet.name()))
+        .filter_map(|o| {
+            let why = crate::plan::version_step(&o.cluster.k8s_version, want.get_ref()).err()?;
+            let diag = crate::fleet::Diag::new(want.span(), "fleet.k8s_version", format!("{}: {why}", o.cluster.label))
+                .help("move one minor version per `lkeobs up` (e.g. 1.33 → 1.34); a cluster cannot go back to an older version");
+            Some(loaded.locate(&diag))
+        })
+        .collect();
+    if errors.is_empty() {
+        return Ok(());
+    }
+    Err(crate::fleet::FleetError::Invalid {
+        file: loaded.file.clone(),
+        errors,
+    }
+    .into())
+}
+
 /// Everything the plan compares: one cluster list, one pool list per cluster of ours, one instance list
 /// when an edge exists (node addresses for the firewall), one firewall lookup by label.
 pub async fn observe(client: &Client, fleet: &Fleet) -> Result<Observed, crate::Error> {

@@ -126,27 +126,34 @@ fn minor(v: &str) -> Option<(u32, u32)> {
     Some((a.parse().ok()?, b.parse().ok()?))
 }
 
+/// The change from Kubernetes `have` to the fleet's `want`: none, an upgrade by one minor version, or why
+/// LKE cannot do it (a downgrade, or a skip of minor versions: LKE upgrades one minor at a time).
+pub fn version_step(have: &str, want: &str) -> Result<Option<ClusterChange>, String> {
+    match (minor(have), minor(want)) {
+        (Some(h), Some(w)) if w > h && (w.0 != h.0 || w.1 > h.1 + 1) => Err(format!(
+            "runs Kubernetes {have}, the fleet asks for {want}: LKE upgrades one minor version at a time, so {have} → {want} needs intermediate upgrades"
+        )),
+        (Some(h), Some(w)) if w > h => Ok(Some(ClusterChange::Version {
+            from: have.to_string(),
+            to: want.to_string(),
+        })),
+        (Some(h), Some(w)) if w < h => Err(format!(
+            "runs Kubernetes {have}, the fleet asks for {want}: LKE cannot downgrade"
+        )),
+        _ => Ok(None),
+    }
+}
+
 /// The plan for a cluster that exists and is ours.
 fn existing_cluster(fleet: &Fleet, c: &Cluster, have: &ObservedCluster, plan: &mut Plan) -> ClusterPlan {
     let name = fleet.name();
     let label = naming::cluster_label(name, c.name.get_ref());
     let want_version = fleet.fleet.k8s_version.get_ref();
     let mut changes = Vec::new();
-    match (minor(&have.cluster.k8s_version), minor(want_version)) {
-        (Some(h), Some(w)) if w > h => {
-            changes.push(ClusterChange::Version {
-                from: have.cluster.k8s_version.clone(),
-                to: want_version.clone(),
-            });
-            if w.1 > h.1 + 1 {
-                plan.problems.push(format!("{label}: LKE upgrades one minor version at a time; {} → {want_version} needs intermediate upgrades", have.cluster.k8s_version));
-            }
-        }
-        (Some(h), Some(w)) if w < h => plan.problems.push(format!(
-            "{label}: runs Kubernetes {}, the fleet asks for {want_version}: LKE cannot downgrade",
-            have.cluster.k8s_version
-        )),
-        _ => {}
+    match version_step(&have.cluster.k8s_version, want_version) {
+        Ok(Some(change)) => changes.push(change),
+        Ok(None) => {}
+        Err(why) => plan.problems.push(format!("{label}: {why}")),
     }
     let ha = have
         .cluster

@@ -6,7 +6,7 @@ mod change;
 pub mod cost;
 mod pools;
 
-pub use build::{Observed, ObservedCluster, is_ours, offline, online};
+pub use build::{Observed, ObservedCluster, is_ours, offline, online, version_step};
 pub use change::{ClusterChange, PoolChange};
 pub use pools::{node_labels, node_taints};
 

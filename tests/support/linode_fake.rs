@@ -395,6 +395,16 @@ pub struct LinodeFake {
 }
 
 impl LinodeFake {
+    /// The writes (POST, PUT, DELETE) the fake carried out, as `METHOD /path`.
+    pub fn writes(&self) -> Vec<String> {
+        self.state()
+            .log
+            .iter()
+            .filter(|l| l.injected.is_none() && l.method != "GET")
+            .map(|l| format!("{} {}", l.method, l.path))
+            .collect()
+    }
+
     /// Starts a fake with [`State::seeded`].
     pub async fn start() -> Self {
         Self::start_with(State::seeded()).await

@@ -127,6 +127,7 @@ pub async fn converge(ctx: &Ctx, loaded: &Loaded, opts: &Options) -> Result<Repo
     let destinations = inputs::destination_tokens(&ctx.env, loaded)?;
     discover::preflight(&client, loaded).await?;
     let observed = discover::observe(&client, fleet).await?;
+    discover::check_versions(loaded, &observed)?;
     let plan = plan::online(fleet, &observed, &renderer)?;
     if !plan.problems.is_empty() {
         return Err(Error::Runtime(format!(

@@ -1,0 +1,85 @@
+//! Kubernetes versions LKE cannot move a fleet's clusters to (a downgrade, a skip of minor versions) are
+//! invalid input: `plan` and `up` exit 2 at the fleet file's `k8s_version` line, and nothing is written.
+
+mod support;
+mod tooling;
+
+use lkeobs::linode::NodePoolSpec;
+use support::FAKE_TOKEN;
+use support::linode_fake::{EXAMPLE_REGIONS, LinodeFake, State, us_regions};
+use tooling::{fleet, lkeobs};
+
+/// The example fleet's hub and edge exist, running Kubernetes 1.32 (the fake's default).
+async fn example_at_1_32() -> LinodeFake {
+    let mut st = State::seeded();
+    st.regions = us_regions(&EXAMPLE_REGIONS);
+    st.versions = ["1.31", "1.32", "1.33", "1.34"].map(String::from).to_vec();
+    let fake = LinodeFake::start_with(st).await;
+    for (label, region, role) in [
+        ("lkeobs-example-hub", "us-ord", "hub"),
+        ("lkeobs-example-us-east", "us-east", "edge"),
+    ] {
+        let tags = [
+            "lkeobs".to_string(),
+            "lkeobs-fleet-example".into(),
+            format!("lkeobs-role-{role}"),
+        ];
+        fake.seed_cluster(label, region, vec![NodePoolSpec::new("g6-standard-2", 1)], &tags)
+            .await;
+    }
+    fake
+}
+
+/// `lkeobs ARGS --fleet F` with the example fleet asking for `version`: exit code and stderr.
+fn run(fake: &LinodeFake, version: &str, args: &[&str]) -> (Option<i32>, String) {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let file = dir.path().join("example.toml");
+    let text = std::fs::read_to_string(fleet("example")).expect("example fleet");
+    assert!(text.contains("k8s_version = \"1.33\""));
+    std::fs::write(
+        &file,
+        text.replace("k8s_version = \"1.33\"", &format!("k8s_version = \"{version}\"")),
+    )
+    .expect("write");
+    let out = lkeobs()
+        .env("LINODE_URL", fake.base_url())
+        .env("LINODE_TOKEN", FAKE_TOKEN)
+        .args(args)
+        .arg("--fleet")
+        .arg(&file)
+        .output()
+        .expect("runs");
+    (out.status.code(), String::from_utf8_lossy(&out.stderr).into_owned())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_skip_of_minor_versions_and_a_downgrade_are_refused_at_the_version_line_with_no_write() {
+    let fake = example_at_1_32().await;
+    let seeded = fake.writes();
+    for (version, needle) in [
+        ("1.34", "needs intermediate upgrades"),
+        ("1.31", "LKE cannot downgrade"),
+    ] {
+        for args in [&["plan"][..], &["up", "--yes", "--no-verify", "--timeout", "30s"][..]] {
+            let (code, stderr) = run(&fake, version, args);
+            assert_eq!(code, Some(2), "{version} {args:?}: {stderr}");
+            assert!(stderr.contains("example.toml:6:"), "{version} {args:?}: {stderr}");
+            assert!(stderr.contains("lkeobs-example-hub: runs Kubernetes 1.32"), "{stderr}");
+            assert!(
+                stderr.contains("lkeobs-example-us-east"),
+                "every cluster is named: {stderr}"
+            );
+            assert!(stderr.contains(needle), "{stderr}");
+        }
+    }
+    assert_eq!(fake.writes(), seeded, "nothing written after seeding");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_minor_version_up_is_planned_as_an_upgrade() {
+    let fake = example_at_1_32().await;
+    let seeded = fake.writes();
+    let (code, stderr) = run(&fake, "1.33", &["plan"]);
+    assert_eq!(code, Some(0), "{stderr}");
+    assert_eq!(fake.writes(), seeded);
+}
