@@ -33,18 +33,7 @@ async fn status_shows_readiness_gateway_and_firewall_drift() {
     st.kube_servers.insert("lkeobs-example-hub".into(), hub_k8s.uri());
     st.kube_servers.insert("lkeobs-example-us-east".into(), edge_k8s.uri());
     let fake = LinodeFake::start_with(st).await;
-    for (label, region, role) in [
-        ("lkeobs-example-hub", "us-ord", "hub"),
-        ("lkeobs-example-us-east", "us-east", "edge"),
-    ] {
-        let tags = [
-            "lkeobs".to_string(),
-            "lkeobs-fleet-example".into(),
-            format!("lkeobs-role-{role}"),
-        ];
-        fake.seed_cluster(label, region, vec![NodePoolSpec::new("g6-standard-1", 2)], &tags)
-            .await;
-    }
+    fake.seed_example("g6-standard-1", 2).await;
     let rules = lkeobs::firewall::gateway_rules(&["198.51.100.99".parse().unwrap()]).unwrap();
     let fw = CreateFirewall {
         label: "lkeobs-example-gw".into(),

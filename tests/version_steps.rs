@@ -4,7 +4,6 @@
 mod support;
 mod tooling;
 
-use lkeobs::linode::NodePoolSpec;
 use support::FAKE_TOKEN;
 use support::linode_fake::{EXAMPLE_REGIONS, LinodeFake, State, us_regions};
 use tooling::{fleet, lkeobs};
@@ -15,18 +14,7 @@ async fn example_at_1_32() -> LinodeFake {
     st.regions = us_regions(&EXAMPLE_REGIONS);
     st.versions = ["1.31", "1.32", "1.33", "1.34"].map(String::from).to_vec();
     let fake = LinodeFake::start_with(st).await;
-    for (label, region, role) in [
-        ("lkeobs-example-hub", "us-ord", "hub"),
-        ("lkeobs-example-us-east", "us-east", "edge"),
-    ] {
-        let tags = [
-            "lkeobs".to_string(),
-            "lkeobs-fleet-example".into(),
-            format!("lkeobs-role-{role}"),
-        ];
-        fake.seed_cluster(label, region, vec![NodePoolSpec::new("g6-standard-2", 1)], &tags)
-            .await;
-    }
+    fake.seed_example("g6-standard-2", 1).await;
     fake
 }
 

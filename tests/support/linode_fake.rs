@@ -395,6 +395,23 @@ pub struct LinodeFake {
 }
 
 impl LinodeFake {
+    /// The example fleet's hub (us-ord) and edge `us-east`, tagged as fleet `example`'s, each with one
+    /// pool of `nodes` `node_type` nodes.
+    pub async fn seed_example(&self, node_type: &str, nodes: u32) {
+        for (label, region, role) in [
+            ("lkeobs-example-hub", "us-ord", "hub"),
+            ("lkeobs-example-us-east", "us-east", "edge"),
+        ] {
+            let tags = [
+                "lkeobs".to_string(),
+                "lkeobs-fleet-example".into(),
+                format!("lkeobs-role-{role}"),
+            ];
+            let pools = vec![lkeobs::linode::NodePoolSpec::new(node_type, nodes)];
+            self.seed_cluster(label, region, pools, &tags).await;
+        }
+    }
+
     /// The writes (POST, PUT, DELETE) the fake carried out, as `METHOD /path`.
     pub fn writes(&self) -> Vec<String> {
         self.state()
