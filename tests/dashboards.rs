@@ -8,7 +8,7 @@ use std::path::Path;
 use std::process::Command;
 
 use serde_json::Value;
-use tooling::{EXAMPLE_FLEETS, fleet, render_to, require_tool, run};
+use tooling::{EXAMPLE_FLEETS, fleet, promtool, render_to, run};
 
 /// Every metric name a dashboard may query, with where the stack gets it.
 const KNOWN_METRICS: &[&str] = &[
@@ -400,7 +400,7 @@ fn every_dashboard_query_names_only_metrics_the_stack_produces() {
 
 #[test]
 fn every_dashboard_query_parses_with_promtool() {
-    let Some(promtool) = require_tool("PROMTOOL", "promtool", "apt-get install prometheus") else {
+    let Some(promtool) = promtool() else {
         return;
     };
     for name in EXAMPLE_FLEETS {
@@ -433,7 +433,7 @@ fn promtool_and_the_metric_list_refuse_a_broken_query() {
         "time() - max by (cluster_id) (timestamp(kube_node_info{cluster_id=\"a\"} offset 5m) or up) * on (x) group_left up / 1e3",
     );
     assert_eq!(names, BTreeSet::from(["kube_node_info".to_string(), "up".to_string()]));
-    let Some(promtool) = require_tool("PROMTOOL", "promtool", "apt-get install prometheus") else {
+    let Some(promtool) = promtool() else {
         return;
     };
     let (ok, _) = promtool_check(&promtool, &["sum by (cluster_id (rate(up[5m]))".to_string()]);

@@ -6,7 +6,7 @@ mod tooling;
 use std::process::Command;
 
 use serde_yaml_ng::Value;
-use tooling::{fleet, lkeobs, require_tool, run};
+use tooling::{fleet, kubernetes_validate, lkeobs, run};
 
 /// `fleet/prod.toml`, with `gpu_profiling` set when `profiling`.
 fn prod(profiling: bool) -> String {
@@ -138,11 +138,7 @@ fn the_counters_change_rolls_the_exporter() {
 
 #[test]
 fn kubernetes_validate_accepts_dcgm_with_and_without_profiling() {
-    let Some(tool) = require_tool(
-        "KUBERNETES_VALIDATE",
-        "kubernetes-validate",
-        "pip install kubernetes-validate",
-    ) else {
+    let Some(tool) = kubernetes_validate() else {
         return;
     };
     for profiling in [false, true] {

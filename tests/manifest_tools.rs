@@ -6,7 +6,7 @@ mod tooling;
 
 use std::process::Command;
 
-use tooling::{EXAMPLE_FLEETS, fleet, render_to, require_tool, run};
+use tooling::{EXAMPLE_FLEETS, fleet, kubernetes_validate, promtool, render_to, run};
 
 fn k8s_version(fleet_name: &str) -> String {
     let text = std::fs::read_to_string(fleet(fleet_name)).expect("fleet file");
@@ -16,11 +16,7 @@ fn k8s_version(fleet_name: &str) -> String {
 
 #[test]
 fn kubernetes_validate_strict_accepts_every_rendered_document() {
-    let Some(tool) = require_tool(
-        "KUBERNETES_VALIDATE",
-        "kubernetes-validate",
-        "pip install kubernetes-validate",
-    ) else {
+    let Some(tool) = kubernetes_validate() else {
         return;
     };
     for name in EXAMPLE_FLEETS {
@@ -45,11 +41,7 @@ fn kubernetes_validate_strict_accepts_every_rendered_document() {
 #[test]
 fn kubernetes_validate_rejects_a_broken_document() {
     // Proves the check above can fail: a Deployment with a misspelt field is refused.
-    let Some(tool) = require_tool(
-        "KUBERNETES_VALIDATE",
-        "kubernetes-validate",
-        "pip install kubernetes-validate",
-    ) else {
+    let Some(tool) = kubernetes_validate() else {
         return;
     };
     let dir = tempfile::tempdir().unwrap();
@@ -88,7 +80,7 @@ fn prometheus_config(hub_dir: &std::path::Path) -> String {
 
 #[test]
 fn promtool_accepts_the_rendered_prometheus_config() {
-    let Some(promtool) = require_tool("PROMTOOL", "promtool", "apt-get install prometheus") else {
+    let Some(promtool) = promtool() else {
         return;
     };
     for name in EXAMPLE_FLEETS {
@@ -113,7 +105,7 @@ fn promtool_accepts_the_rendered_prometheus_config() {
 
 #[test]
 fn promtool_rejects_a_broken_config() {
-    let Some(promtool) = require_tool("PROMTOOL", "promtool", "apt-get install prometheus") else {
+    let Some(promtool) = promtool() else {
         return;
     };
     let dir = tempfile::tempdir().unwrap();
@@ -165,7 +157,7 @@ fn run_alert_unit_tests(promtool: &std::path::Path, rules: &str) -> Vec<String> 
 
 #[test]
 fn promtool_accepts_the_rendered_alert_rules_and_prometheus_loads_them() {
-    let Some(promtool) = require_tool("PROMTOOL", "promtool", "apt-get install prometheus") else {
+    let Some(promtool) = promtool() else {
         return;
     };
     for name in EXAMPLE_FLEETS {
@@ -203,7 +195,7 @@ fn promtool_accepts_the_rendered_alert_rules_and_prometheus_loads_them() {
 
 #[test]
 fn promtool_rejects_a_broken_rule() {
-    let Some(promtool) = require_tool("PROMTOOL", "promtool", "apt-get install prometheus") else {
+    let Some(promtool) = promtool() else {
         return;
     };
     let dir = tempfile::tempdir().unwrap();
@@ -219,7 +211,7 @@ fn promtool_rejects_a_broken_rule() {
 
 #[test]
 fn alert_unit_tests_pass_on_the_rendered_rules() {
-    let Some(promtool) = require_tool("PROMTOOL", "promtool", "apt-get install prometheus") else {
+    let Some(promtool) = promtool() else {
         return;
     };
     let dir = tempfile::tempdir().unwrap();
@@ -232,7 +224,7 @@ fn alert_unit_tests_pass_on_the_rendered_rules() {
 #[test]
 fn alert_unit_tests_catch_a_broken_silence_window_and_refusal_threshold() {
     // Proves the unit tests can fail: each rule, broken the way a careless edit would, fails them.
-    let Some(promtool) = require_tool("PROMTOOL", "promtool", "apt-get install prometheus") else {
+    let Some(promtool) = promtool() else {
         return;
     };
     let dir = tempfile::tempdir().unwrap();

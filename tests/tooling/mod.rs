@@ -97,6 +97,20 @@ pub fn run(cmd: &mut Command) -> (bool, String) {
     (out.status.success(), text)
 }
 
+/// Prometheus' `promtool` (Debian `prometheus`), or `None` after a loud skip message (an error under CI).
+pub fn promtool() -> Option<PathBuf> {
+    require_tool("PROMTOOL", "promtool", "apt-get install prometheus")
+}
+
+/// The `kubernetes-validate` tool (PyPI), or `None` after a loud skip message (an error under CI).
+pub fn kubernetes_validate() -> Option<PathBuf> {
+    require_tool(
+        "KUBERNETES_VALIDATE",
+        "kubernetes-validate",
+        "pip install kubernetes-validate",
+    )
+}
+
 /// Every rendered document of `cluster` when `fleet_text` is rendered by the binary (empty documents dropped).
 pub fn render_docs(fleet_text: &str, cluster: &str) -> Vec<serde_yaml_ng::Value> {
     let dir = tempfile::tempdir().expect("temp dir");
