@@ -132,6 +132,10 @@ pub struct UpArgs {
     /// Reissue the gateway's server certificate and every edge's client certificate (the CA is kept).
     #[arg(long)]
     pub rotate_certs: bool,
+    /// During a Kubernetes upgrade (a higher `[fleet] k8s_version`), at most N edges upgrade at once after
+    /// the first one (the canary) passed; the hub goes last.
+    #[arg(long, value_name = "N", default_value_t = 2, value_parser = clap::value_parser!(u16).range(1..=64))]
+    pub upgrade_concurrency: u16,
     /// Do not merge the contexts into $KUBECONFIG / ~/.kube/config. The state cache
     /// ($XDG_STATE_HOME/lkeobs/<fleet>/, files 0600) still holds the clusters' admin kubeconfigs,
     /// which later commands reuse.

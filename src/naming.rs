@@ -57,6 +57,20 @@ pub fn expires_tag(unix_seconds: u64) -> String {
     format!("{EXPIRES_PREFIX}{unix_seconds}")
 }
 
+/// The prefix of [`upgrade_tag`].
+const UPGRADE_PREFIX: &str = "lkeobs-upgrading-to-";
+
+/// `lkeobs-upgrading-to-1.34`: set with the control plane's upgrade, removed once the cluster's nodes run
+/// the new version and its probes pass, so a re-run knows an upgrade to finish.
+pub fn upgrade_tag(version: &str) -> String {
+    format!("{UPGRADE_PREFIX}{version}")
+}
+
+/// The version an [`upgrade_tag`] names.
+pub fn parse_upgrade_tag(tag: &str) -> Option<&str> {
+    tag.strip_prefix(UPGRADE_PREFIX)
+}
+
 /// The StorageClass lkeobs installs on the hub (reclaimPolicy Delete, tagged volumes).
 pub fn storage_class(fleet: &str) -> String {
     format!("lkeobs-{fleet}")

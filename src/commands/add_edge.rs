@@ -48,6 +48,8 @@ pub async fn run(ctx: &Ctx, args: &AddEdgeArgs) -> Result<Report, Error> {
         verify_wait: args.verify_wait,
         // The fleet file's `max_monthly_cost` still applies.
         max_monthly_cost: None,
+        // add-edge upgrades nothing: only the new edge is converged.
+        upgrade_concurrency: 1,
     };
     converge::converge(ctx, &loaded, &opts).await
 }

@@ -18,6 +18,7 @@ pub fn options(args: &UpArgs) -> Options {
         progress: Mode::detect(),
         verify_wait: args.verify_wait,
         max_monthly_cost: args.max_monthly_cost,
+        upgrade_concurrency: usize::from(args.upgrade_concurrency),
     }
 }
 

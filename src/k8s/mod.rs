@@ -11,6 +11,7 @@
 pub mod apply;
 pub mod client;
 pub mod delete;
+pub mod drain;
 pub mod dry_run;
 pub mod error;
 pub mod forward;

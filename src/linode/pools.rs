@@ -205,6 +205,19 @@ impl Client {
         self.delete(&path).await
     }
 
+    /// Replaces one node with a new Linode (LKE deletes the old one first; the pool keeps its count). The
+    /// new node runs the control plane's Kubernetes version.
+    pub async fn recycle_lke_node(&self, cluster_id: u64, node_id: &str) -> Result<()> {
+        let path = ApiPath::new("/lke/clusters/{id}/nodes/{id}/recycle", &[&cluster_id, &node_id]);
+        self.action(&path).await
+    }
+
+    /// Deletes one node; its pool shrinks by one (already gone counts as done).
+    pub async fn delete_lke_node(&self, cluster_id: u64, node_id: &str) -> Result<()> {
+        let path = ApiPath::new("/lke/clusters/{id}/nodes/{id}", &[&cluster_id, &node_id]);
+        self.delete(&path).await
+    }
+
     /// One node.
     pub async fn get_lke_node(&self, cluster_id: u64, node_id: &str) -> Result<LkeNode> {
         let path = ApiPath::new("/lke/clusters/{id}/nodes/{id}", &[&cluster_id, &node_id]);

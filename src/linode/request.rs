@@ -66,6 +66,13 @@ impl Client {
             .await
     }
 
+    /// POST of an action without a body (e.g. a recycle; never repeated when its answer may be lost).
+    pub(crate) async fn action(&self, path: &ApiPath) -> Result<()> {
+        self.call::<(), serde_json::Value>(Method::POST, path, None, self.policy(Idempotency::Create))
+            .await
+            .map(|_| ())
+    }
+
     /// PUT (replace or update).
     pub(crate) async fn put<B: Serialize, T: DeserializeOwned>(&self, path: &ApiPath, body: &B) -> Result<T> {
         let policy = self.policy(Idempotency::Idempotent);

@@ -15,6 +15,7 @@ pub mod gpu_runtime;
 pub mod live_stack;
 pub mod rounds;
 pub mod sweep;
+pub mod upgrade;
 
 use std::path::PathBuf;
 use std::sync::{Arc, OnceLock};

@@ -126,21 +126,49 @@ fn minor(v: &str) -> Option<(u32, u32)> {
     Some((a.parse().ok()?, b.parse().ok()?))
 }
 
-/// The change from Kubernetes `have` to the fleet's `want`: none, an upgrade by one minor version, or why
-/// LKE cannot do it (a downgrade, or a skip of minor versions: LKE upgrades one minor at a time).
-pub fn version_step(have: &str, want: &str) -> Result<Option<ClusterChange>, String> {
+/// Whether moving from Kubernetes `have` to the fleet's `want` is an upgrade (by one minor version), none,
+/// or why LKE cannot do it (a downgrade, or a skip of minor versions: LKE upgrades one minor at a time).
+pub fn version_step(have: &str, want: &str) -> Result<bool, String> {
     match (minor(have), minor(want)) {
         (Some(h), Some(w)) if w > h && (w.0 != h.0 || w.1 > h.1 + 1) => Err(format!(
             "runs Kubernetes {have}, the fleet asks for {want}: LKE upgrades one minor version at a time, so {have} → {want} needs intermediate upgrades"
         )),
-        (Some(h), Some(w)) if w > h => Ok(Some(ClusterChange::Version {
-            from: have.to_string(),
-            to: want.to_string(),
-        })),
+        (Some(h), Some(w)) if w > h => Ok(true),
         (Some(h), Some(w)) if w < h => Err(format!(
             "runs Kubernetes {have}, the fleet asks for {want}: LKE cannot downgrade"
         )),
-        _ => Ok(None),
+        _ => Ok(false),
+    }
+}
+
+/// The pools an upgrade replaces the nodes of, described (`pool 12 (g6-standard-2 × 2)`).
+fn recycled_pools(have: &ObservedCluster) -> Vec<String> {
+    have.pools
+        .iter()
+        .map(|p| format!("pool {} ({} × {})", p.id, p.linode_type, p.nodes.len()))
+        .collect()
+}
+
+/// The upgrade an existing cluster needs: its control plane behind the fleet's version, or the tag of an
+/// upgrade that did not finish.
+fn upgrade_change(have: &ObservedCluster, want: &str, label: &str, plan: &mut Plan) -> Option<ClusterChange> {
+    let unfinished = have.cluster.tags.iter().find_map(|t| naming::parse_upgrade_tag(t));
+    match version_step(&have.cluster.k8s_version, want) {
+        Ok(true) => Some(ClusterChange::Version {
+            from: have.cluster.k8s_version.clone(),
+            to: want.to_string(),
+            recycled: recycled_pools(have),
+        }),
+        Ok(false) => unfinished
+            .filter(|to| *to == want)
+            .map(|to| ClusterChange::FinishUpgrade {
+                to: to.to_string(),
+                recycled: recycled_pools(have),
+            }),
+        Err(why) => {
+            plan.problems.push(format!("{label}: {why}"));
+            None
+        }
     }
 }
 
@@ -149,12 +177,7 @@ fn existing_cluster(fleet: &Fleet, c: &Cluster, have: &ObservedCluster, plan: &m
     let name = fleet.name();
     let label = naming::cluster_label(name, c.name.get_ref());
     let want_version = fleet.fleet.k8s_version.get_ref();
-    let mut changes = Vec::new();
-    match version_step(&have.cluster.k8s_version, want_version) {
-        Ok(Some(change)) => changes.push(change),
-        Ok(None) => {}
-        Err(why) => plan.problems.push(format!("{label}: {why}")),
-    }
+    let mut changes: Vec<ClusterChange> = upgrade_change(have, want_version, &label, plan).into_iter().collect();
     let ha = have
         .cluster
         .control_plane

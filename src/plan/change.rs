@@ -6,25 +6,55 @@ use serde::{Serialize, Serializer};
 /// One change of an existing cluster's Linode settings.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ClusterChange {
-    /// The control plane moves up to the fleet's Kubernetes minor version.
-    Version { from: String, to: String },
+    /// The control plane moves up to the fleet's Kubernetes minor version, then the nodes of these pools
+    /// (described) are replaced by nodes of the new version.
+    Version {
+        from: String,
+        to: String,
+        recycled: Vec<String>,
+    },
+    /// An upgrade to `to` that stopped before its end (the cluster carries its tag): nodes still on an
+    /// older version are replaced, then the cluster is verified.
+    FinishUpgrade { to: String, recycled: Vec<String> },
     /// The HA control plane turns on (it never turns off).
     HighAvailabilityOn,
     /// Tags the cluster lacks; tags are only ever added.
     TagsAdded(Vec<String>),
 }
 
+fn pools(recycled: &[String]) -> String {
+    if recycled.is_empty() {
+        "its nodes".into()
+    } else {
+        recycled.join(", ")
+    }
+}
+
 impl ClusterChange {
-    /// The change in words, e.g. `k8s_version 1.32 → 1.33 (nodes take it when recycled)`.
+    /// The change in words, e.g. `control plane 1.32 → 1.33, then nodes replaced (new ones Ready before
+    /// old ones go): pool 12 (g6-standard-2 × 2)`.
     pub fn describe(&self) -> String {
         match self {
-            ClusterChange::Version { from, to } => {
-                format!("k8s_version {from} → {to} (nodes take it when recycled)")
-            }
+            ClusterChange::Version { from, to, recycled } => format!(
+                "control plane {from} → {to}, then nodes replaced (new ones Ready before old ones go): {}",
+                pools(recycled)
+            ),
+            ClusterChange::FinishUpgrade { to, recycled } => format!(
+                "upgrade to {to} unfinished: nodes still on an older version are replaced ({}), then verified",
+                pools(recycled)
+            ),
             ClusterChange::HighAvailabilityOn => {
                 "high availability control plane: off → on (cannot be undone; recycles the nodes)".into()
             }
             ClusterChange::TagsAdded(tags) => format!("tags + {}", tags.join(", ")),
+        }
+    }
+
+    /// Whether this change is a Kubernetes upgrade (started or to finish), and to which version.
+    pub fn upgrade_to(&self) -> Option<&str> {
+        match self {
+            ClusterChange::Version { to, .. } | ClusterChange::FinishUpgrade { to, .. } => Some(to),
+            _ => None,
         }
     }
 }
@@ -81,11 +111,14 @@ mod tests {
         let c = ClusterChange::Version {
             from: "1.32".into(),
             to: "1.33".into(),
+            recycled: vec!["pool 12 (g6-standard-2 × 2)".into()],
         };
         assert_eq!(
             serde_json::to_value(&c).unwrap(),
-            "k8s_version 1.32 → 1.33 (nodes take it when recycled)"
+            "control plane 1.32 → 1.33, then nodes replaced (new ones Ready before old ones go): pool 12 (g6-standard-2 × 2)"
         );
+        assert_eq!(c.upgrade_to(), Some("1.33"));
+        assert_eq!(ClusterChange::HighAvailabilityOn.upgrade_to(), None);
         let p = PoolChange::Autoscale {
             from: Some((2, 4)),
             to: None,

@@ -34,15 +34,18 @@ fn deleting(obj: &Value) -> bool {
 /// those are Bound. Pods of workloads that are gone are deleted. With a Linode cluster behind the
 /// label, nothing rolls out before a node is Ready.
 pub(super) fn workloads(label: &str, k8s: &K8sFake, has_lke: bool, mem: &mut Memory, latencies: &Latencies) {
-    let ready: Vec<Value> = k8s
-        .list("v1", "Node")
-        .into_iter()
+    let nodes = k8s.list("v1", "Node");
+    let ready: Vec<Value> = nodes
+        .iter()
         .filter(|n| {
             n["status"]["conditions"]
                 .as_array()
                 .is_some_and(|c| c.iter().any(|c| c["type"] == "Ready" && c["status"] == "True"))
         })
+        .cloned()
         .collect();
+    // A cordoned node (`spec.unschedulable`) takes no new pods; DaemonSets tolerate it.
+    let schedulable: Vec<&Value> = ready.iter().filter(|n| n["spec"]["unschedulable"] != true).collect();
     let pods = k8s.list("v1", "Pod");
     let mut live = BTreeSet::new();
     for kind in ["Deployment", "StatefulSet", "DaemonSet"] {
@@ -88,7 +91,14 @@ pub(super) fn workloads(label: &str, k8s: &K8sFake, has_lke: bool, mem: &mut Mem
                 let node = if kind == "DaemonSet" {
                     eligible.get(n).copied()
                 } else {
-                    ready.get(n % ready.len().max(1))
+                    // A pod stays on its node while that node exists (only an eviction or the node's end
+                    // moves it); a new one goes to a schedulable Ready node.
+                    let bound = pods
+                        .iter()
+                        .find(|p| p["metadata"]["namespace"] == ns && p["metadata"]["name"] == pod_name.as_str())
+                        .and_then(|p| p["spec"]["nodeName"].as_str())
+                        .and_then(|bound| nodes.iter().find(|n| n["metadata"]["name"] == bound));
+                    bound.or_else(|| schedulable.get(n % schedulable.len().max(1)).copied())
                 };
                 k8s.put(pod(kind, &w, pod_name, node));
             }

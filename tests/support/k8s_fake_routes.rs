@@ -239,6 +239,17 @@ pub(super) fn respond(state: &Mutex<State>, req: &Request) -> Reply {
             }
             Reply::new(200).set_body_json(st.write(&k, key(name), from_client(obj), dry_run))
         }
+        // The Eviction API (`kubectl drain`): the pod goes; its controller makes a new one elsewhere.
+        ("POST", Some(name)) if plural == "pods" && sub == Some("eviction") => {
+            let key = key(name);
+            if !st.objects.contains_key(&key) {
+                return status(404, "NotFound", format!("{} not found", what(name)));
+            }
+            if !dry_run {
+                st.remove(&key);
+            }
+            Reply::new(201).set_body_json(json!({"kind": "Status", "apiVersion": "v1", "status": "Success"}))
+        }
         ("POST", None) => {
             let Ok(obj) = serde_json::from_slice::<Value>(&req.body) else {
                 return status(400, "BadRequest", "the body does not parse".into());

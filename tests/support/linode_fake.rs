@@ -99,6 +99,9 @@ pub struct State {
     pub kubeconfig_retry_after_secs: u64,
     /// Linode instances by id.
     pub instances: BTreeMap<u64, Value>,
+    /// The Kubernetes version (`1.33`) each node Linode runs: its cluster's when it was made (LKE nodes
+    /// take a new version only when recycled).
+    pub node_versions: BTreeMap<u64, String>,
     /// Firewalls by id (with `rules`).
     pub firewalls: BTreeMap<u64, Value>,
     /// Firewall devices by device id, each with a `firewall_id` key.
@@ -257,6 +260,7 @@ impl State {
             kubeconfig_not_ready_polls: 2,
             kubeconfig_retry_after_secs: 1,
             instances: BTreeMap::new(),
+            node_versions: BTreeMap::new(),
             firewalls: BTreeMap::new(),
             devices: BTreeMap::new(),
             nodebalancers: BTreeMap::new(),

@@ -9,6 +9,9 @@ use super::linode_fake::{Logged, State, api_error, paginate};
 #[path = "linode_fake_pools.rs"]
 mod pools;
 
+#[path = "linode_fake_nodes.rs"]
+mod nodes;
+
 type Reply = (u16, ResponseTemplate);
 
 /// A 400 on one field: (field, reason).
@@ -163,6 +166,10 @@ fn route(state: &mut State, req: &Request, method: &str, segs: &[&str], body: &V
             delete_pool(state, id(4));
             ok(json!({}))
         }
+        ("POST", ["lke", "clusters", _, "recycle"]) => nodes::recycle(state, id(2), None, None),
+        ("POST", ["lke", "clusters", _, "pools", _, "recycle"]) => nodes::recycle(state, id(2), Some(id(4)), None),
+        ("POST", ["lke", "clusters", _, "nodes", node, "recycle"]) => nodes::recycle(state, id(2), None, Some(node)),
+        ("DELETE", ["lke", "clusters", _, "nodes", node]) => nodes::delete_node(state, id(2), node),
         ("GET", ["lke", "clusters", _, "nodes", node]) => state
             .pools
             .values()
@@ -277,6 +284,19 @@ fn control_plane_refused(state: &State, body: &Value) -> Option<Reply> {
 fn update_cluster(state: &mut State, id: u64, body: &Value) -> Reply {
     if let Some(refused) = control_plane_refused(state, body) {
         return refused;
+    }
+    let Some(have) = state
+        .clusters
+        .get(&id)
+        .map(|c| c["k8s_version"].as_str().unwrap_or_default().to_string())
+    else {
+        return not_found();
+    };
+    if let Some(want) = body["k8s_version"].as_str()
+        && have != want
+        && let Some(why) = nodes::refused_upgrade(state, &have, want)
+    {
+        return err(400, Some("k8s_version"), why);
     }
     let Some(cluster) = state.clusters.get_mut(&id) else {
         return not_found();
@@ -399,7 +419,7 @@ fn make_pool(state: &mut State, cluster: u64, region: &str, spec: &Value) -> Res
     Ok(pool_view(&pool))
 }
 
-fn resize_pool(state: &mut State, pool: &mut Value, count: u64) {
+pub(super) fn resize_pool(state: &mut State, pool: &mut Value, count: u64) {
     let (cluster, pid) = (
         pool["cluster_id"].as_u64().unwrap_or(0),
         pool["id"].as_u64().unwrap_or(0),
@@ -410,8 +430,15 @@ fn resize_pool(state: &mut State, pool: &mut Value, count: u64) {
             remove_instance(state, node["instance_id"].as_u64().unwrap_or(0));
         }
     }
+    let version = state
+        .clusters
+        .get(&cluster)
+        .and_then(|c| c["k8s_version"].as_str())
+        .unwrap_or_default()
+        .to_string();
     while (nodes.len() as u64) < count {
         let iid = state.id();
+        state.node_versions.insert(iid, version.clone());
         let hex = format!("{:x}", iid * 2654435761 % 0xffff_ffff);
         let octet = iid % 250;
         state.instances.insert(
@@ -453,8 +480,9 @@ fn delete_pool(state: &mut State, id: u64) {
     }
 }
 
-fn remove_instance(state: &mut State, id: u64) {
+pub(super) fn remove_instance(state: &mut State, id: u64) {
     state.instances.remove(&id);
+    state.node_versions.remove(&id);
     detach_entity(state, id, "linode");
 }
 

@@ -258,6 +258,8 @@ pub(super) struct Instance {
     pub ipv4: Vec<String>,
     pub labels: Map<String, Value>,
     pub taints: Vec<Value>,
+    /// The Kubernetes version the node runs (`1.33`): its cluster's when the node was made.
+    pub version: String,
 }
 
 fn lke(state: &State, label: &str) -> Option<Lke> {
@@ -283,6 +285,11 @@ fn lke(state: &State, label: &str) -> Option<Lke> {
                     .collect(),
                 labels: pool["labels"].as_object().cloned().unwrap_or_default(),
                 taints: pool["taints"].as_array().cloned().unwrap_or_default(),
+                version: state
+                    .node_versions
+                    .get(&i["id"].as_u64().unwrap_or_default())
+                    .cloned()
+                    .unwrap_or_default(),
             });
         }
     }
@@ -318,7 +325,14 @@ fn nodes(k8s: &K8sFake, lke: Option<&Lke>, mem: &mut Memory, latencies: &Latenci
     let mut keep = BTreeSet::new();
     for (lke, i) in lke.iter().flat_map(|c| c.nodes.iter().map(move |i| (c, i))) {
         let ready = mem.after(format!("node/{}", i.id), latencies.node_ready);
-        k8s.put(node(lke, i, ready));
+        let mut fresh = node(lke, i, ready);
+        // A cordon (`spec.unschedulable`) is the cluster's own state: the kubelet keeps it.
+        if let Some(was) = k8s.get("v1", "Node", None, &i.label)
+            && was["spec"]["unschedulable"] == true
+        {
+            fresh["spec"]["unschedulable"] = json!(true);
+        }
+        k8s.put(fresh);
         keep.insert(format!("linode://{}", i.id));
     }
     for node in k8s.list("v1", "Node") {
@@ -364,7 +378,7 @@ fn node(lke: &Lke, i: &Instance, ready: bool) -> Value {
     };
     json!({"apiVersion": "v1", "kind": "Node", "metadata": {"name": i.label, "labels": labels},
         "spec": spec, "status": {"addresses": addresses, "conditions": [condition],
-        "nodeInfo": {"kubeletVersion": "v1.32.0", "operatingSystem": "linux", "architecture": "amd64"}}})
+        "nodeInfo": {"kubeletVersion": format!("v{}.4", i.version), "operatingSystem": "linux", "architecture": "amd64"}}})
 }
 
 /// `"a, b,,c"` → `[a, b, c]` (annotation and StorageClass tag lists).

@@ -1,6 +1,7 @@
 //! Waiting until every node of a cluster is Ready in Kubernetes (not only running at Linode).
 
 use std::pin::pin;
+use std::sync::Arc;
 
 use futures::StreamExt;
 use k8s_openapi::api::core::v1::Node;
@@ -21,7 +22,7 @@ pub fn node_ready(node: &Node) -> bool {
 }
 
 /// "2/3 nodes Ready (not ready: lke1-a: KubeletNotReady: …)".
-fn summary(nodes: &[std::sync::Arc<Node>], min_nodes: usize) -> String {
+fn summary(nodes: &[Arc<Node>], min_nodes: usize) -> String {
     let ready = nodes.iter().filter(|n| node_ready(n)).count();
     let expected = nodes.len().max(min_nodes);
     let mut out = format!("{ready}/{expected} nodes Ready");
@@ -56,8 +57,26 @@ fn summary(nodes: &[std::sync::Arc<Node>], min_nodes: usize) -> String {
 
 impl K8s {
     /// Waits until at least `min_nodes` nodes are registered and every node is Ready; returns
-    /// how many there are. Watches the node list (a reflector), restarting with backoff on errors.
+    /// how many there are.
     pub async fn wait_nodes_ready(&self, min_nodes: usize, deadline: Instant) -> Result<usize> {
+        self.wait_nodes(
+            "nodes",
+            deadline,
+            |nodes| (nodes.len() >= min_nodes && nodes.iter().all(|n| node_ready(n))).then_some(nodes.len()),
+            |nodes| summary(nodes, min_nodes),
+        )
+        .await
+    }
+
+    /// Waits until `done` says the node list is as wanted and returns what it says; `state` describes the
+    /// list when the deadline passes. Watches the nodes (a reflector), restarting with backoff on errors.
+    pub async fn wait_nodes<T>(
+        &self,
+        what: &str,
+        deadline: Instant,
+        done: impl Fn(&[Arc<Node>]) -> Option<T>,
+        state: impl Fn(&[Arc<Node>]) -> String,
+    ) -> Result<T> {
         let start = Instant::now();
         let api: Api<Node> = Api::all(self.client().clone());
         let (store, writer) = reflector::store();
@@ -68,9 +87,8 @@ impl K8s {
             while let Some(event) = events.next().await {
                 match event {
                     Ok(watcher::Event::InitDone | watcher::Event::Apply(_) | watcher::Event::Delete(_)) => {
-                        let nodes = store.state();
-                        if nodes.len() >= min_nodes && nodes.iter().all(|n| node_ready(n)) {
-                            return Some(nodes.len());
+                        if let Some(found) = done(&store.state()) {
+                            return Some(found);
                         }
                     }
                     Ok(_) => {}
@@ -82,12 +100,11 @@ impl K8s {
             }
             None
         };
-        let outcome = timeout_at(deadline, watch).await;
-        match outcome {
-            Ok(Some(n)) => Ok(n),
+        match timeout_at(deadline, watch).await {
+            Ok(Some(found)) => Ok(found),
             _ => Err(K8sError::Timeout {
-                what: "nodes".into(),
-                state: summary(&store.state(), min_nodes),
+                what: what.into(),
+                state: state(&store.state()),
                 waited: start.elapsed(),
                 hint: last_error.map(|e| format!("; last API error: {e}")).unwrap_or_default(),
             }),
@@ -100,7 +117,6 @@ mod tests {
     use super::*;
     use k8s_openapi::api::core::v1::{NodeCondition, NodeStatus};
     use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
-    use std::sync::Arc;
 
     fn node(name: &str, ready: &str) -> Arc<Node> {
         Arc::new(Node {

@@ -101,7 +101,7 @@ pub(super) fn create_request(fleet: &Fleet, c: &Cluster, plan: &ClusterPlan, exp
 }
 
 /// The update an adopted cluster needs (None: nothing). Tags are only added (the expiry and any tag a
-/// person added stay); the version moves up only; HA only turns on.
+/// person added stay); HA only turns on. The version is not moved here: see `ops::upgrade`.
 pub(super) fn update_request(
     fleet: &Fleet,
     c: &Cluster,
@@ -112,15 +112,8 @@ pub(super) fn update_request(
     if plan.action != Action::Update {
         return None;
     }
+    // The Kubernetes version moves in the upgrade stage, in the fleet's upgrade order (`ops::upgrade`).
     let mut req = UpdateLkeCluster::default();
-    let want_version = fleet.fleet.k8s_version.get_ref();
-    if plan
-        .changes
-        .iter()
-        .any(|ch| matches!(ch, ClusterChange::Version { .. }))
-    {
-        req.k8s_version = Some(want_version.clone());
-    }
     let want_tags = naming::cluster_tags(fleet.name(), c.role.as_str(), &fleet.user_tags());
     let mut tags = have.cluster.tags.clone();
     for t in want_tags {

@@ -29,7 +29,13 @@ async fn hub_ready(sh: &Shared) -> Result<HubOut, Error> {
 }
 
 /// Converges an edge's stack; `fresh`: the cluster was created by this run.
-pub(super) async fn converge(sh: &Shared, job: &Job, k8s: &K8s, fresh: bool, rec: &mut Record) -> Result<(), Error> {
+pub(super) async fn converge(
+    sh: &Shared,
+    job: &Job,
+    k8s: &K8s,
+    fresh: bool,
+    rec: &mut Record,
+) -> Result<stack::Applied, Error> {
     let fleet = &sh.fleet;
     let name = fleet.name();
     let edge = job.cluster.name.get_ref();
@@ -103,5 +109,5 @@ pub(super) async fn converge(sh: &Shared, job: &Job, k8s: &K8s, fresh: bool, rec
     if pruned > 0 {
         rec.change(format!("{pruned} object(s) no longer rendered were pruned"));
     }
-    Ok(())
+    Ok(applied)
 }

@@ -1,18 +1,31 @@
 //! The end of `up`: the report assembled from the cluster tasks (gateway, how to reach Grafana, firewall,
 //! kubeconfig files), the verification rounds when every cluster is ready, and the last report saved.
 
-use std::time::Duration;
-
 use tokio::time::Instant;
 
 use super::local_files::{save_last_report, write_kubeconfigs};
 use super::report::{Gateway, Report, Verification, grafana_access, grafana_url};
-use super::{HubState, Options, Shared, hub, tasks};
+use super::{HubState, Options, Shared, hub, tasks, verify};
 use crate::fleet::{Loaded, Role};
 use crate::ops::Ctx;
 use crate::ops::gateway_firewall::FirewallReport;
-use crate::ops::rounds::{self, Rounds};
+use crate::ops::upgrade::Status;
 use crate::{Error, naming, probes};
+
+/// "the upgrade stopped at us" when a cluster's upgrade did not finish (its report says why).
+fn upgrade_stopped(records: &[tasks::Record]) -> Option<String> {
+    let stopped: Vec<&str> = records
+        .iter()
+        .filter(|r| {
+            r.report
+                .upgrade
+                .as_ref()
+                .is_some_and(|u| matches!(u.status, Status::ProbesFailed | Status::Failed))
+        })
+        .map(|r| r.report.name.as_str())
+        .collect();
+    (!stopped.is_empty()).then(|| format!("the upgrade stopped at {}", stopped.join(", ")))
+}
 
 pub(super) async fn finish(
     ctx: &Ctx,
@@ -69,8 +82,15 @@ pub(super) async fn finish(
             failed: None,
             probes: Vec::new(),
         }
+    } else if let Some(stopped) = upgrade_stopped(&records) {
+        Verification {
+            run: false,
+            reason: Some(stopped),
+            failed: None,
+            probes: Vec::new(),
+        }
     } else {
-        verify(shared, &records, opts).await
+        verify(shared, &records).await
     };
     let failed_probes = verification.failed.unwrap_or(0);
     let report = Report {
@@ -91,12 +111,8 @@ pub(super) async fn finish(
     Ok(report)
 }
 
-/// Time between verification rounds.
-const VERIFY_PAUSE: Duration = Duration::from_secs(15);
-
-/// Runs the probes against the clusters of this run, repeating rounds for up to `verify_wait` until one
-/// passes (a new fleet needs a few minutes before data flows).
-async fn verify(shared: &Shared, records: &[tasks::Record], opts: &Options) -> Verification {
+/// Runs the probes against the clusters of this run (see [`verify::rounds`]).
+async fn verify(shared: &Shared, records: &[tasks::Record]) -> Verification {
     let targets: Vec<probes::Target> = records
         .iter()
         .filter_map(|r| {
@@ -108,33 +124,7 @@ async fn verify(shared: &Shared, records: &[tasks::Record], opts: &Options) -> V
             })
         })
         .collect();
-    let rules = Rounds {
-        passes: 1,
-        until: Some((Instant::now() + opts.verify_wait).min(shared.deadline)),
-        deadline: Some(shared.deadline),
-        pause: VERIFY_PAUSE,
-    };
-    let options = probes::Options {
-        canary: false,
-        deadline: shared.deadline,
-    };
-    let ended = rounds::repeat::<std::convert::Infallible>(
-        &rules,
-        async |_| Ok(probes::run(&shared.fleet, &targets, &options).await),
-        |b| {
-            shared.progress.line(&format!(
-                "verification round {}: {} probe(s) not passing yet; next round in {}s",
-                b.round,
-                b.failed,
-                b.pause.as_secs()
-            ))
-        },
-    )
-    .await;
-    let outcomes = match ended {
-        Ok(e) => e.outcomes,
-        Err(never) => match never {},
-    };
+    let outcomes = verify::rounds(shared, &targets, None).await;
     Verification {
         run: true,
         reason: None,

@@ -93,7 +93,13 @@ fn publish(sh: &Shared, out: HubOut) {
 }
 
 /// Converges the hub's stack; `fresh`: the cluster was created by this run.
-pub(super) async fn converge(sh: &Shared, job: &Job, k8s: &K8s, fresh: bool, rec: &mut Record) -> Result<(), Error> {
+pub(super) async fn converge(
+    sh: &Shared,
+    job: &Job,
+    k8s: &K8s,
+    fresh: bool,
+    rec: &mut Record,
+) -> Result<stack::Applied, Error> {
     let fleet = &sh.fleet;
     let name = fleet.name();
     let grafana_tls = !fleet.security.grafana_allow.is_empty();
@@ -173,6 +179,7 @@ pub(super) async fn converge(sh: &Shared, job: &Job, k8s: &K8s, fresh: bool, rec
             address,
             ca: gateway_ca,
             edge_passwords: Arc::new(edge_passwords),
+            k8s: k8s.clone(),
         },
     );
 
@@ -186,7 +193,7 @@ pub(super) async fn converge(sh: &Shared, job: &Job, k8s: &K8s, fresh: bool, rec
     if pruned > 0 {
         rec.change(format!("{pruned} object(s) no longer rendered were pruned"));
     }
-    Ok(())
+    Ok(applied)
 }
 
 /// `add-edge`: reads the hub's gateway address and CA; with mTLS adds the new edge's credential (and
@@ -232,6 +239,7 @@ pub(super) async fn read(sh: &Shared, job: &Job, rec: &mut Record) -> Result<(),
             address,
             ca,
             edge_passwords: Arc::new(edge_passwords),
+            k8s: k8s.clone(),
         },
     );
     rec.k8s = Some(k8s);

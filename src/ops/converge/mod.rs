@@ -12,6 +12,8 @@ mod local_files;
 mod report;
 mod stack;
 mod tasks;
+mod upgrade_step;
+mod verify;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::Ipv4Addr;
@@ -28,7 +30,9 @@ pub use report::{ClusterReport, Gateway, Grafana, Report, Stage, Verification};
 
 use super::{Ctx, cost, discover, gateway_firewall};
 use crate::fleet::{Cluster, Fleet, Loaded, Role};
+use crate::k8s::K8s;
 use crate::linode::Client;
+use crate::ops::upgrade::Gate;
 use crate::pki::Ca;
 use crate::plan::cost::Budget;
 use crate::plan::{self, ClusterPlan, ObservedCluster};
@@ -55,6 +59,8 @@ pub struct Options {
     pub verify_wait: Duration,
     /// `--max-monthly-cost` (else the fleet file's `max_monthly_cost` applies).
     pub max_monthly_cost: Option<f64>,
+    /// Edges upgrading at once after the canary (`--upgrade-concurrency`).
+    pub upgrade_concurrency: usize,
 }
 
 /// What the hub hands the edges once its gateway has an address.
@@ -64,6 +70,8 @@ pub(crate) struct HubOut {
     pub ca: Option<Arc<Ca>>,
     /// Each edge's gateway password (security.mtls; empty otherwise). Never printed: no `Debug` here.
     pub edge_passwords: Arc<crate::ops::edge_auth::Passwords>,
+    /// The hub's API, for an edge's probes after its upgrade.
+    pub k8s: K8s,
 }
 
 #[derive(Clone)]
@@ -99,6 +107,11 @@ pub(crate) struct Shared {
     pub firewall_id: Option<u64>,
     pub destinations: BTreeMap<String, SecretString>,
     pub hub: watch::Sender<HubState>,
+    /// The clusters this run upgrades, and their order.
+    pub gate: Gate,
+    /// Probes run (after each cluster's upgrade, and at the end).
+    pub verify: bool,
+    pub verify_wait: Duration,
 }
 
 /// One cluster's work.
@@ -193,6 +206,12 @@ pub async fn converge(ctx: &Ctx, loaded: &Loaded, opts: &Options) -> Result<Repo
         None
     };
 
+    // Clusters whose plan holds an upgrade (started, or one to finish), in fleet order.
+    let upgrading: Vec<(String, Role)> = jobs
+        .iter()
+        .filter(|j| !j.read_only && j.plan.changes.iter().any(|c| c.upgrade_to().is_some()))
+        .map(|j| (j.cluster.name.get_ref().clone(), j.cluster.role))
+        .collect();
     let progress = Progress::new(opts.progress, jobs.iter().map(|j| j.cluster.name.get_ref().as_str()));
     let (hub_tx, _) = watch::channel(HubState::Waiting);
     let shared = Arc::new(Shared {
@@ -206,6 +225,9 @@ pub async fn converge(ctx: &Ctx, loaded: &Loaded, opts: &Options) -> Result<Repo
         firewall_id: fw.as_ref().map(|(f, _)| f.id),
         destinations,
         hub: hub_tx,
+        gate: Gate::new(&upgrading, opts.upgrade_concurrency),
+        verify: opts.verify,
+        verify_wait: opts.verify_wait,
     });
     let (nodes_tx, nodes_rx) = mpsc::unbounded_channel();
     let edges_in_scope: BTreeSet<String> = jobs

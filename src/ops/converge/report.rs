@@ -7,6 +7,7 @@ use crate::fleet::Role;
 use crate::linode::ApiCalls;
 use crate::objects;
 use crate::ops::gateway_firewall::FirewallReport;
+use crate::ops::upgrade::{Status, UpgradeReport};
 use crate::ui::{Failure, Outcome};
 
 /// The steps of one cluster, in order.
@@ -21,6 +22,9 @@ pub enum Stage {
     Gateway,
     Certificates,
     Rollout,
+    /// Waiting for its turn in the fleet's upgrade order.
+    UpgradeTurn,
+    Upgrade,
     Ready,
 }
 
@@ -36,6 +40,8 @@ impl Stage {
             Stage::Gateway => "waiting for the gateway address",
             Stage::Certificates => "certificates",
             Stage::Rollout => "waiting for rollouts",
+            Stage::UpgradeTurn => "waiting for its turn to upgrade",
+            Stage::Upgrade => "upgrading Kubernetes",
             Stage::Ready => "ready",
         }
     }
@@ -50,6 +56,8 @@ impl Stage {
             Stage::Gateway => "gateway",
             Stage::Certificates => "certificates",
             Stage::Rollout => "rollout",
+            Stage::UpgradeTurn => "upgrade_turn",
+            Stage::Upgrade => "upgrade",
             Stage::Ready => "ready",
         }
     }
@@ -75,6 +83,9 @@ pub struct ClusterReport {
     pub changes: Vec<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// Its Kubernetes upgrade in this run.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub upgrade: Option<UpgradeReport>,
 }
 
 /// Where edges send OTLP.
@@ -157,6 +168,31 @@ impl crate::ui::Report for Report {
                 format!(
                     "not finished: {}; what is done stays done: re-run the same command to resume",
                     what.join(", ")
+                ),
+            );
+        }
+        let stopped: Vec<String> = self
+            .clusters
+            .iter()
+            .filter_map(|c| {
+                c.upgrade
+                    .as_ref()
+                    .filter(|u| u.status == Status::ProbesFailed)
+                    .map(|u| (c, u))
+            })
+            .map(|(c, u)| format!("{} {}", c.name, u.detail.as_deref().unwrap_or("failed its probes")))
+            .collect();
+        if !stopped.is_empty() {
+            let skipped = self
+                .clusters
+                .iter()
+                .filter(|c| c.upgrade.as_ref().is_some_and(|u| u.status == Status::Skipped))
+                .count();
+            return Outcome::failed(
+                Failure::VerifyFailed,
+                format!(
+                    "the upgrade stopped: {}; {skipped} cluster(s) not upgraded; once fixed, re-run `lkeobs up` to finish the upgrade",
+                    stopped.join("; ")
                 ),
             );
         }
@@ -262,6 +298,7 @@ pub fn text(r: &Report) -> String {
             out.push_str(&format!("  {}: error: {e}\n", c.name));
         }
     }
+    upgrades(r, &mut out);
     if let Some(g) = &r.gateway {
         out.push_str(&format!(
             "\ngateway   {} (OTLP gRPC), {} (OTLP HTTP){}\n",
@@ -333,6 +370,47 @@ pub fn text(r: &Report) -> String {
         r.api_calls.values().sum::<u64>()
     ));
     out
+}
+
+/// The upgrade table: per cluster the versions before and after, its status and each stage's time.
+fn upgrades(r: &Report, out: &mut String) {
+    let done: Vec<(&ClusterReport, &UpgradeReport)> = r
+        .clusters
+        .iter()
+        .filter_map(|c| c.upgrade.as_ref().map(|u| (c, u)))
+        .collect();
+    if done.is_empty() {
+        return;
+    }
+    out.push_str("\nupgrade (canary first, hub last)\n");
+    for (c, u) in done {
+        let status = match u.status {
+            Status::Done => "done",
+            Status::ProbesFailed => "probes failed",
+            Status::Failed => "failed",
+            Status::Skipped => "not started",
+        };
+        let stages: Vec<String> = u
+            .stages
+            .iter()
+            .map(|s| format!("{} {:.0}s", s.stage.replace('_', " "), s.seconds))
+            .collect();
+        out.push_str(&format!(
+            "  {}{}: {} → {} (control plane now {}), {status}, {} node(s) replaced{}{}\n",
+            c.name,
+            if u.canary { " (canary)" } else { "" },
+            u.from,
+            u.to,
+            u.after,
+            u.nodes_replaced,
+            if stages.is_empty() {
+                String::new()
+            } else {
+                format!("; {}", stages.join(", "))
+            },
+            u.detail.as_ref().map(|d| format!("; {d}")).unwrap_or_default()
+        ));
+    }
 }
 
 #[cfg(test)]

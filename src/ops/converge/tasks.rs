@@ -9,11 +9,12 @@ use tokio::sync::mpsc;
 use tokio::time::{Instant, timeout_at};
 
 use super::report::{ClusterReport, Stage};
-use super::{EdgeNodes, HubState, Job, NodeAddresses, Shared, cluster, edge, hub};
+use super::{EdgeNodes, HubState, Job, NodeAddresses, Shared, cluster, edge, hub, upgrade_step};
 use crate::fleet::Role;
 use crate::k8s::K8s;
 use crate::linode::Firewall;
 use crate::ops::gateway_firewall as firewall;
+use crate::ops::upgrade::Turn;
 use crate::{Error, naming};
 
 /// One cluster's outcome and what the end of the run needs from it.
@@ -40,6 +41,7 @@ impl Record {
                 seconds: 0.0,
                 changes: Vec::new(),
                 error: None,
+                upgrade: None,
                 name,
             },
             kubeconfig: None,
@@ -91,6 +93,9 @@ pub(crate) async fn drive(sh: Arc<Shared>, job: Job, nodes_tx: Option<mpsc::Unbo
                     }
                 });
             }
+            // A cluster of the upgrade that failed before its turn stops the clusters after it.
+            sh.gate
+                .finish(&name, Turn::Failed(format!("failed at {}", rec.report.stage.as_str())));
             if let Some(tx) = &nodes_tx
                 && !rec.nodes_sent
             {
@@ -158,10 +163,14 @@ async fn steps(
         rec.nodes_sent = true;
     }
 
-    match c.role {
-        Role::Hub => hub::converge(sh, job, &k8s, ensured.created, rec).await,
-        Role::Edge => edge::converge(sh, job, &k8s, ensured.created, rec).await,
+    let applied = match c.role {
+        Role::Hub => hub::converge(sh, job, &k8s, ensured.created, rec).await?,
+        Role::Edge => edge::converge(sh, job, &k8s, ensured.created, rec).await?,
+    };
+    if sh.gate.contains(c.name.get_ref()) {
+        upgrade_step::upgrade(sh, job, &k8s, ensured.id, &applied.manifests.workloads(), rec).await?;
     }
+    Ok(())
 }
 
 /// Waits until every edge in scope has reported its nodes (or failed), then puts the rules for all edge

@@ -1,0 +1,233 @@
+//! Fleet Kubernetes upgrades in `up`: which clusters move to the fleet's version and in which order
+//! ([`gate`]: one edge first as the canary, the other edges a few at a time, the hub last), and one
+//! cluster's upgrade ([`run`]): control plane, nodes replaced ([`nodes`]), rollouts, that cluster's probes,
+//! with each stage timed. A tag on the cluster marks an upgrade in progress, so a re-run finishes it.
+
+pub mod gate;
+mod nodes;
+
+use std::future::Future;
+
+use serde::Serialize;
+use tokio::time::Instant;
+
+pub use gate::{Gate, Skipped, Turn};
+
+use crate::Error;
+use crate::k8s::drain::major_minor;
+use crate::k8s::{K8s, Workload};
+use crate::linode::{Client, UpdateLkeCluster};
+use crate::naming;
+use crate::probes::{self, Outcome};
+
+/// How a cluster's upgrade ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Status {
+    Done,
+    /// Upgraded, but its probes failed afterwards: the fleet's upgrade stopped there.
+    ProbesFailed,
+    /// A step failed (see `detail`).
+    Failed,
+    /// Not started: an earlier cluster's upgrade failed.
+    Skipped,
+}
+
+/// How long one stage took.
+#[derive(Debug, Clone, Serialize)]
+pub struct StageTime {
+    /// `control_plane`, `nodes`, `rollouts`, `probes`.
+    pub stage: &'static str,
+    pub seconds: f64,
+}
+
+/// One cluster's upgrade, for the report.
+#[derive(Debug, Clone, Serialize)]
+pub struct UpgradeReport {
+    /// The control plane's version before.
+    pub from: String,
+    pub to: String,
+    /// The control plane's version at the end.
+    pub after: String,
+    pub status: Status,
+    /// The first edge upgraded, whose failure stops the rest.
+    pub canary: bool,
+    pub nodes_replaced: usize,
+    pub stages: Vec<StageTime>,
+    /// Why it failed or was skipped; that the probes were skipped.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub detail: Option<String>,
+    /// The cluster's probes after its upgrade.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub probes: Vec<Outcome>,
+}
+
+impl UpgradeReport {
+    /// A cluster whose turn never came.
+    pub fn skipped(from: &str, to: &str, canary: bool, why: String) -> UpgradeReport {
+        UpgradeReport {
+            from: from.into(),
+            to: to.into(),
+            after: from.into(),
+            status: Status::Skipped,
+            canary,
+            nodes_replaced: 0,
+            stages: Vec::new(),
+            detail: Some(why),
+            probes: Vec::new(),
+        }
+    }
+
+    /// What the gate hears of it.
+    pub fn turn(&self) -> Turn {
+        match self.status {
+            Status::Done => Turn::Done,
+            Status::Skipped => Turn::Skipped,
+            Status::ProbesFailed | Status::Failed => {
+                Turn::Failed(self.detail.clone().unwrap_or_else(|| "failed".into()))
+            }
+        }
+    }
+}
+
+/// One cluster's upgrade: where and how.
+pub struct Upgrade<'a> {
+    pub client: &'a Client,
+    pub k8s: &'a K8s,
+    pub cluster_id: u64,
+    /// The control plane's version when the run started.
+    pub from: String,
+    pub to: String,
+    pub canary: bool,
+    /// The stack's workloads, waited for once the nodes are replaced.
+    pub workloads: &'a [Workload],
+    pub deadline: Instant,
+    /// Progress: what the cluster does now.
+    pub say: &'a (dyn Fn(String) + Sync),
+}
+
+impl Upgrade<'_> {
+    /// Control plane to the new version, with the tag that marks the upgrade in progress (one PUT).
+    async fn control_plane(&self) -> Result<String, Error> {
+        let have = self.client.get_lke_cluster(self.cluster_id).await?;
+        let tag = naming::upgrade_tag(&self.to);
+        let moves = have.k8s_version != self.to;
+        if !moves && have.tags.contains(&tag) {
+            return Ok(have.k8s_version);
+        }
+        let mut tags = have.tags.clone();
+        if !tags.contains(&tag) {
+            tags.push(tag);
+        }
+        (self.say)(format!("control plane {} → {}", have.k8s_version, self.to));
+        let req = UpdateLkeCluster {
+            tags: Some(tags),
+            k8s_version: moves.then(|| self.to.clone()),
+            ..UpdateLkeCluster::default()
+        };
+        Ok(self.client.update_lke_cluster(self.cluster_id, &req).await?.k8s_version)
+    }
+
+    /// Drops the in-progress tag.
+    async fn untag(&self) -> Result<(), Error> {
+        let have = self.client.get_lke_cluster(self.cluster_id).await?;
+        if !have.tags.iter().any(|t| naming::parse_upgrade_tag(t).is_some()) {
+            return Ok(());
+        }
+        let tags = have
+            .tags
+            .into_iter()
+            .filter(|t| naming::parse_upgrade_tag(t).is_none())
+            .collect();
+        let req = UpdateLkeCluster {
+            tags: Some(tags),
+            ..UpdateLkeCluster::default()
+        };
+        self.client.update_lke_cluster(self.cluster_id, &req).await?;
+        Ok(())
+    }
+
+    /// Runs the stages; `verify` (None: `--no-verify`) yields the cluster's probe outcomes.
+    pub async fn run<F>(&self, verify: Option<F>) -> UpgradeReport
+    where
+        F: Future<Output = Vec<Outcome>>,
+    {
+        let mut report = UpgradeReport {
+            from: self.from.clone(),
+            to: self.to.clone(),
+            after: self.from.clone(),
+            status: Status::Failed,
+            canary: self.canary,
+            nodes_replaced: 0,
+            stages: Vec::new(),
+            detail: None,
+            probes: Vec::new(),
+        };
+        if let Err(e) = self.stages(&mut report, verify).await {
+            report.status = Status::Failed;
+            report.detail = Some(e.to_string());
+        }
+        report
+    }
+
+    async fn stages<F>(&self, report: &mut UpgradeReport, verify: Option<F>) -> Result<(), Error>
+    where
+        F: Future<Output = Vec<Outcome>>,
+    {
+        let target = major_minor(&self.to)
+            .ok_or_else(|| Error::Internal(format!("{:?} is not a Kubernetes version", self.to)))?;
+        let mut clock = Instant::now();
+        let mut lap = |report: &mut UpgradeReport, stage: &'static str| {
+            report.stages.push(StageTime {
+                stage,
+                seconds: clock.elapsed().as_secs_f64(),
+            });
+            clock = Instant::now();
+        };
+        report.after = self.control_plane().await?;
+        lap(report, "control_plane");
+
+        (self.say)("replacing nodes of the old version".into());
+        let replace = nodes::Replace {
+            client: self.client,
+            k8s: self.k8s,
+            cluster_id: self.cluster_id,
+            target,
+            deadline: self.deadline,
+            say: self.say,
+        };
+        report.nodes_replaced = replace.all().await?;
+        lap(report, "nodes");
+
+        (self.say)("waiting for rollouts on the new nodes".into());
+        self.k8s.wait_rollouts(self.workloads, self.deadline).await?;
+        lap(report, "rollouts");
+
+        match verify {
+            Some(probes_run) => {
+                (self.say)("probing the upgraded cluster".into());
+                report.probes = probes_run.await;
+                lap(report, "probes");
+                let failed: Vec<String> = report
+                    .probes
+                    .iter()
+                    .filter(|o| o.failed())
+                    .map(|o| format!("{}: {}", o.name, o.detail))
+                    .collect();
+                if !failed.is_empty() {
+                    report.status = Status::ProbesFailed;
+                    report.detail = Some(format!(
+                        "failed {} probe(s) after its upgrade: {}",
+                        probes::failed(&report.probes),
+                        failed.join("; ")
+                    ));
+                    return Ok(());
+                }
+            }
+            None => report.detail = Some("probes skipped (--no-verify)".into()),
+        }
+        self.untag().await?;
+        report.status = Status::Done;
+        Ok(())
+    }
+}
