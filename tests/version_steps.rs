@@ -12,7 +12,7 @@ use tooling::{fleet, lkeobs};
 async fn example_at_1_32() -> LinodeFake {
     let mut st = State::seeded();
     st.regions = us_regions(&EXAMPLE_REGIONS);
-    st.versions = ["1.31", "1.32", "1.33", "1.34"].map(String::from).to_vec();
+    st.versions = ["1.31", "1.32", "1.33", "1.34", "1.35"].map(String::from).to_vec();
     let fake = LinodeFake::start_with(st).await;
     fake.seed_example("g6-standard-2", 1).await;
     fake
@@ -61,6 +61,34 @@ async fn a_skip_of_minor_versions_and_a_downgrade_are_refused_at_the_version_lin
         }
     }
     assert_eq!(fake.writes(), seeded, "nothing written after seeding");
+}
+
+/// The example fleet's clusters moved to `version` (as a finished upgrade leaves them).
+fn at(fake: &LinodeFake, version: &str) {
+    for c in fake.state().clusters.values_mut() {
+        c["k8s_version"] = serde_json::json!(version);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_issue_s_cases_1_33_to_1_35_and_1_34_to_1_33_are_refused_with_no_write() {
+    let fake = example_at_1_32().await;
+    for (have, want, needle) in [
+        ("1.33", "1.35", "needs intermediate upgrades"),
+        ("1.34", "1.33", "LKE cannot downgrade"),
+    ] {
+        at(&fake, have);
+        let seeded = fake.writes();
+        for args in [&["plan"][..], &["up", "--yes", "--no-verify", "--timeout", "30s"][..]] {
+            let (code, stderr) = run(&fake, want, args);
+            assert_eq!(code, Some(2), "{have} → {want} {args:?}: {stderr}");
+            assert!(
+                stderr.contains(&format!("runs Kubernetes {have}")) && stderr.contains(needle),
+                "{stderr}"
+            );
+        }
+        assert_eq!(fake.writes(), seeded, "{have} → {want}: nothing written");
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

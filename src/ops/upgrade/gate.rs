@@ -173,6 +173,12 @@ mod tests {
         g.finish("ap", Turn::Skipped);
         assert_eq!(
             g.turn("hub", Role::Hub).await.unwrap_err().0,
+            "not upgraded: edge us failed its probes"
+        );
+        let g2 = Gate::new(&[("hub".into(), Role::Hub), ("us".into(), Role::Edge)], 1);
+        g2.finish("us", Turn::Skipped);
+        assert_eq!(
+            g2.turn("hub", Role::Hub).await.unwrap_err().0,
             "not upgraded: the edges' upgrade stopped before its end"
         );
         // A second word on a cluster changes nothing.
