@@ -88,6 +88,17 @@ fn nodes(w: &World) -> Vec<(u64, String)> {
     st.node_versions.iter().map(|(id, v)| (*id, v.clone())).collect()
 }
 
+/// Every control plane on 1.34, with no upgrade left in progress.
+fn assert_all_on_1_34(w: &World) {
+    for (label, version, tags) in clusters(w) {
+        assert_eq!(version, "1.34", "{label}");
+        assert!(
+            !tags.iter().any(|t| t.starts_with("lkeobs-upgrading")),
+            "{label}: {tags:?}"
+        );
+    }
+}
+
 /// The cluster report of `name` in an `up` report.
 fn cluster<'a>(report: &'a Value, name: &str) -> &'a Value {
     report["clusters"]
@@ -157,13 +168,7 @@ async fn an_upgrade_goes_canary_first_hub_last_replaces_every_node_and_verifies_
 
     let (code, report, stderr) = dir.run(&w, &["up", "--verify-wait", "5s"]).await;
     assert_eq!(code, 0, "{stderr}\n{report:#}");
-    for (label, version, tags) in clusters(&w) {
-        assert_eq!(version, "1.34", "{label}");
-        assert!(
-            !tags.iter().any(|t| t.starts_with("lkeobs-upgrading")),
-            "{label}: {tags:?}"
-        );
-    }
+    assert_all_on_1_34(&w);
     // Every node is new and runs 1.34; the pools kept their sizes.
     let after = nodes(&w);
     assert_eq!(after.len(), 6, "{after:?}");
@@ -291,6 +296,17 @@ async fn a_canary_that_fails_its_probes_stops_the_rest_and_a_rerun_after_a_kill_
         .unwrap()
         .2;
     assert!(marked.contains(&"lkeobs-upgrading-to-1.34".to_string()), "{marked:?}");
+    let (_, status, stderr) = dir.run(&w, &["status"]).await;
+    let a = status["clusters"]
+        .as_array()
+        .and_then(|cs| cs.iter().find(|c| c["name"] == "a"))
+        .cloned();
+    let a = a.unwrap_or_else(|| panic!("{stderr}\n{status:#}"));
+    assert_eq!(
+        (a["k8s_version"].as_str(), a["upgrading_to"].as_str()),
+        (Some("1.34"), Some("1.34")),
+        "{a:#}"
+    );
 
     // Fixed, the next run is killed while it replaces edge b's first node, and a re-run finishes.
     data.resume("a");
@@ -300,13 +316,7 @@ async fn a_canary_that_fails_its_probes_stops_the_rest_and_a_rerun_after_a_kill_
     assert!(seen.contains("upgrade to 1.34"), "{seen}");
     let (code, report, stderr) = dir.run(&w, &["up", "--verify-wait", "5s"]).await;
     assert_eq!(code, 0, "{stderr}\n{report:#}");
-    for (label, version, tags) in clusters(&w) {
-        assert_eq!(version, "1.34", "{label}");
-        assert!(
-            !tags.iter().any(|t| t.starts_with("lkeobs-upgrading")),
-            "{label}: {tags:?}"
-        );
-    }
+    assert_all_on_1_34(&w);
     let after = nodes(&w);
     assert_eq!(after.len(), 6, "the pools are back to their sizes: {after:?}");
     assert!(after.iter().all(|(_, v)| v == "1.34"), "{after:?}");

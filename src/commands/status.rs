@@ -57,6 +57,12 @@ pub struct ClusterStatus {
     pub state: ClusterState,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<u64>,
+    /// The control plane's Kubernetes version.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub k8s_version: Option<String>,
+    /// An upgrade that has not finished (the cluster carries its tag): the version it goes to.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub upgrading_to: Option<String>,
     pub nodes: usize,
     /// Nodes Linode reports `ready`.
     pub nodes_ready: usize,
@@ -108,6 +114,8 @@ pub async fn run(ctx: &Ctx) -> Result<Report, Error> {
             label: label.clone(),
             state: ClusterState::Missing,
             id: None,
+            k8s_version: None,
+            upgrading_to: None,
             nodes: 0,
             nodes_ready: 0,
             pods: None,
@@ -120,6 +128,13 @@ pub async fn run(ctx: &Ctx) -> Result<Report, Error> {
                 st.state = ClusterState::NotOurs;
             } else {
                 st.state = ClusterState::Exists;
+                st.k8s_version = Some(o.cluster.k8s_version.clone());
+                st.upgrading_to = o
+                    .cluster
+                    .tags
+                    .iter()
+                    .find_map(|t| crate::naming::parse_upgrade_tag(t))
+                    .map(str::to_string);
                 let nodes: Vec<_> = o.pools.iter().flat_map(|p| p.nodes.iter()).collect();
                 st.nodes = nodes.len();
                 st.nodes_ready = nodes.iter().filter(|n| n.is_ready()).count();
@@ -194,8 +209,12 @@ fn text(r: &Report) -> String {
             "-".into()
         };
         let pods = c.pods.map_or_else(|| "-".to_string(), |(a, b)| format!("{a}/{b}"));
-        let note = c.note.as_deref().unwrap_or("");
-        t.push_str(&row([&c.name, &c.label, c.state.as_str(), &nodes, &pods, note]));
+        let mut note = c.note.clone().unwrap_or_default();
+        if let Some(to) = &c.upgrading_to {
+            let sep = if note.is_empty() { "" } else { "; " };
+            note = format!("upgrade to {to} unfinished: `lkeobs up` finishes it{sep}{note}");
+        }
+        t.push_str(&row([&c.name, &c.label, c.state.as_str(), &nodes, &pods, &note]));
     }
     t.push_str(&freshness_text(r));
     if let Some(a) = &r.alerts {

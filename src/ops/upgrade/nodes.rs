@@ -132,6 +132,10 @@ impl Replace<'_> {
                 self.wait_new_ready(pool_id, surge as usize - left, None).await?;
                 self.take_out(victim).await?;
                 self.client.delete_lke_node(self.cluster_id, lke_id).await?;
+                // Gone from Kubernetes too before the next one (the probes compare the node list with
+                // the metrics of every node).
+                self.wait_new_ready(pool_id, surge as usize - left, Some(&victim.name))
+                    .await?;
             }
             replaced += 1;
         }
