@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 mod controllers;
+pub mod jobs;
 pub mod k8s_fake;
 mod k8s_fake_immutable;
 mod k8s_fake_portforward;
