@@ -158,3 +158,50 @@ async fn an_edge_not_in_the_fleet_is_refused_before_anything_runs() {
     assert!(err.to_string().contains("--edge nowhere"), "{err}");
     assert!(s.edge.writes().is_empty());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn ctrl_c_to_the_binary_removes_the_job_and_exits_130() {
+    let s = setup(0.0).await;
+    let bin = assert_cmd::cargo::cargo_bin("lkeobs");
+    let mut child = std::process::Command::new(bin)
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("HOME", s.dir.path())
+        .env("XDG_STATE_HOME", s.dir.path().join("state"))
+        .env("NO_COLOR", "1")
+        .env("LINODE_URL", s.linode.base_url())
+        .env("LINODE_TOKEN", FAKE_TOKEN)
+        .arg("--fleet")
+        .arg(s.fleet_path())
+        .args(["loadtest", "--duration", "1h"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("lkeobs starts");
+    let edge = s.edge.clone();
+    support::eventually("the generator to start", || {
+        edge.list("batch/v1", "Job")
+            .iter()
+            .any(|j| j["metadata"]["annotations"][STARTED].is_string())
+    })
+    .await;
+    // SIGINT, as Ctrl-C in a terminal sends it.
+    let killed = std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .expect("kill runs");
+    assert!(killed.success());
+    let out = tokio::task::spawn_blocking(move || {
+        let mut err = String::new();
+        if let Some(mut e) = child.stderr.take() {
+            let _ = std::io::Read::read_to_string(&mut e, &mut err);
+        }
+        (child.wait().expect("lkeobs ends"), err)
+    })
+    .await
+    .expect("join");
+    let (status, stderr) = out;
+    assert_eq!(status.code(), Some(exit::INTERRUPTED), "{stderr}");
+    assert!(stderr.contains("its Jobs were removed"), "{stderr}");
+    support::eventually("the Job and its pod are gone", || s.leftovers().is_empty()).await;
+}
