@@ -178,6 +178,7 @@ pub fn run(cli: Cli) -> i32 {
                     duration: args.duration,
                     max_refused_percent: args.max_refused_percent,
                     progress: crate::ui::progress::Mode::detect(),
+                    deadline: None,
                 },
             };
             runtime

@@ -21,10 +21,15 @@ use support::FAKE_TOKEN;
 use support::jobs::STARTED;
 
 fn ctx(s: &Setup) -> Ctx {
+    ctx_until(s, Duration::from_secs(60))
+}
+
+/// A context whose `--timeout` is `timeout`.
+fn ctx_until(s: &Setup, timeout: Duration) -> Ctx {
     Ctx::new(
         Printer::new(lkeobs::ui::Format::Json, true, true),
         s.fleet_path(),
-        Some(Duration::from_secs(60)),
+        Some(timeout),
         true,
         LinodeAccess {
             base_url: s.linode.base_url(),
@@ -46,6 +51,7 @@ fn args(duration: Duration) -> Args {
             duration,
             max_refused_percent: 1.0,
             progress: Mode::Quiet,
+            deadline: None,
         },
     }
 }
@@ -145,6 +151,23 @@ async fn an_interrupted_run_removes_its_job() {
             .iter()
             .any(|w| w.method == "DELETE" && w.path.contains("/jobs/"))
     );
+    support::eventually("the Job and its pod are gone", || s.leftovers().is_empty()).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_run_cut_short_by_the_timeout_says_so_and_removes_its_job() {
+    let s = setup(0.0).await;
+    let (ctx, args) = (ctx_until(&s, Duration::from_secs(2)), args(Duration::from_secs(3600)));
+    let run = loadtest::run(&ctx, &args, never());
+    let report = tokio::time::timeout(Duration::from_secs(30), run)
+        .await
+        .expect("the run stops at the --timeout")
+        .expect("the load test reports");
+    let outcome = report.outcome();
+    assert_eq!(outcome.exit_code(), exit::FAILURE, "{}", report.text());
+    let msg = outcome.message().unwrap_or_default();
+    assert!(msg.contains("us-east: did not finish before the deadline"), "{msg}");
+    assert_eq!(report.removed.len(), 1, "{:?}", report.removed);
     support::eventually("the Job and its pod are gone", || s.leftovers().is_empty()).await;
 }
 

@@ -87,7 +87,11 @@ pub async fn run(ctx: &Ctx, args: &Args, interrupt: impl Future<Output = ()>) ->
     }
     let hub = hub.ok_or_else(|| Error::Cluster("the fleet's hub cannot be reached".into()))?;
     let backends = Backends::through_port_forward(&hub);
-    let mut report = loadtest::run(name, &hub, &backends, &edges, &args.options, interrupt).await?;
+    let options = Options {
+        deadline: ctx.deadline(),
+        ..args.options.clone()
+    };
+    let mut report = loadtest::run(name, &hub, &backends, &edges, &options, interrupt).await?;
     report.api_calls = ctx.api_calls();
     Ok(report)
 }

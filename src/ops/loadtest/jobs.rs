@@ -63,7 +63,9 @@ pub async fn state(k8s: &K8s, name: &str) -> Result<State, String> {
     if status.succeeded.unwrap_or(0) > 0 {
         return Ok(State::Completed);
     }
-    if status.ready.unwrap_or(0) > 0 || status.active.unwrap_or(0) > 0 && status.start_time.is_some() {
+    // `ready` (GA since Kubernetes 1.29): a pod whose containers run. `active` alone also counts a pod
+    // still pulling its image, which would start the latency clock too early.
+    if status.ready.unwrap_or(0) > 0 {
         return Ok(State::Running);
     }
     Ok(State::Pending)

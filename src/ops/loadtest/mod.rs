@@ -38,6 +38,8 @@ pub struct Options {
     /// Exit 3 above this share of refused or dropped items, in percent.
     pub max_refused_percent: f64,
     pub progress: Mode,
+    /// The command's `--timeout`: the run stops sampling then (the Jobs are still removed).
+    pub deadline: Option<Instant>,
 }
 
 /// An edge to run a generator in.
@@ -93,6 +95,7 @@ async fn sample(
                     w.started = Some(Instant::now());
                 }
                 w.states.insert(e.name.clone(), s);
+                w.problems.remove(&format!("job/{}", e.name));
             }
             Err(err) => {
                 w.problems.insert(format!("job/{}", e.name), err);
@@ -252,15 +255,17 @@ pub async fn run(
                 let text = progress_text(&state, first.as_ref(), &w, run_started.elapsed());
                 progress.step(&e.name, &text);
             }
-            if w.finished() || Instant::now() >= deadline {
+            let now = Instant::now();
+            if w.finished() || now >= deadline || options.deadline.is_some_and(|d| now >= d) {
                 break;
             }
+            let stop = options.deadline.map_or(deadline, |d| d.min(deadline));
             tokio::select! {
-                () = tokio::time::sleep(interval) => {}
+                () = tokio::time::sleep_until((now + interval).min(stop)) => {}
                 () = &mut interrupt => { interrupted = true; break; }
             }
         }
-        if !interrupted {
+        if !interrupted && w.finished() {
             // One more sample after the pipeline had time to deliver the last batches.
             tokio::select! {
                 () = async {
