@@ -22,7 +22,8 @@ pub const START_GRACE: Duration = Duration::from_secs(300);
 pub const TTL_AFTER_FINISHED: u32 = 600;
 /// The most one telemetrygen worker is asked to send per second; more runs more workers.
 const PER_WORKER: f64 = 1000.0;
-/// The user the telemetrygen image runs as (its Dockerfile's `USER`), made explicit for `runAsNonRoot`.
+/// The user the telemetrygen image runs as (cmd/telemetrygen/Dockerfile: `USER 10001:10001`, `ENTRYPOINT
+/// ["/telemetrygen"]`, so the container args start with the subcommand), made explicit for `runAsNonRoot`.
 const USER: i64 = 10001;
 
 /// The flags of telemetrygen v0.159.0 by subcommand, from
