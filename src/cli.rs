@@ -83,6 +83,9 @@ pub enum Command {
     RemoveEdge(RemoveEdgeArgs),
     /// A table of every cluster: Linode state, nodes ready, stack pods ready, gateway address, firewall drift.
     Status,
+    /// Send load (telemetrygen Jobs) through each edge's agent and the mTLS path to the gateway; report
+    /// rates, refusals, queue and latency; exit 3 when the gateway refuses or drops too much.
+    Loadtest(LoadtestArgs),
     /// Print shell completions.
     Completions(CompletionsArgs),
 }
@@ -223,6 +226,28 @@ pub struct ReapArgs {
 }
 
 #[derive(Debug, Args)]
+pub struct LoadtestArgs {
+    /// Run a generator in this edge (repeatable); default: every edge.
+    #[arg(long = "edge", value_name = "NAME")]
+    pub edges: Vec<String>,
+    /// Spans per second from each edge.
+    #[arg(long, value_name = "N", default_value_t = 1000.0, value_parser = parse_rate)]
+    pub traces_per_sec: f64,
+    /// Metric points per second from each edge.
+    #[arg(long, value_name = "N", default_value_t = 5000.0, value_parser = parse_rate)]
+    pub metrics_per_sec: f64,
+    /// Log records per second from each edge.
+    #[arg(long, value_name = "N", default_value_t = 2000.0, value_parser = parse_rate)]
+    pub logs_per_sec: f64,
+    /// How long the generators send.
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration, default_value = "5m")]
+    pub duration: Duration,
+    /// Exit 3 when the gateway refuses or drops more than this share of any signal, in percent.
+    #[arg(long, value_name = "PERCENT", default_value_t = 1.0, value_parser = parse_percent)]
+    pub max_refused_percent: f64,
+}
+
+#[derive(Debug, Args)]
 pub struct CompletionsArgs {
     /// The shell to generate completions for.
     #[arg(value_enum)]
@@ -235,6 +260,20 @@ fn parse_monthly_cost(s: &str) -> Result<f64, String> {
         .parse()
         .map_err(|_| format!("{s:?} is not a number of US dollars"))?;
     crate::fleet::validate::monthly_cost_limit(v)
+}
+
+fn parse_rate(s: &str) -> Result<f64, String> {
+    match s.trim().parse::<f64>() {
+        Ok(v) if v.is_finite() && (0.0..=1_000_000.0).contains(&v) => Ok(v),
+        _ => Err(format!("{s:?} is not a rate between 0 and 1000000 items per second")),
+    }
+}
+
+fn parse_percent(s: &str) -> Result<f64, String> {
+    match s.trim().parse::<f64>() {
+        Ok(v) if v.is_finite() && (0.0..=100.0).contains(&v) => Ok(v),
+        _ => Err(format!("{s:?} is not a percentage between 0 and 100")),
+    }
 }
 
 fn parse_duration(s: &str) -> Result<Duration, String> {

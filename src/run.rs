@@ -165,6 +165,26 @@ pub fn run(cli: Cli) -> i32 {
             .block_on(commands::remove_edge::run(&ctx, args))
             .map(|r| emit(p, &r)),
         Command::Status => runtime.block_on(commands::status::run(&ctx)).map(|r| emit(p, &r)),
+        // Not `interruptible`: the command races Ctrl-C itself, so that it can remove its Jobs first.
+        Command::Loadtest(args) => {
+            let args = commands::loadtest::Args {
+                edges: args.edges.clone(),
+                options: ops::loadtest::Options {
+                    rates: ops::loadtest::Rates {
+                        traces: args.traces_per_sec,
+                        metrics: args.metrics_per_sec,
+                        logs: args.logs_per_sec,
+                    },
+                    duration: args.duration,
+                    max_refused_percent: args.max_refused_percent,
+                    progress: crate::ui::progress::Mode::detect(),
+                    deadline: None,
+                },
+            };
+            runtime
+                .block_on(commands::loadtest::run(&ctx, &args, commands::loadtest::interrupted()))
+                .map(|r| emit(p, &r))
+        }
         Command::Teardown => runtime.block_on(commands::teardown::run(&ctx)).map(|r| emit(p, &r)),
         Command::Kubeconfig(args) => runtime
             .block_on(commands::kubeconfig::run(&ctx, args))

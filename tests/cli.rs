@@ -222,6 +222,7 @@ fn help_lists_only_built_commands() {
         "verify",
         "kubeconfig",
         "status",
+        "loadtest",
         "remove-edge",
         "teardown",
         "reap",

@@ -258,3 +258,17 @@ fn alert_unit_tests_catch_a_broken_silence_window_and_refusal_threshold() {
         );
     }
 }
+
+#[test]
+fn kubernetes_validate_strict_accepts_the_loadtest_job() {
+    let Some(tool) = kubernetes_validate() else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("job.yaml");
+    std::fs::write(&file, tooling::loadtest_job().to_string()).unwrap();
+    let (ok, out) = run(Command::new(&tool)
+        .args(["--strict", "--quiet", "-k", &k8s_version("example")])
+        .arg(&file));
+    assert!(ok, "kubernetes-validate --strict refused the loadtest Job:\n{out}");
+}

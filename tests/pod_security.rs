@@ -1,6 +1,8 @@
 //! Namespaces carry Pod Security Admission labels their workloads meet, `observability` is
 //! default-deny like `monitoring`, and Prometheus exposes no lifecycle API (issue 11, Low).
 
+mod tooling;
+
 use lkeobs::stack::{Inputs, Renderer};
 use serde_yaml_ng::Value;
 
@@ -190,4 +192,24 @@ fn prometheus_exposes_no_lifecycle_api() {
             }
         }
     }
+}
+
+#[test]
+fn the_loadtest_job_meets_restricted_and_sets_resources() {
+    let job: Value = serde_yaml_ng::from_str(&tooling::loadtest_job().to_string()).unwrap();
+    let pod = &job["spec"]["template"]["spec"];
+    assert_eq!(restricted_violations(pod), Vec::<String>::new());
+    for c in pod["containers"].as_sequence().unwrap() {
+        assert_eq!(
+            c["securityContext"]["readOnlyRootFilesystem"].as_bool(),
+            Some(true),
+            "{c:?}"
+        );
+        for kind in ["requests", "limits"] {
+            for r in ["cpu", "memory"] {
+                assert!(c["resources"][kind][r].as_str().is_some(), "{kind}.{r} of {c:?}");
+            }
+        }
+    }
+    assert_eq!(pod["automountServiceAccountToken"].as_bool(), Some(false));
 }

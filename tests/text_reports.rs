@@ -1,8 +1,9 @@
-//! Snapshots of the text reports people read (`plan`, `up`, `status`, `verify`, `teardown`), run as the
+//! Snapshots of the text reports people read (`plan`, `up`, `status`, `verify`, `teardown`, `loadtest`), run as the
 //! binary against the fakes, with only the volatile parts (times, ids, addresses, temp paths) redacted:
 //! the guard that a restructure leaves every word of them as it was.
 
 mod e2e;
+mod loadtest_fixtures;
 mod probes_fixtures;
 mod support;
 mod tooling;
@@ -215,4 +216,23 @@ async fn verify_passing_and_status_with_fresh_data_read_as_before() {
         "status_fresh_data",
         collapse_padding(&r.apply(&report(code, &out, &err)))
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn loadtest_reads_as_before() {
+    let s = loadtest_fixtures::setup(0.0).await;
+    let r = Redactions {
+        tmp: s.dir.path().display().to_string(),
+        ids: ids(&s.linode),
+    };
+    let (code, out, _) = run_text(&s.linode, &s.fleet_path(), &["loadtest", "--duration", "1s"]);
+    // The run id, and the accepted rates, which follow the timing of the samples.
+    let mut text = r.apply(&report(code, &out, ""));
+    for (pattern, with) in [(r"\b[0-9a-f]{8}\b", "<run id>"), (r"\b\d+(\.\d+)?/s\b", "<rate>/s")] {
+        text = Regex::new(pattern)
+            .expect("regex")
+            .replace_all(&text, with)
+            .into_owned();
+    }
+    insta::assert_snapshot!("loadtest_healthy", collapse_padding(&text));
 }

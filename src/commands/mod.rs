@@ -3,6 +3,7 @@
 
 pub mod add_edge;
 pub mod kubeconfig;
+pub mod loadtest;
 pub mod plan;
 pub mod reap;
 pub mod remove_edge;

@@ -13,6 +13,7 @@ pub mod environment;
 pub mod gateway_firewall;
 pub mod gpu_runtime;
 pub mod live_stack;
+pub mod loadtest;
 pub mod rounds;
 pub mod sweep;
 pub mod upgrade;

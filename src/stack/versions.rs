@@ -17,6 +17,9 @@ pub struct Images {
 
 /// OpenTelemetry Collector contrib: newest release reviewed in research/OTEL-STACK.md; configs use its snake_case component names.
 pub const OTELCOL: &str = "otel/opentelemetry-collector-contrib:0.159.0";
+/// The collector project's load generator at the collector's own version (`lkeobs loadtest`); the
+/// flags lkeobs passes are checked against this version's (`ops::loadtest::job::TELEMETRYGEN_FLAGS`).
+pub const TELEMETRYGEN: &str = "ghcr.io/open-telemetry/opentelemetry-collector-contrib/telemetrygen:v0.159.0";
 /// Prometheus 3.5 LTS: remote-write receiver, out-of-order window, exemplar storage.
 pub const PROMETHEUS: &str = "quay.io/prometheus/prometheus:v3.5.5";
 /// Loki 3.7: native OTLP ingestion (the collector's `loki` exporter is gone since 0.131), schema v13 on tsdb.
@@ -85,6 +88,12 @@ pub fn images(k8s_version: &str) -> Images {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn telemetrygen_is_pinned_at_the_collectors_version() {
+        let collector = OTELCOL.rsplit(':').next().unwrap_or_default();
+        assert_eq!(TELEMETRYGEN.rsplit(':').next(), Some(format!("v{collector}").as_str()));
+    }
 
     #[test]
     fn kube_state_metrics_follows_the_kubernetes_minor() {

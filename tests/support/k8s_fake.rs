@@ -46,6 +46,7 @@ pub(super) const BUILTIN: &[(&str, &str, &str, &str, bool)] = &[
     ("apps", "v1", "deployments", "Deployment", true),
     ("apps", "v1", "statefulsets", "StatefulSet", true),
     ("apps", "v1", "daemonsets", "DaemonSet", true),
+    ("batch", "v1", "jobs", "Job", true),
     ("rbac.authorization.k8s.io", "v1", "clusterroles", "ClusterRole", false),
     (
         "rbac.authorization.k8s.io",

@@ -4,6 +4,7 @@
 
 mod controllers;
 pub mod hub_data;
+pub mod jobs;
 pub mod k8s_fake;
 mod k8s_fake_immutable;
 mod k8s_fake_portforward;

@@ -1,5 +1,5 @@
 //! A live-LKE-like world for end-to-end tests: the Linode fake, one fake Kubernetes API per cluster
-//! label, and controllers (nodes, rollouts, LoadBalancers, volumes) that tick on a background thread.
+//! label, and controllers (nodes, rollouts, Jobs, LoadBalancers, volumes) that tick on a background thread.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -312,6 +312,7 @@ fn run(linode: &Mutex<State>, apis: &Apis, memory: &Mutex<Memory>, stop: &Atomic
             controllers::workloads(&label, &k8s, lke.is_some(), mem, &latencies);
             controllers::load_balancers(&label, &k8s, lke.as_ref(), linode, mem, &latencies);
             controllers::volumes(&label, &k8s, lke.as_ref(), linode, mem, &latencies);
+            super::jobs::jobs(&label, &k8s, mem, &latencies);
         }
         // The controllers' pace (`Latencies::tick`), not a synchronisation: tests wait for the state
         // the controllers make.

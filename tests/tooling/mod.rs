@@ -139,3 +139,19 @@ pub fn collector_config(docs: &[serde_yaml_ng::Value], name: &str) -> serde_yaml
         .unwrap_or_else(|| panic!("no ConfigMap {name}"));
     serde_yaml_ng::from_str(cm["data"]["config.yaml"].as_str().expect("config.yaml")).expect("collector config parses")
 }
+
+/// The load generator Job `lkeobs loadtest` puts in an edge, at the default rates for 5 minutes.
+pub fn loadtest_job() -> serde_json::Value {
+    let spec = lkeobs::ops::loadtest::job::Spec {
+        fleet: "example",
+        edge: "us-east",
+        run_id: "0123abcd",
+        rates: lkeobs::ops::loadtest::Rates {
+            traces: 1000.0,
+            metrics: 5000.0,
+            logs: 2000.0,
+        },
+        duration: std::time::Duration::from_secs(300),
+    };
+    lkeobs::ops::loadtest::job::manifest(&spec)
+}
