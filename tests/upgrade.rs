@@ -196,6 +196,11 @@ async fn an_upgrade_goes_canary_first_hub_last_replaces_every_node_and_verifies_
             "{name}: {probes:#?}"
         );
     }
+    // The gateway firewall lets the edges' new nodes in (and no longer the old ones).
+    assert_eq!(
+        e2e::firewall_ips(&w),
+        e2e::node_ips(&w, &["lkeobs-upg-a", "lkeobs-upg-b", "lkeobs-upg-c"])
+    );
     assert_eq!(cluster(&report, "hub")["upgrade"]["nodes_replaced"], 2);
     assert_eq!(cluster(&report, "b")["upgrade"]["nodes_replaced"], 2);
     assert_eq!(cluster(&report, "a")["upgrade"]["canary"], true);

@@ -85,3 +85,27 @@ pub async fn sync(
     client.put_firewall_rules(fw.id, &wanted).await?;
     Ok(())
 }
+
+/// Re-reads the account and puts the rules for every edge's node addresses as they are now (an edge whose
+/// nodes were replaced has new ones); `None` when the fleet has no gateway firewall (yet).
+pub async fn resync(client: &Client, fleet: &Fleet) -> Result<Option<FirewallReport>, crate::Error> {
+    let observed = crate::ops::discover::observe(client, fleet).await?;
+    let Some(fw) = observed.firewall else {
+        return Ok(None);
+    };
+    let ips: Vec<Ipv4Addr> = fleet
+        .edges
+        .iter()
+        .map(|e| naming::cluster_label(fleet.name(), e.name.get_ref()))
+        .filter_map(|label| observed.clusters.iter().find(|o| o.cluster.label == label))
+        .flat_map(|o| o.node_ipv4.iter().copied())
+        .collect();
+    let mut report = FirewallReport {
+        id: fw.id,
+        label: fw.label.clone(),
+        ..Default::default()
+    };
+    let current = fw.rules.as_ref().map(|r| r.rules.clone());
+    sync(client, &fw, current.as_ref(), &ips, &mut report).await?;
+    Ok(Some(report))
+}

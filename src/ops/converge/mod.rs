@@ -109,6 +109,8 @@ pub(crate) struct Shared {
     pub hub: watch::Sender<HubState>,
     /// The clusters this run upgrades, and their order.
     pub gate: Gate,
+    /// Held while the gateway firewall's rules are computed and put (each put replaces them all).
+    pub firewall_sync: tokio::sync::Mutex<()>,
     /// Probes run (after each cluster's upgrade, and at the end).
     pub verify: bool,
     pub verify_wait: Duration,
@@ -226,6 +228,7 @@ pub async fn converge(ctx: &Ctx, loaded: &Loaded, opts: &Options) -> Result<Repo
         destinations,
         hub: hub_tx,
         gate: Gate::new(&upgrading, opts.upgrade_concurrency),
+        firewall_sync: tokio::sync::Mutex::new(()),
         verify: opts.verify,
         verify_wait: opts.verify_wait,
     });

@@ -216,6 +216,7 @@ pub(crate) async fn sync_firewall(
             report.missing_edges.push(e.clone());
         }
     }
+    let _one = sh.firewall_sync.lock().await;
     ips.extend(firewall::addresses_of(&sh.client, &instances).await?);
     let current = fw.rules.as_ref().map(|r| r.rules.clone());
     firewall::sync(&sh.client, &fw, current.as_ref(), &ips, &mut report).await?;

@@ -3,6 +3,7 @@
 //! sends to, and records the outcome for the report and for the clusters after it.
 
 use futures::FutureExt;
+use futures::future::BoxFuture;
 
 use super::report::Stage;
 use super::tasks::Record;
@@ -10,7 +11,8 @@ use super::{HubState, Job, Shared, verify};
 use crate::Error;
 use crate::fleet::Role;
 use crate::k8s::{K8s, Workload};
-use crate::ops::upgrade::{Status, Turn, Upgrade, UpgradeReport};
+use crate::ops::gateway_firewall;
+use crate::ops::upgrade::{NodesChanged, Status, Turn, Upgrade, UpgradeReport};
 use crate::probes::{Outcome, Target};
 
 /// The cluster's probes after its upgrade: an edge's against the hub its data goes to.
@@ -43,6 +45,10 @@ async fn probes(sh: &Shared, name: &str, role: Role, k8s: &K8s) -> Vec<Outcome> 
     verify::rounds(sh, &targets, Some(name)).await
 }
 
+fn list(ips: &[String]) -> String {
+    if ips.is_empty() { "-".into() } else { ips.join(", ") }
+}
+
 /// Upgrades the cluster in its turn; the report goes into `rec`. Fails (the cluster did not finish) when a
 /// step of the upgrade failed; failed probes and a skipped turn are outcomes, not errors.
 pub(super) async fn upgrade(
@@ -73,6 +79,25 @@ pub(super) async fn upgrade(
     };
     rec.stage(sh, Stage::Upgrade);
     let say = |what: String| sh.progress.step(name, &format!("upgrade to {to}: {what}"));
+    // An edge's new nodes have new addresses: the gateway firewall must let them in before its data
+    // (and its probes) can pass. One re-sync at a time: each puts the whole rule set.
+    let resync = || -> BoxFuture<'_, Result<(), Error>> {
+        async {
+            let _one = sh.firewall_sync.lock().await;
+            if let Some(r) = gateway_firewall::resync(&sh.client, &sh.fleet).await?
+                && !(r.added.is_empty() && r.removed.is_empty())
+            {
+                say(format!(
+                    "gateway firewall re-synced (allows now {}; no longer {})",
+                    list(&r.added),
+                    list(&r.removed)
+                ));
+            }
+            Ok(())
+        }
+        .boxed()
+    };
+    let edge_behind_firewall = c.role == Role::Edge && sh.fleet.security.gateway_firewall;
     let run = Upgrade {
         client: &sh.client,
         k8s,
@@ -83,6 +108,7 @@ pub(super) async fn upgrade(
         workloads,
         deadline: sh.deadline,
         say: &say,
+        nodes_changed: edge_behind_firewall.then_some(&resync as NodesChanged<'_>),
     };
     let verify = sh.verify.then(|| probes(sh, name, c.role, k8s).boxed());
     let report = run.run(verify).boxed().await;

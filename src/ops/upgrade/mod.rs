@@ -8,6 +8,8 @@ mod nodes;
 
 use std::future::Future;
 
+use futures::future::BoxFuture;
+
 use serde::Serialize;
 use tokio::time::Instant;
 
@@ -90,6 +92,10 @@ impl UpgradeReport {
     }
 }
 
+/// Called once nodes of the new version are Ready (and again once the old ones are gone), e.g. to put the
+/// new nodes' addresses into the gateway firewall before an edge's data must pass it.
+pub type NodesChanged<'a> = &'a (dyn Fn() -> BoxFuture<'a, Result<(), Error>> + Sync);
+
 /// One cluster's upgrade: where and how.
 pub struct Upgrade<'a> {
     pub client: &'a Client,
@@ -104,6 +110,7 @@ pub struct Upgrade<'a> {
     pub deadline: Instant,
     /// Progress: what the cluster does now.
     pub say: &'a (dyn Fn(String) + Sync),
+    pub nodes_changed: Option<NodesChanged<'a>>,
 }
 
 impl Upgrade<'_> {
@@ -195,8 +202,12 @@ impl Upgrade<'_> {
             target,
             deadline: self.deadline,
             say: self.say,
+            nodes_changed: self.nodes_changed,
         };
         report.nodes_replaced = replace.all().await?;
+        if let Some(changed) = self.nodes_changed {
+            changed().await?;
+        }
         lap(report, "nodes");
 
         (self.say)("waiting for rollouts on the new nodes".into());

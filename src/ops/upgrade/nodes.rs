@@ -24,6 +24,8 @@ pub(super) struct Replace<'a> {
     pub deadline: Instant,
     /// Progress: one line per step.
     pub say: &'a (dyn Fn(String) + Sync),
+    /// Told each time a node of the new version is Ready, before an old one goes.
+    pub nodes_changed: Option<super::NodesChanged<'a>>,
 }
 
 /// The pool's nodes as Kubernetes lists them.
@@ -82,6 +84,13 @@ impl Replace<'_> {
             .map_err(Error::from)
     }
 
+    async fn changed(&self) -> Result<(), Error> {
+        match self.nodes_changed {
+            Some(changed) => changed().await,
+            None => Ok(()),
+        }
+    }
+
     /// Cordons and drains one node.
     async fn take_out(&self, node: &NodeInfo) -> Result<(), Error> {
         self.k8s.cordon(&node.name).await?;
@@ -115,6 +124,7 @@ impl Replace<'_> {
                 self.client.recycle_lke_node(self.cluster_id, lke_id).await?;
                 let want = pool.nodes.len() - left + 1;
                 self.wait_new_ready(pool_id, want, Some(&victim.name)).await?;
+                self.changed().await?;
             } else {
                 // One more node of the new version, Ready, before an old one goes.
                 let surge = size + 1;
@@ -130,6 +140,7 @@ impl Replace<'_> {
                     victim.name
                 ));
                 self.wait_new_ready(pool_id, surge as usize - left, None).await?;
+                self.changed().await?;
                 self.take_out(victim).await?;
                 self.client.delete_lke_node(self.cluster_id, lke_id).await?;
                 // Gone from Kubernetes too before the next one (the probes compare the node list with
