@@ -29,6 +29,7 @@ pub mod pki;
 pub mod plan;
 pub mod probes;
 pub mod run;
+pub mod sim;
 pub mod stack;
 pub mod tls;
 pub mod ui;

@@ -6,8 +6,8 @@ use std::sync::Mutex;
 
 use serde_json::{Value, json};
 
-use super::k8s_fake::K8sFake;
-use super::linode_fake::State;
+use super::kube::KubeApi;
+use super::linode::State;
 use super::world::{Latencies, Lke, Memory, Owned, comma_list, gib, lock, short_hash};
 
 const TAGS: &str = "service.beta.kubernetes.io/linode-loadbalancer-tags";
@@ -33,7 +33,7 @@ fn deleting(obj: &Value) -> bool {
 /// DaemonSet). StatefulSets first get their `volumeClaimTemplates` claims and finish only once
 /// those are Bound. Pods of workloads that are gone are deleted. With a Linode cluster behind the
 /// label, nothing rolls out before a node is Ready.
-pub(super) fn workloads(label: &str, k8s: &K8sFake, has_lke: bool, mem: &mut Memory, latencies: &Latencies) {
+pub(crate) fn workloads(label: &str, k8s: &KubeApi, has_lke: bool, mem: &mut Memory, latencies: &Latencies) {
     let nodes = k8s.list("v1", "Node");
     let ready: Vec<Value> = nodes
         .iter()
@@ -190,7 +190,7 @@ fn pod(kind: &str, w: &Value, name: &str, node: Option<&Value>) -> Value {
 
 /// Creates the StatefulSet's missing claims `<template>-<sts>-<n>` (template labels and spec; they
 /// outlive the StatefulSet, as with the default retention policy); whether all are Bound.
-fn claims_bound(k8s: &K8sFake, sts: &Value) -> bool {
+fn claims_bound(k8s: &KubeApi, sts: &Value) -> bool {
     let (ns, name) = (s(&sts["metadata"]["namespace"]), s(&sts["metadata"]["name"]));
     let mut bound = true;
     for template in sts["spec"]["volumeClaimTemplates"].as_array().into_iter().flatten() {
@@ -225,9 +225,9 @@ fn claims_bound(k8s: &K8sFake, sts: &Value) -> bool {
 /// firewall nothing else uses is deleted, as the real controller does. A NodeBalancer deleted behind its
 /// back is re-created. `load_balancer` after the Service is gone (or stops being a LoadBalancer) its
 /// NodeBalancer is deleted, unless the Linode cluster is gone: then it is left, as on the platform.
-pub(super) fn load_balancers(
+pub(crate) fn load_balancers(
     label: &str,
-    k8s: &K8sFake,
+    k8s: &KubeApi,
     lke: Option<&Lke>,
     linode: &Mutex<State>,
     mem: &mut Memory,
@@ -337,9 +337,9 @@ pub(super) fn load_balancers(
 /// and the claim Bound to it. `volume` after the claim is gone: with Delete, the volume and the
 /// PersistentVolume are deleted, else the PersistentVolume is Released; unless the Linode cluster is
 /// gone: then the volume is left, as on the platform.
-pub(super) fn volumes(
+pub(crate) fn volumes(
     label: &str,
-    k8s: &K8sFake,
+    k8s: &KubeApi,
     lke: Option<&Lke>,
     linode: &Mutex<State>,
     mem: &mut Memory,

@@ -1,16 +1,13 @@
-//! The fake Kubernetes API's HTTP server: hyper on 127.0.0.1, HTTP/1.1 with connection upgrades.
+//! The simulator's HTTP server: hyper on 127.0.0.1 only, HTTP/1.1 with connection upgrades.
 //!
-//! Every request is logged, then routed as an API server routes it: `pods/NAME/portforward`
-//! upgrades to the WebSocket port-forward protocol ([`super::k8s_fake_portforward`]); the service
-//! proxy (`services/NAME:PORT/proxy/…`) fails the way it fails on an LKE hub, whose control plane
-//! sits outside the pod network so that default-deny NetworkPolicies drop what it proxies; every
-//! other request goes to the REST handler over the stored objects ([`super::k8s_fake_routes`]).
-//! The router takes the shared state only, so a simulator can serve it on a port of its own.
+//! One server type serves both the Linode API and each simulated cluster's Kubernetes API: a
+//! [`Handler`] first gets the chance to take a connection upgrade (the Kubernetes port-forward),
+//! otherwise the request body is read in full and the handler answers it with a [`Reply`]. Every
+//! answer carries [`SIM_HEADER`], so a client can tell it talks to the simulator.
 
-use std::collections::BTreeMap;
 use std::convert::Infallible;
-use std::net::SocketAddr;
-use std::sync::{Arc, Mutex};
+use std::net::{Ipv4Addr, SocketAddr};
+use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -22,100 +19,173 @@ use hyper_util::rt::TokioIo;
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 
-use super::k8s_fake::{Logged, State, lock, status};
-use super::k8s_fake_portforward;
+/// The header every answer of the simulator carries (value `1`).
+pub const SIM_HEADER: &str = "x-lkeobs-sim";
 
-/// A request as the router sees it (the body read in full; upgrades never get here).
+/// A request as a handler sees it (the body read in full; upgrades never get here).
 #[derive(Debug, Clone)]
 pub struct Request {
+    /// The HTTP method.
     pub method: http::Method,
+    /// The full URL, as if on `http://127.0.0.1`.
     pub url: url::Url,
+    /// The request headers.
     pub headers: http::HeaderMap,
+    /// The body.
     pub body: Vec<u8>,
 }
 
-/// An answer: status, body, content type, and an optional pause before it is sent.
+impl Request {
+    /// A header's value, when present and text.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+
+    /// A query parameter's value (the first), or empty.
+    pub fn query(&self, key: &str) -> String {
+        self.url
+            .query_pairs()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.into_owned())
+            .unwrap_or_default()
+    }
+}
+
+/// An answer: status, headers, body, and an optional pause before it is sent.
 #[derive(Debug, Clone)]
 pub struct Reply {
     status: u16,
+    headers: Vec<(String, String)>,
     body: Vec<u8>,
     content_type: Option<String>,
     delay: Option<Duration>,
 }
 
 impl Reply {
+    /// An empty answer with `status`.
     pub fn new(status: u16) -> Reply {
         Reply {
             status,
+            headers: Vec::new(),
             body: Vec::new(),
             content_type: None,
             delay: None,
         }
     }
 
+    /// The status code.
+    pub fn status(&self) -> u16 {
+        self.status
+    }
+
+    /// The body as sent.
+    pub fn body(&self) -> &[u8] {
+        &self.body
+    }
+
+    /// A JSON body (`application/json`).
     pub fn set_body_json(mut self, body: impl serde::Serialize) -> Reply {
         self.body = serde_json::to_vec(&body).unwrap_or_default();
         self.content_type = Some("application/json".into());
         self
     }
 
+    /// A text body (`text/plain`).
+    pub fn set_body_string(self, body: impl Into<String>) -> Reply {
+        self.set_body_raw(body.into().into_bytes(), "text/plain; charset=utf-8")
+    }
+
+    /// A body of any content type.
     pub fn set_body_raw(mut self, body: impl Into<Vec<u8>>, content_type: &str) -> Reply {
         self.body = body.into();
         self.content_type = Some(content_type.into());
         self
     }
 
+    /// Adds a header.
+    pub fn insert_header(mut self, name: &str, value: &str) -> Reply {
+        self.headers.push((name.into(), value.into()));
+        self
+    }
+
+    /// Sends the answer only after `delay` (a slow or lost answer).
     pub fn set_delay(mut self, delay: Duration) -> Reply {
         self.delay = Some(delay);
         self
     }
 
-    pub(super) fn into_response(self) -> hyper::Response<Full<Bytes>> {
+    /// The hyper response (the delay is the server's to honour).
+    pub fn into_response(self) -> hyper::Response<Full<Bytes>> {
         let mut response = hyper::Response::new(Full::new(Bytes::from(self.body)));
         *response.status_mut() = http::StatusCode::from_u16(self.status).unwrap_or(http::StatusCode::OK);
+        let headers = response.headers_mut();
         if let Some(ct) = self.content_type.and_then(|ct| http::HeaderValue::from_str(&ct).ok()) {
-            response.headers_mut().insert(http::header::CONTENT_TYPE, ct);
+            headers.insert(http::header::CONTENT_TYPE, ct);
         }
+        for (name, value) in self.headers {
+            if let (Ok(name), Ok(value)) = (
+                http::HeaderName::from_bytes(name.as_bytes()),
+                http::HeaderValue::from_str(&value),
+            ) {
+                headers.append(name, value);
+            }
+        }
+        headers.insert(SIM_HEADER, http::HeaderValue::from_static("1"));
         response
     }
 }
 
-/// Serves `state` on a fresh port of 127.0.0.1 until the returned task is aborted.
-pub(super) async fn start(state: Arc<Mutex<State>>) -> (SocketAddr, JoinHandle<()>) {
-    let listener = TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind the fake API server");
-    let addr = listener.local_addr().expect("the fake API server's address");
-    let task = tokio::spawn(async move {
+/// What a simulated server does with its requests.
+pub trait Handler: Send + Sync + 'static {
+    /// Whether this request is a connection upgrade the handler takes (answered by [`Handler::upgrade`]).
+    fn is_upgrade(&self, _req: &hyper::Request<Incoming>) -> bool {
+        false
+    }
+
+    /// Answers a connection upgrade.
+    fn upgrade(&self, _req: hyper::Request<Incoming>) -> hyper::Response<Full<Bytes>> {
+        Reply::new(404).into_response()
+    }
+
+    /// Answers a request.
+    fn handle(&self, req: &Request) -> Reply;
+}
+
+/// Binds `port` (0: any free one) on 127.0.0.1, the only address the simulator listens on.
+pub async fn bind_loopback(port: u16) -> std::io::Result<TcpListener> {
+    TcpListener::bind(SocketAddr::from((Ipv4Addr::LOCALHOST, port))).await
+}
+
+/// Serves `handler` on `listener` until the returned task is aborted.
+pub fn serve(listener: TcpListener, handler: Arc<dyn Handler>) -> JoinHandle<()> {
+    tokio::spawn(async move {
         loop {
             let Ok((tcp, _)) = listener.accept().await else {
                 continue;
             };
-            let state = state.clone();
+            let handler = handler.clone();
             tokio::spawn(async move {
-                let service = service_fn(move |req| handle(state.clone(), req));
-                // A client that goes away mid-request is no error of the fake's.
+                let service = service_fn(move |req| handle(handler.clone(), req));
+                // A client that goes away mid-request is no error of the simulator's.
                 let _ = http1::Builder::new()
                     .serve_connection(TokioIo::new(tcp), service)
                     .with_upgrades()
                     .await;
             });
         }
-    });
-    (addr, task)
+    })
 }
 
 async fn handle(
-    state: Arc<Mutex<State>>,
+    handler: Arc<dyn Handler>,
     req: hyper::Request<Incoming>,
 ) -> Result<hyper::Response<Full<Bytes>>, Infallible> {
+    if handler.is_upgrade(&req) {
+        return Ok(handler.upgrade(req));
+    }
     let Ok(url) = url::Url::parse(&format!("http://127.0.0.1{}", req.uri())) else {
         return Ok(Reply::new(400).into_response());
     };
-    if k8s_fake_portforward::is_upgrade(&req) {
-        log(&state, req.method().as_str(), &url, req.headers(), &[]);
-        return Ok(k8s_fake_portforward::upgrade(&state, &url, req));
-    }
     let (parts, body) = req.into_parts();
     let body = match body.collect().await {
         Ok(b) => b.to_bytes().to_vec(),
@@ -127,59 +197,10 @@ async fn handle(
         headers: parts.headers,
         body,
     };
-    log(
-        &state,
-        request.method.as_str(),
-        &request.url,
-        &request.headers,
-        &request.body,
-    );
-    let reply = route(&state, &request);
+    let reply = handler.handle(&request);
     if let Some(delay) = reply.delay {
-        // The behaviour imitated, not a synchronisation: an empty watch held open (WATCH_PAUSE), a
-        // slow answer a test asked for.
+        // The behaviour simulated, not a synchronisation: an empty watch held open, a lost answer.
         tokio::time::sleep(delay).await;
     }
     Ok(reply.into_response())
-}
-
-/// Every request but port-forward upgrades.
-pub(super) fn route(state: &Mutex<State>, req: &Request) -> Reply {
-    if let Some(service) = service_proxy(req.url.path()) {
-        // The API server dials the Service's endpoint from outside the pod network; the hub's
-        // default-deny policies drop it, and the dial times out.
-        return status(
-            503,
-            "ServiceUnavailable",
-            format!("error trying to reach service: dial tcp {service}: i/o timeout"),
-        );
-    }
-    super::k8s_fake_routes::respond(state, req)
-}
-
-/// `NAME:PORT` of a service-proxy path.
-fn service_proxy(path: &str) -> Option<&str> {
-    let segs: Vec<&str> = path.trim_matches('/').split('/').collect();
-    match segs.as_slice() {
-        ["api", "v1", "namespaces", _, "services", service, "proxy", ..] => Some(service),
-        _ => None,
-    }
-}
-
-fn log(state: &Mutex<State>, method: &str, url: &url::Url, headers: &http::HeaderMap, body: &[u8]) {
-    let query: BTreeMap<String, String> = url
-        .query_pairs()
-        .map(|(k, v)| (k.into_owned(), v.into_owned()))
-        .collect();
-    let content_type = headers
-        .get(http::header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_string);
-    lock(state).log.push(Logged {
-        method: method.to_string(),
-        path: url.path().to_string(),
-        query,
-        content_type,
-        body: String::from_utf8_lossy(body).into_owned(),
-    });
 }

@@ -1,5 +1,5 @@
-//! A live-LKE-like world for end-to-end tests: the Linode fake, one fake Kubernetes API per cluster
-//! label, and controllers (nodes, rollouts, LoadBalancers, volumes) that tick on a background thread.
+//! The simulated world: the Linode API, one Kubernetes API per cluster label, and controllers (nodes,
+//! rollouts, LoadBalancers, volumes) that tick on a background thread, so it behaves like LKE.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -10,8 +10,8 @@ use std::time::{Duration, Instant};
 use serde_json::{Map, Value, json};
 
 use super::controllers;
-use super::k8s_fake::K8sFake;
-use super::linode_fake::{LinodeFake, State};
+use super::kube::KubeApi;
+use super::linode::{LinodeApi, State};
 
 /// How long the simulated platform takes for each kind of work.
 #[derive(Debug, Clone, Copy)]
@@ -55,13 +55,17 @@ impl Latencies {
     }
 }
 
-type Apis = Arc<Mutex<BTreeMap<String, Arc<K8sFake>>>>;
+type Apis = Arc<Mutex<BTreeMap<String, Arc<KubeApi>>>>;
 
-/// The Linode fake, the fake Kubernetes APIs by cluster label, and the controller thread (stopped
-/// and joined when the World is dropped). The controllers run on their own OS thread, so they keep
-/// going while a test blocks on an `lkeobs` subprocess, whatever the runtime flavour.
+/// The controller thread panicked: the simulated world stopped behaving like LKE.
+#[derive(Debug)]
+pub struct ControllersPanicked;
+
+/// The Linode API, the Kubernetes APIs by cluster label, and the controller thread (stopped and
+/// joined when the World is dropped). The controllers run on their own OS thread, so they keep going
+/// while the caller blocks, whatever the runtime flavour.
 pub struct World {
-    pub linode: LinodeFake,
+    linode: Arc<LinodeApi>,
     apis: Apis,
     memory: Arc<Mutex<Memory>>,
     stop: Arc<AtomicBool>,
@@ -70,62 +74,59 @@ pub struct World {
 
 impl World {
     /// [`World::start_with`] on [`State::seeded`].
-    pub async fn start(labels: &[&str], latencies: Latencies) -> World {
+    pub async fn start(labels: &[&str], latencies: Latencies) -> std::io::Result<World> {
         Self::start_with(State::seeded(), labels, latencies).await
     }
 
-    /// Starts one fake Kubernetes API per cluster label (registered in `state.kube_servers`, so the
-    /// kubeconfig of the Linode cluster with that label points at it), the Linode fake on `state`,
+    /// Starts one Kubernetes API per cluster label (registered in `state.kube_servers`, so the
+    /// kubeconfig of the Linode cluster with that label points at it), the Linode API on `state`,
     /// and the controllers.
-    pub async fn start_with(mut state: State, labels: &[&str], latencies: Latencies) -> World {
+    pub async fn start_with(mut state: State, labels: &[&str], latencies: Latencies) -> std::io::Result<World> {
         let mut apis = BTreeMap::new();
         for label in labels {
-            let k8s = K8sFake::start().await;
+            let k8s = KubeApi::start().await?;
             state.kube_servers.insert(label.to_string(), k8s.uri());
             apis.insert(label.to_string(), Arc::new(k8s));
         }
-        let linode = LinodeFake::start_with(state).await;
+        let linode = Arc::new(LinodeApi::start(state).await?);
         let apis = Arc::new(Mutex::new(apis));
         let memory = Arc::new(Mutex::new(Memory::default()));
         let stop = Arc::new(AtomicBool::new(false));
         let controller = {
             let (linode, apis, memory, stop) = (linode.shared_state(), apis.clone(), memory.clone(), stop.clone());
             std::thread::Builder::new()
-                .name("world-controllers".into())
-                .spawn(move || run(&linode, &apis, &memory, &stop, latencies))
-                .expect("controller thread")
+                .name("sim-controllers".into())
+                .spawn(move || run(&linode, &apis, &memory, &stop, latencies))?
         };
-        World {
+        Ok(World {
             linode,
             apis,
             memory,
             stop,
             controller: Some(controller),
-        }
+        })
     }
 
-    /// Starts a fake Kubernetes API for another cluster label (an edge added later) and returns it;
-    /// the existing one if the label has one already.
-    pub async fn add_cluster_api(&self, label: &str) -> Arc<K8sFake> {
+    /// The Linode API.
+    pub fn linode(&self) -> &Arc<LinodeApi> {
+        &self.linode
+    }
+
+    /// Starts a Kubernetes API for another cluster label (an edge added later) and returns it; the
+    /// existing one if the label has one already.
+    pub async fn add_cluster_api(&self, label: &str) -> std::io::Result<Arc<KubeApi>> {
         if let Some(k8s) = self.k8s(label) {
-            return k8s;
+            return Ok(k8s);
         }
-        let k8s = Arc::new(K8sFake::start().await);
+        let k8s = Arc::new(KubeApi::start().await?);
         self.linode.state().kube_servers.insert(label.into(), k8s.uri());
         lock(&self.apis).insert(label.into(), k8s.clone());
-        k8s
+        Ok(k8s)
     }
 
-    /// The fake Kubernetes API of a cluster label.
-    pub fn k8s(&self, label: &str) -> Option<Arc<K8sFake>> {
+    /// The Kubernetes API of a cluster label.
+    pub fn k8s(&self, label: &str) -> Option<Arc<KubeApi>> {
         lock(&self.apis).get(label).cloned()
-    }
-
-    /// The library's handle on a cluster label's fake Kubernetes API (panics if it has none).
-    pub fn kube(&self, label: &str) -> lkeobs::k8s::K8s {
-        self.k8s(label)
-            .unwrap_or_else(|| panic!("no Kubernetes API for {label}"))
-            .k8s()
     }
 
     /// The NodeBalancer the cloud controller made for a LoadBalancer Service, while it tracks it.
@@ -138,32 +139,36 @@ impl World {
         lock(&self.memory).volumes.find(label, namespace, claim)
     }
 
-    /// Whether the controller thread still runs (it stops on drop, or when a controller panics, which
-    /// then fails the test when the World is dropped).
+    /// Whether the controller thread still runs (it stops on [`World::stop`], or when a controller
+    /// panics).
     pub fn running(&self) -> bool {
         self.controller.as_ref().is_some_and(|c| !c.is_finished())
+    }
+
+    /// Stops and joins the controller thread; an error when it had panicked.
+    pub fn stop(&mut self) -> Result<(), ControllersPanicked> {
+        self.stop.store(true, Ordering::Relaxed);
+        match self.controller.take().map(JoinHandle::join) {
+            Some(Err(_)) => Err(ControllersPanicked),
+            _ => Ok(()),
+        }
     }
 }
 
 impl Drop for World {
     fn drop(&mut self) {
-        self.stop.store(true, Ordering::Relaxed);
-        if let Some(controller) = self.controller.take()
-            && controller.join().is_err()
-            && !std::thread::panicking()
-        {
-            panic!("a fake controller panicked (its message is above): the world the test ran in was broken");
-        }
+        // A panic was the controllers' own; whoever needs to know calls `stop` first.
+        let _ = self.stop();
     }
 }
 
-pub(super) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 /// A cloud resource a controller made for a Kubernetes object, by (cluster label, object uid).
 #[derive(Debug, Clone)]
-pub(super) struct Owned {
+pub(crate) struct Owned {
     pub namespace: String,
     pub name: String,
     /// The Linode cluster it was made for: when that cluster is gone, the resource is left behind.
@@ -175,7 +180,7 @@ pub(super) struct Owned {
 }
 
 #[derive(Debug, Default)]
-pub(super) struct Ledger(pub BTreeMap<(String, String), Owned>);
+pub(crate) struct Ledger(pub BTreeMap<(String, String), Owned>);
 
 impl Ledger {
     fn find(&self, label: &str, namespace: &str, name: &str) -> Option<u64> {
@@ -217,7 +222,7 @@ impl Ledger {
 
 /// What the controllers remember between passes.
 #[derive(Debug, Default)]
-pub(super) struct Memory {
+pub(crate) struct Memory {
     pub clocks: Clocks,
     pub nodebalancers: Ledger,
     pub volumes: Ledger,
@@ -232,7 +237,7 @@ impl Memory {
 
 /// When each thing a controller waits on was first seen.
 #[derive(Debug, Default)]
-pub(super) struct Clocks(HashMap<String, Instant>);
+pub(crate) struct Clocks(HashMap<String, Instant>);
 
 impl Clocks {
     /// Whether `latency` has passed since `key` was first asked about.
@@ -241,8 +246,8 @@ impl Clocks {
     }
 }
 
-/// What the controllers need of one Linode cluster, copied out of the fake's state.
-pub(super) struct Lke {
+/// What the controllers need of one Linode cluster, copied out of the Linode state.
+pub(crate) struct Lke {
     pub id: u64,
     pub label: String,
     pub region: String,
@@ -250,7 +255,7 @@ pub(super) struct Lke {
 }
 
 /// One node Linode of a cluster, with its pool's Kubernetes labels and taints.
-pub(super) struct Instance {
+pub(crate) struct Instance {
     pub id: u64,
     pub label: String,
     pub pool: u64,
@@ -303,7 +308,7 @@ fn lke(state: &State, label: &str) -> Option<Lke> {
 
 fn run(linode: &Mutex<State>, apis: &Apis, memory: &Mutex<Memory>, stop: &AtomicBool, latencies: Latencies) {
     while !stop.load(Ordering::Relaxed) {
-        let clusters: Vec<(String, Arc<K8sFake>)> = lock(apis).iter().map(|(l, k)| (l.clone(), k.clone())).collect();
+        let clusters: Vec<(String, Arc<KubeApi>)> = lock(apis).iter().map(|(l, k)| (l.clone(), k.clone())).collect();
         for (label, k8s) in clusters {
             // A panic here ends the thread, and dropping the World fails the test with it.
             let lke = lke(&lock(linode), &label);
@@ -321,7 +326,7 @@ fn run(linode: &Mutex<State>, apis: &Apis, memory: &Mutex<Memory>, stop: &Atomic
 
 /// Node controller: a Node per node Linode (Ready after `node_ready`); Nodes with a `linode://`
 /// provider id whose Linode is no longer in the cluster are removed (all of them once it is gone).
-fn nodes(k8s: &K8sFake, lke: Option<&Lke>, mem: &mut Memory, latencies: &Latencies) {
+fn nodes(k8s: &KubeApi, lke: Option<&Lke>, mem: &mut Memory, latencies: &Latencies) {
     let mut keep = BTreeSet::new();
     for (lke, i) in lke.iter().flat_map(|c| c.nodes.iter().map(move |i| (c, i))) {
         let ready = mem.after(format!("node/{}", i.id), latencies.node_ready);
@@ -382,7 +387,7 @@ fn node(lke: &Lke, i: &Instance, ready: bool) -> Value {
 }
 
 /// `"a, b,,c"` → `[a, b, c]` (annotation and StorageClass tag lists).
-pub(super) fn comma_list(v: &Value) -> Vec<String> {
+pub(crate) fn comma_list(v: &Value) -> Vec<String> {
     v.as_str()
         .unwrap_or_default()
         .split(',')
@@ -393,7 +398,7 @@ pub(super) fn comma_list(v: &Value) -> Vec<String> {
 }
 
 /// A short stable hex name part (FNV-1a), unique per cluster label and object uid.
-pub(super) fn short_hash(label: &str, uid: &str) -> String {
+pub(crate) fn short_hash(label: &str, uid: &str) -> String {
     let h = format!("{label}/{uid}")
         .bytes()
         .fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
@@ -403,7 +408,7 @@ pub(super) fn short_hash(label: &str, uid: &str) -> String {
 }
 
 /// `50Gi`, `1Ti`, `500Mi`, `10G`, `1073741824` → whole GiB, rounded up.
-pub(super) fn gib(quantity: &str) -> u64 {
+pub(crate) fn gib(quantity: &str) -> u64 {
     let split = quantity
         .find(|c: char| !c.is_ascii_digit() && c != '.')
         .unwrap_or(quantity.len());
