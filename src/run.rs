@@ -65,33 +65,35 @@ fn emit<R: Report>(printer: &Printer, report: &R) -> i32 {
     outcome.exit_code()
 }
 
+/// Ends when Ctrl-C or SIGTERM arrives.
+pub async fn stop_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = tokio::signal::ctrl_c() => {}
+                    _ = term.recv() => {}
+                }
+            }
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}
+
 /// Runs `fut` until it ends or Ctrl-C / SIGTERM arrives. Every step of the commands wrapped this way is
 /// idempotent, so stopping between two API calls loses nothing: the next run picks up from the tags.
 async fn interruptible<T>(fut: impl std::future::Future<Output = Result<T, Error>>) -> Result<T, Error> {
-    let interrupted = async {
-        #[cfg(unix)]
-        {
-            use tokio::signal::unix::{SignalKind, signal};
-            match signal(SignalKind::terminate()) {
-                Ok(mut term) => {
-                    tokio::select! {
-                        _ = tokio::signal::ctrl_c() => {}
-                        _ = term.recv() => {}
-                    }
-                }
-                Err(_) => {
-                    let _ = tokio::signal::ctrl_c().await;
-                }
-            }
-        }
-        #[cfg(not(unix))]
-        {
-            let _ = tokio::signal::ctrl_c().await;
-        }
-    };
     tokio::select! {
         r = fut => r,
-        _ = interrupted => Err(Error::Interrupted(
+        _ = stop_signal() => Err(Error::Interrupted(
             "nothing is half-created that a re-run cannot finish: run the same command again to resume".into(),
         )),
     }
@@ -169,6 +171,7 @@ pub fn run(cli: Cli) -> i32 {
         Command::Kubeconfig(args) => runtime
             .block_on(commands::kubeconfig::run(&ctx, args))
             .map(|r| emit(p, &r)),
+        Command::Sim(args) => runtime.block_on(commands::sim::run(&ctx, args)).map(|()| exit::OK),
         Command::Completions(args) => {
             let mut cmd = Cli::command();
             let mut out = std::io::stdout();

@@ -305,6 +305,11 @@ impl KubeApi {
         Ok(KubeApi { addr, server, state })
     }
 
+    /// The server's state, locked (saving and restoring it).
+    pub(crate) fn locked(&self) -> MutexGuard<'_, State> {
+        lock(&self.state)
+    }
+
     /// `http://127.0.0.1:<port>`.
     pub fn uri(&self) -> String {
         format!("http://{}", self.addr)

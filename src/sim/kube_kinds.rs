@@ -2,7 +2,7 @@
 //! (CRDs applied to a cluster add theirs), and how a kind's `apiVersion` is spelled.
 
 /// A kind the server serves.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub(crate) struct Kind {
     pub(crate) group: String,
     pub(crate) version: String,

@@ -128,6 +128,9 @@ pub struct State {
     /// Clusters not listed point at 127.0.0.1:1, where nothing listens: tests never resolve or
     /// dial another address.
     pub kube_servers: BTreeMap<String, String>,
+    /// Whether each new cluster gets a Kubernetes API started for it (`lkeobs sim`): its kubeconfig
+    /// answers 503 until then, where a test's unlisted cluster points at 127.0.0.1:1.
+    pub apis_on_demand: bool,
     /// Fault injection.
     pub faults: Faults,
     /// Every request, in order.
@@ -181,6 +184,7 @@ impl State {
             tags: BTreeSet::new(),
             cluster_delete_removes_nodebalancers: false,
             kube_servers: BTreeMap::new(),
+            apis_on_demand: false,
             faults: Faults::default(),
             log: Vec::new(),
             next_id: 1000,

@@ -98,3 +98,34 @@ pub const EXAMPLE_REGIONS: [(&str, bool); 4] = [
 pub fn sells(region: &str, plan: &str, available: bool) -> Value {
     json!({"region": region, "plan": plan, "available": available})
 }
+
+impl super::linode::State {
+    /// The account `lkeobs sim` serves: accepting `token`, the example fleets' regions (GPU Linodes in
+    /// sg-sin-2 and de-fra-2), the seeded plans, Kubernetes 1.32 to 1.34, ids starting at a number
+    /// derived from `seed` (so two seeds never hand out the same ids, and one seed always the same).
+    pub fn simulated(token: &str, seed: u64) -> Self {
+        let mut state = Self::seeded();
+        state.token = token.to_string();
+        state.regions = EXAMPLE_REGIONS
+            .iter()
+            .chain(&[("de-fra-2", true)])
+            .map(|(id, gpu)| {
+                let country = match *id {
+                    "eu-west" => "gb",
+                    "sg-sin-2" => "sg",
+                    "de-fra-2" => "de",
+                    _ => "us",
+                };
+                region(id, country, &core_region_capabilities(*gpu))
+            })
+            .collect();
+        state.availability = vec![
+            sells("sg-sin-2", "g2-gpu-rtx4000a1-s", true),
+            sells("de-fra-2", "g2-gpu-rtx4000a1-s", true),
+        ];
+        state.versions = vec!["1.32".into(), "1.33".into(), "1.34".into()];
+        state.next_id = 1000 + (seed % 1000) * 1000;
+        state.seq = seed % 100;
+        state
+    }
+}

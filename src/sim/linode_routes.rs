@@ -234,6 +234,17 @@ fn create_cluster(state: &mut State, body: &Value) -> Reply {
     if !region_ok {
         return err(400, Some("region"), "Kubernetes is not available in this region");
     }
+    if state
+        .regions
+        .iter()
+        .any(|r| r["id"] == region.as_str() && r["status"] == "outage")
+    {
+        return err(
+            400,
+            Some("region"),
+            "This region is currently unavailable (outage); try again later or choose another region",
+        );
+    }
     if !state.versions.contains(&version) {
         return err(400, Some("k8s_version"), "Invalid Kubernetes version");
     }
@@ -344,9 +355,16 @@ fn delete_cluster(state: &mut State, id: u64) -> Reply {
 }
 
 fn kubeconfig(state: &mut State, id: u64) -> Reply {
+    let label = state
+        .clusters
+        .get(&id)
+        .and_then(|c| c["label"].as_str())
+        .unwrap_or_default()
+        .to_string();
+    let no_api = state.apis_on_demand && !state.kube_servers.contains_key(&label);
     let pending = state.kubeconfig_pending.entry(id).or_insert(0);
-    if *pending > 0 {
-        *pending -= 1;
+    if *pending > 0 || no_api {
+        *pending = pending.saturating_sub(1);
         let retry = state.kubeconfig_retry_after_secs.to_string();
         return err(
             503,
@@ -356,12 +374,6 @@ fn kubeconfig(state: &mut State, id: u64) -> Reply {
         .insert_header("Retry-After", retry.as_str());
     }
     // Shaped like LKE's: cluster `lke<id>`, user `lke<id>-admin`, context `lke<id>-ctx`.
-    let label = state
-        .clusters
-        .get(&id)
-        .and_then(|c| c["label"].as_str())
-        .unwrap_or_default()
-        .to_string();
     let server = state
         .kube_servers
         .get(&label)

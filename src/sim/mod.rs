@@ -18,6 +18,10 @@ mod linode_list;
 mod linode_nodes;
 mod linode_pools;
 mod linode_routes;
+mod nodes;
+mod on_demand;
+mod persist;
+pub mod serve;
 pub mod world;
 
 pub use kube::KubeApi;

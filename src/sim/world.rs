@@ -7,11 +7,12 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use serde_json::{Map, Value, json};
+use serde_json::{Map, Value};
 
 use super::controllers;
 use super::kube::KubeApi;
 use super::linode::{LinodeApi, State};
+use super::on_demand::OnDemand;
 
 /// How long the simulated platform takes for each kind of work.
 #[derive(Debug, Clone, Copy)]
@@ -43,6 +44,20 @@ impl Default for Latencies {
 }
 
 impl Latencies {
+    /// LKE's pace (a node boots in about 90 s, a rollout takes 20 s, a NodeBalancer 45 s, a volume
+    /// 20 s) run `speed` times faster (at least 1), ticks 20 ms apart.
+    pub fn at_speed(speed: f64) -> Self {
+        let speed = if speed.is_finite() { speed.max(1.0) } else { 1.0 };
+        let scaled = |secs: f64| Duration::from_secs_f64(secs / speed);
+        Self {
+            node_ready: scaled(90.0),
+            rollout: scaled(20.0),
+            load_balancer: scaled(45.0),
+            volume: scaled(20.0),
+            tick: Duration::from_millis(20),
+        }
+    }
+
     /// Everything at the next tick (ticks 2 ms apart).
     pub fn zero() -> Self {
         Self {
@@ -55,7 +70,7 @@ impl Latencies {
     }
 }
 
-type Apis = Arc<Mutex<BTreeMap<String, Arc<KubeApi>>>>;
+pub(crate) type Apis = Arc<Mutex<BTreeMap<String, Arc<KubeApi>>>>;
 
 /// The controller thread panicked: the simulated world stopped behaving like LKE.
 #[derive(Debug)]
@@ -88,7 +103,38 @@ impl World {
             state.kube_servers.insert(label.to_string(), k8s.uri());
             apis.insert(label.to_string(), Arc::new(k8s));
         }
-        let linode = Arc::new(LinodeApi::start(state).await?);
+        let linode = LinodeApi::start(state).await?;
+        Self::launch(linode, apis, latencies, None)
+    }
+
+    /// The simulator as `lkeobs sim` runs it: the Linode API on `listener`, the clusters' Kubernetes
+    /// APIs `restored` (label → the cluster id it serves and its objects), and a fresh Kubernetes API
+    /// started for every cluster created from now on (its kubeconfig answers 503 until then).
+    pub(crate) fn serve(
+        listener: tokio::net::TcpListener,
+        mut state: State,
+        restored: Vec<(String, u64, super::kube::State)>,
+        latencies: Latencies,
+    ) -> std::io::Result<World> {
+        state.apis_on_demand = true;
+        let mut on_demand = OnDemand::new(tokio::runtime::Handle::current());
+        let mut apis = BTreeMap::new();
+        for (label, cluster, objects) in restored {
+            let api = on_demand.start(&label, cluster, objects)?;
+            state.kube_servers.insert(label.clone(), api.uri());
+            apis.insert(label, api);
+        }
+        let linode = LinodeApi::start_on(listener, Arc::new(Mutex::new(state)))?;
+        Self::launch(linode, apis, latencies, Some(on_demand))
+    }
+
+    fn launch(
+        linode: LinodeApi,
+        apis: BTreeMap<String, Arc<KubeApi>>,
+        latencies: Latencies,
+        on_demand: Option<OnDemand>,
+    ) -> std::io::Result<World> {
+        let linode = Arc::new(linode);
         let apis = Arc::new(Mutex::new(apis));
         let memory = Arc::new(Mutex::new(Memory::default()));
         let stop = Arc::new(AtomicBool::new(false));
@@ -96,7 +142,7 @@ impl World {
             let (linode, apis, memory, stop) = (linode.shared_state(), apis.clone(), memory.clone(), stop.clone());
             std::thread::Builder::new()
                 .name("sim-controllers".into())
-                .spawn(move || run(&linode, &apis, &memory, &stop, latencies))?
+                .spawn(move || run(&linode, &apis, &memory, &stop, latencies, on_demand))?
         };
         Ok(World {
             linode,
@@ -105,6 +151,11 @@ impl World {
             stop,
             controller: Some(controller),
         })
+    }
+
+    /// Every cluster label's Kubernetes API.
+    pub fn apis(&self) -> Vec<(String, Arc<KubeApi>)> {
+        lock(&self.apis).iter().map(|(l, k)| (l.clone(), k.clone())).collect()
     }
 
     /// The Linode API.
@@ -306,14 +357,24 @@ fn lke(state: &State, label: &str) -> Option<Lke> {
     })
 }
 
-fn run(linode: &Mutex<State>, apis: &Apis, memory: &Mutex<Memory>, stop: &AtomicBool, latencies: Latencies) {
+fn run(
+    linode: &Mutex<State>,
+    apis: &Apis,
+    memory: &Mutex<Memory>,
+    stop: &AtomicBool,
+    latencies: Latencies,
+    mut on_demand: Option<OnDemand>,
+) {
     while !stop.load(Ordering::Relaxed) {
+        if let Some(on_demand) = on_demand.as_mut() {
+            on_demand.ensure(linode, apis);
+        }
         let clusters: Vec<(String, Arc<KubeApi>)> = lock(apis).iter().map(|(l, k)| (l.clone(), k.clone())).collect();
         for (label, k8s) in clusters {
             // A panic here ends the thread, and dropping the World fails the test with it.
             let lke = lke(&lock(linode), &label);
             let mem = &mut lock(memory);
-            nodes(&k8s, lke.as_ref(), mem, &latencies);
+            super::nodes::nodes(&k8s, lke.as_ref(), mem, &latencies);
             controllers::workloads(&label, &k8s, lke.is_some(), mem, &latencies);
             controllers::load_balancers(&label, &k8s, lke.as_ref(), linode, mem, &latencies);
             controllers::volumes(&label, &k8s, lke.as_ref(), linode, mem, &latencies);
@@ -322,68 +383,6 @@ fn run(linode: &Mutex<State>, apis: &Apis, memory: &Mutex<Memory>, stop: &Atomic
         // the controllers make.
         std::thread::sleep(latencies.tick.max(Duration::from_millis(1)));
     }
-}
-
-/// Node controller: a Node per node Linode (Ready after `node_ready`); Nodes with a `linode://`
-/// provider id whose Linode is no longer in the cluster are removed (all of them once it is gone).
-fn nodes(k8s: &KubeApi, lke: Option<&Lke>, mem: &mut Memory, latencies: &Latencies) {
-    let mut keep = BTreeSet::new();
-    for (lke, i) in lke.iter().flat_map(|c| c.nodes.iter().map(move |i| (c, i))) {
-        let ready = mem.after(format!("node/{}", i.id), latencies.node_ready);
-        let mut fresh = node(lke, i, ready);
-        // A cordon (`spec.unschedulable`) is the cluster's own state: the kubelet keeps it.
-        if let Some(was) = k8s.get("v1", "Node", None, &i.label)
-            && was["spec"]["unschedulable"] == true
-        {
-            fresh["spec"]["unschedulable"] = json!(true);
-        }
-        k8s.put(fresh);
-        keep.insert(format!("linode://{}", i.id));
-    }
-    for node in k8s.list("v1", "Node") {
-        let provider = node["spec"]["providerID"].as_str().unwrap_or_default();
-        if provider.starts_with("linode://") && !keep.contains(provider) {
-            k8s.delete(
-                "v1",
-                "Node",
-                None,
-                node["metadata"]["name"].as_str().unwrap_or_default(),
-            );
-        }
-    }
-}
-
-fn node(lke: &Lke, i: &Instance, ready: bool) -> Value {
-    let mut labels = i.labels.clone();
-    for (k, v) in [
-        ("lke.linode.com/pool-id", i.pool.to_string()),
-        ("kubernetes.io/hostname", i.label.clone()),
-        ("kubernetes.io/os", "linux".into()),
-        ("node.kubernetes.io/instance-type", i.linode_type.clone()),
-        ("topology.kubernetes.io/region", lke.region.clone()),
-    ] {
-        labels.insert(k.into(), json!(v));
-    }
-    let mut spec = json!({"providerID": format!("linode://{}", i.id)});
-    if !i.taints.is_empty() {
-        spec["taints"] = json!(i.taints);
-    }
-    let mut addresses = vec![json!({"type": "Hostname", "address": i.label})];
-    if let Some(public) = i.ipv4.first() {
-        addresses.push(json!({"type": "ExternalIP", "address": public}));
-    }
-    if let Some(private) = i.ipv4.get(1) {
-        addresses.push(json!({"type": "InternalIP", "address": private}));
-    }
-    let condition = if ready {
-        json!({"type": "Ready", "status": "True", "reason": "KubeletReady", "message": "kubelet is posting ready status"})
-    } else {
-        json!({"type": "Ready", "status": "False", "reason": "KubeletNotReady",
-               "message": "container runtime network not ready: cni plugin not initialized"})
-    };
-    json!({"apiVersion": "v1", "kind": "Node", "metadata": {"name": i.label, "labels": labels},
-        "spec": spec, "status": {"addresses": addresses, "conditions": [condition],
-        "nodeInfo": {"kubeletVersion": format!("v{}.4", i.version), "operatingSystem": "linux", "architecture": "amd64"}}})
 }
 
 /// `"a, b,,c"` → `[a, b, c]` (annotation and StorageClass tag lists).
