@@ -5,12 +5,16 @@
 //! answers). `lkeobs sim` serves it to other processes; the tests and `lkeobs demo` run it in-process.
 
 mod controllers;
+mod data_answers;
+mod data_links;
+pub mod data_path;
 pub mod http;
 pub mod kube;
 mod kube_immutable;
 mod kube_kinds;
 mod kube_portforward;
 mod kube_routes;
+mod latencies;
 pub mod linode;
 mod linode_catalog;
 mod linode_firewalls;

@@ -7,20 +7,23 @@ use std::sync::{Arc, Mutex};
 
 use super::kube::{self, KubeApi};
 use super::linode::State;
-use super::world::{Apis, lock};
+use super::world::{Apis, DataSlot, lock};
 
 /// Starts the Kubernetes APIs of new clusters from the controller thread, on the simulator's runtime.
 pub(crate) struct OnDemand {
     runtime: tokio::runtime::Handle,
     /// The cluster id each label's API was started for.
     owners: BTreeMap<String, u64>,
+    /// The data path, served on every new API.
+    data: DataSlot,
 }
 
 impl OnDemand {
-    pub(crate) fn new(runtime: tokio::runtime::Handle) -> OnDemand {
+    pub(crate) fn new(runtime: tokio::runtime::Handle, data: DataSlot) -> OnDemand {
         OnDemand {
             runtime,
             owners: BTreeMap::new(),
+            data,
         }
     }
 
@@ -49,6 +52,13 @@ impl OnDemand {
             let Ok(api) = self.start(&label, id, kube::State::fresh()) else {
                 continue;
             };
+            // On the controller thread, outside the runtime: blocking on the stand-in's start is fine.
+            let data = lock(&self.data).clone();
+            if let Some(data) = data
+                && self.runtime.block_on(data.register(&label, &api)).is_err()
+            {
+                continue;
+            }
             lock(linode).kube_servers.insert(label.clone(), api.uri());
             lock(apis).insert(label, api);
         }

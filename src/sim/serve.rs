@@ -93,7 +93,7 @@ impl Sim {
             restored = persist::restore(saved, &mut state);
         }
         let listener = http::bind_loopback(options.port).await?;
-        let world = World::serve(listener, state, restored, Latencies::at_speed(options.speed))?;
+        let world = World::serve(listener, state, restored, Latencies::at_speed(options.speed)).await?;
         if options.state_file.is_some() {
             last_saved = Some(persist::snapshot(&world));
         }

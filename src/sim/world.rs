@@ -10,67 +10,17 @@ use std::time::{Duration, Instant};
 use serde_json::{Map, Value};
 
 use super::controllers;
+use super::data_path::DataPath;
 use super::kube::KubeApi;
 use super::linode::{LinodeApi, State};
 use super::on_demand::OnDemand;
 
-/// How long the simulated platform takes for each kind of work.
-#[derive(Debug, Clone, Copy)]
-pub struct Latencies {
-    /// From a node Linode first seen to its Kubernetes Node Ready.
-    pub node_ready: Duration,
-    /// From a workload's new generation (or new desired count) to its finished rollout status.
-    pub rollout: Duration,
-    /// From a LoadBalancer Service without address to its NodeBalancer, and from its deletion to the
-    /// NodeBalancer's.
-    pub load_balancer: Duration,
-    /// From an unbound claim to its volume, and from its deletion to the volume's.
-    pub volume: Duration,
-    /// Pause between controller passes.
-    pub tick: Duration,
-}
-
-impl Default for Latencies {
-    fn default() -> Self {
-        let ms = Duration::from_millis;
-        Self {
-            node_ready: ms(80),
-            rollout: ms(50),
-            load_balancer: ms(60),
-            volume: ms(40),
-            tick: ms(10),
-        }
-    }
-}
-
-impl Latencies {
-    /// LKE's pace (a node boots in about 90 s, a rollout takes 20 s, a NodeBalancer 45 s, a volume
-    /// 20 s) run `speed` times faster (at least 1), ticks 20 ms apart.
-    pub fn at_speed(speed: f64) -> Self {
-        let speed = if speed.is_finite() { speed.max(1.0) } else { 1.0 };
-        let scaled = |secs: f64| Duration::from_secs_f64(secs / speed);
-        Self {
-            node_ready: scaled(90.0),
-            rollout: scaled(20.0),
-            load_balancer: scaled(45.0),
-            volume: scaled(20.0),
-            tick: Duration::from_millis(20),
-        }
-    }
-
-    /// Everything at the next tick (ticks 2 ms apart).
-    pub fn zero() -> Self {
-        Self {
-            node_ready: Duration::ZERO,
-            rollout: Duration::ZERO,
-            load_balancer: Duration::ZERO,
-            volume: Duration::ZERO,
-            tick: Duration::from_millis(2),
-        }
-    }
-}
+pub use super::latencies::Latencies;
 
 pub(crate) type Apis = Arc<Mutex<BTreeMap<String, Arc<KubeApi>>>>;
+
+/// The data path, once started (the APIs started later serve it too).
+pub(crate) type DataSlot = Arc<Mutex<Option<Arc<DataPath>>>>;
 
 /// The controller thread panicked: the simulated world stopped behaving like LKE.
 #[derive(Debug)]
@@ -82,6 +32,7 @@ pub struct ControllersPanicked;
 pub struct World {
     linode: Arc<LinodeApi>,
     apis: Apis,
+    data: DataSlot,
     memory: Arc<Mutex<Memory>>,
     stop: Arc<AtomicBool>,
     controller: Option<JoinHandle<()>>,
@@ -104,20 +55,22 @@ impl World {
             apis.insert(label.to_string(), Arc::new(k8s));
         }
         let linode = LinodeApi::start(state).await?;
-        Self::launch(linode, apis, latencies, None)
+        Self::launch(linode, apis, latencies, None, DataSlot::default())
     }
 
     /// The simulator as `lkeobs sim` runs it: the Linode API on `listener`, the clusters' Kubernetes
     /// APIs `restored` (label → the cluster id it serves and its objects), and a fresh Kubernetes API
     /// started for every cluster created from now on (its kubeconfig answers 503 until then).
-    pub(crate) fn serve(
+    /// The data path is simulated from the start.
+    pub(crate) async fn serve(
         listener: tokio::net::TcpListener,
         mut state: State,
         restored: Vec<(String, u64, super::kube::State)>,
         latencies: Latencies,
     ) -> std::io::Result<World> {
         state.apis_on_demand = true;
-        let mut on_demand = OnDemand::new(tokio::runtime::Handle::current());
+        let data = DataSlot::default();
+        let mut on_demand = OnDemand::new(tokio::runtime::Handle::current(), data.clone());
         let mut apis = BTreeMap::new();
         for (label, cluster, objects) in restored {
             let api = on_demand.start(&label, cluster, objects)?;
@@ -125,7 +78,22 @@ impl World {
             apis.insert(label, api);
         }
         let linode = LinodeApi::start_on(listener, Arc::new(Mutex::new(state)))?;
-        Self::launch(linode, apis, latencies, Some(on_demand))
+        let world = Self::launch(linode, apis, latencies, Some(on_demand), data)?;
+        world.data_path().await?;
+        Ok(world)
+    }
+
+    /// The simulated data path ([`DataPath`]), started on first use: served on every cluster's API.
+    pub async fn data_path(&self) -> std::io::Result<Arc<DataPath>> {
+        if let Some(data) = lock(&self.data).clone() {
+            return Ok(data);
+        }
+        let data = Arc::new(DataPath::start(self.linode.shared_state(), self.apis.clone()).await?);
+        for (label, api) in self.apis() {
+            data.register(&label, &api).await?;
+        }
+        *lock(&self.data) = Some(data.clone());
+        Ok(data)
     }
 
     fn launch(
@@ -133,6 +101,7 @@ impl World {
         apis: BTreeMap<String, Arc<KubeApi>>,
         latencies: Latencies,
         on_demand: Option<OnDemand>,
+        data: DataSlot,
     ) -> std::io::Result<World> {
         let linode = Arc::new(linode);
         let apis = Arc::new(Mutex::new(apis));
@@ -147,6 +116,7 @@ impl World {
         Ok(World {
             linode,
             apis,
+            data,
             memory,
             stop,
             controller: Some(controller),
@@ -170,6 +140,10 @@ impl World {
             return Ok(k8s);
         }
         let k8s = Arc::new(KubeApi::start().await?);
+        let data = lock(&self.data).clone();
+        if let Some(data) = data {
+            data.register(label, &k8s).await?;
+        }
         self.linode.state().kube_servers.insert(label.into(), k8s.uri());
         lock(&self.apis).insert(label.into(), k8s.clone());
         Ok(k8s)

@@ -61,6 +61,11 @@ impl World {
         self.sim.volume_of(label, namespace, claim)
     }
 
+    /// The simulated data path (started on first use, served on every cluster's API).
+    pub async fn data_path(&self) -> std::sync::Arc<lkeobs::sim::data_path::DataPath> {
+        self.sim.data_path().await.expect("start the simulated data path")
+    }
+
     /// Whether the controller thread still runs.
     pub fn running(&self) -> bool {
         self.sim.running()
