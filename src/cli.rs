@@ -87,6 +87,9 @@ pub enum Command {
     Completions(CompletionsArgs),
     /// Serve a local Linode + LKE simulator on 127.0.0.1 (prints the LINODE_URL and LINODE_TOKEN to use).
     Sim(SimArgs),
+    /// Run the whole lifecycle (up, status, verify --canary, add-edge, teardown) on the example fleet
+    /// against an in-process simulator: no account, no cost, well under a minute.
+    Demo(DemoArgs),
 }
 
 #[derive(Debug, Args)]
@@ -250,6 +253,13 @@ pub struct SimArgs {
     /// A region in outage: creating there is refused (repeatable).
     #[arg(long = "outage", value_name = "REGION")]
     pub outages: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct DemoArgs {
+    /// Seconds of simulated provisioning per real second.
+    #[arg(long, default_value_t = 600.0, value_parser = parse_speed, value_name = "X")]
+    pub speed: f64,
 }
 
 fn parse_share(s: &str) -> Result<f64, String> {

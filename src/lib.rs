@@ -15,6 +15,7 @@
 pub mod ci;
 pub mod cli;
 pub mod commands;
+pub mod demo;
 pub mod error;
 pub mod firewall;
 pub mod fleet;

@@ -99,6 +99,72 @@ async fn interruptible<T>(fut: impl std::future::Future<Output = Result<T, Error
     }
 }
 
+/// Runs one parsed command with `ctx` on `runtime`, printing its report once; its exit code.
+pub(crate) fn dispatch(ctx: &Ctx, runtime: &tokio::runtime::Runtime, command: &Command) -> Result<i32, Error> {
+    let p = &ctx.printer;
+    match command {
+        Command::Validate(args) => runtime
+            .block_on(commands::validate::run(ctx, args))
+            .map(|r| emit(p, &r)),
+        Command::Render(args) => commands::render::run(ctx, args).map(|r| emit(p, &r)),
+        Command::Plan(args) => {
+            let options = commands::plan::Options {
+                offline: args.offline,
+                detailed_exitcode: args.detailed_exitcode,
+                max_monthly_cost: args.max_monthly_cost,
+            };
+            runtime
+                .block_on(commands::plan::run(ctx, &options))
+                .map(|r| emit(p, &r))
+        }
+        // `up --dry-run` is `plan` (online).
+        Command::Up(args) if args.dry_run => {
+            let options = commands::plan::Options {
+                max_monthly_cost: args.max_monthly_cost,
+                ..Default::default()
+            };
+            runtime
+                .block_on(commands::plan::run(ctx, &options))
+                .map(|r| emit(p, &r))
+        }
+        Command::Up(args) => runtime
+            .block_on(interruptible(commands::up::run(ctx, args)))
+            .map(|r| emit(p, &r)),
+        Command::AddEdge(args) => runtime
+            .block_on(interruptible(commands::add_edge::run(ctx, args)))
+            .map(|r| emit(p, &r)),
+        Command::Verify(args) => {
+            let options = commands::verify::Options {
+                canary: args.canary,
+                junit: args.junit.clone(),
+                wait: args.wait,
+                passes: args.passes,
+            };
+            runtime
+                .block_on(interruptible(commands::verify::run(ctx, &options)))
+                .map(|r| emit(p, &r))
+        }
+        Command::Reap(args) => runtime.block_on(commands::reap::run(ctx, args)).map(|r| emit(p, &r)),
+        Command::RemoveEdge(args) => runtime
+            .block_on(commands::remove_edge::run(ctx, args))
+            .map(|r| emit(p, &r)),
+        Command::Status => runtime.block_on(commands::status::run(ctx)).map(|r| emit(p, &r)),
+        Command::Teardown => runtime.block_on(commands::teardown::run(ctx)).map(|r| emit(p, &r)),
+        Command::Kubeconfig(args) => runtime
+            .block_on(commands::kubeconfig::run(ctx, args))
+            .map(|r| emit(p, &r)),
+        Command::Sim(args) => runtime.block_on(commands::sim::run(ctx, args)).map(|()| exit::OK),
+        Command::Completions(args) => {
+            let mut cmd = Cli::command();
+            let mut out = std::io::stdout();
+            clap_complete::generate(args.shell, &mut cmd, "lkeobs", &mut out);
+            Ok(exit::OK)
+        }
+        // `demo` runs the other commands: it is dispatched by `run`, never from here.
+        Command::Demo(_) => Err(Error::Usage("demo cannot run inside a demo".into())),
+    }
+}
+
 /// Runs the command line and returns the process exit code.
 pub fn run(cli: Cli) -> i32 {
     let no_color_env = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
@@ -119,65 +185,9 @@ pub fn run(cli: Cli) -> i32 {
             return exit::FAILURE;
         }
     };
-    let p = &printer;
     let outcome = match &cli.command {
-        Command::Validate(args) => runtime
-            .block_on(commands::validate::run(&ctx, args))
-            .map(|r| emit(p, &r)),
-        Command::Render(args) => commands::render::run(&ctx, args).map(|r| emit(p, &r)),
-        Command::Plan(args) => {
-            let options = commands::plan::Options {
-                offline: args.offline,
-                detailed_exitcode: args.detailed_exitcode,
-                max_monthly_cost: args.max_monthly_cost,
-            };
-            runtime
-                .block_on(commands::plan::run(&ctx, &options))
-                .map(|r| emit(p, &r))
-        }
-        // `up --dry-run` is `plan` (online).
-        Command::Up(args) if args.dry_run => {
-            let options = commands::plan::Options {
-                max_monthly_cost: args.max_monthly_cost,
-                ..Default::default()
-            };
-            runtime
-                .block_on(commands::plan::run(&ctx, &options))
-                .map(|r| emit(p, &r))
-        }
-        Command::Up(args) => runtime
-            .block_on(interruptible(commands::up::run(&ctx, args)))
-            .map(|r| emit(p, &r)),
-        Command::AddEdge(args) => runtime
-            .block_on(interruptible(commands::add_edge::run(&ctx, args)))
-            .map(|r| emit(p, &r)),
-        Command::Verify(args) => {
-            let options = commands::verify::Options {
-                canary: args.canary,
-                junit: args.junit.clone(),
-                wait: args.wait,
-                passes: args.passes,
-            };
-            runtime
-                .block_on(interruptible(commands::verify::run(&ctx, &options)))
-                .map(|r| emit(p, &r))
-        }
-        Command::Reap(args) => runtime.block_on(commands::reap::run(&ctx, args)).map(|r| emit(p, &r)),
-        Command::RemoveEdge(args) => runtime
-            .block_on(commands::remove_edge::run(&ctx, args))
-            .map(|r| emit(p, &r)),
-        Command::Status => runtime.block_on(commands::status::run(&ctx)).map(|r| emit(p, &r)),
-        Command::Teardown => runtime.block_on(commands::teardown::run(&ctx)).map(|r| emit(p, &r)),
-        Command::Kubeconfig(args) => runtime
-            .block_on(commands::kubeconfig::run(&ctx, args))
-            .map(|r| emit(p, &r)),
-        Command::Sim(args) => runtime.block_on(commands::sim::run(&ctx, args)).map(|()| exit::OK),
-        Command::Completions(args) => {
-            let mut cmd = Cli::command();
-            let mut out = std::io::stdout();
-            clap_complete::generate(args.shell, &mut cmd, "lkeobs", &mut out);
-            Ok(exit::OK)
-        }
+        Command::Demo(args) => crate::demo::run(&printer, &runtime, args),
+        command => dispatch(&ctx, &runtime, command),
     };
     match outcome {
         Ok(code) => code,
