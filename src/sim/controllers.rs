@@ -252,14 +252,24 @@ pub(crate) fn load_balancers(
                 continue;
             }
             None => {
+                let nb_label = format!("ccm-{}", short_hash(label, &uid));
+                // Like the real controller, which keeps no memory, it finds its NodeBalancer by name (a
+                // simulator restarted from its state file adopts what it made before).
+                let made = lock(linode)
+                    .nodebalancers
+                    .values()
+                    .find(|n| n["label"] == nb_label.as_str() && n["lke_cluster"]["id"] == lke.id)
+                    .and_then(|n| n["id"].as_u64());
                 let has_address = svc["status"]["loadBalancer"]["ingress"]
                     .as_array()
                     .is_some_and(|i| !i.is_empty());
-                if has_address || !mem.after(format!("lb/{label}/{uid}"), latencies.load_balancer) {
+                if made.is_none() && (has_address || !mem.after(format!("lb/{label}/{uid}"), latencies.load_balancer)) {
                     continue;
                 }
-                let nb_label = format!("ccm-{}", short_hash(label, &uid));
-                let id = lock(linode).create_nodebalancer(&nb_label, &lke.region, Some((lke.id, &lke.label)), &tags);
+                let id = match made {
+                    Some(id) => id,
+                    None => lock(linode).create_nodebalancer(&nb_label, &lke.region, Some((lke.id, &lke.label)), &tags),
+                };
                 let owned = Owned {
                     namespace: ns.into(),
                     name: name.into(),
@@ -360,6 +370,10 @@ pub(crate) fn volumes(
             }
             continue;
         }
+        if let Some(owned) = adopted_volume(k8s, linode, label, &pvc, lke.id) {
+            mem.volumes.0.insert(key, owned);
+            continue;
+        }
         if pvc["status"]["phase"] == "Bound" || !mem.after(format!("pvc/{label}/{uid}"), latencies.volume) {
             continue;
         }
@@ -410,4 +424,25 @@ pub(crate) fn volumes(
             None => {}
         }
     }
+}
+
+/// The volume the CSI driver made for a claim before a restart, found by name as the driver finds it.
+fn adopted_volume(k8s: &KubeApi, linode: &Mutex<State>, label: &str, pvc: &Value, cluster: u64) -> Option<Owned> {
+    let pv = format!("pvc-{}", short_hash(label, &uid(pvc)));
+    let id = lock(linode)
+        .volumes
+        .values()
+        .find(|v| v["label"] == pv.as_str())
+        .and_then(|v| v["id"].as_u64())?;
+    let reclaim = k8s
+        .get("v1", "PersistentVolume", None, &pv)
+        .map(|p| p["spec"]["persistentVolumeReclaimPolicy"] == "Delete")
+        .unwrap_or(true);
+    Some(Owned {
+        namespace: s(&pvc["metadata"]["namespace"]).into(),
+        name: s(&pvc["metadata"]["name"]).into(),
+        cluster,
+        id,
+        pv: Some((pv, reclaim)),
+    })
 }
