@@ -72,12 +72,12 @@ fn node_addresses(api: &KubeApi) -> Vec<String> {
         .collect()
 }
 
-/// A Secret's `tls.crt`, decoded from base64 and PEM to DER.
-fn certificate(api: &KubeApi, named: objects::Named) -> Option<Vec<u8>> {
+/// A certificate (`key`: `ca.crt`, `tls.crt`) of a Secret, decoded from base64 and PEM to DER.
+fn certificate(api: &KubeApi, named: objects::Named, key: &str) -> Option<Vec<u8>> {
     use base64::Engine as _;
     let secret = api.get("v1", "Secret", Some(named.namespace), named.name)?;
     let pem = base64::engine::general_purpose::STANDARD
-        .decode(s(&secret["data"]["tls.crt"]))
+        .decode(s(&secret["data"][key]))
         .ok()?;
     let (_, pem) = x509_parser::pem::parse_x509_pem(&pem).ok()?;
     Some(pem.contents)
@@ -173,8 +173,8 @@ fn edge_link(edge: &KubeApi, hub: Option<&KubeApi>, allowed: Option<Vec<String>>
             return Some(format!("the gateway firewall drops {}", missing.join(", ")));
         }
     }
-    let ca = hub.and_then(|h| certificate(h, objects::CA_SECRET));
-    let leaf = certificate(edge, objects::CLIENT_TLS_SECRET);
+    let ca = hub.and_then(|h| certificate(h, objects::CA_SECRET, crate::pki::CA_CERT_KEY));
+    let leaf = certificate(edge, objects::CLIENT_TLS_SECRET, crate::pki::TLS_CERT_KEY);
     match (ca, leaf) {
         (Some(ca), Some(leaf)) if !signed_by(&leaf, &ca) => {
             Some("its client certificate is not signed by the hub's CA".to_string())
