@@ -56,7 +56,11 @@ fn emit<R: Report>(printer: &Printer, report: &R) -> i32 {
     if printer.json() {
         printer.report_json(report);
     } else {
-        printer.report(&report.text());
+        // An online command says first which Linode API it talked to: real or simulated.
+        match printer.api_line() {
+            Some(line) => printer.report(&format!("{line}\n\n{}", report.text())),
+            None => printer.report(&report.text()),
+        }
     }
     let outcome = report.outcome();
     if let Some(message) = outcome.message() {
