@@ -88,6 +88,11 @@ pub enum Command {
     Loadtest(LoadtestArgs),
     /// Print shell completions.
     Completions(CompletionsArgs),
+    /// Serve a local Linode + LKE simulator on 127.0.0.1 (prints the LINODE_URL and LINODE_TOKEN to use).
+    Sim(SimArgs),
+    /// Run the whole lifecycle (up, status, verify --canary, add-edge, teardown) on the example fleet
+    /// against an in-process simulator: no account, no cost, well under a minute.
+    Demo(DemoArgs),
 }
 
 #[derive(Debug, Args)]
@@ -245,6 +250,57 @@ pub struct LoadtestArgs {
     /// Exit 3 when the gateway refuses or drops more than this share of any signal, in percent.
     #[arg(long, value_name = "PERCENT", default_value_t = 1.0, value_parser = parse_percent)]
     pub max_refused_percent: f64,
+}
+
+#[derive(Debug, Args)]
+pub struct SimArgs {
+    /// The Linode API's port on 127.0.0.1 (default: any free one).
+    #[arg(long, default_value_t = 0)]
+    pub port: u16,
+    /// The token the simulator accepts (default: a random one).
+    #[arg(long, value_name = "TOKEN")]
+    pub token: Option<String>,
+    /// Save the simulated account here and continue from it on restart (written atomically, 0600).
+    #[arg(long, value_name = "FILE")]
+    pub state: Option<PathBuf>,
+    /// Seconds of simulated provisioning per real second.
+    #[arg(long, default_value_t = 60.0, value_parser = parse_speed, value_name = "X")]
+    pub speed: f64,
+    /// Share of requests answered 429 Too Many Requests (0 to 1).
+    #[arg(long = "fail-429", default_value_t = 0.0, value_parser = parse_share, value_name = "SHARE")]
+    pub fail_429: f64,
+    /// Share of requests answered 503 (0 to 1).
+    #[arg(long = "fail-5xx", default_value_t = 0.0, value_parser = parse_share, value_name = "SHARE")]
+    pub fail_5xx: f64,
+    /// Seed for ids and the spread of injected faults (the same seed, the same run).
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// A region in outage: creating there is refused (repeatable).
+    #[arg(long = "outage", value_name = "REGION")]
+    pub outages: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct DemoArgs {
+    /// Seconds of simulated provisioning per real second.
+    #[arg(long, default_value_t = 600.0, value_parser = parse_speed, value_name = "X")]
+    pub speed: f64,
+}
+
+fn parse_share(s: &str) -> Result<f64, String> {
+    match s.trim().parse::<f64>() {
+        Ok(v) if (0.0..=1.0).contains(&v) => Ok(v),
+        _ => Err(format!("{s:?} is not a share between 0 and 1 (e.g. 0.3)")),
+    }
+}
+
+fn parse_speed(s: &str) -> Result<f64, String> {
+    match s.trim().parse::<f64>() {
+        Ok(v) if v.is_finite() && v >= 1.0 => Ok(v),
+        _ => Err(format!(
+            "{s:?} is not a speed of at least 1 (simulated seconds per real second)"
+        )),
+    }
 }
 
 #[derive(Debug, Args)]

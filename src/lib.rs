@@ -15,6 +15,7 @@
 pub mod ci;
 pub mod cli;
 pub mod commands;
+pub mod demo;
 pub mod error;
 pub mod firewall;
 pub mod fleet;
@@ -29,6 +30,7 @@ pub mod pki;
 pub mod plan;
 pub mod probes;
 pub mod run;
+pub mod sim;
 pub mod stack;
 pub mod tls;
 pub mod ui;

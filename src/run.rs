@@ -56,7 +56,11 @@ fn emit<R: Report>(printer: &Printer, report: &R) -> i32 {
     if printer.json() {
         printer.report_json(report);
     } else {
-        printer.report(&report.text());
+        // An online command says first which Linode API it talked to: real or simulated.
+        match printer.api_line() {
+            Some(line) => printer.report(&format!("{line}\n\n{}", report.text())),
+            None => printer.report(&report.text()),
+        }
     }
     let outcome = report.outcome();
     if let Some(message) = outcome.message() {
@@ -65,35 +69,123 @@ fn emit<R: Report>(printer: &Printer, report: &R) -> i32 {
     outcome.exit_code()
 }
 
+/// Ends when Ctrl-C or SIGTERM arrives.
+pub async fn stop_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = tokio::signal::ctrl_c() => {}
+                    _ = term.recv() => {}
+                }
+            }
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}
+
 /// Runs `fut` until it ends or Ctrl-C / SIGTERM arrives. Every step of the commands wrapped this way is
 /// idempotent, so stopping between two API calls loses nothing: the next run picks up from the tags.
 async fn interruptible<T>(fut: impl std::future::Future<Output = Result<T, Error>>) -> Result<T, Error> {
-    let interrupted = async {
-        #[cfg(unix)]
-        {
-            use tokio::signal::unix::{SignalKind, signal};
-            match signal(SignalKind::terminate()) {
-                Ok(mut term) => {
-                    tokio::select! {
-                        _ = tokio::signal::ctrl_c() => {}
-                        _ = term.recv() => {}
-                    }
-                }
-                Err(_) => {
-                    let _ = tokio::signal::ctrl_c().await;
-                }
-            }
-        }
-        #[cfg(not(unix))]
-        {
-            let _ = tokio::signal::ctrl_c().await;
-        }
-    };
     tokio::select! {
         r = fut => r,
-        _ = interrupted => Err(Error::Interrupted(
+        _ = stop_signal() => Err(Error::Interrupted(
             "nothing is half-created that a re-run cannot finish: run the same command again to resume".into(),
         )),
+    }
+}
+
+/// Runs one parsed command with `ctx` on `runtime`, printing its report once; its exit code.
+pub(crate) fn dispatch(ctx: &Ctx, runtime: &tokio::runtime::Runtime, command: &Command) -> Result<i32, Error> {
+    let p = &ctx.printer;
+    match command {
+        Command::Validate(args) => runtime
+            .block_on(commands::validate::run(ctx, args))
+            .map(|r| emit(p, &r)),
+        Command::Render(args) => commands::render::run(ctx, args).map(|r| emit(p, &r)),
+        Command::Plan(args) => {
+            let options = commands::plan::Options {
+                offline: args.offline,
+                detailed_exitcode: args.detailed_exitcode,
+                max_monthly_cost: args.max_monthly_cost,
+            };
+            runtime
+                .block_on(commands::plan::run(ctx, &options))
+                .map(|r| emit(p, &r))
+        }
+        // `up --dry-run` is `plan` (online).
+        Command::Up(args) if args.dry_run => {
+            let options = commands::plan::Options {
+                max_monthly_cost: args.max_monthly_cost,
+                ..Default::default()
+            };
+            runtime
+                .block_on(commands::plan::run(ctx, &options))
+                .map(|r| emit(p, &r))
+        }
+        Command::Up(args) => runtime
+            .block_on(interruptible(commands::up::run(ctx, args)))
+            .map(|r| emit(p, &r)),
+        Command::AddEdge(args) => runtime
+            .block_on(interruptible(commands::add_edge::run(ctx, args)))
+            .map(|r| emit(p, &r)),
+        Command::Verify(args) => {
+            let options = commands::verify::Options {
+                canary: args.canary,
+                junit: args.junit.clone(),
+                wait: args.wait,
+                passes: args.passes,
+            };
+            runtime
+                .block_on(interruptible(commands::verify::run(ctx, &options)))
+                .map(|r| emit(p, &r))
+        }
+        Command::Reap(args) => runtime.block_on(commands::reap::run(ctx, args)).map(|r| emit(p, &r)),
+        Command::RemoveEdge(args) => runtime
+            .block_on(commands::remove_edge::run(ctx, args))
+            .map(|r| emit(p, &r)),
+        Command::Status => runtime.block_on(commands::status::run(ctx)).map(|r| emit(p, &r)),
+        // Not `interruptible`: the command races Ctrl-C itself, so that it can remove its Jobs first.
+        Command::Loadtest(args) => {
+            let args = commands::loadtest::Args {
+                edges: args.edges.clone(),
+                options: ops::loadtest::Options {
+                    rates: ops::loadtest::Rates {
+                        traces: args.traces_per_sec,
+                        metrics: args.metrics_per_sec,
+                        logs: args.logs_per_sec,
+                    },
+                    duration: args.duration,
+                    max_refused_percent: args.max_refused_percent,
+                    progress: crate::ui::progress::Mode::detect(),
+                    deadline: None,
+                },
+            };
+            runtime
+                .block_on(commands::loadtest::run(ctx, &args, commands::loadtest::interrupted()))
+                .map(|r| emit(p, &r))
+        }
+        Command::Teardown => runtime.block_on(commands::teardown::run(ctx)).map(|r| emit(p, &r)),
+        Command::Kubeconfig(args) => runtime
+            .block_on(commands::kubeconfig::run(ctx, args))
+            .map(|r| emit(p, &r)),
+        Command::Sim(args) => runtime.block_on(commands::sim::run(ctx, args)).map(|()| exit::OK),
+        Command::Completions(args) => {
+            let mut cmd = Cli::command();
+            let mut out = std::io::stdout();
+            clap_complete::generate(args.shell, &mut cmd, "lkeobs", &mut out);
+            Ok(exit::OK)
+        }
+        // `demo` runs the other commands: it is dispatched by `run`, never from here.
+        Command::Demo(_) => Err(Error::Usage("demo cannot run inside a demo".into())),
     }
 }
 
@@ -117,84 +209,9 @@ pub fn run(cli: Cli) -> i32 {
             return exit::FAILURE;
         }
     };
-    let p = &printer;
     let outcome = match &cli.command {
-        Command::Validate(args) => runtime
-            .block_on(commands::validate::run(&ctx, args))
-            .map(|r| emit(p, &r)),
-        Command::Render(args) => commands::render::run(&ctx, args).map(|r| emit(p, &r)),
-        Command::Plan(args) => {
-            let options = commands::plan::Options {
-                offline: args.offline,
-                detailed_exitcode: args.detailed_exitcode,
-                max_monthly_cost: args.max_monthly_cost,
-            };
-            runtime
-                .block_on(commands::plan::run(&ctx, &options))
-                .map(|r| emit(p, &r))
-        }
-        // `up --dry-run` is `plan` (online).
-        Command::Up(args) if args.dry_run => {
-            let options = commands::plan::Options {
-                max_monthly_cost: args.max_monthly_cost,
-                ..Default::default()
-            };
-            runtime
-                .block_on(commands::plan::run(&ctx, &options))
-                .map(|r| emit(p, &r))
-        }
-        Command::Up(args) => runtime
-            .block_on(interruptible(commands::up::run(&ctx, args)))
-            .map(|r| emit(p, &r)),
-        Command::AddEdge(args) => runtime
-            .block_on(interruptible(commands::add_edge::run(&ctx, args)))
-            .map(|r| emit(p, &r)),
-        Command::Verify(args) => {
-            let options = commands::verify::Options {
-                canary: args.canary,
-                junit: args.junit.clone(),
-                wait: args.wait,
-                passes: args.passes,
-            };
-            runtime
-                .block_on(interruptible(commands::verify::run(&ctx, &options)))
-                .map(|r| emit(p, &r))
-        }
-        Command::Reap(args) => runtime.block_on(commands::reap::run(&ctx, args)).map(|r| emit(p, &r)),
-        Command::RemoveEdge(args) => runtime
-            .block_on(commands::remove_edge::run(&ctx, args))
-            .map(|r| emit(p, &r)),
-        Command::Status => runtime.block_on(commands::status::run(&ctx)).map(|r| emit(p, &r)),
-        // Not `interruptible`: the command races Ctrl-C itself, so that it can remove its Jobs first.
-        Command::Loadtest(args) => {
-            let args = commands::loadtest::Args {
-                edges: args.edges.clone(),
-                options: ops::loadtest::Options {
-                    rates: ops::loadtest::Rates {
-                        traces: args.traces_per_sec,
-                        metrics: args.metrics_per_sec,
-                        logs: args.logs_per_sec,
-                    },
-                    duration: args.duration,
-                    max_refused_percent: args.max_refused_percent,
-                    progress: crate::ui::progress::Mode::detect(),
-                    deadline: None,
-                },
-            };
-            runtime
-                .block_on(commands::loadtest::run(&ctx, &args, commands::loadtest::interrupted()))
-                .map(|r| emit(p, &r))
-        }
-        Command::Teardown => runtime.block_on(commands::teardown::run(&ctx)).map(|r| emit(p, &r)),
-        Command::Kubeconfig(args) => runtime
-            .block_on(commands::kubeconfig::run(&ctx, args))
-            .map(|r| emit(p, &r)),
-        Command::Completions(args) => {
-            let mut cmd = Cli::command();
-            let mut out = std::io::stdout();
-            clap_complete::generate(args.shell, &mut cmd, "lkeobs", &mut out);
-            Ok(exit::OK)
-        }
+        Command::Demo(args) => crate::demo::run(&printer, &runtime, args),
+        command => dispatch(&ctx, &runtime, command),
     };
     match outcome {
         Ok(code) => code,

@@ -226,6 +226,8 @@ fn help_lists_only_built_commands() {
         "remove-edge",
         "teardown",
         "reap",
+        "sim",
+        "demo",
         "completions",
         "help",
     ]

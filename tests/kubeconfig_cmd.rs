@@ -77,7 +77,7 @@ async fn merge_keeps_foreign_entries_and_replaces_ours() {
         String::from_utf8_lossy(&out.stderr)
     );
     assert!(out.status.success(), "{all}");
-    assert!(!all.contains("fake-k8s-token"), "a credential was printed: {all}");
+    assert!(!all.contains("sim-k8s-token"), "a credential was printed: {all}");
     let (names, current) = contexts(&config);
     assert_eq!(names, ["work", "lkeobs-example-hub", "lkeobs-example-us-east"]);
     assert_eq!(current, "work", "current-context changed without --use");

@@ -10,8 +10,6 @@ use support::FAKE_TOKEN;
 use support::k8s_fake::K8sFake;
 use support::linode_fake::{LinodeFake, State};
 use tooling::{fleet, lkeobs};
-use wiremock::matchers::{method, path_regex};
-use wiremock::{Mock, ResponseTemplate};
 
 const OURS: &[&str] = &["lkeobs", "lkeobs-fleet-example"];
 
@@ -157,12 +155,7 @@ async fn teardown_leaves_nothing_of_ours_and_everything_else() {
 async fn something_left_behind_exits_4_and_is_listed() {
     let w = world().await;
     // The API acknowledges volume deletes but keeps the volumes.
-    Mock::given(method("DELETE"))
-        .and(path_regex(r"^/v4/volumes/\d+$"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(json!({})))
-        .with_priority(1)
-        .mount(w.fake.server())
-        .await;
+    w.fake.state().faults.volumes_stuck = true;
     let (code, report, err) = teardown(&w.fake, &["--yes"]);
     assert_eq!(code, 4, "{err}");
     let left = report["left"].as_array().unwrap();

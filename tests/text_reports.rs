@@ -42,6 +42,8 @@ impl Redactions {
             // Addresses the fake hands out in the order of the (concurrent) creates: NodeBalancers,
             // node public and private IPv4.
             (r"\b(198\.51\.100|203\.0\.113|192\.168\.128)\.\d{1,3}\b", "<ip>"),
+            // The simulator's port (the API line at the top of every online report).
+            (r"http://127\.0\.0\.1:\d+", "http://127.0.0.1:<port>"),
             // Object uids of the fake Kubernetes API (its resourceVersion at create).
             (r"\buid-\d+\b", "uid-<n>"),
             // Wall-clock times of progress lines.

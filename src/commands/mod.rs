@@ -8,6 +8,7 @@ pub mod plan;
 pub mod reap;
 pub mod remove_edge;
 pub mod render;
+pub mod sim;
 pub mod status;
 pub mod teardown;
 pub mod up;

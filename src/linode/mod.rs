@@ -30,6 +30,7 @@ mod account;
 mod auth;
 mod calls;
 mod client;
+mod endpoint;
 mod error;
 mod filter;
 mod firewalls;
@@ -51,6 +52,7 @@ pub use account::{Account, account_capability};
 pub use auth::{Token, linode_cli_config_path, resolve_token};
 pub use calls::ApiCalls;
 pub use client::{Client, ClientConfig, DEFAULT_BASE_URL, PAGE_SIZE};
+pub use endpoint::{ALLOW_ENV, Endpoint};
 pub use error::{ApiError, ApiErrorItem, BodyKind, Error, Result, TransportKind};
 pub use filter::{Filter, Order};
 pub use firewalls::{

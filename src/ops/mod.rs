@@ -141,10 +141,13 @@ impl Ctx {
         if let Some(c) = self.client.get() {
             return Ok(Ok(c.clone()));
         }
+        let allow_other = self.env.non_empty(linode::ALLOW_ENV).is_some();
+        let endpoint = linode::Endpoint::of(&self.linode.base_url, allow_other).map_err(crate::Error::Usage)?;
         let token = match &self.linode.token {
             Ok(t) => t.clone(),
             Err(why) => return Ok(Err(why.clone())),
         };
+        self.printer.set_api_line(endpoint.line(&self.linode.base_url));
         let mut config = ClientConfig::new(token);
         config.base_url = self.linode.base_url.clone();
         config.deadline = self.deadline();

@@ -16,13 +16,19 @@ pub enum Format {
 pub struct Printer {
     pub format: Format,
     color: bool,
+    /// Which Linode API the run talks to, once it has a client (`Linode API: real (…)`).
+    api_line: std::sync::Arc<std::sync::OnceLock<String>>,
 }
 
 impl Printer {
     /// `no_color` is the flag; `NO_COLOR` (non-empty) and a non-terminal stderr also turn colour off.
     pub fn new(format: Format, no_color: bool, no_color_env: bool) -> Self {
         let color = !no_color && !no_color_env && std::io::stderr().is_terminal();
-        Printer { format, color }
+        Printer {
+            format,
+            color,
+            api_line: Default::default(),
+        }
     }
 
     pub fn json(&self) -> bool {
@@ -35,6 +41,16 @@ impl Printer {
         } else {
             text.to_string()
         }
+    }
+
+    /// Records which Linode API the run talks to (the first call wins).
+    pub fn set_api_line(&self, line: String) {
+        let _ = self.api_line.set(line);
+    }
+
+    /// Which Linode API the run talks to, once it has a client.
+    pub fn api_line(&self) -> Option<&str> {
+        self.api_line.get().map(String::as_str)
     }
 
     /// The final report, text form (only in text mode).

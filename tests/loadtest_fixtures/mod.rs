@@ -122,7 +122,7 @@ pub async fn setup(refuse: f64) -> Setup {
         })
         .mount(&backends.tempo)
         .await;
-    let jobs = JobRunner::start(vec![("us-east".into(), edge.clone())], Latencies::default());
+    let jobs = JobRunner::start(vec![("us-east".into(), edge.0.clone())], Latencies::default());
     let linode = probes_fixtures::seeded_linode(&hub, &edge).await;
     let dir = tempfile::tempdir().expect("tempdir");
     std::fs::write(dir.path().join("lkeobs.toml"), two_cluster_fleet()).expect("fleet file");

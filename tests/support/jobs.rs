@@ -1,182 +1,16 @@
-//! The Job controller (batch/v1) of the fake clusters, and a gateway stand-in whose figures follow the
-//! load those Jobs generate. A Job gets its pod (Running, Ready) `rollout` after it appears, then is
-//! Complete (pod Succeeded) once the `--duration` its containers were given has passed; a Job that ran
-//! past `activeDeadlineSeconds` fails as on a real cluster. Pods whose Job is gone are deleted, as the
-//! garbage collector does with background propagation (an orphaning delete leaves them).
+//! A gateway stand-in whose figures follow the load the simulator's load-test Jobs generate (the Job
+//! controller itself is the simulator's: `lkeobs::sim::jobs`).
 
 use std::collections::BTreeMap;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
-use std::thread::JoinHandle;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
+#[allow(unused_imports)]
+pub use lkeobs::sim::jobs::{Runner as JobRunner, STARTED};
+use lkeobs::sim::jobs::{arg, containers, duration, s, unix_ms};
 use serde_json::{Value, json};
 
 use super::k8s_fake::K8sFake;
-use super::world::{Latencies, Memory, lock};
-
-/// The annotation the fake puts on a Job when its pod starts: Unix milliseconds.
-pub const STARTED: &str = "fake.lkeobs.test/started-unix-ms";
-
-fn s(v: &Value) -> &str {
-    v.as_str().unwrap_or_default()
-}
-
-fn unix_ms() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_millis() as u64)
-        .unwrap_or_default()
-}
-
-/// `--name=value` of a container's args.
-fn arg<'a>(container: &'a Value, name: &str) -> Option<&'a str> {
-    container["args"]
-        .as_array()?
-        .iter()
-        .filter_map(Value::as_str)
-        .find_map(|a| a.strip_prefix(&format!("--{name}=")))
-}
-
-/// A container's `--duration` (Go syntax as lkeobs writes it: `<n>ms` or `<n>s`).
-fn duration(container: &Value) -> Duration {
-    let d = arg(container, "duration").unwrap_or("0ms");
-    match d.strip_suffix("ms") {
-        Some(ms) => Duration::from_millis(ms.parse().unwrap_or(0)),
-        None => Duration::from_secs(d.trim_end_matches('s').parse().unwrap_or(0)),
-    }
-}
-
-fn containers(job: &Value) -> Vec<Value> {
-    job["spec"]["template"]["spec"]["containers"]
-        .as_array()
-        .cloned()
-        .unwrap_or_default()
-}
-
-/// One pass of the Job controller over a cluster.
-pub(super) fn jobs(label: &str, k8s: &K8sFake, mem: &mut Memory, latencies: &Latencies) {
-    let mut live = Vec::new();
-    for job in k8s.list("batch/v1", "Job") {
-        let (ns, name, uid) = (
-            s(&job["metadata"]["namespace"]).to_string(),
-            s(&job["metadata"]["name"]).to_string(),
-            s(&job["metadata"]["uid"]).to_string(),
-        );
-        live.push(uid.clone());
-        if job["status"]["succeeded"].as_u64().unwrap_or(0) > 0 || job["status"]["failed"].as_u64().unwrap_or(0) > 0 {
-            continue;
-        }
-        let pod_name = format!("{name}-pod");
-        if job["metadata"]["annotations"][STARTED].is_null() {
-            if !mem.after(format!("job/{label}/{uid}"), latencies.rollout) {
-                continue;
-            }
-            let template = &job["spec"]["template"];
-            let statuses: Vec<Value> = containers(&job)
-                .iter()
-                .map(|c| {
-                    json!({"name": c["name"], "image": c["image"], "ready": true, "started": true,
-                    "restartCount": 0, "state": {"running": {"startedAt": "2025-01-01T00:00:00Z"}}})
-                })
-                .collect();
-            k8s.put(json!({"apiVersion": "v1", "kind": "Pod",
-                "metadata": {"name": pod_name, "namespace": ns, "labels": template["metadata"]["labels"],
-                    "ownerReferences": [{"apiVersion": "batch/v1", "kind": "Job", "name": name, "uid": uid, "controller": true}]},
-                "spec": template["spec"],
-                "status": {"phase": "Running", "containerStatuses": statuses,
-                    "conditions": [{"type": "Ready", "status": "True"}]}}));
-            let now = unix_ms();
-            k8s.update("batch/v1", "Job", Some(&ns), &name, |o| {
-                o["metadata"]["annotations"][STARTED] = json!(now.to_string());
-                o["status"] = json!({"startTime": "2025-01-01T00:00:00Z", "active": 1, "ready": 1});
-                s(&o["metadata"]["uid"]) == uid
-            });
-            continue;
-        }
-        let started: u64 = s(&job["metadata"]["annotations"][STARTED]).parse().unwrap_or(0);
-        let ran = Duration::from_millis(unix_ms().saturating_sub(started));
-        let longest = containers(&job).iter().map(duration).max().unwrap_or_default();
-        let deadline = job["spec"]["activeDeadlineSeconds"].as_u64().map(Duration::from_secs);
-        let (phase, status) = if ran >= longest {
-            (
-                "Succeeded",
-                json!({"startTime": "2025-01-01T00:00:00Z", "succeeded": 1, "active": 0,
-                "completionTime": "2025-01-01T00:00:01Z", "conditions": [{"type": "Complete", "status": "True"}]}),
-            )
-        } else if deadline.is_some_and(|d| ran >= d) {
-            (
-                "Failed",
-                json!({"startTime": "2025-01-01T00:00:00Z", "failed": 1, "active": 0, "conditions": [
-                {"type": "Failed", "status": "True", "reason": "DeadlineExceeded",
-                 "message": "Job was active longer than specified deadline"}]}),
-            )
-        } else {
-            continue;
-        };
-        k8s.update("v1", "Pod", Some(&ns), &pod_name, |p| {
-            p["status"]["phase"] = json!(phase);
-            true
-        });
-        k8s.update("batch/v1", "Job", Some(&ns), &name, |o| {
-            o["status"] = status;
-            s(&o["metadata"]["uid"]) == uid
-        });
-    }
-    for p in k8s.list("v1", "Pod") {
-        let owner = p["metadata"]["ownerReferences"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .find(|o| o["kind"] == "Job" && o["controller"] == true)
-            .map(|o| s(&o["uid"]).to_string());
-        if owner.is_some_and(|o| !live.contains(&o)) {
-            k8s.delete(
-                "v1",
-                "Pod",
-                p["metadata"]["namespace"].as_str(),
-                s(&p["metadata"]["name"]),
-            );
-        }
-    }
-}
-
-/// The Job controller on its own thread over some fake clusters (for tests without a [`super::world::World`]);
-/// stopped when dropped.
-pub struct JobRunner {
-    stop: Arc<AtomicBool>,
-    thread: Option<JoinHandle<()>>,
-}
-
-impl JobRunner {
-    pub fn start(clusters: Vec<(String, Arc<K8sFake>)>, latencies: Latencies) -> JobRunner {
-        let stop = Arc::new(AtomicBool::new(false));
-        let flag = stop.clone();
-        let thread = std::thread::spawn(move || {
-            let mut mem = Memory::default();
-            while !flag.load(Ordering::Relaxed) {
-                for (label, k8s) in &clusters {
-                    jobs(label, k8s, &mut mem, &latencies);
-                }
-                // The controller's pace, not a synchronisation.
-                std::thread::sleep(latencies.tick.max(Duration::from_millis(1)));
-            }
-        });
-        JobRunner {
-            stop,
-            thread: Some(thread),
-        }
-    }
-}
-
-impl Drop for JobRunner {
-    fn drop(&mut self) {
-        self.stop.store(true, Ordering::Relaxed);
-        if let Some(t) = self.thread.take() {
-            let _ = t.join();
-        }
-    }
-}
 
 /// The hub gateway as its internal metrics describe it, driven by the load-test Jobs in the edges:
 /// every running Job's containers add `--rate × --workers` items per second of their signal, of which
@@ -212,7 +46,7 @@ impl GatewaySim {
 
     /// Items generated so far per counter suffix, and the rate of the Jobs sending now.
     fn generated(&self) -> (BTreeMap<&'static str, f64>, f64) {
-        let mut tally = lock(&self.tally);
+        let mut tally = self.tally.lock().unwrap_or_else(|e| e.into_inner());
         let mut sending = 0.0;
         for k8s in &self.edges {
             for job in k8s.list("batch/v1", "Job") {

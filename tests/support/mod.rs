@@ -1,18 +1,16 @@
-//! Helpers shared by the integration tests: the stateful Linode and Kubernetes fakes, the world
-//! that runs controllers over them, and client settings.
+//! Helpers shared by the integration tests: handles on the product simulator (`lkeobs::sim`: the
+//! Linode API, the clusters' Kubernetes APIs, the world that runs controllers over them), the hub's
+//! data-path stand-ins, the OpenAPI checker, and client settings.
 #![allow(dead_code)]
 
-mod controllers;
 pub mod hub_data;
 pub mod jobs;
+#[path = "sim_k8s.rs"]
 pub mod k8s_fake;
-mod k8s_fake_immutable;
-mod k8s_fake_portforward;
-mod k8s_fake_routes;
-mod k8s_fake_server;
+#[path = "sim_linode.rs"]
 pub mod linode_fake;
-mod linode_fake_routes;
 pub mod openapi;
+#[path = "sim_world.rs"]
 pub mod world;
 
 use std::time::Duration;
@@ -37,8 +35,8 @@ pub async fn eventually(what: &str, mut cond: impl FnMut() -> bool) {
     }
 }
 
-/// The token the fake accepts.
-pub const FAKE_TOKEN: &str = "fake-token-7f3a9c1e5b";
+/// The token a seeded simulator accepts.
+pub const FAKE_TOKEN: &str = lkeobs::sim::linode::SEEDED_TOKEN;
 
 /// Retries fast enough for tests (milliseconds instead of seconds).
 pub fn fast_retry() -> RetrySettings {

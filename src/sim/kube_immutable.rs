@@ -1,4 +1,4 @@
-//! The fake Kubernetes API's update validation for fields that cannot change in place, answered as the
+//! The simulated Kubernetes API's update validation for fields that cannot change in place, answered as the
 //! real kube-apiserver answers: HTTP 422, a `Status` with reason `Invalid`, `details.causes[].field`,
 //! and the messages of its validation code (`pkg/apis/*/validation`), for a real write and a dry run
 //! alike. Also the garbage collector's part of an orphan delete (dependents lose their owner reference).
@@ -8,10 +8,11 @@
 //! `spec.clusterIPs[0]` once set; ConfigMap and Secret data (and `immutable`, Secret `type`) once
 //! `immutable: true`.
 
-use super::k8s_fake_server::Reply;
+use super::http::Reply;
 use serde_json::{Value, json};
 
-use super::k8s_fake::{Key, Kind, State};
+use super::kube::{Key, State};
+use super::kube_kinds::Kind;
 
 /// One `details.causes[]` entry: `FieldValueForbidden` or `FieldValueInvalid`.
 struct Cause {
@@ -104,7 +105,7 @@ fn causes(k: &Kind, old: &Value, new: &Value) -> Vec<Cause> {
         }
         ("", "Service") => {
             // Once allocated the cluster IP stays; an apply that does not name one keeps it (on the real
-            // server by merging; the fake never allocates one, so only a named change is refused).
+            // server by merging; the simulator never allocates one, so only a named change is refused).
             let ip = |v: &Value| {
                 v["spec"]["clusterIPs"][0]
                     .as_str()
@@ -138,7 +139,7 @@ fn causes(k: &Kind, old: &Value, new: &Value) -> Vec<Cause> {
 }
 
 /// The 422 the real server answers when `new` changes a field of `old` that cannot change, or `None`.
-pub(super) fn check(k: &Kind, old: &Value, new: &Value) -> Option<Reply> {
+pub(crate) fn check(k: &Kind, old: &Value, new: &Value) -> Option<Reply> {
     let causes = causes(k, old, new);
     if causes.is_empty() {
         return None;
@@ -168,7 +169,7 @@ pub(super) fn check(k: &Kind, old: &Value, new: &Value) -> Option<Reply> {
 
 /// The garbage collector's answer to `propagationPolicy: Orphan`: every object the deleted one
 /// controlled loses its owner reference to it (and stays).
-pub(super) fn orphan_dependents(st: &mut State, owner_uid: &Value) {
+pub(crate) fn orphan_dependents(st: &mut State, owner_uid: &Value) {
     let owned: Vec<Key> = st
         .objects
         .iter()
@@ -194,7 +195,7 @@ pub(super) fn orphan_dependents(st: &mut State, owner_uid: &Value) {
 }
 
 /// Whether a DELETE asked to orphan dependents (`DeleteOptions` body or the query parameter).
-pub(super) fn orphans(body: &[u8], query_policy: Option<&String>) -> bool {
+pub(crate) fn orphans(body: &[u8], query_policy: Option<&String>) -> bool {
     let from_body = serde_json::from_slice::<Value>(body)
         .ok()
         .and_then(|b| b["propagationPolicy"].as_str().map(str::to_string));

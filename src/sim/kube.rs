@@ -1,6 +1,6 @@
-//! A stateful, in-memory Kubernetes API server (hyper on 127.0.0.1 only) for the `k8s` tests.
+//! One simulated cluster's Kubernetes API server (hyper on 127.0.0.1 only).
 //!
-//! Its router ([`super::k8s_fake_server`]) serves
+//! Its router ([`super::kube_routes`]) serves
 //! discovery (`/api`, `/apis`, `/api/v1`, `/apis/<group>/<version>`) for the kinds the stack uses
 //! plus any CRD applied to it, and GET, LIST (label and field selectors), WATCH (from a
 //! resourceVersion, ending after a short pause when nothing is new), server-side apply PATCH
@@ -8,10 +8,10 @@
 //! merge patches, both applied as RFC 7386 merge patches), POST, PUT and DELETE
 //! (optionally delayed, as a finalizer would). Namespaced writes need their Namespace to exist,
 //! as on a real server. `metadata.generation` is the server's: 1 on create, +1 when a write
-//! changes the spec, never taken from an API client (only from the [`K8sFake::put`] helper); a
+//! changes the spec, never taken from an API client (only from the [`KubeApi::put`] helper); a
 //! write that changes an immutable field is refused as the real server refuses it (422,
-//! `k8s_fake_immutable`); `PUT …/status` changes only the status. Port-forward to a pod reaches
-//! the stand-in a test registered for its port ([`K8sFake::stand_in`]); the service proxy fails as
+//! [`super::kube_immutable`]); `PUT …/status` changes only the status. Port-forward to a pod reaches
+//! the stand-in registered for its port ([`KubeApi::stand_in`]); the service proxy fails as
 //! on an LKE hub behind default-deny NetworkPolicies. Every request is logged.
 
 use std::collections::BTreeMap;
@@ -20,134 +20,73 @@ use std::time::{Duration, Instant};
 
 use std::net::SocketAddr;
 
-use kube::{Client, Config};
-use lkeobs::k8s::K8s;
 use serde_json::{Value, json};
 use tokio::task::JoinHandle;
 
-use super::k8s_fake_routes::api_version_matches;
-use super::k8s_fake_server::Reply;
+use super::http::Reply;
+use super::kube_kinds::{BUILTIN, Kind, api_version, api_version_matches};
 
 /// How long an empty watch stays open before it ends (and the client re-watches).
-pub(super) const WATCH_PAUSE: Duration = Duration::from_millis(40);
-
-/// `(group, version, plural, kind, namespaced)` of every built-in kind the fake serves.
-pub(super) const BUILTIN: &[(&str, &str, &str, &str, bool)] = &[
-    ("", "v1", "namespaces", "Namespace", false),
-    ("", "v1", "nodes", "Node", false),
-    ("", "v1", "persistentvolumes", "PersistentVolume", false),
-    ("", "v1", "serviceaccounts", "ServiceAccount", true),
-    ("", "v1", "configmaps", "ConfigMap", true),
-    ("", "v1", "secrets", "Secret", true),
-    ("", "v1", "services", "Service", true),
-    ("", "v1", "pods", "Pod", true),
-    ("", "v1", "events", "Event", true),
-    ("", "v1", "persistentvolumeclaims", "PersistentVolumeClaim", true),
-    ("apps", "v1", "deployments", "Deployment", true),
-    ("apps", "v1", "statefulsets", "StatefulSet", true),
-    ("apps", "v1", "daemonsets", "DaemonSet", true),
-    ("batch", "v1", "jobs", "Job", true),
-    ("rbac.authorization.k8s.io", "v1", "clusterroles", "ClusterRole", false),
-    (
-        "rbac.authorization.k8s.io",
-        "v1",
-        "clusterrolebindings",
-        "ClusterRoleBinding",
-        false,
-    ),
-    ("rbac.authorization.k8s.io", "v1", "roles", "Role", true),
-    ("rbac.authorization.k8s.io", "v1", "rolebindings", "RoleBinding", true),
-    ("storage.k8s.io", "v1", "storageclasses", "StorageClass", false),
-    ("node.k8s.io", "v1", "runtimeclasses", "RuntimeClass", false),
-    ("networking.k8s.io", "v1", "networkpolicies", "NetworkPolicy", true),
-    ("policy", "v1", "poddisruptionbudgets", "PodDisruptionBudget", true),
-    // No `v1beta1.metrics.k8s.io` is stored: a fresh LKE cluster has no metrics API.
-    ("apiregistration.k8s.io", "v1", "apiservices", "APIService", false),
-    (
-        "autoscaling",
-        "v2",
-        "horizontalpodautoscalers",
-        "HorizontalPodAutoscaler",
-        true,
-    ),
-    (
-        "apiextensions.k8s.io",
-        "v1",
-        "customresourcedefinitions",
-        "CustomResourceDefinition",
-        false,
-    ),
-];
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(super) struct Kind {
-    pub(super) group: String,
-    pub(super) version: String,
-    pub(super) plural: String,
-    pub(super) kind: String,
-    pub(super) namespaced: bool,
-}
+pub(crate) const WATCH_PAUSE: Duration = Duration::from_millis(40);
 
 /// Storage key: `(group, plural, namespace or "", name)`; the version is not part of it.
-pub(super) type Key = (String, String, String, String);
+pub(crate) type Key = (String, String, String, String);
 
-/// One request as the fake saw it.
+/// One request as the simulated API server saw it.
 #[derive(Debug, Clone)]
 pub struct Logged {
+    /// HTTP method.
     pub method: String,
+    /// URL path.
     pub path: String,
+    /// Query parameters.
     pub query: BTreeMap<String, String>,
+    /// The `Content-Type` header.
     pub content_type: Option<String>,
+    /// The body, as text.
     pub body: String,
 }
 
+/// The objects and the log of one simulated API server.
 #[derive(Default)]
-pub(super) struct State {
-    pub(super) rv: u64,
-    pub(super) kinds: Vec<Kind>,
-    pub(super) objects: BTreeMap<Key, Value>,
+pub(crate) struct State {
+    pub(crate) rv: u64,
+    pub(crate) kinds: Vec<Kind>,
+    pub(crate) objects: BTreeMap<Key, Value>,
     /// `(resourceVersion, ADDED|MODIFIED|DELETED, key, object)`, for watches.
-    pub(super) changes: Vec<(u64, &'static str, Key, Value)>,
-    pub(super) delete_delays: BTreeMap<Key, Duration>,
-    pub(super) pending_deletes: Vec<(Key, Instant)>,
-    pub(super) log: Vec<Logged>,
-    /// `(namespace, pod, port)` → where that pod's loopback port is served in the test.
-    pub(super) stand_ins: BTreeMap<(String, String, u16), SocketAddr>,
+    pub(crate) changes: Vec<(u64, &'static str, Key, Value)>,
+    pub(crate) delete_delays: BTreeMap<Key, Duration>,
+    pub(crate) pending_deletes: Vec<(Key, Instant)>,
+    pub(crate) log: Vec<Logged>,
+    /// `(namespace, pod, port)` → where that pod's loopback port is served from, in the simulator.
+    pub(crate) stand_ins: BTreeMap<(String, String, u16), SocketAddr>,
 }
 
-/// The fake API server. Dropping it stops the server.
-pub struct K8sFake {
+/// A simulated cluster's API server. Dropping it stops the server.
+pub struct KubeApi {
     addr: SocketAddr,
     server: JoinHandle<()>,
     state: Arc<Mutex<State>>,
 }
 
-impl Drop for K8sFake {
+impl Drop for KubeApi {
     fn drop(&mut self) {
         self.server.abort();
     }
 }
 
-pub(super) fn lock(state: &Mutex<State>) -> MutexGuard<'_, State> {
+pub(crate) fn lock(state: &Mutex<State>) -> MutexGuard<'_, State> {
     state.lock().unwrap_or_else(|e| e.into_inner())
 }
 
-pub(super) fn status(code: u16, reason: &str, message: String) -> Reply {
+pub(crate) fn status(code: u16, reason: &str, message: String) -> Reply {
     let body = json!({"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure",
         "message": message, "reason": reason, "code": code});
     Reply::new(code).set_body_json(body)
 }
 
-pub(super) fn api_version(k: &Kind) -> String {
-    if k.group.is_empty() {
-        k.version.clone()
-    } else {
-        format!("{}/{}", k.group, k.version)
-    }
-}
-
 /// Evaluates `a=b,c!=d,e,!f` (labels) or `metadata.name=x,type=Warning` (fields, dotted paths).
-pub(super) fn selected(obj: &Value, selector: Option<&String>, fields: bool) -> bool {
+pub(crate) fn selected(obj: &Value, selector: Option<&String>, fields: bool) -> bool {
     let Some(selector) = selector else { return true };
     selector.split(',').filter(|t| !t.is_empty()).all(|term| {
         let get = |k: &str| -> Option<String> {
@@ -174,7 +113,7 @@ pub(super) fn selected(obj: &Value, selector: Option<&String>, fields: bool) -> 
 }
 
 /// Everything but status and server-maintained metadata, to tell whether a write changes anything.
-pub(super) fn content(v: &Value) -> Value {
+pub(crate) fn content(v: &Value) -> Value {
     let mut v = v.clone();
     if let Some(o) = v.as_object_mut() {
         o.remove("status");
@@ -193,7 +132,7 @@ pub(super) fn content(v: &Value) -> Value {
     v
 }
 
-pub(super) fn spec_of(v: &Value) -> Value {
+pub(crate) fn spec_of(v: &Value) -> Value {
     let mut c = content(v);
     if let Some(o) = c.as_object_mut() {
         o.remove("metadata");
@@ -202,25 +141,25 @@ pub(super) fn spec_of(v: &Value) -> Value {
 }
 
 impl State {
-    pub(super) fn kind_by_plural(&self, group: &str, version: &str, plural: &str) -> Option<Kind> {
+    pub(crate) fn kind_by_plural(&self, group: &str, version: &str, plural: &str) -> Option<Kind> {
         self.kinds
             .iter()
             .find(|k| k.group == group && k.version == version && k.plural == plural)
             .cloned()
     }
 
-    pub(super) fn kind_by_name(&self, api_version: &str, kind: &str) -> Option<Kind> {
+    pub(crate) fn kind_by_name(&self, api_version: &str, kind: &str) -> Option<Kind> {
         self.kinds
             .iter()
             .find(|k| api_version_matches(k, api_version) && k.kind == kind)
             .cloned()
     }
 
-    pub(super) fn record(&mut self, kind: &'static str, key: Key, obj: Value) {
+    pub(crate) fn record(&mut self, kind: &'static str, key: Key, obj: Value) {
         self.changes.push((self.rv, kind, key, obj));
     }
 
-    pub(super) fn purge_expired_deletes(&mut self) {
+    pub(crate) fn purge_expired_deletes(&mut self) {
         let now = Instant::now();
         let (due, later): (Vec<_>, Vec<_>) = self.pending_deletes.drain(..).partition(|(_, at)| *at <= now);
         self.pending_deletes = later;
@@ -229,7 +168,7 @@ impl State {
         }
     }
 
-    pub(super) fn remove(&mut self, key: &Key) -> Option<Value> {
+    pub(crate) fn remove(&mut self, key: &Key) -> Option<Value> {
         let mut obj = self.objects.remove(key)?;
         self.rv += 1;
         obj["metadata"]["resourceVersion"] = json!(self.rv.to_string());
@@ -239,7 +178,7 @@ impl State {
 
     /// Stores `obj` (new or replacing), filling server fields; returns it, or the existing object
     /// untouched when nothing but server fields would change. `dry_run` stores nothing.
-    pub(super) fn write(&mut self, k: &Kind, key: Key, mut obj: Value, dry_run: bool) -> Value {
+    pub(crate) fn write(&mut self, k: &Kind, key: Key, mut obj: Value, dry_run: bool) -> Value {
         let old = self.objects.get(&key).cloned();
         obj["apiVersion"] = json!(api_version(k));
         obj["kind"] = json!(k.kind);
@@ -281,7 +220,7 @@ impl State {
     }
 
     /// Serves the CRD's kind from now on and marks it Established.
-    pub(super) fn register_crd(&mut self, crd: &mut Value) {
+    pub(crate) fn register_crd(&mut self, crd: &mut Value) {
         let spec = &crd["spec"];
         let versions = spec["versions"].as_array().cloned().unwrap_or_default();
         for v in versions {
@@ -300,10 +239,10 @@ impl State {
     }
 }
 
-impl K8sFake {
-    /// Starts a cluster serving the built-in kinds, holding only the namespaces every cluster has
+impl State {
+    /// A fresh cluster serving the built-in kinds, holding only the namespaces every cluster has
     /// (`default`, `kube-system`, `kube-public`, `kube-node-lease`) and no metrics API.
-    pub async fn start() -> K8sFake {
+    pub(crate) fn fresh() -> State {
         let kinds = BUILTIN
             .iter()
             .map(|(g, v, p, k, n)| Kind {
@@ -318,17 +257,60 @@ impl K8sFake {
             kinds,
             ..State::default()
         };
-        // The namespaces every cluster has from the start.
-        let namespace = st.kind_by_name("v1", "Namespace").expect("Namespace is built in");
-        for ns in ["default", "kube-system", "kube-public", "kube-node-lease"] {
-            let key = (String::new(), "namespaces".into(), String::new(), ns.to_string());
-            st.write(&namespace, key, json!({"metadata": {"name": ns}}), false);
+        if let Some(namespace) = st.kind_by_name("v1", "Namespace") {
+            for ns in ["default", "kube-system", "kube-public", "kube-node-lease"] {
+                let key = (String::new(), "namespaces".into(), String::new(), ns.to_string());
+                st.write(&namespace, key, json!({"metadata": {"name": ns}}), false);
+            }
         }
-        let state = Arc::new(Mutex::new(st));
-        let (addr, server) = super::k8s_fake_server::start(state.clone()).await;
-        K8sFake { addr, server, state }
+        st
+    }
+}
+
+/// `(Kind, Key)` of an object by its `apiVersion`, `kind`, namespace and name; None for a kind the
+/// server does not serve.
+fn key_of(st: &State, obj: &Value) -> Option<(Kind, Key)> {
+    let (av, kind) = (
+        obj["apiVersion"].as_str().unwrap_or_default(),
+        obj["kind"].as_str().unwrap_or_default(),
+    );
+    let k = st.kind_by_name(av, kind)?;
+    let m = &obj["metadata"];
+    let key = (
+        k.group.clone(),
+        k.plural.clone(),
+        m["namespace"].as_str().unwrap_or_default().into(),
+        m["name"].as_str().unwrap_or_default().into(),
+    );
+    Some((k, key))
+}
+
+fn probe(api_version: &str, kind: &str, namespace: Option<&str>, name: &str) -> Value {
+    json!({"apiVersion": api_version, "kind": kind, "metadata": {"namespace": namespace, "name": name}})
+}
+
+impl KubeApi {
+    /// Starts a fresh cluster's API ([`State::fresh`]) on a free port of 127.0.0.1.
+    pub async fn start() -> std::io::Result<KubeApi> {
+        let listener = super::http::bind_loopback(0).await?;
+        Self::serve(listener, State::fresh())
     }
 
+    /// Serves `state` on `listener` (needs a Tokio runtime context).
+    pub(crate) fn serve(listener: tokio::net::TcpListener, state: State) -> std::io::Result<KubeApi> {
+        let addr = listener.local_addr()?;
+        let state = Arc::new(Mutex::new(state));
+        let handler = Arc::new(super::kube_routes::KubeHandler(state.clone()));
+        let server = super::http::serve(listener, handler);
+        Ok(KubeApi { addr, server, state })
+    }
+
+    /// The server's state, locked (saving and restoring it).
+    pub(crate) fn locked(&self) -> MutexGuard<'_, State> {
+        lock(&self.state)
+    }
+
+    /// `http://127.0.0.1:<port>`.
     pub fn uri(&self) -> String {
         format!("http://{}", self.addr)
     }
@@ -341,73 +323,47 @@ impl K8sFake {
             .insert((namespace.into(), pod.into(), port), target);
     }
 
-    /// A client for the fake: plain HTTP, no credentials.
-    pub fn client(&self) -> Client {
-        lkeobs::tls::install_crypto_provider();
-        let uri = self.uri().parse().expect("fake uri");
-        Client::try_from(Config::new(uri)).expect("client for the fake")
+    /// Stores an object as a controller or another client would (metadata.generation kept if given);
+    /// None when the server does not serve its kind.
+    pub fn put(&self, obj: Value) -> Option<Value> {
+        let mut st = lock(&self.state);
+        let (k, key) = key_of(&st, &obj)?;
+        Some(st.write(&k, key, obj, false))
     }
 
-    /// The handle under test, built as production builds it (minus TLS and credentials).
-    pub fn k8s(&self) -> K8s {
-        let uri = self.uri().parse().expect("fake uri");
-        K8s::from_config(Config::new(uri)).expect("k8s for the fake")
-    }
-
-    fn key_of(&self, obj: &Value) -> (Kind, Key) {
-        let st = lock(&self.state);
-        let (av, kind) = (
-            obj["apiVersion"].as_str().unwrap_or_default(),
-            obj["kind"].as_str().unwrap_or_default(),
-        );
-        let k = st
-            .kind_by_name(av, kind)
-            .unwrap_or_else(|| panic!("the fake does not serve {av} {kind}"));
-        let m = &obj["metadata"];
-        let key = (
-            k.group.clone(),
-            k.plural.clone(),
-            m["namespace"].as_str().unwrap_or_default().into(),
-            m["name"].as_str().unwrap_or_default().into(),
-        );
-        (k, key)
-    }
-
-    /// Stores an object as a controller or another client would (metadata.generation kept if given).
-    pub fn put(&self, obj: Value) -> Value {
-        let (k, key) = self.key_of(&obj);
-        lock(&self.state).write(&k, key, obj, false)
-    }
-
-    /// Replaces an object's status, as its controller would.
-    pub fn set_status(&self, api_version: &str, kind: &str, namespace: Option<&str>, name: &str, status: Value) {
-        let mut obj = self
-            .get(api_version, kind, namespace, name)
-            .unwrap_or_else(|| panic!("no {kind} {name}"));
-        obj["status"] = status;
-        self.put(obj);
+    /// Replaces an object's status, as its controller would; whether the object existed.
+    pub fn set_status(
+        &self,
+        api_version: &str,
+        kind: &str,
+        namespace: Option<&str>,
+        name: &str,
+        status: Value,
+    ) -> bool {
+        self.update(api_version, kind, namespace, name, |obj| {
+            obj["status"] = status;
+            true
+        })
     }
 
     /// A stored object (deletions whose delay has passed are carried out first, as in [`Self::list`]).
     pub fn get(&self, api_version: &str, kind: &str, namespace: Option<&str>, name: &str) -> Option<Value> {
-        let probe =
-            json!({"apiVersion": api_version, "kind": kind, "metadata": {"namespace": namespace, "name": name}});
-        let (_, key) = self.key_of(&probe);
         let mut st = lock(&self.state);
+        let (_, key) = key_of(&st, &probe(api_version, kind, namespace, name))?;
         st.purge_expired_deletes();
         st.objects.get(&key).cloned()
     }
 
     /// The next DELETE of this object only marks it; it disappears `delay` later.
     pub fn delay_deletion(&self, api_version: &str, kind: &str, namespace: Option<&str>, name: &str, delay: Duration) {
-        let probe =
-            json!({"apiVersion": api_version, "kind": kind, "metadata": {"namespace": namespace, "name": name}});
-        let (_, key) = self.key_of(&probe);
-        lock(&self.state).delete_delays.insert(key, delay);
+        let mut st = lock(&self.state);
+        if let Some((_, key)) = key_of(&st, &probe(api_version, kind, namespace, name)) {
+            st.delete_delays.insert(key, delay);
+        }
     }
 
     /// Every stored object of a kind, in all namespaces, in key order (deletions whose delay has
-    /// passed are carried out first). Empty when the fake does not serve the kind.
+    /// passed are carried out first). Empty when the server does not serve the kind.
     pub fn list(&self, api_version: &str, kind: &str) -> Vec<Value> {
         let mut st = lock(&self.state);
         st.purge_expired_deletes();
@@ -424,10 +380,9 @@ impl K8sFake {
     /// Removes an object at once (no delay, watchers see DELETED), as a controller or the garbage
     /// collector would; returns it.
     pub fn delete(&self, api_version: &str, kind: &str, namespace: Option<&str>, name: &str) -> Option<Value> {
-        let probe =
-            json!({"apiVersion": api_version, "kind": kind, "metadata": {"namespace": namespace, "name": name}});
-        let (_, key) = self.key_of(&probe);
-        lock(&self.state).remove(&key)
+        let mut st = lock(&self.state);
+        let (_, key) = key_of(&st, &probe(api_version, kind, namespace, name))?;
+        st.remove(&key)
     }
 
     /// Changes a stored object under one lock, so no concurrent API write is lost: `change` edits a
@@ -441,10 +396,10 @@ impl K8sFake {
         name: &str,
         change: impl FnOnce(&mut Value) -> bool,
     ) -> bool {
-        let probe =
-            json!({"apiVersion": api_version, "kind": kind, "metadata": {"namespace": namespace, "name": name}});
-        let (k, key) = self.key_of(&probe);
         let mut st = lock(&self.state);
+        let Some((k, key)) = key_of(&st, &probe(api_version, kind, namespace, name)) else {
+            return false;
+        };
         let Some(mut obj) = st.objects.get(&key).cloned() else {
             return false;
         };
@@ -468,6 +423,7 @@ impl K8sFake {
             .collect()
     }
 
+    /// Forgets the requests so far.
     pub fn clear_log(&self) {
         lock(&self.state).log.clear();
     }

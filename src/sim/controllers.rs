@@ -6,8 +6,8 @@ use std::sync::Mutex;
 
 use serde_json::{Value, json};
 
-use super::k8s_fake::K8sFake;
-use super::linode_fake::State;
+use super::kube::KubeApi;
+use super::linode::State;
 use super::world::{Latencies, Lke, Memory, Owned, comma_list, gib, lock, short_hash};
 
 const TAGS: &str = "service.beta.kubernetes.io/linode-loadbalancer-tags";
@@ -33,7 +33,7 @@ fn deleting(obj: &Value) -> bool {
 /// DaemonSet). StatefulSets first get their `volumeClaimTemplates` claims and finish only once
 /// those are Bound. Pods of workloads that are gone are deleted. With a Linode cluster behind the
 /// label, nothing rolls out before a node is Ready.
-pub(super) fn workloads(label: &str, k8s: &K8sFake, has_lke: bool, mem: &mut Memory, latencies: &Latencies) {
+pub(crate) fn workloads(label: &str, k8s: &KubeApi, has_lke: bool, mem: &mut Memory, latencies: &Latencies) {
     let nodes = k8s.list("v1", "Node");
     let ready: Vec<Value> = nodes
         .iter()
@@ -190,7 +190,7 @@ fn pod(kind: &str, w: &Value, name: &str, node: Option<&Value>) -> Value {
 
 /// Creates the StatefulSet's missing claims `<template>-<sts>-<n>` (template labels and spec; they
 /// outlive the StatefulSet, as with the default retention policy); whether all are Bound.
-fn claims_bound(k8s: &K8sFake, sts: &Value) -> bool {
+fn claims_bound(k8s: &KubeApi, sts: &Value) -> bool {
     let (ns, name) = (s(&sts["metadata"]["namespace"]), s(&sts["metadata"]["name"]));
     let mut bound = true;
     for template in sts["spec"]["volumeClaimTemplates"].as_array().into_iter().flatten() {
@@ -225,9 +225,9 @@ fn claims_bound(k8s: &K8sFake, sts: &Value) -> bool {
 /// firewall nothing else uses is deleted, as the real controller does. A NodeBalancer deleted behind its
 /// back is re-created. `load_balancer` after the Service is gone (or stops being a LoadBalancer) its
 /// NodeBalancer is deleted, unless the Linode cluster is gone: then it is left, as on the platform.
-pub(super) fn load_balancers(
+pub(crate) fn load_balancers(
     label: &str,
-    k8s: &K8sFake,
+    k8s: &KubeApi,
     lke: Option<&Lke>,
     linode: &Mutex<State>,
     mem: &mut Memory,
@@ -252,14 +252,24 @@ pub(super) fn load_balancers(
                 continue;
             }
             None => {
+                let nb_label = format!("ccm-{}", short_hash(label, &uid));
+                // Like the real controller, which keeps no memory, it finds its NodeBalancer by name (a
+                // simulator restarted from its state file adopts what it made before).
+                let made = lock(linode)
+                    .nodebalancers
+                    .values()
+                    .find(|n| n["label"] == nb_label.as_str() && n["lke_cluster"]["id"] == lke.id)
+                    .and_then(|n| n["id"].as_u64());
                 let has_address = svc["status"]["loadBalancer"]["ingress"]
                     .as_array()
                     .is_some_and(|i| !i.is_empty());
-                if has_address || !mem.after(format!("lb/{label}/{uid}"), latencies.load_balancer) {
+                if made.is_none() && (has_address || !mem.after(format!("lb/{label}/{uid}"), latencies.load_balancer)) {
                     continue;
                 }
-                let nb_label = format!("ccm-{}", short_hash(label, &uid));
-                let id = lock(linode).create_nodebalancer(&nb_label, &lke.region, Some((lke.id, &lke.label)), &tags);
+                let id = match made {
+                    Some(id) => id,
+                    None => lock(linode).create_nodebalancer(&nb_label, &lke.region, Some((lke.id, &lke.label)), &tags),
+                };
                 let owned = Owned {
                     namespace: ns.into(),
                     name: name.into(),
@@ -337,9 +347,9 @@ pub(super) fn load_balancers(
 /// and the claim Bound to it. `volume` after the claim is gone: with Delete, the volume and the
 /// PersistentVolume are deleted, else the PersistentVolume is Released; unless the Linode cluster is
 /// gone: then the volume is left, as on the platform.
-pub(super) fn volumes(
+pub(crate) fn volumes(
     label: &str,
-    k8s: &K8sFake,
+    k8s: &KubeApi,
     lke: Option<&Lke>,
     linode: &Mutex<State>,
     mem: &mut Memory,
@@ -358,6 +368,10 @@ pub(super) fn volumes(
             if owned.cluster != lke.id {
                 mem.volumes.0.remove(&key);
             }
+            continue;
+        }
+        if let Some(owned) = adopted_volume(k8s, linode, label, &pvc, lke.id) {
+            mem.volumes.0.insert(key, owned);
             continue;
         }
         if pvc["status"]["phase"] == "Bound" || !mem.after(format!("pvc/{label}/{uid}"), latencies.volume) {
@@ -410,4 +424,25 @@ pub(super) fn volumes(
             None => {}
         }
     }
+}
+
+/// The volume the CSI driver made for a claim before a restart, found by name as the driver finds it.
+fn adopted_volume(k8s: &KubeApi, linode: &Mutex<State>, label: &str, pvc: &Value, cluster: u64) -> Option<Owned> {
+    let pv = format!("pvc-{}", short_hash(label, &uid(pvc)));
+    let id = lock(linode)
+        .volumes
+        .values()
+        .find(|v| v["label"] == pv.as_str())
+        .and_then(|v| v["id"].as_u64())?;
+    let reclaim = k8s
+        .get("v1", "PersistentVolume", None, &pv)
+        .map(|p| p["spec"]["persistentVolumeReclaimPolicy"] == "Delete")
+        .unwrap_or(true);
+    Some(Owned {
+        namespace: s(&pvc["metadata"]["namespace"]).into(),
+        name: s(&pvc["metadata"]["name"]).into(),
+        cluster,
+        id,
+        pv: Some((pv, reclaim)),
+    })
 }

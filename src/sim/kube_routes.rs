@@ -1,17 +1,79 @@
-//! The fake Kubernetes API's REST handling: discovery, and GET/LIST/WATCH/PATCH/POST/PUT/DELETE on the stored objects.
+//! A simulated Kubernetes API's request handling: every request logged, port-forward upgrades to
+//! [`super::kube_portforward`], the service proxy failing as on an LKE hub (its control plane sits
+//! outside the pod network, so default-deny NetworkPolicies drop what it proxies), and the REST API:
+//! discovery, and GET/LIST/WATCH/PATCH/POST/PUT/DELETE on the stored objects.
 
 use std::collections::BTreeMap;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
+use bytes::Bytes;
+use http_body_util::Full;
+use hyper::body::Incoming;
 use serde_json::{Value, json};
 
-use super::k8s_fake::{Key, Kind, State, WATCH_PAUSE, api_version, lock, selected, status};
-use super::k8s_fake_immutable as immutable;
-use super::k8s_fake_server::{Reply, Request};
+use super::http::{Handler, Reply, Request};
+use super::kube::{Key, Logged, State, WATCH_PAUSE, lock, selected, status};
+use super::kube_immutable as immutable;
+use super::kube_kinds::{Kind, api_version};
+use super::kube_portforward;
 
-pub(super) fn api_version_matches(k: &Kind, api_version: &str) -> bool {
-    api_version == self::api_version(k) || (k.group.is_empty() && api_version == k.version)
+/// The [`Handler`] of one simulated API server.
+pub(crate) struct KubeHandler(pub(crate) Arc<Mutex<State>>);
+
+impl Handler for KubeHandler {
+    fn is_upgrade(&self, req: &hyper::Request<Incoming>) -> bool {
+        kube_portforward::is_upgrade(req)
+    }
+
+    fn upgrade(&self, req: hyper::Request<Incoming>) -> hyper::Response<Full<Bytes>> {
+        let Ok(url) = url::Url::parse(&format!("http://127.0.0.1{}", req.uri())) else {
+            return Reply::new(400).into_response();
+        };
+        log(&self.0, req.method().as_str(), &url, req.headers(), &[]);
+        kube_portforward::upgrade(&self.0, &url, req)
+    }
+
+    fn handle(&self, req: &Request) -> Reply {
+        log(&self.0, req.method.as_str(), &req.url, &req.headers, &req.body);
+        if let Some(service) = service_proxy(req.url.path()) {
+            // The API server dials the Service's endpoint from outside the pod network; the hub's
+            // default-deny policies drop it, and the dial times out.
+            return status(
+                503,
+                "ServiceUnavailable",
+                format!("error trying to reach service: dial tcp {service}: i/o timeout"),
+            );
+        }
+        respond(&self.0, req)
+    }
+}
+
+/// `NAME:PORT` of a service-proxy path.
+fn service_proxy(path: &str) -> Option<&str> {
+    let segs: Vec<&str> = path.trim_matches('/').split('/').collect();
+    match segs.as_slice() {
+        ["api", "v1", "namespaces", _, "services", service, "proxy", ..] => Some(service),
+        _ => None,
+    }
+}
+
+fn log(state: &Mutex<State>, method: &str, url: &url::Url, headers: &http::HeaderMap, body: &[u8]) {
+    let query: BTreeMap<String, String> = url
+        .query_pairs()
+        .map(|(k, v)| (k.into_owned(), v.into_owned()))
+        .collect();
+    let content_type = headers
+        .get(http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string);
+    lock(state).log.push(Logged {
+        method: method.to_string(),
+        path: url.path().to_string(),
+        query,
+        content_type,
+        body: String::from_utf8_lossy(body).into_owned(),
+    });
 }
 
 fn discovery(st: &State, segs: &[&str]) -> Option<Reply> {
@@ -93,7 +155,7 @@ fn refuse_immutable(st: &State, k: &Kind, key: &Key, new: &Value) -> Option<Repl
 }
 
 /// The REST API over the stored objects: discovery, then GET/LIST/WATCH/PATCH/POST/PUT/DELETE.
-pub(super) fn respond(state: &Mutex<State>, req: &Request) -> Reply {
+fn respond(state: &Mutex<State>, req: &Request) -> Reply {
     let mut st = lock(state);
     st.purge_expired_deletes();
     let query: BTreeMap<String, String> = req
@@ -222,7 +284,7 @@ pub(super) fn respond(state: &Mutex<State>, req: &Request) -> Reply {
                 return status(
                     415,
                     "UnsupportedMediaType",
-                    format!("the fake only takes apply and merge patches, not {content_type:?}"),
+                    format!("the simulator only takes apply and merge patches, not {content_type:?}"),
                 );
             }
             if !query.contains_key("fieldManager") {
@@ -305,6 +367,6 @@ pub(super) fn respond(state: &Mutex<State>, req: &Request) -> Reply {
                 None => Reply::new(200).set_body_json(st.remove(&key)),
             }
         }
-        (m, _) => status(405, "MethodNotAllowed", format!("{m} not supported by the fake")),
+        (m, _) => status(405, "MethodNotAllowed", format!("{m} not supported by the simulator")),
     }
 }

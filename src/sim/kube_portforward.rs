@@ -1,11 +1,11 @@
-//! Port-forward in the fake Kubernetes API: `pods/NAME/portforward?ports=P` upgraded to a WebSocket
+//! Port-forward in the simulated Kubernetes API: `pods/NAME/portforward?ports=P` upgraded to a WebSocket
 //! speaking `v4.channel.k8s.io`, as the kubelet streams it back through the API server.
 //!
 //! The protocol: per requested port `i`, channel `2i` carries data and `2i+1` errors; every binary
 //! frame starts with its channel byte; the server's first frame on each channel is the port number
 //! (two bytes, little endian). The kubelet then dials `localhost:PORT` inside the pod; here the
-//! "inside" is a stand-in address a test registers for `(namespace, pod, port)`
-//! ([`super::k8s_fake::K8sFake::stand_in`]). No stand-in, or one that refuses, is a process not
+//! "inside" is a stand-in address registered for `(namespace, pod, port)`
+//! ([`super::kube::KubeApi::stand_in`]). No stand-in, or one that refuses, is a process not
 //! listening on the pod's loopback: an error on the error channel, as the kubelet writes it, then
 //! the connection closes. The forward ends when the pod side or the client closes.
 
@@ -27,13 +27,13 @@ use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::handshake::derive_accept_key;
 use tokio_tungstenite::tungstenite::protocol::Role;
 
-use super::k8s_fake::{State, lock, status};
+use super::kube::{State, lock, status};
 
 /// The subprotocol the kubelet speaks for port-forward over WebSocket.
 pub const PROTOCOL: &str = "v4.channel.k8s.io";
 
 /// A WebSocket upgrade of a pod's `portforward` subresource.
-pub(super) fn is_upgrade(req: &hyper::Request<Incoming>) -> bool {
+pub(crate) fn is_upgrade(req: &hyper::Request<Incoming>) -> bool {
     let upgrade = req
         .headers()
         .get(http::header::UPGRADE)
@@ -52,7 +52,7 @@ fn pod_of(path: &str) -> Option<(String, String)> {
 }
 
 /// Checks the request as the API server and kubelet would, answers 101 and forwards in the background.
-pub(super) fn upgrade(
+pub(crate) fn upgrade(
     state: &Mutex<State>,
     url: &url::Url,
     mut req: hyper::Request<Incoming>,

@@ -1,22 +1,24 @@
-//! A stateful, in-memory Linode API v4 on wiremock, for client, orchestration and teardown tests.
+//! The simulated Linode API v4: a stateful, in-memory account served on 127.0.0.1 only.
 //!
-//! One catch-all responder (priority 10, so a test can mount its own mocks in front of it)
-//! routes every request to handlers sharing `Arc<Mutex<State>>`. It knows regions, types,
-//! versions, LKE clusters with pools, nodes and instances, kubeconfigs that answer 503 for the
-//! first polls, firewalls with rules and devices, NodeBalancers, volumes and tags; honours
-//! pagination and X-Filter on label and tags; injects 429s and 5xx deterministically; and logs
-//! every request. It only listens on 127.0.0.1.
+//! One handler ([`super::linode_routes`]) routes every request over a shared `Arc<Mutex<State>>`. It
+//! knows regions, types, versions, LKE clusters with pools, nodes and instances, kubeconfigs that
+//! answer 503 for the first polls, firewalls with rules and devices, NodeBalancers, volumes and tags;
+//! honours pagination and X-Filter on label and tags; injects 429s and 5xx deterministically; and
+//! logs every request.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
-use lkeobs::linode::{Client, ClientConfig};
 use serde_json::{Value, json};
-use wiremock::matchers::any;
-use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
+use tokio::task::JoinHandle;
 
-use super::{FAKE_TOKEN, test_config};
+use super::http::{Handler, Reply, Request};
+pub use super::linode_catalog::*;
+
+/// The token a [`State::seeded`] account accepts (`lkeobs sim` makes a random one instead).
+pub const SEEDED_TOKEN: &str = "sim-token-7f3a9c1e5b";
 
 /// Fault injection knobs. Percentages are applied deterministically (evenly spread).
 #[derive(Debug, Clone)]
@@ -34,6 +36,8 @@ pub struct Faults {
     pub lose_next_post_answers: u32,
     /// How long a lost answer is delayed.
     pub lost_answer_delay: Duration,
+    /// Volume deletes are acknowledged but the volumes stay (a delete the platform never carries out).
+    pub volumes_stuck: bool,
 }
 
 impl Default for Faults {
@@ -45,11 +49,12 @@ impl Default for Faults {
             server_error_status: 503,
             lose_next_post_answers: 0,
             lost_answer_delay: Duration::from_secs(10),
+            volumes_stuck: false,
         }
     }
 }
 
-/// One request as the fake saw it.
+/// One request as the simulator saw it.
 #[derive(Debug, Clone)]
 pub struct Logged {
     /// HTTP method.
@@ -62,9 +67,13 @@ pub struct Logged {
     pub body: Option<Value>,
     /// The status the fault injection answered with, if it did.
     pub injected: Option<u16>,
+    /// The status the simulator answered with.
+    pub status: u16,
+    /// The JSON answer, if any.
+    pub answer: Option<Value>,
 }
 
-/// The fake's whole state; tests may read and change it through [`LinodeFake::state`].
+/// The simulated account's whole state; read and changed through [`LinodeApi::state`].
 #[derive(Debug)]
 pub struct State {
     /// Accepted bearer token.
@@ -119,108 +128,15 @@ pub struct State {
     /// Clusters not listed point at 127.0.0.1:1, where nothing listens: tests never resolve or
     /// dial another address.
     pub kube_servers: BTreeMap<String, String>,
+    /// Whether each new cluster gets a Kubernetes API started for it (`lkeobs sim`): its kubeconfig
+    /// answers 503 until then, where a test's unlisted cluster points at 127.0.0.1:1.
+    pub apis_on_demand: bool,
     /// Fault injection.
     pub faults: Faults,
     /// Every request, in order.
     pub log: Vec<Logged>,
-    pub(super) next_id: u64,
-    pub(super) seq: u64,
-}
-
-/// Capabilities a real account lists (`GET /account`), HA control planes and the ACL among them.
-pub const ACCOUNT_CAPABILITIES: &[&str] = &[
-    "Linodes",
-    "NodeBalancers",
-    "Block Storage",
-    "Object Storage",
-    "Kubernetes",
-    "Cloud Firewall",
-    "Vlans",
-    "VPCs",
-    "Placement Group",
-    "LKE HA Control Planes",
-    "LKE Network Access Control List (IP ACL)",
-];
-
-/// What a real core region lists (as in linode/ansible_linode's sample answer): never `LKE HA Control
-/// Planes` or `LKE Network Access Control List (IP ACL)`, which are account capabilities.
-pub fn core_region_capabilities(gpu: bool) -> Vec<&'static str> {
-    let mut caps = vec![
-        "Linodes",
-        "Backups",
-        "NodeBalancers",
-        "Block Storage",
-        "Object Storage",
-        "Kubernetes",
-        "Cloud Firewall",
-        "Vlans",
-        "VPCs",
-        "Metadata",
-        "Premium Plans",
-        "Placement Group",
-    ];
-    if gpu {
-        caps.push("GPU Linodes");
-    }
-    caps
-}
-
-/// Regions the fake prices above the base price, 20% up. The real API lists `region_prices` for a few
-/// regions (id-cgk and br-gru, 20% above base, in linode/ansible_linode's sample answers); the fake adds
-/// us-ord and sg-sin-2 so the example fleets are priced by both rules (us-east and eu-west stay at base).
-pub const PRICED_REGIONS: [&str; 4] = ["id-cgk", "br-gru", "us-ord", "sg-sin-2"];
-
-/// `region_prices` for [`PRICED_REGIONS`]: 1.2 × the base monthly price (hourly: monthly / 730).
-pub fn priced_regions(monthly: f64) -> Value {
-    let up = (monthly * 1.2 * 10000.0).round() / 10000.0;
-    Value::Array(
-        PRICED_REGIONS
-            .iter()
-            .map(|r| json!({"id": r, "hourly": (up / 730.0 * 100000.0).round() / 100000.0, "monthly": up}))
-            .collect(),
-    )
-}
-
-/// An entry of `/lke/types`, `/nodebalancers/types` or `/volumes/types` with [`priced_regions`].
-pub fn priced(id: &str, label: &str, monthly: f64) -> Value {
-    json!({"id": id, "label": label, "transfer": 0,
-           "price": {"hourly": (monthly / 730.0 * 100000.0).round() / 100000.0, "monthly": monthly},
-           "region_prices": priced_regions(monthly)})
-}
-
-/// A Linode type object as `GET /linode/types` answers it, priced at `monthly` (plus [`priced_regions`]).
-pub fn linode_type(id: &str, class: &str, vcpus: u32, memory: u64, gpus: u32, monthly: f64) -> Value {
-    json!({"id": id, "label": id, "class": class, "vcpus": vcpus, "memory": memory,
-           "gpus": gpus, "disk": memory * 20, "network_out": 4000, "transfer": 4000,
-           "price": {"hourly": (monthly / 730.0 * 100000.0).round() / 100000.0, "monthly": monthly},
-           "region_prices": priced_regions(monthly), "successor": null})
-}
-
-/// A region object as `GET /regions` answers it.
-pub fn region(id: &str, country: &str, caps: &[&str]) -> Value {
-    json!({"id": id, "label": id, "country": country, "capabilities": caps,
-           "status": "ok", "site_type": "core"})
-}
-
-/// Core regions in country `us`, each `(id, sells GPU Linodes)`, with the capabilities real regions list.
-pub fn us_regions(regions: &[(&str, bool)]) -> Vec<Value> {
-    regions
-        .iter()
-        .map(|(r, gpu)| region(r, "us", &core_region_capabilities(*gpu)))
-        .collect()
-}
-
-/// The regions the example fleets use (`fleet/*.toml`), with GPU Linodes sold in sg-sin-2.
-pub const EXAMPLE_REGIONS: [(&str, bool); 4] = [
-    ("us-ord", false),
-    ("us-east", false),
-    ("eu-west", false),
-    ("sg-sin-2", true),
-];
-
-/// An availability entry as `GET /regions/{id}/availability` answers it.
-pub fn sells(region: &str, plan: &str, available: bool) -> Value {
-    json!({"region": region, "plan": plan, "available": available})
+    pub(crate) next_id: u64,
+    pub(crate) seq: u64,
 }
 
 impl State {
@@ -230,7 +146,7 @@ impl State {
         let gpu = core_region_capabilities(true);
         let region = |id: &str, country: &str, caps: &[&str]| region(id, country, caps);
         Self {
-            token: FAKE_TOKEN.to_string(),
+            token: SEEDED_TOKEN.to_string(),
             regions: vec![
                 region("us-ord", "us", &lke),
                 region("de-fra-2", "de", &gpu),
@@ -268,6 +184,7 @@ impl State {
             tags: BTreeSet::new(),
             cluster_delete_removes_nodebalancers: false,
             kube_servers: BTreeMap::new(),
+            apis_on_demand: false,
             faults: Faults::default(),
             log: Vec::new(),
             next_id: 1000,
@@ -284,7 +201,7 @@ impl State {
             .any(|a| a["region"] == region && a["plan"] == plan && a["available"] == true)
     }
 
-    pub(super) fn id(&mut self) -> u64 {
+    pub(crate) fn id(&mut self) -> u64 {
         self.next_id += 1;
         self.next_id
     }
@@ -300,7 +217,7 @@ impl State {
         self.nodebalancers.insert(
             id,
             json!({"id": id, "label": label, "region": "us-ord",
-            "hostname": format!("nb-{id}.fake.invalid"), "ipv4": format!("198.51.100.{octet}"),
+            "hostname": format!("nb-{id}.sim.invalid"), "ipv4": format!("198.51.100.{octet}"),
             "ipv6": null, "tags": tags, "lke_cluster": lke, "type": "common"}),
         );
         id
@@ -328,7 +245,7 @@ impl State {
         self.nodebalancers.insert(
             id,
             json!({"id": id, "label": label, "region": region,
-            "hostname": format!("nb-{id}.fake.invalid"), "ipv4": format!("198.51.100.{}", id % 250),
+            "hostname": format!("nb-{id}.sim.invalid"), "ipv4": format!("198.51.100.{}", id % 250),
             "ipv6": null, "tags": tags, "lke_cluster": lke, "type": "common"}),
         );
         id
@@ -392,31 +309,62 @@ impl State {
     }
 }
 
-/// The running fake.
-pub struct LinodeFake {
-    server: MockServer,
+/// The simulated Linode API, serving until dropped.
+pub struct LinodeApi {
+    addr: SocketAddr,
+    server: JoinHandle<()>,
     state: Arc<Mutex<State>>,
 }
 
-impl LinodeFake {
-    /// The example fleet's hub (us-ord) and edge `us-east`, tagged as fleet `example`'s, each with one
-    /// pool of `nodes` `node_type` nodes.
-    pub async fn seed_example(&self, node_type: &str, nodes: u32) {
-        for (label, region, role) in [
-            ("lkeobs-example-hub", "us-ord", "hub"),
-            ("lkeobs-example-us-east", "us-east", "edge"),
-        ] {
-            let tags = [
-                "lkeobs".to_string(),
-                "lkeobs-fleet-example".into(),
-                format!("lkeobs-role-{role}"),
-            ];
-            let pools = vec![lkeobs::linode::NodePoolSpec::new(node_type, nodes)];
-            self.seed_cluster(label, region, pools, &tags).await;
-        }
+impl Drop for LinodeApi {
+    fn drop(&mut self) {
+        self.server.abort();
+    }
+}
+
+struct LinodeHandler(Arc<Mutex<State>>);
+
+impl Handler for LinodeHandler {
+    fn handle(&self, request: &Request) -> Reply {
+        let mut state = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        super::linode_routes::handle(&mut state, request)
+    }
+}
+
+impl LinodeApi {
+    /// Serves `state` on a free port of 127.0.0.1.
+    pub async fn start(state: State) -> std::io::Result<LinodeApi> {
+        Self::start_on(super::http::bind_loopback(0).await?, Arc::new(Mutex::new(state)))
     }
 
-    /// The writes (POST, PUT, DELETE) the fake carried out, as `METHOD /path`.
+    /// Serves the shared `state` on `listener`.
+    pub fn start_on(listener: tokio::net::TcpListener, state: Arc<Mutex<State>>) -> std::io::Result<LinodeApi> {
+        let addr = listener.local_addr()?;
+        let server = super::http::serve(listener, Arc::new(LinodeHandler(state.clone())));
+        Ok(LinodeApi { addr, server, state })
+    }
+
+    /// `http://127.0.0.1:<port>/v4`.
+    pub fn base_url(&self) -> String {
+        format!("http://{}/v4", self.addr)
+    }
+
+    /// The address it listens on.
+    pub fn address(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// The state, locked.
+    pub fn state(&self) -> MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The shared state itself, for the controllers that run beside the server.
+    pub fn shared_state(&self) -> Arc<Mutex<State>> {
+        Arc::clone(&self.state)
+    }
+
+    /// The writes (POST, PUT, DELETE) carried out, as `METHOD /path`.
     pub fn writes(&self) -> Vec<String> {
         self.state()
             .log
@@ -425,159 +373,4 @@ impl LinodeFake {
             .map(|l| format!("{} {}", l.method, l.path))
             .collect()
     }
-
-    /// Starts a fake with [`State::seeded`].
-    pub async fn start() -> Self {
-        Self::start_with(State::seeded()).await
-    }
-
-    /// Starts a fake with the given state.
-    pub async fn start_with(state: State) -> Self {
-        let server = MockServer::start().await;
-        let state = Arc::new(Mutex::new(state));
-        Mock::given(any())
-            .respond_with(Router {
-                state: Arc::clone(&state),
-            })
-            .with_priority(10)
-            .named("linode fake")
-            .mount(&server)
-            .await;
-        Self { server, state }
-    }
-
-    /// Creates an LKE cluster through the API (as `up` or another tool would) and returns its id.
-    pub async fn seed_cluster(
-        &self,
-        label: &str,
-        region: &str,
-        pools: Vec<lkeobs::linode::NodePoolSpec>,
-        tags: &[String],
-    ) -> u64 {
-        let req = lkeobs::linode::CreateLkeCluster {
-            label: label.into(),
-            region: region.into(),
-            k8s_version: "1.32".into(),
-            node_pools: pools,
-            tags: tags.to_vec(),
-            control_plane: None,
-            tier: None,
-        };
-        self.client().create_lke_cluster(&req).await.expect("seed cluster").id
-    }
-
-    /// `http://127.0.0.1:<port>/v4`.
-    pub fn base_url(&self) -> String {
-        format!("{}/v4", self.server.uri())
-    }
-
-    /// The wiremock server, to mount overriding mocks.
-    pub fn server(&self) -> &MockServer {
-        &self.server
-    }
-
-    /// The state, locked.
-    pub fn state(&self) -> MutexGuard<'_, State> {
-        self.state.lock().unwrap_or_else(|e| e.into_inner())
-    }
-
-    /// The shared state itself, for controllers that run beside the server (see `world`).
-    pub fn shared_state(&self) -> Arc<Mutex<State>> {
-        Arc::clone(&self.state)
-    }
-
-    /// A fast client config pointing at the fake.
-    pub fn config(&self) -> ClientConfig {
-        test_config(&self.base_url(), FAKE_TOKEN)
-    }
-
-    /// A fast client pointing at the fake.
-    pub fn client(&self) -> Client {
-        Client::new(self.config()).expect("client for the fake")
-    }
-}
-
-struct Router {
-    state: Arc<Mutex<State>>,
-}
-
-impl Respond for Router {
-    fn respond(&self, request: &Request) -> ResponseTemplate {
-        let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
-        super::linode_fake_routes::handle(&mut state, request)
-    }
-}
-
-/// `{"errors":[{"reason":…,"field":…}]}` with a status.
-pub fn api_error(status: u16, field: Option<&str>, reason: &str) -> ResponseTemplate {
-    let mut item = json!({ "reason": reason });
-    if let Some(field) = field {
-        item["field"] = json!(field);
-    }
-    ResponseTemplate::new(status).set_body_json(json!({ "errors": [item] }))
-}
-
-/// Whether `object` matches an X-Filter value (equality, tags, `+and`, `+or`, `+contains`,
-/// `+neq`, `+gt`, `+lt`; `+order_by` ignored).
-pub fn filter_matches(object: &Value, filter: &Value) -> bool {
-    let Some(map) = filter.as_object() else {
-        return true;
-    };
-    map.iter().all(|(key, want)| match key.as_str() {
-        "+and" => want
-            .as_array()
-            .is_some_and(|a| a.iter().all(|f| filter_matches(object, f))),
-        "+or" => want
-            .as_array()
-            .is_some_and(|a| a.iter().any(|f| filter_matches(object, f))),
-        "+order_by" | "+order" => true,
-        field => {
-            let got = field.split('.').fold(object, |v, k| &v[k]);
-            match want {
-                Value::Object(op) => op.iter().all(|(op, arg)| compare(got, op, arg)),
-                _ => match got {
-                    Value::Array(items) => items.contains(want),
-                    _ => got == want,
-                },
-            }
-        }
-    })
-}
-
-fn compare(got: &Value, op: &str, arg: &Value) -> bool {
-    let num = |v: &Value| v.as_f64().unwrap_or(f64::NAN);
-    match op {
-        "+contains" => got.as_str().zip(arg.as_str()).is_some_and(|(g, a)| g.contains(a)),
-        "+neq" => got != arg,
-        "+gt" => num(got) > num(arg),
-        "+gte" => num(got) >= num(arg),
-        "+lt" => num(got) < num(arg),
-        "+lte" => num(got) <= num(arg),
-        _ => false,
-    }
-}
-
-/// One page of `items` as the API answers a list, after filtering.
-pub fn paginate(request: &Request, items: Vec<Value>) -> ResponseTemplate {
-    let filter = request
-        .headers
-        .get("x-filter")
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| serde_json::from_str::<Value>(v).ok());
-    let items: Vec<Value> = items
-        .into_iter()
-        .filter(|item| filter.as_ref().is_none_or(|f| filter_matches(item, f)))
-        .collect();
-    let query: BTreeMap<String, String> = request.url.query_pairs().into_owned().collect();
-    let page: usize = query.get("page").and_then(|p| p.parse().ok()).unwrap_or(1).max(1);
-    let size: usize = query
-        .get("page_size")
-        .and_then(|p| p.parse().ok())
-        .unwrap_or(100)
-        .clamp(25, 500);
-    let pages = items.len().div_ceil(size).max(1);
-    let data: Vec<Value> = items.iter().skip((page - 1) * size).take(size).cloned().collect();
-    ResponseTemplate::new(200).set_body_json(json!({
-        "data": data, "page": page, "pages": pages, "results": items.len()
-    }))
 }

@@ -1,5 +1,5 @@
-//! A live-LKE-like world for end-to-end tests: the Linode fake, one fake Kubernetes API per cluster
-//! label, and controllers (nodes, rollouts, Jobs, LoadBalancers, volumes) that tick on a background thread.
+//! The simulated world: the Linode API, one Kubernetes API per cluster label, and controllers (nodes,
+//! rollouts, Jobs, LoadBalancers, volumes) that tick on a background thread, so it behaves like LKE.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -7,62 +7,32 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use serde_json::{Map, Value, json};
+use serde_json::{Map, Value};
 
 use super::controllers;
-use super::k8s_fake::K8sFake;
-use super::linode_fake::{LinodeFake, State};
+use super::data_path::DataPath;
+use super::kube::KubeApi;
+use super::linode::{LinodeApi, State};
+use super::on_demand::OnDemand;
 
-/// How long the simulated platform takes for each kind of work.
-#[derive(Debug, Clone, Copy)]
-pub struct Latencies {
-    /// From a node Linode first seen to its Kubernetes Node Ready.
-    pub node_ready: Duration,
-    /// From a workload's new generation (or new desired count) to its finished rollout status.
-    pub rollout: Duration,
-    /// From a LoadBalancer Service without address to its NodeBalancer, and from its deletion to the
-    /// NodeBalancer's.
-    pub load_balancer: Duration,
-    /// From an unbound claim to its volume, and from its deletion to the volume's.
-    pub volume: Duration,
-    /// Pause between controller passes.
-    pub tick: Duration,
-}
+pub use super::latencies::Latencies;
 
-impl Default for Latencies {
-    fn default() -> Self {
-        let ms = Duration::from_millis;
-        Self {
-            node_ready: ms(80),
-            rollout: ms(50),
-            load_balancer: ms(60),
-            volume: ms(40),
-            tick: ms(10),
-        }
-    }
-}
+pub(crate) type Apis = Arc<Mutex<BTreeMap<String, Arc<KubeApi>>>>;
 
-impl Latencies {
-    /// Everything at the next tick (ticks 2 ms apart).
-    pub fn zero() -> Self {
-        Self {
-            node_ready: Duration::ZERO,
-            rollout: Duration::ZERO,
-            load_balancer: Duration::ZERO,
-            volume: Duration::ZERO,
-            tick: Duration::from_millis(2),
-        }
-    }
-}
+/// The data path, once started (the APIs started later serve it too).
+pub(crate) type DataSlot = Arc<Mutex<Option<Arc<DataPath>>>>;
 
-type Apis = Arc<Mutex<BTreeMap<String, Arc<K8sFake>>>>;
+/// The controller thread panicked: the simulated world stopped behaving like LKE.
+#[derive(Debug)]
+pub struct ControllersPanicked;
 
-/// The Linode fake, the fake Kubernetes APIs by cluster label, and the controller thread (stopped
-/// and joined when the World is dropped). The controllers run on their own OS thread, so they keep
-/// going while a test blocks on an `lkeobs` subprocess, whatever the runtime flavour.
+/// The Linode API, the Kubernetes APIs by cluster label, and the controller thread (stopped and
+/// joined when the World is dropped). The controllers run on their own OS thread, so they keep going
+/// while the caller blocks, whatever the runtime flavour.
 pub struct World {
-    pub linode: LinodeFake,
+    linode: Arc<LinodeApi>,
     apis: Apis,
+    data: DataSlot,
     memory: Arc<Mutex<Memory>>,
     stop: Arc<AtomicBool>,
     controller: Option<JoinHandle<()>>,
@@ -70,62 +40,118 @@ pub struct World {
 
 impl World {
     /// [`World::start_with`] on [`State::seeded`].
-    pub async fn start(labels: &[&str], latencies: Latencies) -> World {
+    pub async fn start(labels: &[&str], latencies: Latencies) -> std::io::Result<World> {
         Self::start_with(State::seeded(), labels, latencies).await
     }
 
-    /// Starts one fake Kubernetes API per cluster label (registered in `state.kube_servers`, so the
-    /// kubeconfig of the Linode cluster with that label points at it), the Linode fake on `state`,
+    /// Starts one Kubernetes API per cluster label (registered in `state.kube_servers`, so the
+    /// kubeconfig of the Linode cluster with that label points at it), the Linode API on `state`,
     /// and the controllers.
-    pub async fn start_with(mut state: State, labels: &[&str], latencies: Latencies) -> World {
+    pub async fn start_with(mut state: State, labels: &[&str], latencies: Latencies) -> std::io::Result<World> {
         let mut apis = BTreeMap::new();
         for label in labels {
-            let k8s = K8sFake::start().await;
+            let k8s = KubeApi::start().await?;
             state.kube_servers.insert(label.to_string(), k8s.uri());
             apis.insert(label.to_string(), Arc::new(k8s));
         }
-        let linode = LinodeFake::start_with(state).await;
+        let linode = LinodeApi::start(state).await?;
+        Self::launch(linode, apis, latencies, None, DataSlot::default())
+    }
+
+    /// The simulator as `lkeobs sim` runs it: the Linode API on `listener`, the clusters' Kubernetes
+    /// APIs `restored` (label → the cluster id it serves and its objects), and a fresh Kubernetes API
+    /// started for every cluster created from now on (its kubeconfig answers 503 until then).
+    /// The data path is simulated from the start.
+    pub(crate) async fn serve(
+        listener: tokio::net::TcpListener,
+        mut state: State,
+        restored: Vec<(String, u64, super::kube::State)>,
+        latencies: Latencies,
+    ) -> std::io::Result<World> {
+        state.apis_on_demand = true;
+        let data = DataSlot::default();
+        let mut on_demand = OnDemand::new(tokio::runtime::Handle::current(), data.clone());
+        let mut apis = BTreeMap::new();
+        for (label, cluster, objects) in restored {
+            let api = on_demand.start(&label, cluster, objects)?;
+            state.kube_servers.insert(label.clone(), api.uri());
+            apis.insert(label, api);
+        }
+        let linode = LinodeApi::start_on(listener, Arc::new(Mutex::new(state)))?;
+        let world = Self::launch(linode, apis, latencies, Some(on_demand), data)?;
+        world.data_path().await?;
+        Ok(world)
+    }
+
+    /// The simulated data path ([`DataPath`]), started on first use: served on every cluster's API.
+    pub async fn data_path(&self) -> std::io::Result<Arc<DataPath>> {
+        if let Some(data) = lock(&self.data).clone() {
+            return Ok(data);
+        }
+        let data = Arc::new(DataPath::start(self.linode.shared_state(), self.apis.clone()).await?);
+        for (label, api) in self.apis() {
+            data.register(&label, &api).await?;
+        }
+        *lock(&self.data) = Some(data.clone());
+        Ok(data)
+    }
+
+    fn launch(
+        linode: LinodeApi,
+        apis: BTreeMap<String, Arc<KubeApi>>,
+        latencies: Latencies,
+        on_demand: Option<OnDemand>,
+        data: DataSlot,
+    ) -> std::io::Result<World> {
+        let linode = Arc::new(linode);
         let apis = Arc::new(Mutex::new(apis));
         let memory = Arc::new(Mutex::new(Memory::default()));
         let stop = Arc::new(AtomicBool::new(false));
         let controller = {
             let (linode, apis, memory, stop) = (linode.shared_state(), apis.clone(), memory.clone(), stop.clone());
             std::thread::Builder::new()
-                .name("world-controllers".into())
-                .spawn(move || run(&linode, &apis, &memory, &stop, latencies))
-                .expect("controller thread")
+                .name("sim-controllers".into())
+                .spawn(move || run(&linode, &apis, &memory, &stop, latencies, on_demand))?
         };
-        World {
+        Ok(World {
             linode,
             apis,
+            data,
             memory,
             stop,
             controller: Some(controller),
-        }
+        })
     }
 
-    /// Starts a fake Kubernetes API for another cluster label (an edge added later) and returns it;
-    /// the existing one if the label has one already.
-    pub async fn add_cluster_api(&self, label: &str) -> Arc<K8sFake> {
+    /// Every cluster label's Kubernetes API.
+    pub fn apis(&self) -> Vec<(String, Arc<KubeApi>)> {
+        lock(&self.apis).iter().map(|(l, k)| (l.clone(), k.clone())).collect()
+    }
+
+    /// The Linode API.
+    pub fn linode(&self) -> &Arc<LinodeApi> {
+        &self.linode
+    }
+
+    /// Starts a Kubernetes API for another cluster label (an edge added later) and returns it; the
+    /// existing one if the label has one already.
+    pub async fn add_cluster_api(&self, label: &str) -> std::io::Result<Arc<KubeApi>> {
         if let Some(k8s) = self.k8s(label) {
-            return k8s;
+            return Ok(k8s);
         }
-        let k8s = Arc::new(K8sFake::start().await);
+        let k8s = Arc::new(KubeApi::start().await?);
+        let data = lock(&self.data).clone();
+        if let Some(data) = data {
+            data.register(label, &k8s).await?;
+        }
         self.linode.state().kube_servers.insert(label.into(), k8s.uri());
         lock(&self.apis).insert(label.into(), k8s.clone());
-        k8s
+        Ok(k8s)
     }
 
-    /// The fake Kubernetes API of a cluster label.
-    pub fn k8s(&self, label: &str) -> Option<Arc<K8sFake>> {
+    /// The Kubernetes API of a cluster label.
+    pub fn k8s(&self, label: &str) -> Option<Arc<KubeApi>> {
         lock(&self.apis).get(label).cloned()
-    }
-
-    /// The library's handle on a cluster label's fake Kubernetes API (panics if it has none).
-    pub fn kube(&self, label: &str) -> lkeobs::k8s::K8s {
-        self.k8s(label)
-            .unwrap_or_else(|| panic!("no Kubernetes API for {label}"))
-            .k8s()
     }
 
     /// The NodeBalancer the cloud controller made for a LoadBalancer Service, while it tracks it.
@@ -138,32 +164,36 @@ impl World {
         lock(&self.memory).volumes.find(label, namespace, claim)
     }
 
-    /// Whether the controller thread still runs (it stops on drop, or when a controller panics, which
-    /// then fails the test when the World is dropped).
+    /// Whether the controller thread still runs (it stops on [`World::stop`], or when a controller
+    /// panics).
     pub fn running(&self) -> bool {
         self.controller.as_ref().is_some_and(|c| !c.is_finished())
+    }
+
+    /// Stops and joins the controller thread; an error when it had panicked.
+    pub fn stop(&mut self) -> Result<(), ControllersPanicked> {
+        self.stop.store(true, Ordering::Relaxed);
+        match self.controller.take().map(JoinHandle::join) {
+            Some(Err(_)) => Err(ControllersPanicked),
+            _ => Ok(()),
+        }
     }
 }
 
 impl Drop for World {
     fn drop(&mut self) {
-        self.stop.store(true, Ordering::Relaxed);
-        if let Some(controller) = self.controller.take()
-            && controller.join().is_err()
-            && !std::thread::panicking()
-        {
-            panic!("a fake controller panicked (its message is above): the world the test ran in was broken");
-        }
+        // A panic was the controllers' own; whoever needs to know calls `stop` first.
+        let _ = self.stop();
     }
 }
 
-pub(super) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 /// A cloud resource a controller made for a Kubernetes object, by (cluster label, object uid).
 #[derive(Debug, Clone)]
-pub(super) struct Owned {
+pub(crate) struct Owned {
     pub namespace: String,
     pub name: String,
     /// The Linode cluster it was made for: when that cluster is gone, the resource is left behind.
@@ -175,7 +205,7 @@ pub(super) struct Owned {
 }
 
 #[derive(Debug, Default)]
-pub(super) struct Ledger(pub BTreeMap<(String, String), Owned>);
+pub(crate) struct Ledger(pub BTreeMap<(String, String), Owned>);
 
 impl Ledger {
     fn find(&self, label: &str, namespace: &str, name: &str) -> Option<u64> {
@@ -217,7 +247,7 @@ impl Ledger {
 
 /// What the controllers remember between passes.
 #[derive(Debug, Default)]
-pub(super) struct Memory {
+pub(crate) struct Memory {
     pub clocks: Clocks,
     pub nodebalancers: Ledger,
     pub volumes: Ledger,
@@ -232,7 +262,7 @@ impl Memory {
 
 /// When each thing a controller waits on was first seen.
 #[derive(Debug, Default)]
-pub(super) struct Clocks(HashMap<String, Instant>);
+pub(crate) struct Clocks(HashMap<String, Instant>);
 
 impl Clocks {
     /// Whether `latency` has passed since `key` was first asked about.
@@ -241,8 +271,8 @@ impl Clocks {
     }
 }
 
-/// What the controllers need of one Linode cluster, copied out of the fake's state.
-pub(super) struct Lke {
+/// What the controllers need of one Linode cluster, copied out of the Linode state.
+pub(crate) struct Lke {
     pub id: u64,
     pub label: String,
     pub region: String,
@@ -250,7 +280,7 @@ pub(super) struct Lke {
 }
 
 /// One node Linode of a cluster, with its pool's Kubernetes labels and taints.
-pub(super) struct Instance {
+pub(crate) struct Instance {
     pub id: u64,
     pub label: String,
     pub pool: u64,
@@ -301,14 +331,24 @@ fn lke(state: &State, label: &str) -> Option<Lke> {
     })
 }
 
-fn run(linode: &Mutex<State>, apis: &Apis, memory: &Mutex<Memory>, stop: &AtomicBool, latencies: Latencies) {
+fn run(
+    linode: &Mutex<State>,
+    apis: &Apis,
+    memory: &Mutex<Memory>,
+    stop: &AtomicBool,
+    latencies: Latencies,
+    mut on_demand: Option<OnDemand>,
+) {
     while !stop.load(Ordering::Relaxed) {
-        let clusters: Vec<(String, Arc<K8sFake>)> = lock(apis).iter().map(|(l, k)| (l.clone(), k.clone())).collect();
+        if let Some(on_demand) = on_demand.as_mut() {
+            on_demand.ensure(linode, apis);
+        }
+        let clusters: Vec<(String, Arc<KubeApi>)> = lock(apis).iter().map(|(l, k)| (l.clone(), k.clone())).collect();
         for (label, k8s) in clusters {
             // A panic here ends the thread, and dropping the World fails the test with it.
             let lke = lke(&lock(linode), &label);
             let mem = &mut lock(memory);
-            nodes(&k8s, lke.as_ref(), mem, &latencies);
+            super::nodes::nodes(&k8s, lke.as_ref(), mem, &latencies);
             controllers::workloads(&label, &k8s, lke.is_some(), mem, &latencies);
             controllers::load_balancers(&label, &k8s, lke.as_ref(), linode, mem, &latencies);
             controllers::volumes(&label, &k8s, lke.as_ref(), linode, mem, &latencies);
@@ -320,70 +360,8 @@ fn run(linode: &Mutex<State>, apis: &Apis, memory: &Mutex<Memory>, stop: &Atomic
     }
 }
 
-/// Node controller: a Node per node Linode (Ready after `node_ready`); Nodes with a `linode://`
-/// provider id whose Linode is no longer in the cluster are removed (all of them once it is gone).
-fn nodes(k8s: &K8sFake, lke: Option<&Lke>, mem: &mut Memory, latencies: &Latencies) {
-    let mut keep = BTreeSet::new();
-    for (lke, i) in lke.iter().flat_map(|c| c.nodes.iter().map(move |i| (c, i))) {
-        let ready = mem.after(format!("node/{}", i.id), latencies.node_ready);
-        let mut fresh = node(lke, i, ready);
-        // A cordon (`spec.unschedulable`) is the cluster's own state: the kubelet keeps it.
-        if let Some(was) = k8s.get("v1", "Node", None, &i.label)
-            && was["spec"]["unschedulable"] == true
-        {
-            fresh["spec"]["unschedulable"] = json!(true);
-        }
-        k8s.put(fresh);
-        keep.insert(format!("linode://{}", i.id));
-    }
-    for node in k8s.list("v1", "Node") {
-        let provider = node["spec"]["providerID"].as_str().unwrap_or_default();
-        if provider.starts_with("linode://") && !keep.contains(provider) {
-            k8s.delete(
-                "v1",
-                "Node",
-                None,
-                node["metadata"]["name"].as_str().unwrap_or_default(),
-            );
-        }
-    }
-}
-
-fn node(lke: &Lke, i: &Instance, ready: bool) -> Value {
-    let mut labels = i.labels.clone();
-    for (k, v) in [
-        ("lke.linode.com/pool-id", i.pool.to_string()),
-        ("kubernetes.io/hostname", i.label.clone()),
-        ("kubernetes.io/os", "linux".into()),
-        ("node.kubernetes.io/instance-type", i.linode_type.clone()),
-        ("topology.kubernetes.io/region", lke.region.clone()),
-    ] {
-        labels.insert(k.into(), json!(v));
-    }
-    let mut spec = json!({"providerID": format!("linode://{}", i.id)});
-    if !i.taints.is_empty() {
-        spec["taints"] = json!(i.taints);
-    }
-    let mut addresses = vec![json!({"type": "Hostname", "address": i.label})];
-    if let Some(public) = i.ipv4.first() {
-        addresses.push(json!({"type": "ExternalIP", "address": public}));
-    }
-    if let Some(private) = i.ipv4.get(1) {
-        addresses.push(json!({"type": "InternalIP", "address": private}));
-    }
-    let condition = if ready {
-        json!({"type": "Ready", "status": "True", "reason": "KubeletReady", "message": "kubelet is posting ready status"})
-    } else {
-        json!({"type": "Ready", "status": "False", "reason": "KubeletNotReady",
-               "message": "container runtime network not ready: cni plugin not initialized"})
-    };
-    json!({"apiVersion": "v1", "kind": "Node", "metadata": {"name": i.label, "labels": labels},
-        "spec": spec, "status": {"addresses": addresses, "conditions": [condition],
-        "nodeInfo": {"kubeletVersion": format!("v{}.4", i.version), "operatingSystem": "linux", "architecture": "amd64"}}})
-}
-
 /// `"a, b,,c"` → `[a, b, c]` (annotation and StorageClass tag lists).
-pub(super) fn comma_list(v: &Value) -> Vec<String> {
+pub(crate) fn comma_list(v: &Value) -> Vec<String> {
     v.as_str()
         .unwrap_or_default()
         .split(',')
@@ -394,7 +372,7 @@ pub(super) fn comma_list(v: &Value) -> Vec<String> {
 }
 
 /// A short stable hex name part (FNV-1a), unique per cluster label and object uid.
-pub(super) fn short_hash(label: &str, uid: &str) -> String {
+pub(crate) fn short_hash(label: &str, uid: &str) -> String {
     let h = format!("{label}/{uid}")
         .bytes()
         .fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
@@ -404,7 +382,7 @@ pub(super) fn short_hash(label: &str, uid: &str) -> String {
 }
 
 /// `50Gi`, `1Ti`, `500Mi`, `10G`, `1073741824` → whole GiB, rounded up.
-pub(super) fn gib(quantity: &str) -> u64 {
+pub(crate) fn gib(quantity: &str) -> u64 {
     let split = quantity
         .find(|c: char| !c.is_ascii_digit() && c != '.')
         .unwrap_or(quantity.len());

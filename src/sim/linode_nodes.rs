@@ -7,8 +7,10 @@
 
 use serde_json::{Value, json};
 
-use super::super::linode_fake::State;
-use super::{Reply, err, not_found, ok, remove_instance, resize_pool};
+use super::http::Reply;
+use super::linode::State;
+use super::linode_pools::{remove_instance, resize_pool};
+use super::linode_routes::{err, not_found, ok};
 
 /// `"1.33"` → (1, 33).
 fn minor(v: &str) -> Option<(u32, u32)> {
@@ -17,7 +19,7 @@ fn minor(v: &str) -> Option<(u32, u32)> {
 }
 
 /// Why LKE refuses moving a cluster from `have` to `want`, if it does.
-pub(super) fn refused_upgrade(state: &State, have: &str, want: &str) -> Option<&'static str> {
+pub(crate) fn refused_upgrade(state: &State, have: &str, want: &str) -> Option<&'static str> {
     if !state.versions.iter().any(|v| v == want) {
         return Some("Invalid Kubernetes version");
     }
@@ -60,7 +62,7 @@ fn replace_nodes(state: &mut State, pool_id: u64, which: impl Fn(&Value) -> bool
 }
 
 /// `POST /lke/clusters/{id}/recycle`, `…/pools/{poolId}/recycle`, `…/nodes/{nodeId}/recycle`: `{}`.
-pub(super) fn recycle(state: &mut State, cluster: u64, pool: Option<u64>, node: Option<&str>) -> Reply {
+pub(crate) fn recycle(state: &mut State, cluster: u64, pool: Option<u64>, node: Option<&str>) -> Reply {
     match (pool, node) {
         (_, Some(node)) => match node_of(state, cluster, node) {
             Some((pid, _)) => replace_nodes(state, pid, |n| n["id"] == node),
@@ -88,7 +90,7 @@ pub(super) fn recycle(state: &mut State, cluster: u64, pool: Option<u64>, node: 
 }
 
 /// `DELETE /lke/clusters/{id}/nodes/{nodeId}`: the node's Linode goes and its pool shrinks by one.
-pub(super) fn delete_node(state: &mut State, cluster: u64, node: &str) -> Reply {
+pub(crate) fn delete_node(state: &mut State, cluster: u64, node: &str) -> Reply {
     let Some((pid, n)) = node_of(state, cluster, node) else {
         return not_found();
     };

@@ -1,0 +1,35 @@
+//! The local Linode + LKE simulator: a stateful Linode API v4 (the subset lkeobs uses) and one
+//! Kubernetes API per simulated cluster, all on 127.0.0.1, with controllers that make them behave
+//! like LKE (nodes joining and going Ready, rollouts, LoadBalancer Services getting NodeBalancers,
+//! claims getting volumes, leftovers when a cluster is deleted) and fault injection (429s, 5xx, lost
+//! answers). `lkeobs sim` serves it to other processes; the tests and `lkeobs demo` run it in-process.
+
+mod controllers;
+mod data_answers;
+mod data_links;
+pub mod data_path;
+pub mod http;
+pub mod jobs;
+pub mod kube;
+mod kube_immutable;
+mod kube_kinds;
+mod kube_portforward;
+mod kube_routes;
+mod latencies;
+pub mod linode;
+mod linode_catalog;
+mod linode_firewalls;
+mod linode_list;
+mod linode_nodes;
+mod linode_pools;
+mod linode_routes;
+mod nodes;
+mod on_demand;
+mod persist;
+pub mod serve;
+pub mod world;
+
+pub use kube::KubeApi;
+pub use linode::{Faults, LinodeApi, State};
+pub use linode_list::{api_error, filter_matches, paginate};
+pub use world::{Latencies, World};

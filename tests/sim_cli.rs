@@ -1,0 +1,231 @@
+//! `lkeobs sim` and `lkeobs demo` as a pipeline uses them: the simulator started as a background process
+//! with a state file, then `up`, `verify --canary --junit` and `teardown` as separate processes against it
+//! (the simulator restarted in between, continuing from its state file), teardown proving zero leftovers;
+//! the same with 30% 429s and 5% 5xx injected, converging with no duplicate resource; and `demo`.
+
+mod support;
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+
+use lkeobs::linode::Client;
+use serde_json::Value;
+use support::{fast_retry, test_config};
+
+/// A running `lkeobs sim`, killed when dropped.
+struct SimProcess {
+    child: Child,
+    url: String,
+    token: String,
+}
+
+impl SimProcess {
+    /// Stops it as a pipeline would (SIGTERM): it saves its state file once more and exits 0.
+    fn stop(mut self) {
+        let status = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status()
+            .expect("kill runs");
+        assert!(status.success());
+        let exit = self.child.wait().expect("the simulator ends");
+        assert!(exit.success(), "lkeobs sim ends cleanly on SIGTERM: {exit:?}");
+    }
+}
+
+impl Drop for SimProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn bin() -> PathBuf {
+    assert_cmd::cargo::cargo_bin("lkeobs")
+}
+
+/// Starts `lkeobs sim ARGS --output json` and reads where it listens from its JSON report.
+fn start_sim(args: &[&str]) -> SimProcess {
+    let mut child = Command::new(bin())
+        .args(["sim", "--output", "json", "--speed", "600"])
+        .args(args)
+        .env("NO_COLOR", "1")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("lkeobs sim starts");
+    let stdout = child.stdout.take().expect("its stdout");
+    let mut text = String::new();
+    let mut lines = BufReader::new(stdout).lines();
+    // The report is one pretty-printed JSON object: read up to its closing brace.
+    for line in lines.by_ref() {
+        let line = line.expect("a line of the report");
+        text.push_str(&line);
+        text.push('\n');
+        if line == "}" {
+            break;
+        }
+    }
+    let report: Value = serde_json::from_str(&text).unwrap_or_else(|e| panic!("{e}: {text}"));
+    let url = report["linode_url"].as_str().expect("linode_url").to_string();
+    let token = report["linode_token"].as_str().expect("linode_token").to_string();
+    assert!(url.starts_with("http://127.0.0.1:") && url.ends_with("/v4"), "{url}");
+    assert!(token.starts_with("sim-"), "a random token unlike a real one: {token}");
+    SimProcess { child, url, token }
+}
+
+/// Runs `lkeobs ARGS --output json` against the simulator with its own state and kubeconfig in `dir`.
+fn lkeobs(sim: &SimProcess, dir: &Path, args: &[&str]) -> (i32, Value, String) {
+    let out = Command::new(bin())
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("HOME", dir.join("home"))
+        .env("XDG_STATE_HOME", dir.join("state"))
+        .env("KUBECONFIG", dir.join("kubeconfig"))
+        .env("NO_COLOR", "1")
+        .env("LINODE_URL", &sim.url)
+        .env("LINODE_TOKEN", &sim.token)
+        .arg("--fleet")
+        .arg(dir.join("lkeobs.toml"))
+        .args(["--yes", "--output", "json"])
+        .args(args)
+        .output()
+        .expect("lkeobs runs");
+    (
+        out.status.code().unwrap_or(-1),
+        serde_json::from_slice(&out.stdout).unwrap_or(Value::Null),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+fn fleet_dir() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().expect("temp dir");
+    std::fs::copy(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("fleet/example.toml"),
+        dir.path().join("lkeobs.toml"),
+    )
+    .expect("the example fleet");
+    dir
+}
+
+/// A client of the simulated account (fast retries, through the injected faults).
+fn client(sim: &SimProcess) -> Client {
+    let mut config = test_config(&sim.url, &sim.token);
+    config.retry = fast_retry();
+    config.retry.max_retries = 20;
+    Client::new(config).expect("client")
+}
+
+/// Checks what teardown left: its report says nothing, and the account lists nothing.
+async fn nothing_left(sim: &SimProcess, report: &Value) {
+    assert_eq!(report["left"], serde_json::json!([]), "{report:#}");
+    let c = client(sim);
+    assert!(c.list_lke_clusters(None).await.expect("clusters").is_empty());
+    assert!(c.list_firewalls(None).await.expect("firewalls").is_empty());
+    assert!(c.list_nodebalancers(None).await.expect("nodebalancers").is_empty());
+    assert!(c.list_volumes(None).await.expect("volumes").is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_pipeline_runs_up_verify_and_teardown_as_separate_processes_against_a_restarted_sim() {
+    let dir = fleet_dir();
+    let state = dir.path().join("sim-state.json");
+    let state_arg = state.to_string_lossy().into_owned();
+    let sim = start_sim(&["--state", &state_arg]);
+    let (code, report, stderr) = lkeobs(&sim, dir.path(), &["up", "--verify-wait", "1m"]);
+    assert_eq!(code, 0, "{stderr}\n{report:#}");
+
+    // The account is saved (0600, atomically) and a restarted simulator continues from it.
+    let saved = std::fs::read_to_string(&state).expect("the state file");
+    assert!(
+        saved.contains("lkeobs-example-hub"),
+        "the state file holds the clusters"
+    );
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        let mode = std::fs::metadata(&state).expect("state file").permissions().mode();
+        assert_eq!(mode & 0o777, 0o600, "the state file holds Secrets: {mode:o}");
+    }
+    let port = sim
+        .url
+        .trim_start_matches("http://127.0.0.1:")
+        .trim_end_matches("/v4")
+        .to_string();
+    let token = sim.token.clone();
+    sim.stop();
+    let sim = start_sim(&["--state", &state_arg, "--port", &port, "--token", &token]);
+
+    let junit = dir.path().join("junit.xml");
+    let junit_arg = junit.to_string_lossy().into_owned();
+    let (code, report, stderr) = lkeobs(&sim, dir.path(), &["verify", "--canary", "--junit", &junit_arg]);
+    assert_eq!(code, 0, "{stderr}\n{report:#}");
+    let xml = std::fs::read_to_string(&junit).expect("the JUnit file");
+    for probe in ["canary/trace", "canary/log", "canary/metric"] {
+        assert!(xml.contains(probe), "{probe} in {xml}");
+    }
+    assert!(!xml.contains("<failure"), "{xml}");
+
+    let (code, report, stderr) = lkeobs(&sim, dir.path(), &["teardown"]);
+    assert_eq!(code, 0, "{stderr}\n{report:#}");
+    nothing_left(&sim, &report).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_429s_and_5xx_injected_the_pipeline_converges_with_no_duplicate() {
+    let dir = fleet_dir();
+    let sim = start_sim(&["--fail-429", "0.3", "--fail-5xx", "0.05", "--seed", "7"]);
+    let (code, report, stderr) = lkeobs(&sim, dir.path(), &["up", "--verify-wait", "1m"]);
+    assert_eq!(code, 0, "{stderr}\n{report:#}");
+    let c = client(&sim);
+    let mut labels: Vec<String> = c
+        .list_lke_clusters(None)
+        .await
+        .expect("clusters")
+        .into_iter()
+        .map(|c| c.label)
+        .collect();
+    labels.sort();
+    assert_eq!(
+        labels,
+        ["lkeobs-example-hub", "lkeobs-example-us-east"],
+        "one cluster each"
+    );
+    let firewalls = c.list_firewalls(None).await.expect("firewalls");
+    assert_eq!(firewalls.len(), 1, "one gateway firewall: {firewalls:?}");
+    let nodebalancers = c.list_nodebalancers(None).await.expect("nodebalancers");
+    assert_eq!(nodebalancers.len(), 1, "one gateway NodeBalancer: {nodebalancers:?}");
+
+    let (code, report, stderr) = lkeobs(&sim, dir.path(), &["verify", "--canary"]);
+    assert_eq!(code, 0, "{stderr}\n{report:#}");
+    let (code, report, stderr) = lkeobs(&sim, dir.path(), &["teardown"]);
+    assert_eq!(code, 0, "{stderr}\n{report:#}");
+    nothing_left(&sim, &report).await;
+}
+
+#[test]
+fn demo_runs_the_lifecycle_and_exits_0() {
+    let out = Command::new(bin())
+        .arg("demo")
+        .env("NO_COLOR", "1")
+        .output()
+        .expect("lkeobs demo runs");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stdout}\n{stderr}");
+    let mut at = 0;
+    for step in [
+        "$ lkeobs up",
+        "$ lkeobs status",
+        "$ lkeobs verify --canary",
+        "$ lkeobs add-edge",
+        "$ lkeobs teardown",
+    ] {
+        let found = stdout[at..]
+            .find(step)
+            .unwrap_or_else(|| panic!("{step} after the previous step:\n{stdout}"));
+        at += found;
+    }
+    assert!(stdout.contains("canary/metric"), "{stdout}");
+    assert!(stdout.contains("Nothing of the fleet is left"), "{stdout}");
+}

@@ -1,0 +1,134 @@
+//! The simulator's data path (`lkeobs::sim::data_path`) through `lkeobs verify`: a healthy fleet passes
+//! with the canary, and each broken link fails the probes it should, judged from the simulated platform's
+//! own state: an edge's node addresses missing from the gateway firewall, an edge client certificate
+//! not signed by the hub's CA, the hub's gateway pods down.
+
+mod e2e;
+mod support;
+
+use std::collections::BTreeSet;
+
+use base64::Engine as _;
+use e2e::{Dir, FLEET, LABELS};
+use serde_json::{Value, json};
+use support::world::{Latencies, World};
+
+/// `(cluster, probe)` of every failed outcome in a JSON report.
+fn failed(report: &Value) -> BTreeSet<(String, String)> {
+    let mut out = BTreeSet::new();
+    let mut stack = vec![report];
+    while let Some(v) = stack.pop() {
+        match v {
+            Value::Object(map) => {
+                if map.get("outcome") == Some(&json!("fail")) {
+                    let s = |k: &str| map.get(k).and_then(Value::as_str).unwrap_or_default().to_string();
+                    out.insert((s("cluster"), s("name")));
+                }
+                stack.extend(map.values());
+            }
+            Value::Array(items) => stack.extend(items),
+            _ => {}
+        }
+    }
+    out
+}
+
+fn clusters(failed: &BTreeSet<(String, String)>) -> BTreeSet<String> {
+    failed.iter().map(|(c, _)| c.clone()).collect()
+}
+
+/// A certificate from a CA that is not the hub's, as PEM.
+fn foreign_certificate() -> String {
+    let key = rcgen::KeyPair::generate().expect("key");
+    let params = rcgen::CertificateParams::new(vec!["lkeobs-e2e-us".to_string()]).expect("params");
+    params.self_signed(&key).expect("certificate").pem()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn verify_passes_on_a_healthy_fleet_and_fails_the_right_probes_for_each_broken_link() {
+    let world = World::start(LABELS, Latencies::default()).await;
+    world.linode.state().kubeconfig_retry_after_secs = 0;
+    world.data_path().await;
+    let dir = Dir::new(FLEET);
+    let (code, report, stderr) = dir.run(&world, &["up", "--no-verify"]).await;
+    assert_eq!(code, 0, "{stderr}\n{report:#}");
+    let (code, report, stderr) = dir.run(&world, &["verify", "--canary"]).await;
+    assert_eq!(code, 0, "{stderr}\n{report:#}");
+
+    // The gateway firewall no longer lets edge `us`'s nodes in: only `us`'s data stops.
+    let rules = {
+        let mut st = world.linode.state();
+        let fw = st.firewalls.values_mut().next().expect("the gateway firewall");
+        let rules = fw["rules"].clone();
+        for rule in fw["rules"]["inbound"].as_array_mut().expect("inbound rules") {
+            rule["addresses"]["ipv4"] = json!(["192.0.2.1/32"]);
+        }
+        rules
+    };
+    let (code, report, _) = dir.run(&world, &["verify"]).await;
+    assert_eq!(code, 3, "{report:#}");
+    let broken = failed(&report);
+    assert!(
+        broken.contains(&("us".into(), "prometheus/series".into())),
+        "{broken:?}"
+    );
+    assert!(
+        !clusters(&broken).contains("hub"),
+        "the hub's own data still arrives: {broken:?}"
+    );
+    world
+        .linode
+        .state()
+        .firewalls
+        .values_mut()
+        .for_each(|fw| fw["rules"] = rules.clone());
+
+    // Edge `us` presents a client certificate the hub's CA did not sign.
+    let us = world.k8s("lkeobs-e2e-us").expect("us's API");
+    let secret = us
+        .get("v1", "Secret", Some("observability"), "otel-client-tls")
+        .expect("us's client certificate");
+    let mut forged = secret.clone();
+    forged["data"]["tls.crt"] = json!(base64::engine::general_purpose::STANDARD.encode(foreign_certificate()));
+    us.put(forged);
+    let (code, report, _) = dir.run(&world, &["verify"]).await;
+    assert_eq!(code, 3, "{report:#}");
+    assert_eq!(
+        clusters(&failed(&report)),
+        BTreeSet::from(["us".to_string()]),
+        "{report:#}"
+    );
+    us.put(secret);
+    let (code, report, _) = dir.run(&world, &["verify"]).await;
+    assert_eq!(code, 0, "every link mended: {report:#}");
+
+    // The hub's gateway is scaled to zero: its health check and every cluster's data fail.
+    let hub = world.k8s("lkeobs-e2e-hub").expect("the hub's API");
+    assert!(hub.update(
+        "apps/v1",
+        "Deployment",
+        Some("observability-hub"),
+        "otel-gateway",
+        |d| {
+            d["spec"]["replicas"] = json!(0);
+            true
+        }
+    ));
+    support::eventually("the gateway pods gone", || {
+        hub.list("v1", "Pod").iter().all(|p| {
+            !p["metadata"]["name"]
+                .as_str()
+                .unwrap_or_default()
+                .starts_with("otel-gateway")
+        })
+    })
+    .await;
+    let (code, report, _) = dir.run(&world, &["verify"]).await;
+    assert_eq!(code, 3, "{report:#}");
+    let broken = failed(&report);
+    assert!(broken.contains(&("hub".into(), "gateway/health".into())), "{broken:?}");
+    assert!(
+        broken.contains(&("eu".into(), "prometheus/series".into())),
+        "{broken:?}"
+    );
+}

@@ -1,0 +1,61 @@
+//! A simulated cluster's Kubernetes API as the tests use it: [`K8sFake`] starts the product simulator's
+//! (`lkeobs::sim::KubeApi`) and adds clients and panicking shortcuts.
+
+use std::ops::Deref;
+use std::sync::Arc;
+
+use kube::{Client, Config};
+use lkeobs::k8s::K8s;
+#[allow(unused_imports)]
+pub use lkeobs::sim::kube::{KubeApi, Logged};
+use serde_json::Value;
+
+/// A simulated API server (dereferences to [`KubeApi`]); the server stops when the last handle goes.
+#[derive(Clone)]
+pub struct K8sFake(pub Arc<KubeApi>);
+
+impl Deref for K8sFake {
+    type Target = KubeApi;
+
+    fn deref(&self) -> &KubeApi {
+        &self.0
+    }
+}
+
+impl K8sFake {
+    /// Starts a fresh cluster's API.
+    pub async fn start() -> K8sFake {
+        K8sFake(Arc::new(
+            KubeApi::start().await.expect("start a simulated Kubernetes API"),
+        ))
+    }
+
+    /// A client: plain HTTP, no credentials.
+    pub fn client(&self) -> Client {
+        lkeobs::tls::install_crypto_provider();
+        let uri = self.uri().parse().expect("simulator uri");
+        Client::try_from(Config::new(uri)).expect("client for the simulator")
+    }
+
+    /// The handle under test, built as production builds it (minus TLS and credentials).
+    pub fn k8s(&self) -> K8s {
+        let uri = self.uri().parse().expect("simulator uri");
+        K8s::from_config(Config::new(uri)).expect("k8s for the simulator")
+    }
+
+    /// Stores an object as a controller would (panics on a kind the server does not serve).
+    pub fn put(&self, obj: Value) -> Value {
+        let what = format!("{} {}", obj["apiVersion"], obj["kind"]);
+        self.0
+            .put(obj)
+            .unwrap_or_else(|| panic!("the simulator does not serve {what}"))
+    }
+
+    /// Replaces an object's status (panics when it does not exist).
+    pub fn set_status(&self, api_version: &str, kind: &str, namespace: Option<&str>, name: &str, status: Value) {
+        assert!(
+            self.0.set_status(api_version, kind, namespace, name, status),
+            "no {kind} {name}"
+        );
+    }
+}
