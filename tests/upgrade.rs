@@ -170,6 +170,7 @@ async fn an_upgrade_goes_canary_first_hub_last_replaces_every_node_and_verifies_
 
     let (code, report, stderr) = dir.run(&w, &["up", "--verify-wait", "5s"]).await;
     assert_eq!(code, 0, "{stderr}\n{report:#}");
+    assert_eq!(report["linode_api"]["kind"], "simulated", "{report:#}");
     assert_all_on_1_34(&w);
     // Every node is new and runs 1.34; the pools kept their sizes.
     let after = nodes(&w);

@@ -38,6 +38,15 @@ impl Endpoint {
         ))
     }
 
+    /// `real`, `simulated` or `other` (the `linode_api.kind` of JSON reports).
+    pub fn kind(self) -> &'static str {
+        match self {
+            Endpoint::Real => "real",
+            Endpoint::Simulated => "simulated",
+            Endpoint::Other => "other",
+        }
+    }
+
     /// The line at the top of an online command's report.
     pub fn line(self, base_url: &str) -> String {
         match self {

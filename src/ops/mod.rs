@@ -148,6 +148,7 @@ impl Ctx {
             Err(why) => return Ok(Err(why.clone())),
         };
         self.printer.set_api_line(endpoint.line(&self.linode.base_url));
+        self.printer.set_api(endpoint.kind(), &self.linode.base_url);
         let mut config = ClientConfig::new(token);
         config.base_url = self.linode.base_url.clone();
         config.deadline = self.deadline();

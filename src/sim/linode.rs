@@ -133,6 +133,8 @@ pub struct State {
     pub apis_on_demand: bool,
     /// Fault injection.
     pub faults: Faults,
+    /// The account's rate-limit window (1600 requests a minute, 200 list calls).
+    pub limits: super::linode_limits::Window,
     /// Every request, in order.
     pub log: Vec<Logged>,
     pub(crate) next_id: u64,
@@ -186,6 +188,7 @@ impl State {
             kube_servers: BTreeMap::new(),
             apis_on_demand: false,
             faults: Faults::default(),
+            limits: Default::default(),
             log: Vec::new(),
             next_id: 1000,
             seq: 0,

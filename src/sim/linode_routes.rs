@@ -7,6 +7,7 @@ use serde_json::{Value, json};
 use super::http::{Reply, Request};
 use super::linode::{Logged, State};
 use super::linode_firewalls::{create_tag, delete_tag, detach_entity, firewalls};
+use super::linode_limits::Verdict;
 use super::linode_list::{api_error, paginate};
 use super::linode_nodes as nodes;
 use super::linode_pools::{Invalid, delete_pool, make_pool, pool_view, pools_of, update_pool};
@@ -67,6 +68,19 @@ pub(crate) fn handle(state: &mut State, request: &Request) -> Reply {
         });
         return api_error(401, None, "Invalid Token");
     }
+    // The account's own limits first: a list is a GET that pages (`page` in the query).
+    let list = method == "GET" && request.url.query_pairs().any(|(k, _)| k == "page");
+    let (limit, remaining) = match state.limits.admit(std::time::Instant::now(), list) {
+        Verdict::Allowed { limit, remaining } => (limit, remaining),
+        Verdict::Refused { limit, retry_after } => {
+            logged.injected = Some(429);
+            state.log.push(logged);
+            return api_error(429, None, "Too Many Requests")
+                .insert_header("Retry-After", retry_after.to_string().as_str())
+                .insert_header("X-RateLimit-Limit", limit.to_string().as_str())
+                .insert_header("X-RateLimit-Remaining", "0");
+        }
+    };
     let faults = state.faults.clone();
     if hit(n, faults.rate_limit_percent) {
         logged.injected = Some(429);
@@ -90,6 +104,9 @@ pub(crate) fn handle(state: &mut State, request: &Request) -> Reply {
         logged.status = status;
         logged.answer = serde_json::from_slice(reply.body()).ok();
     }
+    let reply = reply
+        .insert_header("X-RateLimit-Limit", limit.to_string().as_str())
+        .insert_header("X-RateLimit-Remaining", remaining.to_string().as_str());
     if method == "POST" && (200..300).contains(&status) && state.faults.lose_next_post_answers > 0 {
         state.faults.lose_next_post_answers -= 1;
         return reply.set_delay(faults.lost_answer_delay);

@@ -19,6 +19,7 @@ mod latencies;
 pub mod linode;
 mod linode_catalog;
 mod linode_firewalls;
+mod linode_limits;
 mod linode_list;
 mod linode_nodes;
 mod linode_pools;

@@ -18,6 +18,22 @@ pub struct Printer {
     color: bool,
     /// Which Linode API the run talks to, once it has a client (`Linode API: real (…)`).
     api_line: std::sync::Arc<std::sync::OnceLock<String>>,
+    /// The same as data, for JSON reports: `{"kind": "real"|"simulated"|"other", "url": …}`.
+    api: std::sync::Arc<std::sync::OnceLock<serde_json::Value>>,
+}
+
+/// A pretty-printed JSON object with `linode_api` put first (the report's own fields keep their order):
+/// an online command's report says first which Linode API it talked to.
+fn with_api(text: String, api: Option<&serde_json::Value>) -> String {
+    match (api, text.strip_prefix("{\n")) {
+        (Some(api), Some(rest)) => {
+            let api = serde_json::to_string_pretty(api)
+                .unwrap_or_default()
+                .replace('\n', "\n  ");
+            format!("{{\n  \"linode_api\": {api},\n{rest}")
+        }
+        _ => text,
+    }
 }
 
 impl Printer {
@@ -28,6 +44,7 @@ impl Printer {
             format,
             color,
             api_line: Default::default(),
+            api: Default::default(),
         }
     }
 
@@ -48,6 +65,11 @@ impl Printer {
         let _ = self.api_line.set(line);
     }
 
+    /// Which Linode API the run talks to, for JSON reports (`linode_api`).
+    pub fn set_api(&self, kind: &str, url: &str) {
+        let _ = self.api.set(serde_json::json!({"kind": kind, "url": url}));
+    }
+
     /// Which Linode API the run talks to, once it has a client.
     pub fn api_line(&self) -> Option<&str> {
         self.api_line.get().map(String::as_str)
@@ -64,6 +86,7 @@ impl Printer {
     pub fn report_json<T: Serialize>(&self, value: &T) {
         let text = serde_json::to_string_pretty(value)
             .unwrap_or_else(|e| format!("{{\"error\":\"cannot serialize report: {e}\"}}"));
+        let text = with_api(text, self.api.get());
         self.report(&format!("{text}\n"));
     }
 
@@ -86,5 +109,25 @@ impl Printer {
             text.to_string()
         };
         eprint!("{painted}");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_api_goes_first_and_the_report_stays_valid_json_in_its_order() {
+        let report = serde_json::to_string_pretty(&serde_json::json!({"ok": true})).unwrap();
+        let api = serde_json::json!({"kind": "simulated", "url": "http://127.0.0.1:1/v4"});
+        let text = with_api(report.clone(), Some(&api));
+        assert!(text.starts_with("{\n  \"linode_api\": {\n    \"kind\""), "{text}");
+        let v: serde_json::Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(
+            (v["linode_api"]["kind"].as_str(), v["ok"].as_bool()),
+            (Some("simulated"), Some(true))
+        );
+        assert_eq!(with_api(report.clone(), None), report);
+        assert_eq!(with_api("[]".into(), Some(&api)), "[]");
     }
 }
