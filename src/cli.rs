@@ -278,6 +278,10 @@ pub struct SimArgs {
     /// A region in outage: creating there is refused (repeatable).
     #[arg(long = "outage", value_name = "REGION")]
     pub outages: Vec<String>,
+    /// Carry out the first N creating requests but answer each only after the client has given up (65 s,
+    /// past lkeobs' 60 s request timeout), as when an answer is lost on the way.
+    #[arg(long = "lose-answers", value_name = "N", default_value_t = 0)]
+    pub lose_answers: u32,
 }
 
 #[derive(Debug, Args)]

@@ -39,6 +39,7 @@ pub async fn run(ctx: &Ctx, args: &SimArgs) -> Result<(), Error> {
         fail_5xx: args.fail_5xx,
         seed: args.seed,
         outages: args.outages.clone(),
+        lose_answers: args.lose_answers,
     };
     let mut sim = Sim::start(&options)
         .await

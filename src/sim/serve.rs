@@ -28,7 +28,12 @@ pub struct Options {
     pub seed: u64,
     /// Regions in outage: creating there is refused.
     pub outages: Vec<String>,
+    /// The first N creating POSTs are carried out but answered only after [`LOST_ANSWER_DELAY`].
+    pub lose_answers: u32,
 }
+
+/// How late a lost answer comes: past lkeobs' 60 s request timeout, so the client has given up on it.
+pub const LOST_ANSWER_DELAY: Duration = Duration::from_secs(65);
 
 impl Default for Options {
     fn default() -> Self {
@@ -41,6 +46,7 @@ impl Default for Options {
             fail_5xx: 0.0,
             seed: 0,
             outages: Vec::new(),
+            lose_answers: 0,
         }
     }
 }
@@ -74,6 +80,8 @@ impl Sim {
         let mut state = State::simulated(&token, options.seed);
         state.faults.rate_limit_percent = percent(options.fail_429);
         state.faults.server_error_percent = percent(options.fail_5xx);
+        state.faults.lose_next_post_answers = options.lose_answers;
+        state.faults.lost_answer_delay = LOST_ANSWER_DELAY;
         if options.speed >= 30.0 {
             state.kubeconfig_retry_after_secs = 0;
         }
