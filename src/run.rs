@@ -170,7 +170,7 @@ pub(crate) fn dispatch(ctx: &Ctx, runtime: &tokio::runtime::Runtime, command: &C
                 },
             };
             runtime
-                .block_on(commands::loadtest::run(ctx, &args, commands::loadtest::interrupted()))
+                .block_on(commands::loadtest::run(ctx, &args, stop_signal()))
                 .map(|r| emit(p, &r))
         }
         Command::Teardown => runtime.block_on(commands::teardown::run(ctx)).map(|r| emit(p, &r)),

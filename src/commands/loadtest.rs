@@ -21,22 +21,6 @@ pub struct Args {
     pub options: Options,
 }
 
-/// Ctrl-C or SIGTERM.
-pub async fn interrupted() {
-    #[cfg(unix)]
-    {
-        use tokio::signal::unix::{SignalKind, signal};
-        if let Ok(mut term) = signal(SignalKind::terminate()) {
-            tokio::select! {
-                _ = tokio::signal::ctrl_c() => {}
-                _ = term.recv() => {}
-            }
-            return;
-        }
-    }
-    let _ = tokio::signal::ctrl_c().await;
-}
-
 /// Runs `loadtest`, stopping early (Jobs removed) when `interrupt` resolves.
 pub async fn run(ctx: &Ctx, args: &Args, interrupt: impl Future<Output = ()>) -> Result<Report, Error> {
     let loaded = ctx.load_fleet()?;

@@ -110,8 +110,8 @@ pub(super) async fn upgrade(
         say: &say,
         nodes_changed: edge_behind_firewall.then_some(&resync as NodesChanged<'_>),
     };
-    let verify = sh.verify.then(|| probes(sh, name, c.role, k8s).boxed());
-    let report = run.run(verify).boxed().await;
+    let verify = sh.verify.then(|| probes(sh, name, c.role, k8s));
+    let report = run.run(verify).await;
     sh.gate.finish(name, report.turn());
     let failed = (report.status == Status::Failed).then(|| report.detail.clone().unwrap_or_default());
     rec.report.upgrade = Some(report);
