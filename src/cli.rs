@@ -39,8 +39,37 @@ pub struct Cli {
     #[arg(long, global = true, value_parser = parse_duration, value_name = "DURATION")]
     pub timeout: Option<Duration>,
 
+    /// A destination token the operator allows, and the endpoint hosts it may go to (repeatable; also
+    /// LKEOBS_DESTINATION_TOKENS). Under CI a destination carrying a token needs it.
+    #[arg(long = "destination-token", global = true, value_name = "NAME=HOST[,HOST…]")]
+    pub destination_tokens: Vec<String>,
+
+    /// strict: fleet-file choices that weaken security are errors (the default under CI); open: warnings.
+    #[arg(long, global = true, value_enum)]
+    pub policy: Option<PolicyArg>,
+
+    /// Refuse any fleet file whose fleet name is not NAME (a pipeline's pin).
+    #[arg(long, global = true, env = "LKEOBS_EXPECT_FLEET", value_name = "NAME")]
+    pub expect_fleet: Option<String>,
+
     #[command(subcommand)]
     pub command: Command,
+}
+
+/// `--policy`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum PolicyArg {
+    Strict,
+    Open,
+}
+
+impl From<PolicyArg> for crate::fleet::policy::Policy {
+    fn from(p: PolicyArg) -> Self {
+        match p {
+            PolicyArg::Strict => crate::fleet::policy::Policy::Strict,
+            PolicyArg::Open => crate::fleet::policy::Policy::Open,
+        }
+    }
 }
 
 /// `--output`.

@@ -9,7 +9,8 @@
 //! - `stack` (templates, rendering, no I/O), `k8s` (one cluster's Kubernetes API), `linode` (the Linode
 //!   API), `pki` (certificates, pure), `kubeconfig` (files);
 //! - at the bottom: `fleet` (the fleet file), `objects` (well-known Kubernetes objects and labels),
-//!   `naming` (Linode labels and tags), `firewall` (gateway firewall rules), `net`, `tls`, `ci`.
+//!   `naming` (Linode labels and tags), `firewall` (gateway firewall rules), `net`, `tls`, `ci`, `text`
+//!   (terminal-safe text).
 #![forbid(unsafe_code)]
 
 pub mod ci;
@@ -32,6 +33,7 @@ pub mod probes;
 pub mod run;
 pub mod sim;
 pub mod stack;
+pub mod text;
 pub mod tls;
 pub mod ui;
 

@@ -189,6 +189,20 @@ pub(crate) fn dispatch(ctx: &Ctx, runtime: &tokio::runtime::Runtime, command: &C
     }
 }
 
+/// The operator's trust settings from the command line and the environment captured at start-up.
+fn trust(cli: &Cli, env: &ops::environment::Environment, ci: bool) -> Result<ops::Trust, Error> {
+    use secrecy::ExposeSecret;
+    let from_env = env.non_empty(crate::fleet::trust::ALLOWLIST_ENV).map(|v| v.expose_secret().to_string());
+    let tokens = crate::fleet::trust::TokenAllowlist::from_sources(&cli.destination_tokens, from_env.as_deref())
+        .map_err(Error::Usage)?;
+    Ok(ops::Trust {
+        policy: crate::fleet::policy::Policy::resolve(cli.policy.map(Into::into), ci),
+        tokens,
+        expect_fleet: cli.expect_fleet.clone(),
+        ci,
+    })
+}
+
 /// Runs the command line and returns the process exit code.
 pub fn run(cli: Cli) -> i32 {
     let no_color_env = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
@@ -202,6 +216,14 @@ pub fn run(cli: Cli) -> i32 {
         ops::linode_access_from_env(),
         ops::Paths::from_env(),
     );
+    let trust = match trust(&cli, &ctx.env, ci) {
+        Ok(t) => t,
+        Err(e) => {
+            report_error(&printer, &e, Default::default());
+            return e.exit_code();
+        }
+    };
+    let ctx = ctx.with_trust(trust);
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(rt) => rt,
         Err(e) => {

@@ -6,6 +6,7 @@
 mod loadtest_fixtures;
 mod probes_fixtures;
 mod support;
+mod tooling;
 
 use std::time::Duration;
 
@@ -185,13 +186,8 @@ async fn an_edge_not_in_the_fleet_is_refused_before_anything_runs() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn ctrl_c_to_the_binary_removes_the_job_and_exits_130() {
     let s = setup(0.0).await;
-    let bin = assert_cmd::cargo::cargo_bin("lkeobs");
-    let mut child = std::process::Command::new(bin)
-        .env_clear()
-        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-        .env("HOME", s.dir.path())
-        .env("XDG_STATE_HOME", s.dir.path().join("state"))
-        .env("NO_COLOR", "1")
+    let mut child = tooling::hermetic::Sandbox::at(s.dir.path())
+        .lkeobs()
         .env("LINODE_URL", s.linode.base_url())
         .env("LINODE_TOKEN", FAKE_TOKEN)
         .arg("--fleet")

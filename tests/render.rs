@@ -382,3 +382,47 @@ fn grafana_and_loki_configs_hold_no_dead_keys() {
     );
     assert!(loki["query_range"]["results_cache"].is_mapping());
 }
+
+/// Component types otelcol-contrib renamed to snake_case (contrib issue #45339) and keeps only as deprecated
+/// aliases that log a warning and will stop starting once removed: the rendered collectors use the new names.
+const DEPRECATED_COMPONENT_ALIASES: [(&str, &str); 10] = [
+    ("tlscheck", "tls_check"),
+    ("httpcheck", "http_check"),
+    ("tcpcheck", "tcp_check"),
+    ("sshcheck", "ssh_check"),
+    ("kubeletstats", "kubelet_stats"),
+    ("k8sattributes", "k8s_attributes"),
+    ("filelog", "file_log"),
+    ("resourcedetection", "resource_detection"),
+    ("prometheusremotewrite", "prometheus_remote_write"),
+    ("filestorage", "file_storage"),
+];
+
+#[test]
+fn collectors_use_no_deprecated_component_alias() {
+    let mut checked = 0;
+    for name in EXAMPLE_FLEETS {
+        let docs = documents(&render_stdout(name, &[]));
+        for cm in docs.iter().filter(|d| d["kind"] == "ConfigMap") {
+            let Some(text) = cm["data"]["config.yaml"].as_str() else { continue };
+            let config: Value = serde_yaml_ng::from_str(text).expect("collector config parses");
+            if config.get("service").is_none() {
+                continue;
+            }
+            checked += 1;
+            for section in ["receivers", "processors", "exporters", "extensions", "connectors"] {
+                let Some(components) = config[section].as_mapping() else { continue };
+                for key in components.keys().filter_map(Value::as_str) {
+                    let kind = key.split('/').next().unwrap_or(key);
+                    if let Some((_, new)) = DEPRECATED_COMPONENT_ALIASES.iter().find(|(old, _)| *old == kind) {
+                        panic!(
+                            "{name}: ConfigMap {} uses the deprecated {section} type `{kind}`: use `{new}`",
+                            cm["metadata"]["name"].as_str().unwrap_or("?")
+                        );
+                    }
+                }
+            }
+        }
+    }
+    assert!(checked >= 3, "collector configs found: {checked}");
+}

@@ -4,14 +4,16 @@
 //! the same with 30% 429s and 5% 5xx injected, converging with no duplicate resource; and `demo`.
 
 mod support;
+mod tooling;
 
 use std::io::{BufRead, BufReader};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Child, Command, Stdio};
 
 use lkeobs::linode::Client;
 use serde_json::Value;
 use support::{fast_retry, test_config};
+use tooling::hermetic::Sandbox;
 
 /// A running `lkeobs sim`, killed when dropped.
 struct SimProcess {
@@ -40,16 +42,12 @@ impl Drop for SimProcess {
     }
 }
 
-fn bin() -> PathBuf {
-    assert_cmd::cargo::cargo_bin("lkeobs")
-}
-
 /// Starts `lkeobs sim ARGS --output json` and reads where it listens from its JSON report.
 fn start_sim(args: &[&str]) -> SimProcess {
-    let mut child = Command::new(bin())
+    let mut child = Sandbox::new()
+        .lkeobs()
         .args(["sim", "--output", "json", "--speed", "600"])
         .args(args)
-        .env("NO_COLOR", "1")
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
@@ -76,13 +74,8 @@ fn start_sim(args: &[&str]) -> SimProcess {
 
 /// Runs `lkeobs ARGS --output json` against the simulator with its own state and kubeconfig in `dir`.
 fn lkeobs(sim: &SimProcess, dir: &Path, args: &[&str]) -> (i32, Value, String) {
-    let out = Command::new(bin())
-        .env_clear()
-        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-        .env("HOME", dir.join("home"))
-        .env("XDG_STATE_HOME", dir.join("state"))
-        .env("KUBECONFIG", dir.join("kubeconfig"))
-        .env("NO_COLOR", "1")
+    let out = Sandbox::at(dir)
+        .lkeobs()
         .env("LINODE_URL", &sim.url)
         .env("LINODE_TOKEN", &sim.token)
         .arg("--fleet")
@@ -205,9 +198,9 @@ async fn with_429s_and_5xx_injected_the_pipeline_converges_with_no_duplicate() {
 
 #[test]
 fn demo_runs_the_lifecycle_and_exits_0() {
-    let out = Command::new(bin())
+    let out = Sandbox::new()
+        .lkeobs()
         .arg("demo")
-        .env("NO_COLOR", "1")
         .output()
         .expect("lkeobs demo runs");
     let stdout = String::from_utf8_lossy(&out.stdout);

@@ -231,6 +231,30 @@ async fn a_missing_destination_token_is_a_fleet_file_error_before_anything_is_cr
     assert_eq!(e2e::linode_writes(&world), Vec::<String>::new());
 }
 
+/// The gateway's exporters check their tokens at start (the datadog exporter takes a hex API key only): a token
+/// the gateway would refuse is exit 2 naming the variable, before anything is created, and its value is
+/// never shown.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_destination_token_the_gateway_would_refuse_is_exit_2_naming_the_variable() {
+    let world = world().await;
+    let fleet = format!(
+        "{FLEET}\n[[destinations]]\ntype = \"datadog\"\ntoken_env = \"E2E_DD_API_KEY\"\nsite = \"datadoghq.eu\"\nsignals = [\"metrics\"]\n"
+    );
+    let dir = Dir::new(&fleet);
+    let line = fleet.lines().position(|l| l.starts_with("token_env")).unwrap() + 1;
+    for (value, why) in [("not-a-dd-key-S3CRET", "hexadecimal"), ("0123abcd\n", "newline")] {
+        let (code, report, stderr) = dir.run_env(&world, &["up"], &[("E2E_DD_API_KEY", value)]).await;
+        assert_eq!(code, 2, "{stderr}\n{report:#}");
+        let err = &report["errors"][0];
+        assert_eq!(err["field"], "destinations[0].token_env", "{report:#}");
+        assert_eq!(err["line"], line, "{report:#}");
+        let shown = format!("{report}{stderr}");
+        assert!(shown.contains("E2E_DD_API_KEY") && shown.contains(why), "{shown}");
+        assert!(!shown.contains("S3CRET") && !shown.contains("0123abcd"), "the value is never shown: {shown}");
+        assert_eq!(e2e::linode_writes(&world), Vec::<String>::new());
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn teardown_after_up_leaves_nothing() {
     let world = world().await;

@@ -149,11 +149,12 @@ async fn verify_fails_with_exit_code_3_naming_the_missing_cluster() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn verify_under_wait_retries_then_gives_up_when_the_wait_runs_out() {
     let w = world(FLEET).await;
+    // Long enough for a second round even on a loaded machine (a round against the simulator takes
+    // milliseconds; the wait bounds the rounds, it is not a speed target).
     let options = Options {
-        wait: Some(Duration::from_secs(1)),
+        wait: Some(Duration::from_secs(3)),
         ..Options::default()
     };
-    let started = std::time::Instant::now();
     let report = verify::run(&ctx(&w, Ok(Token::new(FAKE_TOKEN))), &options)
         .await
         .expect("verify reports");
@@ -167,7 +168,6 @@ async fn verify_under_wait_retries_then_gives_up_when_the_wait_runs_out() {
         "{outcome:?}"
     );
     assert_eq!(outcome.exit_code(), 3);
-    assert!(started.elapsed() < Duration::from_secs(10));
     // Rediscovered every round while a cluster is missing: more than one list of clusters.
     let lists = w.linode.state().processed("GET", "/lke/clusters");
     assert!(lists >= 2, "{lists} cluster lists");

@@ -21,7 +21,7 @@ pub async fn run(ctx: &Ctx, args: &AddEdgeArgs) -> Result<Report, Error> {
         args.gpu.as_deref(),
     )?;
     let name = args.name.clone().unwrap_or_else(|| args.region.clone());
-    let loaded = ctx.load_fleet()?;
+    let loaded = ctx.load_fleet_to_apply()?;
     let already = loaded.fleet.edges.iter().any(|e| *e.name.get_ref() == name);
     let loaded = if already {
         ctx.printer

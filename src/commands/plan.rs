@@ -77,7 +77,7 @@ pub struct Options {
 
 /// Runs `plan`.
 pub async fn run(ctx: &Ctx, args: &Options) -> Result<Report, crate::Error> {
-    let loaded = ctx.load_fleet()?;
+    let loaded = ctx.load_fleet_to_apply()?;
     let warnings = ctx.security_warnings(&loaded.fleet);
     let renderer = Renderer::new()?;
     let budget = Budget::resolve(args.max_monthly_cost, &loaded.fleet);

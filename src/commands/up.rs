@@ -24,6 +24,6 @@ pub fn options(args: &UpArgs) -> Options {
 
 /// Runs `up`.
 pub async fn run(ctx: &Ctx, args: &UpArgs) -> Result<Report, Error> {
-    let loaded = ctx.load_fleet()?;
+    let loaded = ctx.load_fleet_to_apply()?;
     converge::converge(ctx, &loaded, &options(args)).await
 }

@@ -84,7 +84,7 @@ impl crate::ui::Report for Report {
 
 /// Runs `validate`.
 pub async fn run(ctx: &Ctx, args: &ValidateArgs) -> Result<Report, crate::Error> {
-    let loaded = ctx.load_fleet()?;
+    let loaded = ctx.load_fleet_to_apply()?;
     let (preflight, cost) = if args.offline {
         (
             Preflight::Skipped {

@@ -32,6 +32,27 @@ impl DestinationKind {
     }
 }
 
+impl DestinationKind {
+    /// Why `token` cannot work for this kind of destination (the gateway's exporter would refuse to start, or
+    /// the header it goes into would break), or `None`. Never quotes the token.
+    pub fn token_problem(self, token: &str) -> Option<&'static str> {
+        if token.trim().is_empty() {
+            return Some("is empty");
+        }
+        if token.chars().any(|c| c.is_control() || c.is_whitespace()) {
+            return Some(
+                "holds whitespace or a control character (a trailing newline from a file?); it goes into an HTTP header",
+            );
+        }
+        match self {
+            DestinationKind::Datadog if !token.chars().all(|c| c.is_ascii_hexdigit()) => Some(
+                "is not a Datadog API key: the datadog exporter takes hexadecimal digits only (0-9, a-f) and refuses to start otherwise",
+            ),
+            _ => None,
+        }
+    }
+}
+
 impl std::fmt::Display for DestinationKind {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(self.as_str())
@@ -127,5 +148,23 @@ mod tests {
         }
         assert_eq!(DestinationKind::parse("splunk"), None);
         assert_eq!(Signal::parse("Metrics"), None);
+    }
+}
+
+#[cfg(test)]
+mod token_tests {
+    use super::DestinationKind::{Datadog, Otlp, SplunkHec};
+
+    #[test]
+    fn token_shapes_the_exporters_take() {
+        assert_eq!(Datadog.token_problem("0123456789abcdefABCDEF0123456789"), None);
+        assert!(Datadog.token_problem("dd-api-key-xyz").unwrap().contains("hexadecimal"));
+        assert_eq!(SplunkHec.token_problem("00000000-1111-2222-3333-444444444444"), None);
+        assert_eq!(Otlp.token_problem("abc.def_ghi"), None);
+        for kind in [Datadog, SplunkHec, Otlp] {
+            assert_eq!(kind.token_problem(""), Some("is empty"));
+            assert!(kind.token_problem("abc\n").unwrap().contains("newline"));
+            assert!(kind.token_problem("ab cd").unwrap().contains("whitespace"));
+        }
     }
 }

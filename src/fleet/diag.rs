@@ -88,15 +88,17 @@ impl Located {
         let span_text = src.get(diag.span.clone()).unwrap_or("");
         let first_line_of_span = span_text.lines().next().unwrap_or("");
         let caret_len = first_line_of_span.chars().count().max(1);
+        // Keys, values and source lines come from the file: none reaches a terminal or a CI log raw.
+        let safe = |s: &str| crate::text::escape_controls(s).into_owned();
         Located {
-            file: file.to_string(),
+            file: safe(file),
             line,
             column,
-            field: diag.field.clone(),
-            value: diag.value.clone(),
-            message: diag.message.clone(),
-            help: diag.help.clone(),
-            source_line,
+            field: safe(&diag.field),
+            value: safe(&diag.value),
+            message: safe(&diag.message),
+            help: diag.help.as_deref().map(safe),
+            source_line: safe(&source_line),
             caret_len,
         }
     }

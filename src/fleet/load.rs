@@ -105,6 +105,9 @@ fn read_fleet(top: &mut Table<'_, '_>, diags: &mut Vec<Diag>) -> Fleet {
                 mtls: t.get("mtls", BOOL, diags).is_none_or(|v| v.into_inner()),
                 grafana_allow: t.strings("grafana_allow", diags),
                 control_plane_acl_span: t.value_span("control_plane_acl").unwrap_or_else(|| t.span()),
+                control_plane_acl_set: t.value_span("control_plane_acl").is_some(),
+                mtls_span: t.value_span("mtls"),
+                gateway_firewall_span: t.value_span("gateway_firewall"),
                 control_plane_acl: t.strings("control_plane_acl", diags),
             };
             t.finish(diags);
@@ -116,6 +119,9 @@ fn read_fleet(top: &mut Table<'_, '_>, diags: &mut Vec<Diag>) -> Fleet {
             grafana_allow: Vec::new(),
             control_plane_acl: Vec::new(),
             control_plane_acl_span: 0..0,
+            control_plane_acl_set: false,
+            mtls_span: None,
+            gateway_firewall_span: None,
         },
     };
 

@@ -6,9 +6,11 @@ pub mod duration;
 pub mod edit;
 mod load;
 pub mod node_meta;
+pub mod policy;
 pub mod preflight;
 mod reader;
 pub mod spec;
+pub mod trust;
 pub mod untrusted;
 pub mod validate;
 mod validate_destination;
@@ -42,6 +44,14 @@ pub struct Loaded {
 }
 
 impl Loaded {
+    /// The fleet-file error for these diagnostics (each resolved to its line).
+    pub fn invalid(&self, diags: &[Diag]) -> FleetError {
+        FleetError::Invalid {
+            file: self.file.clone(),
+            errors: diags.iter().map(|d| self.locate(d)).collect(),
+        }
+    }
+
     /// Resolves a span-carrying diagnostic (e.g. from the online preflight) against this file.
     pub fn locate(&self, diag: &Diag) -> Located {
         Located::resolve(&self.file, &self.source, diag)

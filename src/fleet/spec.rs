@@ -136,6 +136,16 @@ pub struct Security {
     /// Span of the `control_plane_acl` value, for errors about the ACL as a whole.
     #[serde(skip)]
     pub control_plane_acl_span: Range<usize>,
+    /// Where `mtls` is written, when it is.
+    #[serde(skip)]
+    pub mtls_span: Option<Range<usize>>,
+    /// Where `gateway_firewall` is written, when it is.
+    #[serde(skip)]
+    pub gateway_firewall_span: Option<Range<usize>>,
+    /// Whether the file sets `control_plane_acl` at all: absent leaves a cluster's ACL as it is; an empty list
+    /// turns an existing ACL off.
+    #[serde(skip)]
+    pub control_plane_acl_set: bool,
 }
 
 /// `[stack]`.
@@ -191,6 +201,28 @@ pub struct Destination {
     pub signals: Vec<Spanned<String>>,
     #[serde(skip)]
     pub span: Range<usize>,
+}
+
+impl Security {
+    /// Where the file turns mTLS off, when it does.
+    pub fn mtls_off_span(&self) -> Option<Range<usize>> {
+        (!self.mtls).then(|| self.mtls_span.clone()).flatten()
+    }
+
+    /// Where the file turns the gateway firewall off, when it does.
+    pub fn gateway_firewall_off_span(&self) -> Option<Range<usize>> {
+        (!self.gateway_firewall).then(|| self.gateway_firewall_span.clone()).flatten()
+    }
+}
+
+impl Cluster {
+    /// The cluster's path in diagnostics: `hub`, or `edges.<name>`.
+    pub fn field_path(&self) -> String {
+        match self.role {
+            Role::Hub => "hub".to_string(),
+            Role::Edge => format!("edges.{}", self.name.get_ref()),
+        }
+    }
 }
 
 impl Fleet {

@@ -61,7 +61,7 @@ pub fn is_credential_variable(name: &str) -> bool {
 /// A character YAML (1.1 or 1.2) or a terminal could treat as a line break or a command: every
 /// Unicode control character (tab, CR, LF, NEL among them) and the line and paragraph separators.
 fn is_forbidden_char(c: char) -> bool {
-    c.is_control() || c == '\u{2028}' || c == '\u{2029}'
+    crate::text::is_control(c)
 }
 
 /// Every string value of the document (any key, any depth): no control characters, no `${` (the
@@ -70,9 +70,25 @@ fn is_forbidden_char(c: char) -> bool {
 pub fn scan_strings(root: &DeTable<'_>) -> Vec<Diag> {
     let mut out = Vec::new();
     for (k, v) in root {
+        key(k, "", &mut out);
         walk(k.get_ref(), v, &mut out);
     }
     out
+}
+
+/// A key with a control character is refused at its line (its name is escaped in the diagnostic).
+fn key(k: &toml::Spanned<std::borrow::Cow<'_, str>>, parent: &str, out: &mut Vec<Diag>) {
+    if k.get_ref().chars().any(is_forbidden_char) {
+        let path = if parent.is_empty() {
+            k.get_ref().to_string()
+        } else {
+            format!("{parent}.{}", k.get_ref())
+        };
+        out.push(
+            Diag::new(k.span(), path, "a key must not contain control characters or line breaks")
+                .help("rename the key: fleet-file keys are plain words like `region`"),
+        );
+    }
 }
 
 fn walk(path: &str, value: &toml::Spanned<DeValue<'_>>, out: &mut Vec<Diag>) {
@@ -89,6 +105,7 @@ fn walk(path: &str, value: &toml::Spanned<DeValue<'_>>, out: &mut Vec<Diag>) {
         }
         DeValue::Table(t) => {
             for (k, v) in t {
+                key(k, path, out);
                 walk(&format!("{path}.{}", k.get_ref()), v, out);
             }
         }
@@ -161,6 +178,17 @@ fn endpoint(field: &str, e: &Spanned<String>, carries_token: bool, d: &mut Vec<D
         return; // reported by the shape rules
     }
     let field = format!("{field}.endpoint");
+    if let Some(why) = url.host().and_then(|h| internal_host(&h)) {
+        d.push(
+            Diag::new(
+                e.span(),
+                field.clone(),
+                format!("points at {why}: a destination must be a public endpoint"),
+            )
+            .value(format!("{:?}", e.get_ref()))
+            .help("from the hub's gateway such an address reaches the node, the cluster or the cloud's metadata service, not a telemetry backend"),
+        );
+    }
     if !url.username().is_empty() || url.password().is_some() {
         d.push(
             Diag::new(
@@ -180,6 +208,67 @@ fn endpoint(field: &str, e: &Spanned<String>, carries_token: bool, d: &mut Vec<D
             )
             .value(format!("{:?}", e.get_ref())),
         );
+    }
+}
+
+/// Why a destination host is not a public endpoint: a loopback, private, shared (CGNAT), link-local
+/// (the metadata service at 169.254.169.254 among them), unspecified or multicast address written as an IP
+/// literal (IPv4-mapped IPv6 included), or a name that only resolves inside a machine or site.
+pub fn internal_host(host: &url::Host<&str>) -> Option<&'static str> {
+    use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+    fn v4(ip: Ipv4Addr) -> Option<&'static str> {
+        let o = ip.octets();
+        if ip == Ipv4Addr::new(169, 254, 169, 254) {
+            Some("the cloud metadata address 169.254.169.254")
+        } else if ip.is_loopback() {
+            Some("a loopback address")
+        } else if ip.is_private() || (o[0] == 100 && (64..128).contains(&o[1])) {
+            Some("a private address")
+        } else if ip.is_link_local() {
+            Some("a link-local address")
+        } else if ip.is_unspecified() || o[0] == 0 || ip.is_broadcast() || ip.is_multicast() {
+            Some("an address that names no public host")
+        } else {
+            None
+        }
+    }
+    fn v6(ip: Ipv6Addr) -> Option<&'static str> {
+        let first = ip.segments()[0];
+        if let Some(mapped) = ip.to_ipv4_mapped() {
+            v4(mapped)
+        } else if ip.is_loopback() {
+            Some("a loopback address")
+        } else if (first & 0xfe00) == 0xfc00 {
+            Some("a private (unique local) address")
+        } else if (first & 0xffc0) == 0xfe80 {
+            Some("a link-local address")
+        } else if ip.is_unspecified() || ip.is_multicast() {
+            Some("an address that names no public host")
+        } else {
+            None
+        }
+    }
+    match host {
+        url::Host::Ipv4(ip) => v4(*ip),
+        url::Host::Ipv6(ip) => v6(*ip),
+        url::Host::Domain(name) => {
+            let name = name.trim_end_matches('.').to_ascii_lowercase();
+            // A name that is an IP literal in another spelling is caught by the URL parser, which
+            // normalises `0x7f.1`, `2130706433` and the like to an Ipv4 host.
+            if let Ok(ip) = name.parse::<IpAddr>() {
+                return match ip {
+                    IpAddr::V4(ip) => v4(ip),
+                    IpAddr::V6(ip) => v6(ip),
+                };
+            }
+            let internal = name == "localhost"
+                || [".localhost", ".local", ".internal", ".cluster.local", ".svc"]
+                    .iter()
+                    .any(|suffix| name.ends_with(suffix))
+                || name == "metadata"
+                || name == "metadata.google.internal";
+            internal.then_some("a name that resolves only inside a machine, cluster or site")
+        }
     }
 }
 
@@ -219,6 +308,36 @@ mod tests {
         assert!(is_tag("team-obs") && is_tag("env:prod") && is_tag("cost/center=42"));
         for bad in ["a,b", "a b", "a\"b", "a'b", "a{b", "a#b"] {
             assert!(!is_tag(bad), "{bad}");
+        }
+    }
+
+    #[test]
+    fn internal_destination_hosts_are_named() {
+        let internal = |u: &str| {
+            let url = url::Url::parse(u).expect("url");
+            internal_host(&url.host().expect("a host"))
+        };
+        for bad in [
+            "https://169.254.169.254/latest",
+            "https://10.0.0.5:4318",
+            "https://127.0.0.1",
+            "https://2130706433/",
+            "https://0x7f.1/",
+            "https://[::1]:4317",
+            "https://[::ffff:10.1.2.3]/",
+            "https://[fd00::1]/",
+            "https://[fe80::1]/",
+            "https://100.64.0.1/",
+            "https://192.168.1.1/",
+            "https://172.16.0.1/",
+            "https://localhost:4318",
+            "https://otel.observability.svc.cluster.local:4317",
+            "https://metadata.google.internal/",
+        ] {
+            assert!(internal(bad).is_some(), "{bad} must be refused");
+        }
+        for ok in ["https://collector.example.com/v1", "https://203.0.113.7:4318", "https://[2001:db8::1]/"] {
+            assert_eq!(internal(ok), None, "{ok}");
         }
     }
 }

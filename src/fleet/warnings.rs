@@ -1,5 +1,5 @@
 //! Choices a fleet file may make that weaken its security: reported as warnings by `validate`, `plan`
-//! and `up`, never errors (a short-lived CI fleet may choose them knowingly).
+//! and `up` under `--policy open`; `--policy strict` (the default under CI) refuses them (`policy`).
 
 use super::spec::Fleet;
 
@@ -38,6 +38,18 @@ pub fn security_warnings(f: &Fleet) -> Vec<String> {
         );
     }
     out
+}
+
+/// What `--policy strict` would refuse and the warnings above do not already name, as warnings for
+/// `--policy open`: networks wider than /8 or /16, sets admitting every address, reserved node label and
+/// taint prefixes.
+pub fn open_policy_warnings(f: &Fleet) -> Vec<String> {
+    const NAMED_ABOVE: [&str; 3] = ["security.mtls", "security.gateway_firewall", "stack.gpu_profiling"];
+    super::policy::violations(f)
+        .into_iter()
+        .filter(|d| !NAMED_ABOVE.contains(&d.field.as_str()))
+        .map(|d| format!("{} {}", d.field, d.message))
+        .collect()
 }
 
 #[cfg(test)]

@@ -10,6 +10,7 @@
 
 pub mod apply;
 pub mod client;
+mod config_maps;
 pub mod delete;
 pub mod drain;
 pub mod dry_run;

@@ -215,6 +215,17 @@ impl Client {
         Ok(body.acl)
     }
 
+    /// The control-plane ACL, or `None` when the cluster has none to manage: LKE answers 400 `Cluster does
+    /// not support Control Plane ACL` for a cluster neither created with an ACL nor upgraded to use one, and an
+    /// account without the feature may answer 404. Both mean "no ACL" (as the Terraform provider reads them).
+    pub async fn find_control_plane_acl(&self, id: u64) -> Result<Option<ControlPlaneAcl>> {
+        match self.get_control_plane_acl(id).await {
+            Ok(acl) => Ok(Some(acl)),
+            Err(Error::Api(api)) if matches!(api.status, 400 | 404) => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
     /// Replaces the control-plane ACL (`PUT /lke/clusters/{id}/control_plane_acl`).
     pub async fn update_control_plane_acl(&self, id: u64, acl: &ControlPlaneAcl) -> Result<ControlPlaneAcl> {
         let body = ControlPlaneAclBody { acl: acl.clone() };

@@ -14,6 +14,10 @@ use crate::ops::{connect, gpu_runtime, live_stack};
 use crate::plan::{Action, ObjectPlan, Observed, Plan};
 use crate::stack::{Inputs, Renderer, secrets};
 
+/// The hub gateway's ConfigMap: what runs, for the review of destinations.
+const GATEWAY_NAMESPACE: &str = "observability-hub";
+const GATEWAY_CONFIG: &str = "otel-gateway";
+
 /// How long the comparison may take when the command has no `--timeout`.
 const DEFAULT_BUDGET: Duration = Duration::from_secs(300);
 
@@ -137,6 +141,9 @@ pub async fn stacks(
         let compared = async {
             if c.role == Role::Hub {
                 inputs.gateway_address = connect::gateway_address(&k8s).await?;
+                let running = k8s.get_config_map_data(GATEWAY_NAMESPACE, GATEWAY_CONFIG).await?;
+                let config = running.as_ref().and_then(|d| d.get("config.yaml"));
+                plan.destinations = crate::plan::destinations::review(fleet, config.map(String::as_str));
             }
             inputs.gpu_runtime = gpu_runtime::detect(&k8s, c).await?;
             compare_cluster(&k8s, fleet, c, &inputs, renderer, deadline).await

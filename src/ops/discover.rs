@@ -10,7 +10,7 @@ use crate::fleet::preflight::{self, Catalog};
 use crate::fleet::{Fleet, Role};
 use crate::linode::{self, Client, Filter};
 use crate::naming;
-use crate::plan::{Observed, ObservedCluster, is_ours};
+use crate::plan::{Observed, ObservedCluster, SeenAcl, is_ours};
 
 /// The catalog the preflight checks against, all calls at once: three lists, the account only when the
 /// fleet uses an HA control plane or the control-plane ACL (account capabilities), and plan availability
@@ -108,13 +108,16 @@ pub async fn observe(client: &Client, fleet: &Fleet) -> Result<Observed, crate::
         if is_ours(&c.tags, name) {
             let client = client.clone();
             let id = c.id;
-            let want_acl = !fleet.security.control_plane_acl.is_empty();
+            let want_acl = fleet.security.control_plane_acl_set;
             tasks.spawn(async move {
                 let (pools, acl) = tokio::join!(client.list_node_pools(id), async {
                     if want_acl {
-                        client.get_control_plane_acl(id).await.map(Some)
+                        client.find_control_plane_acl(id).await.map(|acl| match acl {
+                            Some(acl) => SeenAcl::Acl(acl),
+                            None => SeenAcl::Unsupported,
+                        })
                     } else {
-                        Ok(None)
+                        Ok(SeenAcl::Unread)
                     }
                 });
                 (i, pools.and_then(|p| acl.map(|a| (p, a))))
@@ -122,14 +125,12 @@ pub async fn observe(client: &Client, fleet: &Fleet) -> Result<Observed, crate::
         }
     }
     let mut pools: BTreeMap<usize, Vec<linode::NodePool>> = BTreeMap::new();
-    let mut acls: BTreeMap<usize, linode::ControlPlaneAcl> = BTreeMap::new();
+    let mut acls: BTreeMap<usize, SeenAcl> = BTreeMap::new();
     while let Some(joined) = tasks.join_next().await {
         let (i, result) = joined.map_err(|e| crate::Error::Internal(format!("pool listing task failed: {e}")))?;
         let (p, acl) = result?;
         pools.insert(i, p);
-        if let Some(acl) = acl {
-            acls.insert(i, acl);
-        }
+        acls.insert(i, acl);
     }
 
     let has_edge = relevant
@@ -157,7 +158,7 @@ pub async fn observe(client: &Client, fleet: &Fleet) -> Result<Observed, crate::
                 cluster,
                 pools,
                 node_ipv4,
-                acl: acls.remove(&i),
+                acl: acls.remove(&i).unwrap_or_default(),
             }
         })
         .collect();

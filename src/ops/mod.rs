@@ -64,6 +64,20 @@ impl Paths {
     }
 }
 
+/// The operator's trust settings: given on the command line or in the pipeline's environment, never by the
+/// fleet file (which can arrive in a pull request).
+#[derive(Debug, Clone, Default)]
+pub struct Trust {
+    /// `--policy` (resolved: strict under CI unless `--policy open`).
+    pub policy: crate::fleet::policy::Policy,
+    /// `--destination-token` / `LKEOBS_DESTINATION_TOKENS`.
+    pub tokens: Option<crate::fleet::trust::TokenAllowlist>,
+    /// `--expect-fleet` / `LKEOBS_EXPECT_FLEET`.
+    pub expect_fleet: Option<String>,
+    /// Whether this run is CI (`CI` set).
+    pub ci: bool,
+}
+
 /// Everything a command needs from the command line and environment, read once at startup.
 #[derive(Debug, Clone)]
 pub struct Ctx {
@@ -77,6 +91,8 @@ pub struct Ctx {
     pub paths: Paths,
     /// The environment as it was at start-up (destination tokens are read from it).
     pub env: environment::Environment,
+    /// The operator's trust settings (flags and environment, never the fleet file).
+    pub trust: Trust,
     /// The run's one client (one rate limiter, one call count), made on first use.
     client: Arc<OnceLock<Client>>,
 }
@@ -99,8 +115,15 @@ impl Ctx {
             linode,
             paths,
             env: environment::Environment::capture(),
+            trust: Trust::default(),
             client: Arc::new(OnceLock::new()),
         }
+    }
+
+    /// The same context held to `trust`.
+    pub fn with_trust(mut self, trust: Trust) -> Self {
+        self.trust = trust;
+        self
     }
 
     /// Linode API calls made so far by this run, by method and path template (`api_calls` in JSON reports).
@@ -108,15 +131,50 @@ impl Ctx {
         self.client.get().map(Client::api_calls).unwrap_or_default()
     }
 
-    /// Loads and checks the fleet file named by `--fleet`.
+    /// Loads and checks the fleet file named by `--fleet`; with `--expect-fleet`, refuses any other fleet.
     pub fn load_fleet(&self) -> Result<crate::fleet::Loaded, crate::Error> {
-        Ok(crate::fleet::load(&self.fleet_path)?)
+        let loaded = crate::fleet::load(&self.fleet_path)?;
+        if let Some(expected) = &self.trust.expect_fleet
+            && loaded.fleet.name() != expected
+        {
+            let name = &loaded.fleet.fleet.name;
+            let diag = crate::fleet::Diag::new(
+                name.span(),
+                "fleet.name",
+                format!("this run may only touch the fleet {expected:?} (--expect-fleet), not this one"),
+            )
+            .value(format!("{:?}", name.get_ref()))
+            .help("a fleet file renamed to another fleet's name is refused before any call");
+            return Err(loaded.invalid(&[diag]).into());
+        }
+        Ok(loaded)
+    }
+
+    /// [`Ctx::load_fleet`] for a command that applies or plans the fleet: the operator's destination-token
+    /// allowlist (required under CI when a destination carries a token) and, under `--policy strict`, the
+    /// strict policy, each refusal at its line before anything is read or created.
+    pub fn load_fleet_to_apply(&self) -> Result<crate::fleet::Loaded, crate::Error> {
+        use crate::fleet::{policy, trust};
+        let loaded = self.load_fleet()?;
+        let mut diags = trust::check_tokens(&loaded.fleet, self.trust.tokens.as_ref(), self.trust.ci);
+        if self.trust.policy == policy::Policy::Strict {
+            diags.extend(policy::violations(&loaded.fleet));
+        }
+        if diags.is_empty() {
+            Ok(loaded)
+        } else {
+            diags.sort_by_key(|d| (d.span.start, d.span.end));
+            Err(loaded.invalid(&diags).into())
+        }
     }
 
     /// The fleet's security warnings (allowed but weak choices): printed on stderr at once in text mode,
     /// returned for the JSON report, which carries them instead.
     pub fn security_warnings(&self, fleet: &crate::fleet::Fleet) -> Vec<String> {
-        let warnings = crate::fleet::warnings::security_warnings(fleet);
+        let mut warnings = crate::fleet::warnings::security_warnings(fleet);
+        if self.trust.policy == crate::fleet::policy::Policy::Open {
+            warnings.extend(crate::fleet::warnings::open_policy_warnings(fleet));
+        }
         if !self.printer.json() {
             for w in &warnings {
                 self.printer.warn(w);

@@ -3,7 +3,7 @@
 use std::collections::BTreeSet;
 use std::net::Ipv4Addr;
 
-use super::{AclChange, Action, ClusterChange, ClusterPlan, FirewallPlan, ObjectPlan, Plan, PlanMode, PoolPlan, pools};
+use super::{AclChange, AclVia, Action, ClusterChange, ClusterPlan, FirewallPlan, ObjectPlan, Plan, PlanMode, PoolPlan, pools};
 use crate::firewall;
 use crate::fleet::{Cluster, Fleet, Role};
 use crate::linode::{ControlPlaneAcl, Firewall, LkeCluster, NodePool};
@@ -26,8 +26,20 @@ pub struct ObservedCluster {
     pub pools: Vec<NodePool>,
     /// Public IPv4 addresses of its nodes.
     pub node_ipv4: Vec<Ipv4Addr>,
-    /// Its control-plane ACL, read when the fleet asks for one.
-    pub acl: Option<ControlPlaneAcl>,
+    /// Its control-plane ACL, read when the fleet file sets `control_plane_acl`.
+    pub acl: SeenAcl,
+}
+
+/// What discovery read of a cluster's control-plane ACL.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum SeenAcl {
+    /// Not read: the fleet file does not set `control_plane_acl`, so the cluster's ACL is left as it is.
+    #[default]
+    Unread,
+    /// The cluster has no ACL to manage (LKE answers 400 or 404): one is enabled with a cluster update.
+    Unsupported,
+    /// The cluster's ACL, managed through `control_plane_acl`.
+    Acl(ControlPlaneAcl),
 }
 
 /// Whether a resource's tags say it belongs to this fleet.
@@ -116,6 +128,7 @@ pub fn offline(fleet: &Fleet, renderer: &Renderer) -> Result<Plan, crate::Error>
         changes: 0,
         problems: Vec::new(),
         notes: Vec::new(),
+        destinations: super::destinations::review(fleet, None),
     };
     plan.changes = plan.count_changes();
     Ok(plan)
@@ -221,26 +234,35 @@ fn existing_cluster(fleet: &Fleet, c: &Cluster, have: &ObservedCluster, plan: &m
     }
 }
 
-/// The ACL change an existing cluster needs: only when the fleet lists networks (an emptied list leaves
-/// the cluster's ACL as it is: turning it off would open the API, so that stays a person's decision).
+/// The ACL change an existing cluster needs when the fleet file sets `control_plane_acl` (absent leaves the
+/// cluster's ACL as it is). A cluster without an ACL gets one with a cluster update (LKE's "upgraded to use
+/// it", which cannot be undone); after that, and to take the ACL off with an empty list, the
+/// `control_plane_acl` endpoint takes the change.
 fn acl_change(fleet: &Fleet, have: &ObservedCluster) -> Option<AclChange> {
-    let mut want: Vec<String> = fleet
+    let mut to: Vec<String> = fleet
         .security
         .control_plane_acl
         .iter()
         .map(|a| a.get_ref().clone())
         .collect();
-    if want.is_empty() {
-        return None;
+    to.sort();
+    to.dedup();
+    match &have.acl {
+        SeenAcl::Unread => None,
+        SeenAcl::Unsupported => (!to.is_empty()).then_some(AclChange {
+            from: Vec::new(),
+            to,
+            via: AclVia::ClusterUpdate,
+        }),
+        SeenAcl::Acl(acl) => {
+            let from = acl.enforced_addresses();
+            (from != to).then_some(AclChange {
+                from,
+                to,
+                via: AclVia::AclEndpoint,
+            })
+        }
     }
-    want.sort();
-    want.dedup();
-    let from = have
-        .acl
-        .as_ref()
-        .map(ControlPlaneAcl::enforced_addresses)
-        .unwrap_or_default();
-    (from != want).then_some(AclChange { from, to: want })
 }
 
 /// The online plan: `observed` is what discovery found.
@@ -255,6 +277,8 @@ pub fn online(fleet: &Fleet, observed: &Observed, renderer: &Renderer) -> Result
         changes: 0,
         problems: Vec::new(),
         notes: Vec::new(),
+        // Until the hub's gateway is read (`ops::compare`), every destination counts as new.
+        destinations: super::destinations::review(fleet, None),
     };
     let mut wanted_labels = BTreeSet::new();
     let mut edge_ips: Vec<Ipv4Addr> = Vec::new();

@@ -4,9 +4,10 @@
 mod build;
 mod change;
 pub mod cost;
+pub mod destinations;
 mod pools;
 
-pub use build::{Observed, ObservedCluster, is_ours, offline, online, version_step};
+pub use build::{Observed, ObservedCluster, SeenAcl, is_ours, offline, online, version_step};
 pub use change::{ClusterChange, PoolChange};
 pub use pools::{node_labels, node_taints};
 
@@ -78,6 +79,9 @@ pub struct Plan {
     /// Facts worth knowing that change nothing.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub notes: Vec<String>,
+    /// Each `[[destinations]]` entry against what the hub's gateway runs: new or moved ones need review.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub destinations: Vec<destinations::DestinationReview>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -109,17 +113,32 @@ pub struct ClusterPlan {
 /// A change of an existing cluster's control-plane ACL (`up` puts the fleet's list).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct AclChange {
-    /// Networks enforced now (empty: no ACL enforced).
+    /// Networks enforced now (empty: no ACL enforced, or none on the cluster when `via` is `cluster_update`).
     pub from: Vec<String>,
-    /// Networks the fleet file lists.
+    /// Networks the fleet file lists (empty: the ACL is turned off).
     pub to: Vec<String>,
+    /// Which request makes the change.
+    pub via: AclVia,
+}
+
+/// The request that changes a cluster's control-plane ACL.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AclVia {
+    /// `PUT /lke/clusters/{id}` with `control_plane.acl`: the cluster has no ACL yet and is upgraded to use one.
+    ClusterUpdate,
+    /// `PUT /lke/clusters/{id}/control_plane_acl`: the cluster has an ACL.
+    AclEndpoint,
 }
 
 impl AclChange {
-    /// `203.0.113.0/24 → 198.51.100.0/24, 203.0.113.0/24`, `off → …`.
+    /// `203.0.113.0/24 → 198.51.100.0/24, 203.0.113.0/24`, `none → … (enabled on the cluster)`, `… → off`.
     pub fn describe(&self) -> String {
         let side = |v: &[String]| if v.is_empty() { "off".to_string() } else { v.join(", ") };
-        format!("{} → {}", side(&self.from), side(&self.to))
+        match self.via {
+            AclVia::ClusterUpdate => format!("none → {} (enabled on the cluster)", side(&self.to)),
+            AclVia::AclEndpoint => format!("{} → {}", side(&self.from), side(&self.to)),
+        }
     }
 }
 

@@ -61,13 +61,18 @@ pub fn parse_firing(body: &[u8]) -> Result<Vec<Alert>, String> {
         .alerts
         .into_iter()
         .filter(|a| a.state == "firing")
-        .map(|a| Alert {
-            name: a.labels.get("alertname").cloned().unwrap_or_default(),
-            cluster: a.labels.get("cluster_id").filter(|c| !c.is_empty()).cloned(),
-            severity: a.labels.get("severity").cloned().unwrap_or_default(),
-            summary: a.annotations.get("summary").cloned().unwrap_or_default(),
-            active_since: a.active_at.unwrap_or_default(),
-            labels: a.labels,
+        .map(|a| {
+            // Labels and annotations come from the cluster: none reaches a terminal or CI log raw.
+            let safe = |s: &str| crate::text::escape_controls(s).into_owned();
+            let labels: BTreeMap<String, String> = a.labels.iter().map(|(k, v)| (safe(k), safe(v))).collect();
+            Alert {
+                name: labels.get("alertname").cloned().unwrap_or_default(),
+                cluster: labels.get("cluster_id").filter(|c| !c.is_empty()).cloned(),
+                severity: labels.get("severity").cloned().unwrap_or_default(),
+                summary: a.annotations.get("summary").map(|s| safe(s)).unwrap_or_default(),
+                active_since: safe(&a.active_at.unwrap_or_default()),
+                labels,
+            }
         })
         .collect();
     firing.sort_by(|a, b| {
@@ -130,6 +135,18 @@ mod tests {
         assert_eq!(firing[0].summary, "Cluster us-east has sent no metrics");
         assert_eq!(firing[0].active_since, "2026-08-01T10:01:00Z");
         assert_eq!(firing[1].labels["exporter"], "splunk_hec/1");
+    }
+
+    #[test]
+    fn control_characters_from_the_cluster_are_escaped() {
+        let body = br#"{"status":"success","data":{"alerts":[{"labels":{"alertname":"X\u001b]0;owned\u0007","cluster_id":"a\n::add-mask::b"},
+         "annotations":{"summary":"line\n::warning::fake"},"state":"firing","activeAt":"2026-08-01T10:00:00Z"}]}}"#;
+        let firing = parse_firing(body).expect("alerts");
+        let a = &firing[0];
+        for text in [&a.name, &a.summary, a.cluster.as_deref().unwrap_or_default()] {
+            assert!(!text.chars().any(crate::text::is_control), "{text:?}");
+        }
+        assert_eq!(a.summary, "line\\n::warning::fake");
     }
 
     #[test]

@@ -5,6 +5,7 @@ use base64::Engine as _;
 use serde_json::{Value, json};
 
 use super::http::{Reply, Request};
+use super::linode_acl as acl;
 use super::linode::{Logged, State};
 use super::linode_firewalls::{create_tag, delete_tag, detach_entity, firewalls};
 use super::linode_limits::Verdict;
@@ -144,26 +145,8 @@ fn route(state: &mut State, req: &Request, method: &str, segs: &[&str], body: &V
         ("PUT", ["lke", "clusters", _]) => update_cluster(state, id(2), body),
         ("DELETE", ["lke", "clusters", _]) => delete_cluster(state, id(2)),
         ("GET", ["lke", "clusters", _, "kubeconfig"]) => kubeconfig(state, id(2)),
-        ("GET", ["lke", "clusters", _, "control_plane_acl"]) => ok(json!({"acl": state
-            .acls
-            .get(&id(2))
-            .cloned()
-            .unwrap_or_else(|| json!({"enabled": false, "addresses": {"ipv4": [], "ipv6": []}}))})),
-        ("PUT", ["lke", "clusters", _, "control_plane_acl"]) => {
-            if !state
-                .account_capabilities
-                .iter()
-                .any(|c| c == "LKE Network Access Control List (IP ACL)")
-            {
-                return err(
-                    400,
-                    Some("acl"),
-                    "Control plane ACLs are not available for this account",
-                );
-            }
-            state.acls.insert(id(2), body["acl"].clone());
-            ok(json!({"acl": body["acl"]}))
-        }
+        ("GET", ["lke", "clusters", _, "control_plane_acl"]) => acl::get(state, id(2)),
+        ("PUT", ["lke", "clusters", _, "control_plane_acl"]) => acl::put(state, id(2), body),
         ("GET", ["lke", "clusters", c, "api-endpoints"]) => list(
             req,
             vec![json!({"endpoint": format!("https://{c}.lke.sim.invalid:443")})],
@@ -278,9 +261,7 @@ fn create_cluster(state: &mut State, body: &Value) -> Reply {
         "tags": body["tags"].as_array().cloned().unwrap_or_default(), "status": "ready",
         "control_plane": {"high_availability": ha}, "created": WHEN, "updated": WHEN, "tier": "standard"});
     state.clusters.insert(id, cluster.clone());
-    if body["control_plane"]["acl"].is_object() {
-        state.acls.insert(id, body["control_plane"]["acl"].clone());
-    }
+    acl::from_cluster_body(state, id, body);
     state.kubeconfig_pending.insert(id, state.kubeconfig_not_ready_polls);
     for spec in &pools {
         if let Err(Invalid(field, reason)) = make_pool(state, id, &region, spec) {
@@ -302,7 +283,7 @@ fn control_plane_refused(state: &State, body: &Value) -> Option<Reply> {
             "HA control planes are not available for this account",
         ));
     }
-    if body["control_plane"]["acl"].is_object() && !has("LKE Network Access Control List (IP ACL)") {
+    if body["control_plane"]["acl"].is_object() && !has(acl::CAPABILITY) {
         return Some(err(
             400,
             Some("control_plane.acl"),
@@ -340,7 +321,9 @@ fn update_cluster(state: &mut State, id: u64, body: &Value) -> Reply {
     if let Some(ha) = body["control_plane"]["high_availability"].as_bool() {
         cluster["control_plane"]["high_availability"] = json!(ha);
     }
-    ok(cluster.clone())
+    let cluster = cluster.clone();
+    acl::from_cluster_body(state, id, body);
+    ok(cluster)
 }
 
 fn delete_cluster(state: &mut State, id: u64) -> Reply {

@@ -17,6 +17,7 @@ mod kube_portforward;
 mod kube_routes;
 mod latencies;
 pub mod linode;
+mod linode_acl;
 mod linode_catalog;
 mod linode_firewalls;
 mod linode_limits;

@@ -1,10 +1,9 @@
 //! `lkeobs sim --state FILE`: the simulated account saved to a file (the Linode objects and every
 //! cluster's Kubernetes objects), so a pipeline's steps can run as separate processes and a restarted
-//! simulator continues where the last one stopped. Written atomically (a temporary file renamed over
+//! simulator continues where the last one stopped. Written atomically (a new temporary file renamed over
 //! it), readable by the owner only (0600): the file holds the clusters' Secrets.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::io::Write as _;
 use std::path::Path;
 
 use serde::{Deserialize, Serialize};
@@ -16,14 +15,14 @@ use super::linode::State;
 use super::world::World;
 
 /// The saved account.
-#[derive(Debug, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Default, Serialize, Deserialize, PartialEq)]
 pub(crate) struct Saved {
     linode: SavedLinode,
     clusters: Vec<SavedCluster>,
 }
 
 /// The Linode objects (the catalogue and the options come from the command line each time).
-#[derive(Debug, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Default, Serialize, Deserialize, PartialEq)]
 struct SavedLinode {
     clusters: BTreeMap<u64, Value>,
     pools: BTreeMap<u64, Value>,
@@ -127,21 +126,35 @@ pub(crate) fn load(path: &Path) -> std::io::Result<Option<Saved>> {
     }
 }
 
-/// Writes `saved` to `path` atomically, mode 0600.
+/// Writes `saved` to `path` atomically, mode 0600, through the same private write as the kubeconfig (a new
+/// temp file created with `O_EXCL`, never a fixed name a planted symlink or pre-made file could redirect).
 pub(crate) fn save(path: &Path, saved: &Saved) -> std::io::Result<()> {
     let text = serde_json::to_vec(saved).map_err(std::io::Error::other)?;
-    let mut tmp_name = path.as_os_str().to_owned();
-    tmp_name.push(".tmp");
-    let tmp = std::path::PathBuf::from(tmp_name);
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create(true).truncate(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt as _;
-        options.mode(0o600);
+    crate::kubeconfig::write_private(path, &text).map_err(std::io::Error::other)
+}
+
+#[cfg(all(test, unix))]
+mod tests {
+    use std::os::unix::fs::PermissionsExt as _;
+
+    use super::*;
+
+    #[test]
+    fn a_planted_world_writable_tmp_file_or_symlink_is_never_written_through() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("sim-state.json");
+        // What an attacker may plant: the old fixed temp name as a 0666 file, and as a symlink elsewhere.
+        let planted = dir.path().join("sim-state.json.tmp");
+        std::fs::write(&planted, b"planted").expect("plant");
+        std::fs::set_permissions(&planted, std::fs::Permissions::from_mode(0o666)).expect("chmod");
+        let elsewhere = dir.path().join("elsewhere");
+        std::fs::write(&elsewhere, b"theirs").expect("target");
+        std::os::unix::fs::symlink(&elsewhere, dir.path().join("sim-state.json.lkeobs.tmp")).expect("symlink");
+
+        save(&path, &Saved::default()).expect("saved");
+        let mode = std::fs::metadata(&path).expect("state").permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600, "{mode:o}");
+        assert_eq!(std::fs::read(&planted).expect("planted"), b"planted");
+        assert_eq!(std::fs::read(&elsewhere).expect("elsewhere"), b"theirs");
     }
-    let mut file = options.open(&tmp)?;
-    file.write_all(&text)?;
-    file.sync_all()?;
-    std::fs::rename(&tmp, path)
 }

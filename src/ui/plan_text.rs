@@ -1,4 +1,5 @@
-//! The plan as text for a person: one block per cluster, then the firewall, problems, notes and a one-line total.
+//! The plan as text for a person: one block per cluster, then the firewall, the destinations' review,
+//! problems, notes and a one-line total.
 
 use std::fmt::Write as _;
 
@@ -32,7 +33,7 @@ pub fn render(plan: &Plan) -> String {
             let _ = writeln!(out, "    ~ {}", change.describe());
         }
         if let Some(acl) = &c.acl {
-            let _ = writeln!(out, "    ~ control-plane ACL {}", acl.describe());
+            let _ = writeln!(out, "    ~ control-plane ACL: {}", acl.describe());
         }
         let _ = writeln!(out, "    tags: {}", c.tags.join(", "));
         for p in &c.pools {
@@ -105,6 +106,14 @@ pub fn render(plan: &Plan) -> String {
         }
         out.push('\n');
         firewalls += usize::from(f.action.is_change());
+    }
+    if !plan.destinations.is_empty() {
+        let _ = writeln!(out, "destinations (data and tokens leave the fleet here):");
+        for d in &plan.destinations {
+            let mark = if d.needs_review { "!" } else { "=" };
+            let _ = writeln!(out, "  {mark} {}", d.describe());
+        }
+        out.push('\n');
     }
     for n in &plan.notes {
         let _ = writeln!(out, "note: {n}");

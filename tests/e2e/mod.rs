@@ -12,6 +12,9 @@ use super::support::FAKE_TOKEN;
 use super::support::openapi;
 use super::support::world::World;
 
+#[path = "../tooling/hermetic.rs"]
+pub mod hermetic;
+
 /// The fleet every end-to-end test starts from: a hub and two edges (one with a GPU pool), mTLS and the
 /// gateway firewall on, a TTL so every resource carries an expiry tag.
 /// `add-edge` of a one-node edge `fra` in de-fra-2, without verification.
@@ -87,17 +90,8 @@ impl Dir {
     }
 
     fn command(&self, world: &World, args: &[&str]) -> Command {
-        let bin = assert_cmd::cargo::cargo_bin("lkeobs");
-        let nowhere = self.tmp.path().join("home");
-        let mut cmd = Command::new(bin);
-        cmd.env_clear()
-            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-            .env("HOME", &nowhere)
-            .env("XDG_CONFIG_HOME", &nowhere)
-            .env("XDG_STATE_HOME", self.state())
-            .env("KUBECONFIG", self.kubeconfig())
-            .env("NO_COLOR", "1")
-            .env("LINODE_URL", world.linode.base_url())
+        let mut cmd = hermetic::Sandbox::at(self.tmp.path()).lkeobs();
+        cmd.env("LINODE_URL", world.linode.base_url())
             .env("LINODE_TOKEN", FAKE_TOKEN)
             .arg("--fleet")
             .arg(self.fleet())
@@ -107,8 +101,14 @@ impl Dir {
 
     /// Runs `lkeobs ARGS --output json` to the end: (exit code, stdout JSON, stderr).
     pub async fn run(&self, world: &World, args: &[&str]) -> (i32, Value, String) {
+        self.run_env(world, args, &[]).await
+    }
+
+    /// [`Dir::run`] with these variables added to the (otherwise empty) environment.
+    pub async fn run_env(&self, world: &World, args: &[&str], env: &[(&str, &str)]) -> (i32, Value, String) {
         let mut cmd = self.command(world, args);
         cmd.args(["--output", "json"]);
+        cmd.envs(env.iter().copied());
         let out = tokio::task::spawn_blocking(move || cmd.output().expect("lkeobs runs"))
             .await
             .expect("join");

@@ -17,23 +17,15 @@ pub fn fleet(name: &str) -> PathBuf {
 /// The example fleets every render check covers.
 pub const EXAMPLE_FLEETS: [&str; 3] = ["example", "prod", "ci"];
 
-/// The lkeobs binary with a clean environment (no colour, no inherited fleet, token or API URL).
+pub mod hermetic;
+
+/// The lkeobs binary in a sandbox of its own ([`hermetic::Sandbox`]): an empty environment (no colour, no
+/// inherited fleet, token, API URL or `CI`), HOME, KUBECONFIG and XDG folders in a fresh folder, run from the
+/// crate root. `CI=true` without a terminal implies `--yes`: tests opt in explicitly.
 pub fn lkeobs() -> assert_cmd::Command {
-    let mut cmd = assert_cmd::Command::cargo_bin("lkeobs").expect("binary built");
-    // No way to reach a real Linode account: no token, no linode-cli config, no API URL.
-    let nowhere = std::env::temp_dir().join("lkeobs-tests-no-home");
-    cmd.env_remove("LKEOBS_FLEET")
-        .env_remove("RUST_LOG")
-        .env_remove("LINODE_TOKEN")
-        .env_remove("LINODE_CLI_TOKEN")
-        .env_remove("LINODE_URL")
-        // CI=true without a terminal implies --yes; tests opt in explicitly.
-        .env_remove("CI")
-        .env("HOME", &nowhere)
-        .env("XDG_CONFIG_HOME", &nowhere)
-        .env("NO_COLOR", "1")
-        .current_dir(root());
-    cmd
+    let mut cmd = hermetic::Sandbox::new().lkeobs();
+    cmd.current_dir(root());
+    assert_cmd::Command::from_std(cmd)
 }
 
 /// Whether this run is CI (`CI=true`), where a missing tool is a failure, not a skip.

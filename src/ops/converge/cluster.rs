@@ -8,7 +8,7 @@ use crate::linode::{
 };
 use crate::naming;
 use crate::plan::{
-    Action, ClusterChange, ClusterPlan, ObservedCluster, PoolChange, PoolPlan, node_labels, node_taints,
+    AclVia, Action, ClusterChange, ClusterPlan, ObservedCluster, PoolChange, PoolPlan, node_labels, node_taints,
 };
 use crate::stack::context::split_cidrs;
 
@@ -74,6 +74,18 @@ fn fleet_acl(fleet: &Fleet) -> Option<ControlPlaneAcl> {
             revision_id: None,
         }
     })
+}
+
+/// An ACL turned off (default allow), for a fleet file that empties `control_plane_acl`.
+fn acl_off() -> ControlPlaneAcl {
+    ControlPlaneAcl {
+        enabled: Some(false),
+        addresses: Some(AclAddresses {
+            ipv4: Some(Vec::new()),
+            ipv6: None,
+        }),
+        revision_id: None,
+    }
 }
 
 fn control_plane(fleet: &Fleet, c: &Cluster) -> ControlPlaneSpec {
@@ -193,8 +205,23 @@ pub(super) async fn ensure(
     if let Some(req) = update_request(fleet, c, plan, have, expires) {
         client.update_lke_cluster(id, &req).await?;
     }
-    if let (Some(change), Some(acl)) = (&plan.acl, fleet_acl(fleet)) {
-        client.update_control_plane_acl(id, &acl).await?;
+    if let Some(change) = &plan.acl {
+        let acl = fleet_acl(fleet).unwrap_or_else(acl_off);
+        match change.via {
+            AclVia::ClusterUpdate => {
+                let enable = UpdateLkeCluster {
+                    control_plane: Some(ControlPlaneSpec {
+                        high_availability: None,
+                        acl: Some(acl),
+                    }),
+                    ..UpdateLkeCluster::default()
+                };
+                client.update_lke_cluster(id, &enable).await?;
+            }
+            AclVia::AclEndpoint => {
+                client.update_control_plane_acl(id, &acl).await?;
+            }
+        }
         out.changes.push(format!("control-plane ACL {}", change.describe()));
     }
     // Pool plans follow the fleet's pool order; deletions come after.

@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use secrecy::SecretString;
+use secrecy::{ExposeSecret, SecretString};
 
 use crate::fleet::{Diag, Fleet, FleetError, Loaded};
 use crate::ops::environment::Environment;
@@ -20,9 +20,21 @@ pub(super) fn destination_tokens(
     for (i, d) in loaded.fleet.destinations.iter().enumerate() {
         let Some(env) = &d.token_env else { continue };
         match environment.non_empty(env.get_ref()) {
-            Some(v) => {
-                tokens.insert(env.get_ref().clone(), v.clone());
-            }
+            Some(v) => match d.kind().and_then(|k| k.token_problem(v.expose_secret()).map(|why| (k, why))) {
+                None => {
+                    tokens.insert(env.get_ref().clone(), v.clone());
+                }
+                Some((kind, why)) => errors.push(loaded.locate(
+                    &Diag::new(
+                        env.span(),
+                        format!("destinations[{i}].token_env"),
+                        format!("the value of {} {why}", env.get_ref()),
+                    )
+                    .help(format!(
+                        "the hub's gateway would not start with it (its {kind} exporter checks the token at start); export the token as the destination issued it"
+                    )),
+                )),
+            },
             None => errors.push(loaded.locate(
                 &Diag::new(
                     env.span(),
