@@ -192,7 +192,9 @@ pub(crate) fn dispatch(ctx: &Ctx, runtime: &tokio::runtime::Runtime, command: &C
 /// The operator's trust settings from the command line and the environment captured at start-up.
 fn trust(cli: &Cli, env: &ops::environment::Environment, ci: bool) -> Result<ops::Trust, Error> {
     use secrecy::ExposeSecret;
-    let from_env = env.non_empty(crate::fleet::trust::ALLOWLIST_ENV).map(|v| v.expose_secret().to_string());
+    let from_env = env
+        .non_empty(crate::fleet::trust::ALLOWLIST_ENV)
+        .map(|v| v.expose_secret().to_string());
     let tokens = crate::fleet::trust::TokenAllowlist::from_sources(&cli.destination_tokens, from_env.as_deref())
         .map_err(Error::Usage)?;
     Ok(ops::Trust {

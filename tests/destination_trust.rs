@@ -3,6 +3,7 @@
 //! destination at an internal address, and `plan` marks new or moved destinations `needs review`.
 
 mod e2e;
+mod tooling;
 mod support;
 
 use e2e::{Dir, FLEET, LABELS, linode_writes};
@@ -48,14 +49,33 @@ async fn under_ci_a_token_needs_the_operators_allowlist_naming_its_host() {
     assert_eq!(code, 2, "{stderr}\n{report:#}");
     assert_eq!(report["errors"][0]["field"], "destinations[0].endpoint", "{report:#}");
     assert_eq!(report["errors"][0]["line"], line_of(&fleet, "endpoint"), "{report:#}");
-    assert!(report["errors"][0]["message"].as_str().unwrap_or("").contains("collector.attacker.example"));
+    assert!(
+        report["errors"][0]["message"]
+            .as_str()
+            .unwrap_or("")
+            .contains("collector.attacker.example")
+    );
 
     // The flag works the same, and an allowlist that does not name the variable refuses it.
     let (code, report, _) = dir
-        .run_env(&world, &["up", "--yes", "--destination-token", "SPLUNK_HEC_TOKEN=splunk.example.com"], &ci)
+        .run_env(
+            &world,
+            &[
+                "up",
+                "--yes",
+                "--destination-token",
+                "SPLUNK_HEC_TOKEN=splunk.example.com",
+            ],
+            &ci,
+        )
         .await;
     assert_eq!(code, 2, "{report:#}");
-    assert!(report["errors"][0]["message"].as_str().unwrap_or("").contains("not on the operator's allowlist"));
+    assert!(
+        report["errors"][0]["message"]
+            .as_str()
+            .unwrap_or("")
+            .contains("not on the operator's allowlist")
+    );
     assert_eq!(linode_writes(&world), Vec::<String>::new());
 
     // Outside CI, without an allowlist, interactive use stays as it was: planning works.
@@ -76,18 +96,36 @@ async fn the_allowed_host_passes_and_plan_marks_new_and_moved_destinations() {
     let (code, plan, stderr) = dir.run_env(&world, &["plan"], &env).await;
     assert_eq!(code, 0, "{stderr}\n{plan:#}");
     let d = &plan["destinations"][0];
-    assert_eq!((d["status"].as_str(), d["needs_review"].as_bool()), (Some("new"), Some(true)), "{plan:#}");
+    assert_eq!(
+        (d["status"].as_str(), d["needs_review"].as_bool()),
+        (Some("new"), Some(true)),
+        "{plan:#}"
+    );
 
     let (code, report, stderr) = dir.run_env(&world, &["up", "--yes", "--no-verify"], &env).await;
     assert_eq!(code, 0, "{stderr}\n{report:#}");
     let (code, plan, stderr) = dir.run_env(&world, &["plan"], &env).await;
     assert_eq!(code, 0, "{stderr}\n{plan:#}");
     let d = &plan["destinations"][0];
-    assert_eq!((d["status"].as_str(), d["needs_review"].as_bool()), (Some("unchanged"), Some(false)), "{plan:#}");
+    assert_eq!(
+        (d["status"].as_str(), d["needs_review"].as_bool()),
+        (Some("unchanged"), Some(false)),
+        "{plan:#}"
+    );
 
     // The same token moved to another host (allowed by the operator): plan says so before up sends it.
-    std::fs::write(dir.fleet(), with_destination("https://ingest.example.net/v1", "PARTNER_OTLP_TOKEN")).unwrap();
-    let env = [env[0], ("LKEOBS_DESTINATION_TOKENS", "PARTNER_OTLP_TOKEN=collector.example.com,ingest.example.net")];
+    std::fs::write(
+        dir.fleet(),
+        with_destination("https://ingest.example.net/v1", "PARTNER_OTLP_TOKEN"),
+    )
+    .unwrap();
+    let env = [
+        env[0],
+        (
+            "LKEOBS_DESTINATION_TOKENS",
+            "PARTNER_OTLP_TOKEN=collector.example.com,ingest.example.net",
+        ),
+    ];
     let (code, plan, stderr) = dir.run_env(&world, &["plan"], &env).await;
     assert_eq!(code, 0, "{stderr}\n{plan:#}");
     let d = &plan["destinations"][0];

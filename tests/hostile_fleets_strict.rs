@@ -48,7 +48,9 @@ fn validate(from: &str, to: &str, args: &[&str]) -> (Option<i32>, String, String
 }
 
 fn line_of(text: &str, needle: &str) -> usize {
-    let at = text.find(needle).unwrap_or_else(|| panic!("{needle:?} not in the fleet"));
+    let at = text
+        .find(needle)
+        .unwrap_or_else(|| panic!("{needle:?} not in the fleet"));
     text[..at].matches('\n').count() + 1
 }
 
@@ -86,7 +88,12 @@ fn the_base_fleet_passes_the_strict_policy() {
 
 #[test]
 fn keys_with_control_characters_are_refused_and_never_echoed_raw() {
-    for key in [r#""x\n::warning::pwned""#, r#""x\n::add-mask::y""#, r#""\u001b]0;x\u0007""#, r#""a\rb""#] {
+    for key in [
+        r#""x\n::warning::pwned""#,
+        r#""x\n::add-mask::y""#,
+        r#""\u001b]0;x\u0007""#,
+        r#""a\rb""#,
+    ] {
         let to = format!("tags = [\"team-obs\"]\n{key} = 1");
         refused(r#"tags = ["team-obs"]"#, &to, key, "fleet.", "control characters");
         // The same under the open policy: a key is never a matter of policy.
@@ -99,7 +106,13 @@ fn keys_with_control_characters_are_refused_and_never_echoed_raw() {
 #[test]
 fn networks_wider_than_a_slash_8_or_covering_everything_are_refused() {
     let acl = r#"control_plane_acl = ["203.0.113.0/24"]"#;
-    refused(acl, r#"control_plane_acl = ["0.0.0.0/0"]"#, "control_plane_acl", "security.control_plane_acl[0]", "wider than /8");
+    refused(
+        acl,
+        r#"control_plane_acl = ["0.0.0.0/0"]"#,
+        "control_plane_acl",
+        "security.control_plane_acl[0]",
+        "wider than /8",
+    );
     refused(
         acl,
         r#"control_plane_acl = ["0.0.0.0/1", "128.0.0.0/1"]"#,
@@ -120,8 +133,20 @@ fn networks_wider_than_a_slash_8_or_covering_everything_are_refused() {
 fn security_switches_off_are_refused() {
     let at = r#"grafana_allow = ["198.51.100.0/24"]"#;
     refused(at, &format!("{at}\nmtls = false"), "mtls", "security.mtls", "mTLS off");
-    refused(at, &format!("{at}\ngateway_firewall = false"), "gateway_firewall", "security.gateway_firewall", "firewall off");
-    refused(r#"retention = "7d""#, "retention = \"7d\"\ngpu_profiling = true", "gpu_profiling", "stack.gpu_profiling", "SYS_ADMIN");
+    refused(
+        at,
+        &format!("{at}\ngateway_firewall = false"),
+        "gateway_firewall",
+        "security.gateway_firewall",
+        "firewall off",
+    );
+    refused(
+        r#"retention = "7d""#,
+        "retention = \"7d\"\ngpu_profiling = true",
+        "gpu_profiling",
+        "stack.gpu_profiling",
+        "SYS_ADMIN",
+    );
 }
 
 #[test]

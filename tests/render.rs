@@ -404,14 +404,18 @@ fn collectors_use_no_deprecated_component_alias() {
     for name in EXAMPLE_FLEETS {
         let docs = documents(&render_stdout(name, &[]));
         for cm in docs.iter().filter(|d| d["kind"] == "ConfigMap") {
-            let Some(text) = cm["data"]["config.yaml"].as_str() else { continue };
+            let Some(text) = cm["data"]["config.yaml"].as_str() else {
+                continue;
+            };
             let config: Value = serde_yaml_ng::from_str(text).expect("collector config parses");
             if config.get("service").is_none() {
                 continue;
             }
             checked += 1;
             for section in ["receivers", "processors", "exporters", "extensions", "connectors"] {
-                let Some(components) = config[section].as_mapping() else { continue };
+                let Some(components) = config[section].as_mapping() else {
+                    continue;
+                };
                 for key in components.keys().filter_map(Value::as_str) {
                     let kind = key.split('/').next().unwrap_or(key);
                     if let Some((_, new)) = DEPRECATED_COMPONENT_ALIASES.iter().find(|(old, _)| *old == kind) {

@@ -198,11 +198,7 @@ async fn with_429s_and_5xx_injected_the_pipeline_converges_with_no_duplicate() {
 
 #[test]
 fn demo_runs_the_lifecycle_and_exits_0() {
-    let out = Sandbox::new()
-        .lkeobs()
-        .arg("demo")
-        .output()
-        .expect("lkeobs demo runs");
+    let out = Sandbox::new().lkeobs().arg("demo").output().expect("lkeobs demo runs");
     let stdout = String::from_utf8_lossy(&out.stdout);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "{stdout}\n{stderr}");

@@ -5,6 +5,7 @@
 //! `../shared/linode-openapi/openapi.json`; skipped loudly when absent, failing under `CI=true`.
 
 mod e2e;
+mod tooling;
 mod support;
 
 use std::collections::BTreeSet;

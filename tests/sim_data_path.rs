@@ -4,6 +4,7 @@
 //! not signed by the hub's CA, the hub's gateway pods down.
 
 mod e2e;
+mod tooling;
 mod support;
 
 use std::collections::BTreeSet;

@@ -2,6 +2,7 @@
 //! `control_plane_acl` shows in `plan` and `up` puts it on every cluster of the fleet.
 
 mod e2e;
+mod tooling;
 mod support;
 
 use e2e::{Dir, FLEET, LABELS, clear_logs, linode_writes};
@@ -77,7 +78,10 @@ async fn an_acl_over_clusters_without_one_is_enabled_by_a_cluster_update() {
     for id in cluster_ids(&world) {
         let err = client.get_control_plane_acl(id).await.expect_err("no ACL to read");
         assert_eq!(err.status(), Some(400), "{err}");
-        assert!(err.to_string().contains("Cluster does not support Control Plane ACL"), "{err}");
+        assert!(
+            err.to_string().contains("Cluster does not support Control Plane ACL"),
+            "{err}"
+        );
         assert_eq!(client.find_control_plane_acl(id).await.expect("read as none"), None);
     }
 
@@ -117,7 +121,11 @@ async fn an_acl_over_clusters_without_one_is_enabled_by_a_cluster_update() {
     clear_logs(&world);
     let (code, report, stderr) = dir.run(&world, &["up", "--no-verify"]).await;
     assert_eq!(code, 0, "{stderr}\n{report:#}");
-    assert_eq!(linode_writes(&world), Vec::<String>::new(), "a second up writes nothing");
+    assert_eq!(
+        linode_writes(&world),
+        Vec::<String>::new(),
+        "a second up writes nothing"
+    );
     let (code, plan, stderr) = dir.run(&world, &["plan", "--detailed-exitcode"]).await;
     assert_eq!(code, 0, "converged: {stderr}\n{plan:#}");
 

@@ -2,6 +2,7 @@
 //! re-run that writes nothing, certificate rotation, a cluster that is not ours, and teardown after up.
 
 mod e2e;
+mod tooling;
 mod support;
 
 use e2e::{Dir, FLEET, LABELS};
@@ -250,7 +251,10 @@ async fn a_destination_token_the_gateway_would_refuse_is_exit_2_naming_the_varia
         assert_eq!(err["line"], line, "{report:#}");
         let shown = format!("{report}{stderr}");
         assert!(shown.contains("E2E_DD_API_KEY") && shown.contains(why), "{shown}");
-        assert!(!shown.contains("S3CRET") && !shown.contains("0123abcd"), "the value is never shown: {shown}");
+        assert!(
+            !shown.contains("S3CRET") && !shown.contains("0123abcd"),
+            "the value is never shown: {shown}"
+        );
         assert_eq!(e2e::linode_writes(&world), Vec::<String>::new());
     }
 }

@@ -4,6 +4,7 @@
 //! reaches stdout or stderr.
 
 mod e2e;
+mod tooling;
 mod support;
 
 use std::collections::BTreeMap;

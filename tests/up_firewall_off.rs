@@ -3,6 +3,7 @@
 //! `up` nor `teardown` fails on the firewall having gone.
 
 mod e2e;
+mod tooling;
 mod support;
 
 use std::time::Duration;

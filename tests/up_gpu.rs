@@ -4,6 +4,7 @@
 //! and uses the `nvidia` RuntimeClass only where the cluster has one.
 
 mod e2e;
+mod tooling;
 mod support;
 
 use std::collections::BTreeMap;

@@ -4,6 +4,7 @@
 //! writes nothing.
 
 mod e2e;
+mod tooling;
 mod support;
 
 use base64::Engine;

@@ -3,6 +3,7 @@
 //! and `up` replaces it (delete, wait until gone, apply) and re-converges.
 
 mod e2e;
+mod tooling;
 mod support;
 
 use e2e::{Dir, FLEET, LABELS};

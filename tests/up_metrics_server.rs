@@ -4,6 +4,7 @@
 //! metrics API is left alone; ours is never pruned.
 
 mod e2e;
+mod tooling;
 mod support;
 
 use e2e::{Dir, FLEET, LABELS};

@@ -3,6 +3,7 @@
 //! they were, the firewall following; `reap` deletes only expired fleets.
 
 mod e2e;
+mod tooling;
 mod support;
 
 use e2e::{Dir, FLEET, LABELS};

@@ -4,6 +4,7 @@
 //! whose probes fail stops the rest (exit 3); a kill in the middle and a re-run finish it.
 
 mod e2e;
+mod tooling;
 mod support;
 
 use std::collections::BTreeSet;

@@ -40,9 +40,13 @@ pub fn violations(f: &Fleet) -> Vec<Diag> {
     let help = "change the fleet file, or run with --policy open where a person accepts the risk";
     if let Some(span) = f.security.mtls_off_span() {
         out.push(
-            Diag::new(span, "security.mtls", "turns mTLS off: the hub would accept OTLP without a client certificate")
-                .value("false")
-                .help(help),
+            Diag::new(
+                span,
+                "security.mtls",
+                "turns mTLS off: the hub would accept OTLP without a client certificate",
+            )
+            .value("false")
+            .help(help),
         );
     }
     if let Some(span) = f.security.gateway_firewall_off_span() {
@@ -84,7 +88,9 @@ pub fn violations(f: &Fleet) -> Vec<Diag> {
 }
 
 fn reserved_key(field: &str, key: &Spanned<String>, what: &str, out: &mut Vec<Diag>) {
-    let Some((prefix, _)) = key.get_ref().split_once('/') else { return };
+    let Some((prefix, _)) = key.get_ref().split_once('/') else {
+        return;
+    };
     let prefix = prefix.to_ascii_lowercase();
     if RESERVED_DOMAINS
         .iter()
@@ -139,8 +145,12 @@ fn networks(field: &str, list: &[Spanned<String>], out: &mut Vec<Diag>) {
     for (ranges, max, everything) in [(v4, u128::from(u32::MAX), "0.0.0.0/0"), (v6, u128::MAX, "::/0")] {
         if covers(ranges, max) {
             out.push(
-                Diag::new(span.clone(), field, format!("its networks together admit every address ({everything})"))
-                    .help("list the networks that need access, or run with --policy open"),
+                Diag::new(
+                    span.clone(),
+                    field,
+                    format!("its networks together admit every address ({everything})"),
+                )
+                .help("list the networks that need access, or run with --policy open"),
             );
         }
     }
@@ -169,8 +179,14 @@ mod tests {
     #[test]
     fn ranges_covering_everything_are_found() {
         let v4 = |a: u32, b: u32| (u128::from(a), u128::from(b));
-        assert!(covers(vec![v4(0x8000_0000, u32::MAX), v4(0, 0x7fff_ffff)], u128::from(u32::MAX)));
-        assert!(!covers(vec![v4(0, 0x7fff_ffff), v4(0x8000_0001, u32::MAX)], u128::from(u32::MAX)));
+        assert!(covers(
+            vec![v4(0x8000_0000, u32::MAX), v4(0, 0x7fff_ffff)],
+            u128::from(u32::MAX)
+        ));
+        assert!(!covers(
+            vec![v4(0, 0x7fff_ffff), v4(0x8000_0001, u32::MAX)],
+            u128::from(u32::MAX)
+        ));
         assert!(!covers(vec![], u128::from(u32::MAX)));
         assert!(covers(vec![(0, u128::MAX)], u128::MAX));
     }

@@ -211,7 +211,9 @@ impl Security {
 
     /// Where the file turns the gateway firewall off, when it does.
     pub fn gateway_firewall_off_span(&self) -> Option<Range<usize>> {
-        (!self.gateway_firewall).then(|| self.gateway_firewall_span.clone()).flatten()
+        (!self.gateway_firewall)
+            .then(|| self.gateway_firewall_span.clone())
+            .flatten()
     }
 }
 

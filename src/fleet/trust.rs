@@ -176,7 +176,14 @@ mod tests {
 
     #[test]
     fn malformed_entries_are_refused() {
-        for bad in ["NOHOST", "X=", "=host", "X=https://a.example", "X=a.example:443", "X=*.example"] {
+        for bad in [
+            "NOHOST",
+            "X=",
+            "=host",
+            "X=https://a.example",
+            "X=a.example:443",
+            "X=*.example",
+        ] {
             assert!(
                 TokenAllowlist::from_sources(&[bad.into()], None).is_err(),
                 "{bad} must be refused"

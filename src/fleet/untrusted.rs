@@ -85,8 +85,12 @@ fn key(k: &toml::Spanned<std::borrow::Cow<'_, str>>, parent: &str, out: &mut Vec
             format!("{parent}.{}", k.get_ref())
         };
         out.push(
-            Diag::new(k.span(), path, "a key must not contain control characters or line breaks")
-                .help("rename the key: fleet-file keys are plain words like `region`"),
+            Diag::new(
+                k.span(),
+                path,
+                "a key must not contain control characters or line breaks",
+            )
+            .help("rename the key: fleet-file keys are plain words like `region`"),
         );
     }
 }
@@ -336,7 +340,11 @@ mod tests {
         ] {
             assert!(internal(bad).is_some(), "{bad} must be refused");
         }
-        for ok in ["https://collector.example.com/v1", "https://203.0.113.7:4318", "https://[2001:db8::1]/"] {
+        for ok in [
+            "https://collector.example.com/v1",
+            "https://203.0.113.7:4318",
+            "https://[2001:db8::1]/",
+        ] {
             assert_eq!(internal(ok), None, "{ok}");
         }
     }

@@ -3,7 +3,9 @@
 use std::collections::BTreeSet;
 use std::net::Ipv4Addr;
 
-use super::{AclChange, AclVia, Action, ClusterChange, ClusterPlan, FirewallPlan, ObjectPlan, Plan, PlanMode, PoolPlan, pools};
+use super::{
+    AclChange, AclVia, Action, ClusterChange, ClusterPlan, FirewallPlan, ObjectPlan, Plan, PlanMode, PoolPlan, pools,
+};
 use crate::firewall;
 use crate::fleet::{Cluster, Fleet, Role};
 use crate::linode::{ControlPlaneAcl, Firewall, LkeCluster, NodePool};

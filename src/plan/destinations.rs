@@ -130,7 +130,10 @@ impl DestinationReview {
             (ReviewStatus::HostChanged, None) => "host changed, needs review".to_string(),
             (ReviewStatus::Unchanged, _) => "unchanged".to_string(),
         };
-        format!("destinations[{}] {} → {}{token}: {status}", self.index, self.kind, self.host)
+        format!(
+            "destinations[{}] {} → {}{token}: {status}",
+            self.index, self.kind, self.host
+        )
     }
 }
 
@@ -141,7 +144,9 @@ mod tests {
     const FLEET: &str = "[fleet]\nname = \"t\"\nk8s_version = \"1.33\"\n[hub]\nregion = \"us-ord\"\npools = [{ type = \"g6-standard-2\", count = 1 }]\n";
 
     fn fleet(dest: &str) -> Fleet {
-        crate::fleet::parse("t.toml", &format!("{FLEET}{dest}")).expect("valid").fleet
+        crate::fleet::parse("t.toml", &format!("{FLEET}{dest}"))
+            .expect("valid")
+            .fleet
     }
 
     const SPLUNK: &str = "[[destinations]]\ntype = \"splunk_hec\"\nendpoint = \"https://splunk.example.com:8088/services/collector\"\ntoken_env = \"SPLUNK_HEC_TOKEN\"\nsignals = [\"logs\"]\n";
@@ -162,6 +167,11 @@ mod tests {
         let r = review(&f, Some(&live("old.example.com")));
         assert_eq!(r[0].status, ReviewStatus::HostChanged);
         assert_eq!(r[0].running_host.as_deref(), Some("old.example.com"));
-        assert!(r[0].describe().contains("host changed from old.example.com, needs review"), "{}", r[0].describe());
+        assert!(
+            r[0].describe()
+                .contains("host changed from old.example.com, needs review"),
+            "{}",
+            r[0].describe()
+        );
     }
 }

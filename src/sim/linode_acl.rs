@@ -33,7 +33,11 @@ pub(crate) fn get(state: &State, id: u64) -> Reply {
 /// `PUT /lke/clusters/{id}/control_plane_acl`: only on a cluster that already has an ACL.
 pub(crate) fn put(state: &mut State, id: u64, body: &Value) -> Reply {
     if !has_feature(state) {
-        return err(400, Some("acl"), "Control plane ACLs are not available for this account");
+        return err(
+            400,
+            Some("acl"),
+            "Control plane ACLs are not available for this account",
+        );
     }
     if !state.acls.contains_key(&id) {
         return err(400, None, UNSUPPORTED);

@@ -5,8 +5,8 @@ use base64::Engine as _;
 use serde_json::{Value, json};
 
 use super::http::{Reply, Request};
-use super::linode_acl as acl;
 use super::linode::{Logged, State};
+use super::linode_acl as acl;
 use super::linode_firewalls::{create_tag, delete_tag, detach_entity, firewalls};
 use super::linode_limits::Verdict;
 use super::linode_list::{api_error, paginate};

@@ -11,9 +11,7 @@ use serde_json::Value;
 use super::support::FAKE_TOKEN;
 use super::support::openapi;
 use super::support::world::World;
-
-#[path = "../tooling/hermetic.rs"]
-pub mod hermetic;
+use super::tooling::hermetic;
 
 /// The fleet every end-to-end test starts from: a hub and two edges (one with a GPU pool), mTLS and the
 /// gateway firewall on, a TTL so every resource carries an expiry tag.

@@ -28,7 +28,9 @@ impl Sandbox {
     /// The sandbox laid out in `root` (a test's temp dir): `home/`, `state/`, `kube/config`.
     pub fn at(root: &Path) -> Sandbox {
         std::fs::create_dir_all(root.join("home")).expect("sandbox home");
-        Sandbox { root: root.to_path_buf() }
+        Sandbox {
+            root: root.to_path_buf(),
+        }
     }
 
     pub fn root(&self) -> &Path {
