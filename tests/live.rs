@@ -161,3 +161,28 @@ fn the_trap_catches_a_request_to_the_real_api() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+/// Teardown always: a run that panics after `up` still deletes the fleet (the harness' drop), and the
+/// account is empty afterwards.
+#[test]
+fn a_run_that_panics_after_up_still_tears_down() {
+    let mut h = Harness::new(Target::Simulator);
+    let sim = h.sim.clone().expect("the simulator");
+    let client = h.client();
+    let fleet = h.fleet.clone();
+    assert!(safety::up(&mut h), "up: {:?}", h.checks);
+    let inventory = h.inventory.clone();
+    assert!(
+        inventory.items.iter().any(|(k, _, _)| *k == "cluster"),
+        "{inventory:?}"
+    );
+    let panicked = std::panic::catch_unwind(std::panic::AssertUnwindSafe(move || {
+        let _h = h;
+        panic!("a check blew up");
+    }));
+    assert!(panicked.is_err());
+    let rt = tokio::runtime::Runtime::new().expect("a runtime");
+    let left = rt.block_on(cleanup::left(&client, &fleet, &inventory)).expect("the account lists");
+    assert!(left.is_empty(), "left after the panic: {left:?}");
+    drop(sim);
+}

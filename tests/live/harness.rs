@@ -59,8 +59,8 @@ pub struct Harness {
     /// `context → server` of every cluster the run's kubeconfig named after an `up`.
     pub kube_servers: std::collections::BTreeMap<String, String>,
     _tmp: Option<tempfile::TempDir>,
-    // Last: dropped after `Drop::drop` has torn the fleet down.
-    _sim: Option<SimProcess>,
+    // Last: dropped after `Drop::drop` has torn the fleet down (a test may hold on to it longer).
+    pub sim: Option<std::sync::Arc<SimProcess>>,
 }
 
 impl Harness {
@@ -93,7 +93,7 @@ impl Harness {
                 let env = trap.env();
                 let sim = sim::start(&env);
                 let (url, token) = (sim.url.clone(), sim.token.clone());
-                (Some(trap), Some(sim), url, token, env)
+                (Some(trap), Some(std::sync::Arc::new(sim)), url, token, env)
             }
             Target::Linode { token, .. } => (None, None, REAL_API.to_string(), token.clone(), Vec::new()),
         };
@@ -118,7 +118,7 @@ impl Harness {
             inventory: Default::default(),
             kube_servers: Default::default(),
             _tmp: tmp,
-            _sim: sim,
+            sim,
         }
     }
 
