@@ -186,3 +186,66 @@ fn a_run_that_panics_after_up_still_tears_down() {
     assert!(left.is_empty(), "left after the panic: {left:?}");
     drop(sim);
 }
+
+/// `scripts/live-acceptance` tears the fleet down when interrupted: its suite (here a stand-in that runs
+/// `lkeobs up` against a simulator, then waits) is stopped by Ctrl-C, and the account is empty after.
+#[test]
+fn the_wrapper_tears_down_on_ctrl_c() {
+    let sim = sim::start(&[]);
+    let dir = tempfile::tempdir().expect("temp dir");
+    let d = dir.path().display().to_string();
+    let fleet = format!("ci-wrap{}", fastrand::u32(1000..10000));
+    harness::write_fleet(dir.path(), &fleet);
+    let bin = assert_cmd::cargo::cargo_bin("lkeobs").display().to_string();
+    let stand_in = format!(
+        "env HOME='{d}/home' XDG_STATE_HOME='{d}/state' XDG_CONFIG_HOME='{d}/config' KUBECONFIG='{d}/kubeconfig' \
+         LINODE_URL='{url}' '{bin}' --fleet '{d}/lkeobs.toml' --yes up --no-verify >'{d}/up.log' 2>&1; \
+         touch '{d}/up-done'; sleep 600",
+        url = sim.url
+    );
+    let mut script = Command::new(tooling::root().join("scripts/live-acceptance"))
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("LINODE_TOKEN", &sim.token)
+        .env("LKEOBS_LIVE_DIR", dir.path())
+        .env("LKEOBS_LIVE_FLEET_NAME", &fleet)
+        .env("LKEOBS_LIVE_TEARDOWN_URL", &sim.url)
+        .env("LKEOBS_BIN", &bin)
+        .env("LKEOBS_LIVE_COMMAND", &stand_in)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("the script starts");
+    let done = dir.path().join("up-done");
+    let started = std::time::Instant::now();
+    while !done.exists() {
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(180),
+            "the stand-in's up did not finish"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    let rt = tokio::runtime::Runtime::new().expect("a runtime");
+    let mut config = lkeobs::linode::ClientConfig::new(lkeobs::linode::Token::new(sim.token.clone()));
+    config.base_url = sim.url.clone();
+    let client = lkeobs::linode::Client::new(config).expect("client");
+    let prefix = format!("lkeobs-{fleet}-");
+    let ours = |rt: &tokio::runtime::Runtime| {
+        rt.block_on(client.list_lke_clusters(None))
+            .expect("clusters")
+            .into_iter()
+            .filter(|c| c.label.starts_with(&prefix))
+            .count()
+    };
+    let up_log = std::fs::read_to_string(dir.path().join("up.log")).unwrap_or_default();
+    assert_eq!(ours(&rt), 2, "up created the fleet: {up_log}");
+
+    let sent = Command::new("kill")
+        .args(["-INT", &script.id().to_string()])
+        .status()
+        .expect("kill runs");
+    assert!(sent.success());
+    let exit = script.wait().expect("the script ends");
+    assert_eq!(exit.code(), Some(130), "interrupted: {exit:?}");
+    assert_eq!(ours(&rt), 0, "the script tore the fleet down");
+}

@@ -77,16 +77,7 @@ impl Harness {
             }
         };
         std::fs::create_dir_all(&dir).expect("the work directory");
-        let text = std::fs::read_to_string(crate::tooling::fleet("ci")).expect("fleet/ci.toml");
-        let mut doc: toml_edit::DocumentMut = text.parse().expect("fleet/ci.toml is TOML");
-        doc["fleet"]["name"] = toml_edit::value(fleet.as_str());
-        // Grafana behind its NodeBalancer (the `nodebalancer-tls` item): open to this runner.
-        let mut allow = toml_edit::Array::new();
-        for cidr in grafana_allow() {
-            allow.push(cidr);
-        }
-        doc["security"]["grafana_allow"] = toml_edit::value(allow);
-        std::fs::write(dir.join("lkeobs.toml"), doc.to_string()).expect("the fleet file");
+        write_fleet(&dir, &fleet);
         let (trap, sim, url, token, extra_env) = match &target {
             Target::Simulator => {
                 let trap = Trap::start();
@@ -240,6 +231,20 @@ impl Harness {
         let context = lkeobs::naming::context_name(&self.fleet, cluster);
         kube_client(&self.kubeconfig(), &context, &self.rt)
     }
+}
+
+/// Writes `DIR/lkeobs.toml`: `fleet/ci.toml` named `name`, Grafana behind its NodeBalancer (the
+/// `nodebalancer-tls` item) open to [`grafana_allow`].
+pub fn write_fleet(dir: &Path, name: &str) {
+    let text = std::fs::read_to_string(crate::tooling::fleet("ci")).expect("fleet/ci.toml");
+    let mut doc: toml_edit::DocumentMut = text.parse().expect("fleet/ci.toml is TOML");
+    doc["fleet"]["name"] = toml_edit::value(name);
+    let mut allow = toml_edit::Array::new();
+    for cidr in grafana_allow() {
+        allow.push(cidr);
+    }
+    doc["security"]["grafana_allow"] = toml_edit::value(allow);
+    std::fs::write(dir.join("lkeobs.toml"), doc.to_string()).expect("the fleet file");
 }
 
 /// `LKEOBS_LIVE_GRAFANA_ALLOW` (comma-separated CIDRs, e.g. the runner's egress), else everywhere: the

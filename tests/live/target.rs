@@ -8,7 +8,7 @@ use std::time::Duration;
 pub const REAL_API: &str = "https://api.linode.com/v4";
 
 /// The default ceiling (USD a month, the fleet as planned) `plan` checks before anything is created.
-pub const DEFAULT_MAX_MONTHLY_COST: f64 = 150.0;
+pub const DEFAULT_MAX_MONTHLY_COST: f64 = 200.0;
 
 /// The simulator run's ceiling: it also adds the GPU edge a live run adds only when asked to.
 pub const SIM_MAX_MONTHLY_COST: f64 = 1000.0;
