@@ -29,9 +29,9 @@ mod sim;
 mod stack;
 #[path = "live/target.rs"]
 mod target;
+mod tooling;
 #[path = "live/trap.rs"]
 mod trap;
-mod tooling;
 
 use std::path::PathBuf;
 use std::process::Command;
@@ -98,7 +98,11 @@ fn acceptance_on_the_simulator() {
     // The file names every item and the suite's own checks, and a parser reads it.
     let xml = std::fs::read_to_string(&path).expect("the JUnit file");
     for (id, _) in items::ITEMS.iter().chain([&(safety::ITEM, "")]) {
-        assert!(xml.contains(&format!("classname=\"{id}\"")), "{id} is not in {}", path.display());
+        assert!(
+            xml.contains(&format!("classname=\"{id}\"")),
+            "{id} is not in {}",
+            path.display()
+        );
     }
     if let Some(rows) = junit::parse_with_python(&path) {
         let rows = rows.unwrap_or_else(|e| panic!("{} does not parse: {e}", path.display()));
@@ -109,10 +113,7 @@ fn acceptance_on_the_simulator() {
         .iter()
         .filter(|c| matches!(&c.verdict, Verdict::Skipped(w) if w.starts_with("not provable on the simulator")))
         .collect();
-    assert!(
-        sim_skips.iter().any(|c| c.item == "nodebalancer-tls"),
-        "{sim_skips:?}"
-    );
+    assert!(sim_skips.iter().any(|c| c.item == "nodebalancer-tls"), "{sim_skips:?}");
     assert!(
         checks
             .iter()
@@ -172,17 +173,16 @@ fn a_run_that_panics_after_up_still_tears_down() {
     let fleet = h.fleet.clone();
     assert!(safety::up(&mut h), "up: {:?}", h.checks);
     let inventory = h.inventory.clone();
-    assert!(
-        inventory.items.iter().any(|(k, _, _)| *k == "cluster"),
-        "{inventory:?}"
-    );
+    assert!(inventory.items.iter().any(|(k, _, _)| *k == "cluster"), "{inventory:?}");
     let panicked = std::panic::catch_unwind(std::panic::AssertUnwindSafe(move || {
         let _h = h;
         panic!("a check blew up");
     }));
     assert!(panicked.is_err());
     let rt = tokio::runtime::Runtime::new().expect("a runtime");
-    let left = rt.block_on(cleanup::left(&client, &fleet, &inventory)).expect("the account lists");
+    let left = rt
+        .block_on(cleanup::left(&client, &fleet, &inventory))
+        .expect("the account lists");
     assert!(left.is_empty(), "left after the panic: {left:?}");
     drop(sim);
 }

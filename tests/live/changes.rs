@@ -70,10 +70,9 @@ pub fn acl(h: &mut Harness) {
         let client = h.client();
         let mut seen = Vec::new();
         for c in safety::fleet_clusters(h)? {
-            let acl = h
-                .rt
-                .block_on(client.get_control_plane_acl(c.id))
-                .map_err(|e| format!("{}: {e}", c.label))?;
+            let acl =
+                h.rt.block_on(client.get_control_plane_acl(c.id))
+                    .map_err(|e| format!("{}: {e}", c.label))?;
             let got = acl.enforced_addresses();
             if got != want {
                 return Err(format!("{}: enforced {got:?}, want {want:?} ({acl:?})", c.label));
@@ -118,9 +117,7 @@ pub fn immutable(h: &mut Harness) {
             .map(|a| a.iter().filter(|o| o["kind"] == "StorageClass").collect())
             .unwrap_or_default();
         match sc.as_slice() {
-            [o] if o["action"] == "replace" && o["fields"] == serde_json::json!(["parameters"]) => {
-                Ok(format!("{o}"))
-            }
+            [o] if o["action"] == "replace" && o["fields"] == serde_json::json!(["parameters"]) => Ok(format!("{o}")),
             _ => Err(format!("StorageClass {sc_name} not planned as a replacement: {sc:?}")),
         }
     });
@@ -129,7 +126,9 @@ pub fn immutable(h: &mut Harness) {
     }
     h.check(ITEM, "the StorageClass carries the new tag", |h| {
         let api: Api<StorageClass> = Api::all(h.kube("hub")?);
-        let sc = h.rt.block_on(api.get(&sc_name)).map_err(|e| format!("get {sc_name}: {e}"))?;
+        let sc =
+            h.rt.block_on(api.get(&sc_name))
+                .map_err(|e| format!("get {sc_name}: {e}"))?;
         let params = sc.parameters.unwrap_or_default();
         if params.values().any(|v| v.contains(TAG)) {
             Ok(format!("{params:?}"))
@@ -143,7 +142,11 @@ pub fn immutable(h: &mut Harness) {
         if before.is_empty() {
             return Err("the hub had no PersistentVolumeClaim".into());
         }
-        let lost: Vec<&String> = before.iter().filter(|(k, v)| after.get(*k) != Some(v)).map(|(k, _)| k).collect();
+        let lost: Vec<&String> = before
+            .iter()
+            .filter(|(k, v)| after.get(*k) != Some(v))
+            .map(|(k, _)| k)
+            .collect();
         if lost.is_empty() {
             Ok(format!("{} claims kept", before.len()))
         } else {
@@ -155,7 +158,9 @@ pub fn immutable(h: &mut Harness) {
 /// The hub's claims: `namespace/name` → uid.
 fn claims(h: &Harness) -> Result<BTreeMap<String, String>, String> {
     let api: Api<PersistentVolumeClaim> = Api::all(h.kube("hub")?);
-    let list = h.rt.block_on(api.list(&ListParams::default())).map_err(|e| format!("list claims: {e}"))?;
+    let list =
+        h.rt.block_on(api.list(&ListParams::default()))
+            .map_err(|e| format!("list claims: {e}"))?;
     Ok(list
         .items
         .into_iter()
@@ -191,7 +196,9 @@ pub fn firewall_off(h: &mut Harness) {
         h.check(ITEM, "edit the fleet", |_| Err(e));
         return;
     }
-    if !h.check(ITEM, "up with gateway_firewall = false (exit 0)", |h| up(h, "turning the firewall off")) {
+    if !h.check(ITEM, "up with gateway_firewall = false (exit 0)", |h| {
+        up(h, "turning the firewall off")
+    }) {
         return;
     }
     h.check(ITEM, "the gateway firewall is deleted", |h| {
@@ -200,10 +207,9 @@ pub fn firewall_off(h: &mut Harness) {
         let limit = if h.target.is_live() { 600 } else { 30 };
         let mut last = Vec::new();
         let gone = wait_for(Duration::from_secs(limit), Duration::from_secs(5), || {
-            let fws = h
-                .rt
-                .block_on(client.list_firewalls(Some(&lkeobs::linode::Filter::label(&label))))
-                .map_err(|e| format!("list firewalls: {e}"))?;
+            let fws =
+                h.rt.block_on(client.list_firewalls(Some(&lkeobs::linode::Filter::label(&label))))
+                    .map_err(|e| format!("list firewalls: {e}"))?;
             last = fws.iter().map(|f| format!("{} (id {})", f.label, f.id)).collect();
             Ok(fws.is_empty())
         });
@@ -224,7 +230,9 @@ pub fn upgrade(h: &mut Harness) {
         .and_then(|d| d["fleet"]["k8s_version"].as_str().map(str::to_string))
         .unwrap_or_default();
     let Some(to) = next_minor(&from) else {
-        h.check(ITEM, "read k8s_version", |_| Err(format!("k8s_version {from:?} is not MAJOR.MINOR")));
+        h.check(ITEM, "read k8s_version", |_| {
+            Err(format!("k8s_version {from:?} is not MAJOR.MINOR"))
+        });
         return;
     };
     let offered = h.rt.block_on(h.client().list_lke_versions());
@@ -236,7 +244,11 @@ pub fn upgrade(h: &mut Harness) {
         }
     };
     if !offered.contains(&to) {
-        h.skip(ITEM, "all checks", &format!("the account offers no {to} to upgrade to (versions: {offered:?})"));
+        h.skip(
+            ITEM,
+            "all checks",
+            &format!("the account offers no {to} to upgrade to (versions: {offered:?})"),
+        );
         return;
     }
     let _ = h.edit_fleet(|d| d["fleet"]["k8s_version"] = toml_edit::value(to.as_str()));
@@ -248,7 +260,10 @@ pub fn upgrade(h: &mut Harness) {
         let n = text.matches(&want).count();
         let clusters = cluster_plans(&out.json).len();
         if n < clusters || clusters == 0 {
-            return Err(format!("{n} of {clusters} clusters planned with {want:?}: {:#}", out.json));
+            return Err(format!(
+                "{n} of {clusters} clusters planned with {want:?}: {:#}",
+                out.json
+            ));
         }
         Ok(format!("{want} on {clusters} clusters"))
     });
@@ -266,42 +281,51 @@ pub fn upgrade(h: &mut Harness) {
             if c["upgrade"]["status"] != "done" {
                 return Err(format!("{}: upgrade {:#}", c["name"], c["upgrade"]));
             }
-            seen.push(format!("{}: {} → {}", c["name"], c["upgrade"]["from"], c["upgrade"]["after"]));
+            seen.push(format!(
+                "{}: {} → {}",
+                c["name"], c["upgrade"]["from"], c["upgrade"]["after"]
+            ));
         }
         Ok(seen.join(", "))
     });
-    h.check(ITEM, &format!("every kubelet runs {to}; nodes carry pool-id and providerID"), |h| {
-        let mut seen = Vec::new();
-        for cluster in clusters_of(h) {
-            let api: Api<Node> = Api::all(h.kube(&cluster)?);
-            let nodes = h.rt.block_on(api.list(&ListParams::default())).map_err(|e| format!("{cluster}: {e}"))?;
-            for n in nodes.items {
-                let name = n.metadata.name.clone().unwrap_or_default();
-                let kubelet = n
-                    .status
-                    .as_ref()
-                    .and_then(|s| s.node_info.as_ref())
-                    .map(|i| i.kubelet_version.clone())
-                    .unwrap_or_default();
-                if !kubelet.trim_start_matches('v').starts_with(&format!("{to}.")) {
-                    return Err(format!("{cluster} node {name} runs {kubelet}"));
+    h.check(
+        ITEM,
+        &format!("every kubelet runs {to}; nodes carry pool-id and providerID"),
+        |h| {
+            let mut seen = Vec::new();
+            for cluster in clusters_of(h) {
+                let api: Api<Node> = Api::all(h.kube(&cluster)?);
+                let nodes =
+                    h.rt.block_on(api.list(&ListParams::default()))
+                        .map_err(|e| format!("{cluster}: {e}"))?;
+                for n in nodes.items {
+                    let name = n.metadata.name.clone().unwrap_or_default();
+                    let kubelet = n
+                        .status
+                        .as_ref()
+                        .and_then(|s| s.node_info.as_ref())
+                        .map(|i| i.kubelet_version.clone())
+                        .unwrap_or_default();
+                    if !kubelet.trim_start_matches('v').starts_with(&format!("{to}.")) {
+                        return Err(format!("{cluster} node {name} runs {kubelet}"));
+                    }
+                    let labels = n.metadata.labels.clone().unwrap_or_default();
+                    if !labels.contains_key("lke.linode.com/pool-id") {
+                        return Err(format!("{cluster} node {name} has no lke.linode.com/pool-id label"));
+                    }
+                    let provider = n.spec.as_ref().and_then(|s| s.provider_id.clone()).unwrap_or_default();
+                    if !provider.starts_with("linode://") {
+                        return Err(format!("{cluster} node {name} providerID {provider:?}"));
+                    }
+                    seen.push(format!("{cluster}/{name} {kubelet}"));
                 }
-                let labels = n.metadata.labels.clone().unwrap_or_default();
-                if !labels.contains_key("lke.linode.com/pool-id") {
-                    return Err(format!("{cluster} node {name} has no lke.linode.com/pool-id label"));
-                }
-                let provider = n.spec.as_ref().and_then(|s| s.provider_id.clone()).unwrap_or_default();
-                if !provider.starts_with("linode://") {
-                    return Err(format!("{cluster} node {name} providerID {provider:?}"));
-                }
-                seen.push(format!("{cluster}/{name} {kubelet}"));
             }
-        }
-        if seen.is_empty() {
-            return Err("no node found".into());
-        }
-        Ok(seen.join(", "))
-    });
+            if seen.is_empty() {
+                return Err("no node found".into());
+            }
+            Ok(seen.join(", "))
+        },
+    );
 }
 
 /// `1.33` → `1.34`.

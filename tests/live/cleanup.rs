@@ -21,7 +21,11 @@ impl Inventory {
     }
 
     fn ids(&self, kind: &str) -> BTreeSet<u64> {
-        self.items.iter().filter(|(k, _, _)| *k == kind).map(|(_, i, _)| *i).collect()
+        self.items
+            .iter()
+            .filter(|(k, _, _)| *k == kind)
+            .map(|(_, i, _)| *i)
+            .collect()
     }
 }
 
@@ -38,7 +42,8 @@ pub async fn take(client: &Client, fleet: &str, inv: &mut Inventory) -> Result<(
         for p in client.list_node_pools(c.id).await.map_err(|x| e("pools", x))? {
             for n in p.nodes {
                 if let Some(id) = n.instance_id {
-                    inv.items.insert(("linode", id, format!("node {} of {}", n.id, c.label)));
+                    inv.items
+                        .insert(("linode", id, format!("node {} of {}", n.id, c.label)));
                 }
             }
         }
@@ -46,7 +51,11 @@ pub async fn take(client: &Client, fleet: &str, inv: &mut Inventory) -> Result<(
     }
     let clusters = inv.ids("cluster");
     let nodes = inv.ids("linode");
-    for nb in client.list_nodebalancers(None).await.map_err(|x| e("NodeBalancers", x))? {
+    for nb in client
+        .list_nodebalancers(None)
+        .await
+        .map_err(|x| e("NodeBalancers", x))?
+    {
         if nb.lke_cluster.as_ref().is_some_and(|r| clusters.contains(&r.id)) || nb.tags.contains(&fleet_tag) {
             inv.items.insert(("nodebalancer", nb.id, nb.label));
         }
@@ -68,14 +77,22 @@ pub async fn take(client: &Client, fleet: &str, inv: &mut Inventory) -> Result<(
 pub async fn left(client: &Client, fleet: &str, inv: &Inventory) -> Result<Vec<String>, String> {
     let mut now = Inventory::default();
     take(client, fleet, &mut now).await?;
-    let mut left: Vec<String> = now.items.iter().map(|(k, id, l)| format!("{k} {l} (id {id})")).collect();
+    let mut left: Vec<String> = now
+        .items
+        .iter()
+        .map(|(k, id, l)| format!("{k} {l} (id {id})"))
+        .collect();
     let e = |what: &str, err: lkeobs::linode::Error| format!("list {what}: {err}");
     for i in client.list_instances(None).await.map_err(|x| e("Linodes", x))? {
         if inv.has("linode", i.id) && !now.has("linode", i.id) {
             left.push(format!("linode {} (id {})", i.label, i.id));
         }
     }
-    for nb in client.list_nodebalancers(None).await.map_err(|x| e("NodeBalancers", x))? {
+    for nb in client
+        .list_nodebalancers(None)
+        .await
+        .map_err(|x| e("NodeBalancers", x))?
+    {
         if inv.has("nodebalancer", nb.id) && !now.has("nodebalancer", nb.id) {
             left.push(format!("nodebalancer {} (id {})", nb.label, nb.id));
         }
@@ -100,7 +117,10 @@ impl Drop for Harness {
         if self.torn_down || !self.created {
             return;
         }
-        eprintln!("[live] tearing down fleet {} (the run ended before its teardown)", self.fleet);
+        eprintln!(
+            "[live] tearing down fleet {} (the run ended before its teardown)",
+            self.fleet
+        );
         let out = self.lkeobs(&["teardown"]);
         if out.code != 0 {
             eprintln!(

@@ -86,11 +86,14 @@ fn checks(h: &mut Harness) {
     });
     let why = "taints and RuntimeClasses on GPU nodes are what LKE puts there (the simulator's are modelled)";
     h.live_only(ITEM, "GPU nodes carry lkeobs.io/gpu and no taint", why, |h| {
-        let label = format!("{}={}", lkeobs::objects::GPU_LABEL_KEY, lkeobs::objects::GPU_LABEL_VALUE);
-        let nodes = h
-            .rt
-            .block_on(Api::<Node>::all(h.kube(EDGE)?).list(&ListParams::default().labels(&label)))
-            .map_err(|e| e.to_string())?;
+        let label = format!(
+            "{}={}",
+            lkeobs::objects::GPU_LABEL_KEY,
+            lkeobs::objects::GPU_LABEL_VALUE
+        );
+        let nodes =
+            h.rt.block_on(Api::<Node>::all(h.kube(EDGE)?).list(&ListParams::default().labels(&label)))
+                .map_err(|e| e.to_string())?;
         if nodes.items.is_empty() {
             return Err(format!("no node labelled {label}"));
         }
@@ -102,44 +105,55 @@ fn checks(h: &mut Harness) {
         }
         Ok(format!("{} GPU node(s), untainted", nodes.items.len()))
     });
-    h.live_only(ITEM, "RuntimeClasses on the GPU edge (recorded: nvidia or containerd's default)", why, |h| {
-        let rcs = h
-            .rt
-            .block_on(Api::<RuntimeClass>::all(h.kube(EDGE)?).list(&ListParams::default()))
-            .map_err(|e| e.to_string())?;
-        Ok(format!(
-            "RuntimeClasses: {:?}",
-            rcs.items
-                .iter()
-                .map(|r| format!("{}={}", r.metadata.name.clone().unwrap_or_default(), r.handler))
-                .collect::<Vec<_>>()
-        ))
-    });
+    h.live_only(
+        ITEM,
+        "RuntimeClasses on the GPU edge (recorded: nvidia or containerd's default)",
+        why,
+        |h| {
+            let rcs =
+                h.rt.block_on(Api::<RuntimeClass>::all(h.kube(EDGE)?).list(&ListParams::default()))
+                    .map_err(|e| e.to_string())?;
+            Ok(format!(
+                "RuntimeClasses: {:?}",
+                rcs.items
+                    .iter()
+                    .map(|r| format!("{}={}", r.metadata.name.clone().unwrap_or_default(), r.handler))
+                    .collect::<Vec<_>>()
+            ))
+        },
+    );
     let why = "the simulator's pods run no DCGM and no GPU";
-    h.live_only(DCGM_ITEM, "dcgm-exporter runs restricted (read-only root) and never restarted", why, |h| {
-        let api: Api<Pod> = Api::namespaced(h.kube(EDGE)?, lkeobs::objects::OBSERVABILITY);
-        let pods = h
-            .rt
-            .block_on(api.list(&ListParams::default().labels("app.kubernetes.io/name=dcgm-exporter")))
-            .map_err(|e| e.to_string())?;
-        if pods.items.is_empty() {
-            return Err("no dcgm-exporter pod".into());
-        }
-        for p in &pods.items {
-            let name = p.metadata.name.clone().unwrap_or_default();
-            let spec = p.spec.as_ref().ok_or("a pod without spec")?;
-            for c in &spec.containers {
-                let ro = c.security_context.as_ref().and_then(|s| s.read_only_root_filesystem);
-                if ro != Some(true) {
-                    return Err(format!("{name}/{}: readOnlyRootFilesystem {ro:?}", c.name));
+    h.live_only(
+        DCGM_ITEM,
+        "dcgm-exporter runs restricted (read-only root) and never restarted",
+        why,
+        |h| {
+            let api: Api<Pod> = Api::namespaced(h.kube(EDGE)?, lkeobs::objects::OBSERVABILITY);
+            let pods =
+                h.rt.block_on(api.list(&ListParams::default().labels("app.kubernetes.io/name=dcgm-exporter")))
+                    .map_err(|e| e.to_string())?;
+            if pods.items.is_empty() {
+                return Err("no dcgm-exporter pod".into());
+            }
+            for p in &pods.items {
+                let name = p.metadata.name.clone().unwrap_or_default();
+                let spec = p.spec.as_ref().ok_or("a pod without spec")?;
+                for c in &spec.containers {
+                    let ro = c.security_context.as_ref().and_then(|s| s.read_only_root_filesystem);
+                    if ro != Some(true) {
+                        return Err(format!("{name}/{}: readOnlyRootFilesystem {ro:?}", c.name));
+                    }
+                }
+                for s in p.status.iter().flat_map(|s| s.container_statuses.iter().flatten()) {
+                    if !s.ready || s.restart_count > 0 {
+                        return Err(format!(
+                            "{name}/{}: ready {} restarts {}",
+                            s.name, s.ready, s.restart_count
+                        ));
+                    }
                 }
             }
-            for s in p.status.iter().flat_map(|s| s.container_statuses.iter().flatten()) {
-                if !s.ready || s.restart_count > 0 {
-                    return Err(format!("{name}/{}: ready {} restarts {}", s.name, s.ready, s.restart_count));
-                }
-            }
-        }
-        Ok(format!("{} dcgm-exporter pod(s) ready, no restart", pods.items.len()))
-    });
+            Ok(format!("{} dcgm-exporter pod(s) ready, no restart", pods.items.len()))
+        },
+    );
 }

@@ -32,7 +32,11 @@ impl Out {
 
     /// Ok when it exited 0.
     pub fn ok(&self, what: &str) -> Result<(), String> {
-        if self.code == 0 { Ok(()) } else { Err(format!("{what}: {}", self.why())) }
+        if self.code == 0 {
+            Ok(())
+        } else {
+            Err(format!("{what}: {}", self.why()))
+        }
     }
 }
 
@@ -151,7 +155,8 @@ impl Harness {
         if let Some(kind) = json["linode_api"]["kind"].as_str()
             && kind != self.target.api_kind()
         {
-            self.wrong_api.push(format!("`lkeobs {}` reported linode_api.kind {kind}", args.join(" ")));
+            self.wrong_api
+                .push(format!("`lkeobs {}` reported linode_api.kind {kind}", args.join(" ")));
         }
         Out {
             code: out.status.code().unwrap_or(-1),

@@ -47,8 +47,14 @@ fn escape(s: &str) -> String {
 /// The JUnit document: one `<testsuite>` named for the target, its properties (target, fleet), one
 /// `<testcase classname=ITEM name=CHECK>` per check.
 pub fn junit(suite: &str, properties: &[(&str, &str)], checks: &[Check]) -> String {
-    let failures = checks.iter().filter(|c| matches!(c.verdict, Verdict::Failed(_))).count();
-    let skipped = checks.iter().filter(|c| matches!(c.verdict, Verdict::Skipped(_))).count();
+    let failures = checks
+        .iter()
+        .filter(|c| matches!(c.verdict, Verdict::Failed(_)))
+        .count();
+    let skipped = checks
+        .iter()
+        .filter(|c| matches!(c.verdict, Verdict::Skipped(_)))
+        .count();
     let total: f64 = checks.iter().map(|c| c.time.as_secs_f64()).sum();
     let mut x = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
     x.push_str(&format!(
@@ -99,16 +105,24 @@ fn first_line(s: &str) -> &str {
     s.lines().next().unwrap_or_default()
 }
 
+/// `(item, check, outcome)` of one testcase, as read back.
+pub type Row = (String, String, String);
+
 /// `(item, check, outcome)` of every testcase, read back with Python's XML parser (`xml.etree`), so a
 /// document a CI system could not read fails here. None when python3 is missing (a skip, or a failure
 /// under CI: see [`crate::tooling::require_tool`]).
-pub fn parse_with_python(path: &std::path::Path) -> Option<Result<Vec<(String, String, String)>, String>> {
+pub fn parse_with_python(path: &std::path::Path) -> Option<Result<Vec<Row>, String>> {
     let python = crate::tooling::require_tool("PYTHON3", "python3", "apt-get install python3")?;
     const SCRIPT: &str = "import sys, xml.etree.ElementTree as ET\n\
         for c in ET.parse(sys.argv[1]).getroot().iter('testcase'):\n\
         \x20   o = 'failed' if c.find('failure') is not None else 'skipped' if c.find('skipped') is not None else 'passed'\n\
         \x20   print(c.get('classname') + '\\t' + c.get('name') + '\\t' + o)\n";
-    let out = match std::process::Command::new(python).arg("-c").arg(SCRIPT).arg(path).output() {
+    let out = match std::process::Command::new(python)
+        .arg("-c")
+        .arg(SCRIPT)
+        .arg(path)
+        .output()
+    {
         Ok(o) => o,
         Err(e) => return Some(Err(format!("python3 does not run: {e}"))),
     };
@@ -143,10 +157,22 @@ mod tests {
     fn the_junit_file_parses_and_names_every_check_with_its_outcome() {
         let checks = vec![
             check("control-plane-acl", "plan shows the change", Verdict::Passed),
-            check("gpu-nodes", "no taint", Verdict::Skipped("not provable on the simulator: <GPU>".into())),
-            check("upgrades", "kubelets on 1.34", Verdict::Failed("two of 4 nodes run 1.33\nnode a".into())),
+            check(
+                "gpu-nodes",
+                "no taint",
+                Verdict::Skipped("not provable on the simulator: <GPU>".into()),
+            ),
+            check(
+                "upgrades",
+                "kubelets on 1.34",
+                Verdict::Failed("two of 4 nodes run 1.33\nnode a".into()),
+            ),
         ];
-        let xml = junit("lkeobs live acceptance (simulator)", &[("target", "simulator & co")], &checks);
+        let xml = junit(
+            "lkeobs live acceptance (simulator)",
+            &[("target", "simulator & co")],
+            &checks,
+        );
         assert!(xml.contains("tests=\"3\" failures=\"1\" skipped=\"1\""), "{xml}");
         let dir = tempfile::tempdir().expect("temp dir");
         let path = dir.path().join("junit.xml");
@@ -156,7 +182,11 @@ mod tests {
         assert_eq!(
             rows,
             vec![
-                ("control-plane-acl".to_string(), "plan shows the change".to_string(), "passed".to_string()),
+                (
+                    "control-plane-acl".to_string(),
+                    "plan shows the change".to_string(),
+                    "passed".to_string()
+                ),
                 ("gpu-nodes".into(), "no taint".into(), "skipped".into()),
                 ("upgrades".into(), "kubelets on 1.34".into(), "failed".into()),
             ]

@@ -43,7 +43,10 @@ pub fn up(h: &mut Harness) -> bool {
     let passed = h.check(ITEM, "up (exit 0, every probe passes)", |h| {
         let out = h.lkeobs(&["up", "--max-monthly-cost", &ceiling, "--verify-wait", wait]);
         out.ok("up")?;
-        Ok(format!("{} cluster(s) up", out.json["clusters"].as_array().map_or(0, Vec::len)))
+        Ok(format!(
+            "{} cluster(s) up",
+            out.json["clusters"].as_array().map_or(0, Vec::len)
+        ))
     });
     inventory(h);
     passed
@@ -75,10 +78,9 @@ pub fn ttl(h: &mut Harness) {
     h.check(ITEM, "clusters carry the TTL tag reap reads", |h| {
         let client = h.client();
         let prefix = format!("lkeobs-{}-", h.fleet);
-        let clusters = h
-            .rt
-            .block_on(client.list_lke_clusters(None))
-            .map_err(|e| format!("list clusters: {e}"))?;
+        let clusters =
+            h.rt.block_on(client.list_lke_clusters(None))
+                .map_err(|e| format!("list clusters: {e}"))?;
         let now = now();
         let mut seen = Vec::new();
         for c in clusters.iter().filter(|c| c.label.starts_with(&prefix)) {
@@ -96,7 +98,10 @@ pub fn ttl(h: &mut Harness) {
         out.ok("reap --dry-run")?;
         let alive = out.json["alive"].as_array().cloned().unwrap_or_default();
         if !alive.iter().any(|f| f["fleet"] == h.fleet.as_str()) {
-            return Err(format!("reap --dry-run does not list fleet {} as alive: {:#}", h.fleet, out.json));
+            return Err(format!(
+                "reap --dry-run does not list fleet {} as alive: {:#}",
+                h.fleet, out.json
+            ));
         }
         Ok(seen.join("; "))
     });
@@ -173,17 +178,19 @@ pub fn targets(h: &mut Harness) {
         if servers.is_empty() {
             return Err("the run's kubeconfig names no cluster".into());
         }
-        Ok(format!("trap untouched; {} Kubernetes API server(s), all on 127.0.0.1", servers.len()))
+        Ok(format!(
+            "trap untouched; {} Kubernetes API server(s), all on 127.0.0.1",
+            servers.len()
+        ))
     });
 }
 
 /// The fleet's clusters on the account now.
 pub fn fleet_clusters(h: &Harness) -> Result<Vec<lkeobs::linode::LkeCluster>, String> {
     let prefix = format!("lkeobs-{}-", h.fleet);
-    let all = h
-        .rt
-        .block_on(h.client().list_lke_clusters(None))
-        .map_err(|e| format!("list clusters: {e}"))?;
+    let all =
+        h.rt.block_on(h.client().list_lke_clusters(None))
+            .map_err(|e| format!("list clusters: {e}"))?;
     Ok(all.into_iter().filter(|c| c.label.starts_with(&prefix)).collect())
 }
 

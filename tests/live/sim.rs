@@ -47,6 +47,9 @@ pub fn start(env: &[(&'static str, String)]) -> SimProcess {
     let report: Value = serde_json::from_str(&text).unwrap_or_else(|e| panic!("{e}: {text}"));
     let url = report["linode_url"].as_str().expect("linode_url").to_string();
     let token = report["linode_token"].as_str().expect("linode_token").to_string();
-    assert!(url.starts_with("http://127.0.0.1:"), "the simulator listens on loopback: {url}");
+    assert!(
+        url.starts_with("http://127.0.0.1:"),
+        "the simulator listens on loopback: {url}"
+    );
     SimProcess { child, url, token }
 }

@@ -34,7 +34,11 @@ fn all_pass(report: &Value, name: &str, on: impl Fn(&str) -> bool) -> Result<Str
         .map(|(_, c, o, d)| format!("{c}: {o}: {d}"))
         .collect();
     if bad.is_empty() {
-        Ok(rows.iter().map(|(_, c, _, d)| format!("{c}: {d}")).collect::<Vec<_>>().join("\n"))
+        Ok(rows
+            .iter()
+            .map(|(_, c, _, d)| format!("{c}: {d}"))
+            .collect::<Vec<_>>()
+            .join("\n"))
     } else {
         Err(bad.join("\n"))
     }
@@ -58,7 +62,10 @@ pub fn verify(h: &mut Harness) {
             let backends: Vec<String> = outcomes(&report)
                 .into_iter()
                 .filter(|(n, _, o, _)| {
-                    ["prometheus/", "loki/", "tempo/", "gateway/"].iter().any(|p| n.starts_with(p)) && o == "pass"
+                    ["prometheus/", "loki/", "tempo/", "gateway/"]
+                        .iter()
+                        .any(|p| n.starts_with(p))
+                        && o == "pass"
                 })
                 .map(|(n, c, _, _)| format!("{c} {n}"))
                 .collect();
@@ -86,15 +93,19 @@ pub fn verify(h: &mut Harness) {
         "the gateway's collector counters are read from Prometheus",
         |_| all_pass(&report, "gateway/counters", |_| true),
     );
-    h.check("pii-and-dcgm", "with pii_scrubbing on, every stack workload is ready", |h| {
-        let text = std::fs::read_to_string(h.fleet_file()).map_err(|e| e.to_string())?;
-        let doc: toml_edit::DocumentMut = text.parse().map_err(|e| format!("{e}"))?;
-        if doc["stack"]["pii_scrubbing"].as_bool() != Some(true) {
-            return Err("the fleet does not turn pii_scrubbing on (fleet/ci.toml should)".into());
-        }
-        all_pass(&report, "pods", |_| true)?;
-        all_pass(&report, "agent", |_| true)
-    });
+    h.check(
+        "pii-and-dcgm",
+        "with pii_scrubbing on, every stack workload is ready",
+        |h| {
+            let text = std::fs::read_to_string(h.fleet_file()).map_err(|e| e.to_string())?;
+            let doc: toml_edit::DocumentMut = text.parse().map_err(|e| format!("{e}"))?;
+            if doc["stack"]["pii_scrubbing"].as_bool() != Some(true) {
+                return Err("the fleet does not turn pii_scrubbing on (fleet/ci.toml should)".into());
+            }
+            all_pass(&report, "pods", |_| true)?;
+            all_pass(&report, "agent", |_| true)
+        },
+    );
 }
 
 /// `status` once: fresh data per signal for every cluster (the metrics' freshness is the kubelet stats
@@ -146,22 +157,30 @@ pub fn loadtest(h: &mut Harness) {
             let edges = out.json["edges"].as_array().cloned().unwrap_or_default();
             let removed = out.json["removed"].as_array().map_or(0, Vec::len);
             if edges.is_empty() || edges.iter().any(|e| e["completed"] != true) || removed < edges.len() {
-                return Err(format!("edges {:#}, removed {:#}", out.json["edges"], out.json["removed"]));
+                return Err(format!(
+                    "edges {:#}, removed {:#}",
+                    out.json["edges"], out.json["removed"]
+                ));
             }
             Ok(format!("edges {}", out.json["edges"]))
         },
     );
     let why = "lkeobs sim's data path answers the probes' and the canary's queries, not telemetrygen's marked items";
-    h.live_only(ITEM, "the marked items are found in Tempo, Loki and Prometheus", why, |_| {
-        let latency = out.json["latency"].as_array().cloned().unwrap_or_default();
-        let missing: Vec<String> = latency
-            .iter()
-            .filter(|l| l["found_after_ms"].is_null())
-            .map(|l| l.to_string())
-            .collect();
-        if latency.len() != 3 || !missing.is_empty() {
-            return Err(format!("not found: {missing:?} in {:#}", out.json["latency"]));
-        }
-        Ok(format!("found: {}", Value::Array(latency)))
-    });
+    h.live_only(
+        ITEM,
+        "the marked items are found in Tempo, Loki and Prometheus",
+        why,
+        |_| {
+            let latency = out.json["latency"].as_array().cloned().unwrap_or_default();
+            let missing: Vec<String> = latency
+                .iter()
+                .filter(|l| l["found_after_ms"].is_null())
+                .map(|l| l.to_string())
+                .collect();
+            if latency.len() != 3 || !missing.is_empty() {
+                return Err(format!("not found: {missing:?} in {:#}", out.json["latency"]));
+            }
+            Ok(format!("found: {}", Value::Array(latency)))
+        },
+    );
 }

@@ -78,9 +78,11 @@ impl Target {
 pub fn live_from(env: impl Fn(&str) -> Option<String>) -> Result<Target, String> {
     let set = |k: &str| env(k).filter(|v| !v.trim().is_empty());
     if set("LKEOBS_LIVE").as_deref() != Some("1") {
-        return Err("LKEOBS_LIVE is not 1: the live suite touches no account (the simulator run is \
+        return Err(
+            "LKEOBS_LIVE is not 1: the live suite touches no account (the simulator run is \
                     `cargo test --test live`)"
-            .into());
+                .into(),
+        );
     }
     let token = set("LINODE_TOKEN").ok_or("LKEOBS_LIVE=1 needs LINODE_TOKEN (a personal access token)")?;
     let max_monthly_cost = match set("LKEOBS_LIVE_MAX_MONTHLY_COST") {
@@ -92,7 +94,10 @@ pub fn live_from(env: impl Fn(&str) -> Option<String>) -> Result<Target, String>
             .filter(|v| v.is_finite() && *v > 0.0)
             .ok_or_else(|| format!("LKEOBS_LIVE_MAX_MONTHLY_COST {v:?} is not a positive number of US dollars"))?,
     };
-    Ok(Target::Linode { token, max_monthly_cost })
+    Ok(Target::Linode {
+        token,
+        max_monthly_cost,
+    })
 }
 
 /// The live target from the process environment.
