@@ -152,7 +152,7 @@ fn the_trap_catches_a_request_to_the_real_api() {
         .envs(trap.env())
         .arg("--fleet")
         .arg(tooling::fleet("ci"))
-        .args(["--timeout", "8s", "validate"])
+        .args(["--timeout", "3s", "validate"])
         .output()
         .expect("lkeobs runs");
     let seen = trap.seen();

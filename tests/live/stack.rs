@@ -2,6 +2,8 @@
 //! through the edges' identities, Loki's structured metadata, the gateway's counters, the pods with PII
 //! rules on), `status` (fresh data per signal) and `loadtest`.
 
+use k8s_openapi::api::core::v1::Pod;
+use kube::api::{Api, ListParams};
 use serde_json::Value;
 
 use crate::harness::Harness;
@@ -104,6 +106,50 @@ pub fn verify(h: &mut Harness) {
             }
             all_pass(&report, "pods", |_| true)?;
             all_pass(&report, "agent", |_| true)
+        },
+    );
+    pii_collectors(h);
+}
+
+/// Live: the collectors (the agents everywhere, the gateway at the hub) run with the PII rules and never
+/// restarted: a collector that cannot load its OTTL statements exits at start.
+fn pii_collectors(h: &mut Harness) {
+    let why = "the simulator's pods run no otelcol-contrib: a config it cannot load still looks Ready";
+    h.live_only(
+        "pii-and-dcgm",
+        "the agents and the gateway load the PII rules (Ready, never restarted)",
+        why,
+        |h| {
+            let mut seen = Vec::new();
+            for cluster in crate::changes::clusters_of(h) {
+                let mut sets = vec![(lkeobs::objects::AGENT.namespace, lkeobs::objects::AGENT.name)];
+                if cluster == "hub" {
+                    sets.push((lkeobs::objects::GATEWAY.namespace, lkeobs::objects::GATEWAY.name));
+                }
+                for (ns, name) in sets {
+                    let api: Api<Pod> = Api::namespaced(h.kube(&cluster)?, ns);
+                    let selector = format!("app.kubernetes.io/name={name}");
+                    let pods =
+                        h.rt.block_on(api.list(&ListParams::default().labels(&selector)))
+                            .map_err(|e| format!("{cluster} {ns}/{name}: {e}"))?;
+                    if pods.items.is_empty() {
+                        return Err(format!("{cluster}: no {name} pod"));
+                    }
+                    for p in &pods.items {
+                        let pod = p.metadata.name.clone().unwrap_or_default();
+                        for c in p.status.iter().flat_map(|s| s.container_statuses.iter().flatten()) {
+                            if !c.ready || c.restart_count > 0 {
+                                return Err(format!(
+                                    "{cluster} {pod}/{}: ready {}, {} restart(s)",
+                                    c.name, c.ready, c.restart_count
+                                ));
+                            }
+                        }
+                    }
+                    seen.push(format!("{cluster}: {} {name}", pods.items.len()));
+                }
+            }
+            Ok(seen.join(", "))
         },
     );
 }
