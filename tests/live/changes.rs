@@ -12,9 +12,10 @@ use serde_json::Value;
 use crate::harness::Harness;
 use crate::safety;
 
-/// Networks covering every address: the runner can never lock itself out of its clusters, and the ACL
-/// still differs from what LKE creates.
-const ACL: [&str; 3] = ["0.0.0.0/1", "128.0.0.0/1", "::/0"];
+/// Two ACLs, each covering every address (so the runner never locks itself out of its clusters), which
+/// differ from each other and from what LKE creates: the fleet gets `A`, then changes to `B`.
+const ACL_A: [&str; 3] = ["0.0.0.0/1", "128.0.0.0/1", "::/0"];
+const ACL_B: [&str; 4] = ["0.0.0.0/2", "64.0.0.0/2", "128.0.0.0/1", "::/0"];
 
 /// `up` after a fleet change, with the run's ceiling, then the inventory refreshed.
 pub fn up(h: &mut Harness, what: &str) -> Result<String, String> {
@@ -30,57 +31,13 @@ fn cluster_plans(plan: &Value) -> Vec<Value> {
     plan["clusters"].as_array().cloned().unwrap_or_default()
 }
 
-/// Control-plane ACL updates: `plan` shows `a → b`, `up` puts it, the API returns it, `plan` is clean.
+/// Control-plane ACL updates: the fleet gets ACL `A` (`plan`, `up`, the API returns it), then changes to
+/// `B`: `plan` shows `A → B`, `up` puts it, the API returns it, and `plan` is clean afterwards.
 pub fn acl(h: &mut Harness) {
     const ITEM: &str = "control-plane-acl";
-    let want: Vec<String> = ACL.iter().map(|s| s.to_string()).collect();
-    let edited = h.edit_fleet(|d| {
-        let mut a = toml_edit::Array::new();
-        for n in ACL {
-            a.push(n);
-        }
-        d["security"]["control_plane_acl"] = toml_edit::value(a);
-    });
-    if let Err(e) = edited {
-        h.check(ITEM, "edit the fleet", |_| Err(e));
+    if !acl_round(h, ITEM, None, &ACL_A) || !acl_round(h, ITEM, Some(&ACL_A), &ACL_B) {
         return;
     }
-    let planned = h.check(ITEM, "plan shows the ACL change on every cluster", |h| {
-        let out = h.lkeobs(&["plan"]);
-        out.ok("plan")?;
-        let mut seen = Vec::new();
-        for c in cluster_plans(&out.json) {
-            if c["acl"]["to"] != serde_json::json!(want) {
-                return Err(format!("{}: acl {:#}", c["name"], c["acl"]));
-            }
-            seen.push(format!("{}: {} → {}", c["name"], c["acl"]["from"], c["acl"]["to"]));
-        }
-        if seen.is_empty() {
-            return Err(format!("the plan lists no cluster: {:#}", out.json));
-        }
-        Ok(seen.join("\n"))
-    });
-    if !planned {
-        return;
-    }
-    if !h.check(ITEM, "up puts the ACL (exit 0)", |h| up(h, "the ACL change")) {
-        return;
-    }
-    h.check(ITEM, "GET control_plane_acl returns it on every cluster", |h| {
-        let client = h.client();
-        let mut seen = Vec::new();
-        for c in safety::fleet_clusters(h)? {
-            let acl =
-                h.rt.block_on(client.get_control_plane_acl(c.id))
-                    .map_err(|e| format!("{}: {e}", c.label))?;
-            let got = acl.enforced_addresses();
-            if got != want {
-                return Err(format!("{}: enforced {got:?}, want {want:?} ({acl:?})", c.label));
-            }
-            seen.push(c.label);
-        }
-        Ok(format!("enforced on {}", seen.join(", ")))
-    });
     h.check(ITEM, "plan is clean afterwards", |h| {
         let out = h.lkeobs(&["plan", "--detailed-exitcode"]);
         if out.code != 0 {
@@ -88,6 +45,82 @@ pub fn acl(h: &mut Harness) {
         }
         Ok("exit 0".into())
     });
+}
+
+fn sorted(nets: &[&str]) -> Vec<String> {
+    let mut v: Vec<String> = nets.iter().map(|s| s.to_string()).collect();
+    v.sort();
+    v
+}
+
+/// One ACL change: the fleet file gets `to`; `plan` shows `from → to` (`from` as lkeobs set it, or whatever
+/// LKE created), `up` puts it, `GET …/control_plane_acl` returns it on every cluster.
+fn acl_round(h: &mut Harness, item: &str, from: Option<&[&str]>, to: &[&str]) -> bool {
+    let want = sorted(to);
+    let from = from.map(sorted);
+    let step = match &from {
+        Some(f) => format!("{} → {}", f.join(" "), want.join(" ")),
+        None => format!("set {}", want.join(" ")),
+    };
+    let edited = h.edit_fleet(|d| {
+        let mut a = toml_edit::Array::new();
+        for n in to {
+            a.push(*n);
+        }
+        d["security"]["control_plane_acl"] = toml_edit::value(a);
+    });
+    if let Err(e) = edited {
+        return h.check(item, "edit the fleet", |_| Err(e));
+    }
+    let planned = h.check(
+        item,
+        &format!("plan shows the ACL change on every cluster ({step})"),
+        |h| {
+            let out = h.lkeobs(&["plan"]);
+            out.ok("plan")?;
+            let mut seen = Vec::new();
+            for c in cluster_plans(&out.json) {
+                let from_ok = from.as_ref().is_none_or(|f| c["acl"]["from"] == serde_json::json!(f));
+                if c["acl"]["to"] != serde_json::json!(want) || !from_ok {
+                    return Err(format!("{}: acl {:#}", c["name"], c["acl"]));
+                }
+                seen.push(format!("{}: {} → {}", c["name"], c["acl"]["from"], c["acl"]["to"]));
+            }
+            if seen.is_empty() {
+                return Err(format!("the plan lists no cluster: {:#}", out.json));
+            }
+            Ok(seen.join("\n"))
+        },
+    );
+    if !planned
+        || !h.check(item, &format!("up puts the ACL (exit 0; {step})"), |h| {
+            up(h, "the ACL change")
+        })
+    {
+        return false;
+    }
+    h.check(
+        item,
+        &format!("GET control_plane_acl returns it on every cluster ({step})"),
+        |h| {
+            let client = h.client();
+            let mut seen = Vec::new();
+            for c in safety::fleet_clusters(h)? {
+                let acl =
+                    h.rt.block_on(client.get_control_plane_acl(c.id))
+                        .map_err(|e| format!("{}: {e}", c.label))?;
+                let got = acl.enforced_addresses();
+                if got != want {
+                    return Err(format!("{}: enforced {got:?}, want {want:?} ({acl:?})", c.label));
+                }
+                seen.push(c.label);
+            }
+            if seen.is_empty() {
+                return Err("no cluster of the fleet found".into());
+            }
+            Ok(format!("enforced on {}", seen.join(", ")))
+        },
+    )
 }
 
 /// Immutable-field replacement: a new fleet tag is planned as `-/+ StorageClass [parameters]`, `up`
