@@ -51,7 +51,7 @@ pub fn verify(h: &mut Harness) {
     let junit = h.dir.join("verify-junit.xml");
     let junit = junit.to_string_lossy().into_owned();
     let wait = h.target.verify_wait();
-    let out = h.lkeobs(&["verify", "--canary", "--wait", wait, "--junit", &junit]);
+    let out = h.lkeobs_ahead(&["verify", "--canary", "--wait", wait, "--junit", &junit]);
     let report = out.json.clone();
     let why = out.why();
     h.check(
@@ -157,7 +157,7 @@ fn pii_collectors(h: &mut Harness) {
 /// `status` once: fresh data per signal for every cluster (the metrics' freshness is the kubelet stats
 /// series, `k8s_node_cpu_usage` and `k8s_node_memory_working_set_bytes`).
 pub fn status(h: &mut Harness) {
-    let out = h.lkeobs(&["status"]);
+    let out = h.lkeobs_ahead(&["status"]);
     let result = out.ok("status").and_then(|()| fresh(&out.json));
     h.check(
         "probes-over-port-forward",
@@ -193,8 +193,8 @@ fn fresh(report: &Value) -> Result<String, String> {
 /// and removed; live, the marked items found in Tempo, Loki and Prometheus.
 pub fn loadtest(h: &mut Harness) {
     const ITEM: &str = "telemetrygen";
-    let duration = if h.target.is_live() { "2m" } else { "10s" };
-    let out = h.lkeobs(&["loadtest", "--duration", duration]);
+    let duration = if h.target.is_live() { "2m" } else { "5s" };
+    let out = h.lkeobs_ahead(&["loadtest", "--duration", duration]);
     h.check(
         ITEM,
         &format!("loadtest --duration {duration} exits 0; every generator Job completed and was removed"),
