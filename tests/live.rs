@@ -142,12 +142,8 @@ fn acceptance_on_linode() {
 fn the_trap_catches_a_request_to_the_real_api() {
     let trap = trap::Trap::start();
     let home = tempfile::tempdir().expect("temp dir");
-    let out = Command::new(assert_cmd::cargo::cargo_bin("lkeobs"))
-        .env_clear()
-        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-        .env("HOME", home.path())
-        .env("XDG_CONFIG_HOME", home.path())
-        .env("NO_COLOR", "1")
+    let out = tooling::hermetic::Sandbox::at(home.path())
+        .lkeobs()
         .env("LINODE_TOKEN", "not-a-real-token")
         .envs(trap.env())
         .arg("--fleet")
@@ -203,9 +199,8 @@ fn the_wrapper_tears_down_on_ctrl_c() {
          touch '{d}/up-done'; sleep 600",
         url = sim.url
     );
-    let mut script = Command::new(tooling::root().join("scripts/live-acceptance"))
-        .env_clear()
-        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+    let mut script = tooling::hermetic::Sandbox::at(dir.path())
+        .command(tooling::root().join("scripts/live-acceptance"))
         .env("LINODE_TOKEN", &sim.token)
         .env("LKEOBS_LIVE_DIR", dir.path())
         .env("LKEOBS_LIVE_FLEET_NAME", &fleet)

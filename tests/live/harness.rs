@@ -3,7 +3,6 @@
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::time::Instant;
 
 use lkeobs::linode::{Client, ClientConfig, Token};
@@ -145,14 +144,9 @@ impl Harness {
     /// [`Harness::lkeobs`] with another fleet file.
     pub fn lkeobs_with(&mut self, fleet: &Path, args: &[&str]) -> Out {
         let timeout = format!("{}s", self.target.command_timeout().as_secs());
-        let out = Command::new(assert_cmd::cargo::cargo_bin("lkeobs"))
-            .env_clear()
-            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-            .env("HOME", self.dir.join("home"))
-            .env("XDG_STATE_HOME", self.dir.join("state"))
-            .env("XDG_CONFIG_HOME", self.dir.join("config"))
+        let out = crate::tooling::hermetic::Sandbox::at(&self.dir)
+            .lkeobs()
             .env("KUBECONFIG", self.kubeconfig())
-            .env("NO_COLOR", "1")
             .env("LINODE_URL", &self.url)
             .env("LINODE_TOKEN", &self.token)
             .envs(self.extra_env.iter().map(|(k, v)| (*k, v.as_str())))

@@ -2,7 +2,7 @@
 //! provisioning), its address and token read from its JSON report, killed when dropped.
 
 use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Stdio};
 
 use serde_json::Value;
 
@@ -23,10 +23,8 @@ impl Drop for SimProcess {
 /// Starts `lkeobs sim --speed 600` with `env` added (the trap's proxies: the simulator must not reach
 /// out either) and reads where it listens.
 pub fn start(env: &[(&'static str, String)]) -> SimProcess {
-    let mut child = Command::new(assert_cmd::cargo::cargo_bin("lkeobs"))
-        .env_clear()
-        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-        .env("NO_COLOR", "1")
+    let mut child = crate::tooling::hermetic::Sandbox::new()
+        .lkeobs()
         .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
         .args(["sim", "--output", "json", "--speed", "600"])
         .stdout(Stdio::piped())
