@@ -3,8 +3,8 @@
 //! destination at an internal address, and `plan` marks new or moved destinations `needs review`.
 
 mod e2e;
-mod tooling;
 mod support;
+mod tooling;
 
 use e2e::{Dir, FLEET, LABELS, linode_writes};
 use support::world::{Latencies, World};

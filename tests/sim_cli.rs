@@ -196,6 +196,23 @@ async fn with_429s_and_5xx_injected_the_pipeline_converges_with_no_duplicate() {
     nothing_left(&sim, &report).await;
 }
 
+/// Behind a corporate proxy (`HTTPS_PROXY` set, loopback in `NO_PROXY`), the Kubernetes clients work: kube's
+/// proxy support is built in (without it every command that talks to a cluster failed with "requires the
+/// disabled feature kube/http-proxy").
+#[test]
+fn demo_works_with_a_proxy_configured() {
+    let out = Sandbox::new()
+        .lkeobs()
+        .arg("demo")
+        .env("HTTPS_PROXY", "http://127.0.0.1:9")
+        .env("NO_PROXY", "127.0.0.1,localhost")
+        .output()
+        .expect("lkeobs demo runs");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stdout}\n{stderr}");
+}
+
 #[test]
 fn demo_runs_the_lifecycle_and_exits_0() {
     let out = Sandbox::new().lkeobs().arg("demo").output().expect("lkeobs demo runs");

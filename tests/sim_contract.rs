@@ -5,8 +5,8 @@
 //! `../shared/linode-openapi/openapi.json`; skipped loudly when absent, failing under `CI=true`.
 
 mod e2e;
-mod tooling;
 mod support;
+mod tooling;
 
 use std::collections::BTreeSet;
 

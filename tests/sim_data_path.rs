@@ -4,8 +4,8 @@
 //! not signed by the hub's CA, the hub's gateway pods down.
 
 mod e2e;
-mod tooling;
 mod support;
+mod tooling;
 
 use std::collections::BTreeSet;
 

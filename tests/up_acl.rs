@@ -2,8 +2,8 @@
 //! `control_plane_acl` shows in `plan` and `up` puts it on every cluster of the fleet.
 
 mod e2e;
-mod tooling;
 mod support;
+mod tooling;
 
 use e2e::{Dir, FLEET, LABELS, clear_logs, linode_writes};
 use serde_json::json;

@@ -2,8 +2,8 @@
 //! re-run that writes nothing, certificate rotation, a cluster that is not ours, and teardown after up.
 
 mod e2e;
-mod tooling;
 mod support;
+mod tooling;
 
 use e2e::{Dir, FLEET, LABELS};
 use lkeobs::linode::NodePoolSpec;

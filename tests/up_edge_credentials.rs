@@ -4,8 +4,8 @@
 //! reaches stdout or stderr.
 
 mod e2e;
-mod tooling;
 mod support;
+mod tooling;
 
 use std::collections::BTreeMap;
 

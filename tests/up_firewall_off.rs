@@ -3,8 +3,8 @@
 //! `up` nor `teardown` fails on the firewall having gone.
 
 mod e2e;
-mod tooling;
 mod support;
+mod tooling;
 
 use std::time::Duration;
 

@@ -4,8 +4,8 @@
 //! and uses the `nvidia` RuntimeClass only where the cluster has one.
 
 mod e2e;
-mod tooling;
 mod support;
+mod tooling;
 
 use std::collections::BTreeMap;
 

@@ -4,8 +4,8 @@
 //! writes nothing.
 
 mod e2e;
-mod tooling;
 mod support;
+mod tooling;
 
 use base64::Engine;
 use e2e::{Dir, FLEET, LABELS};

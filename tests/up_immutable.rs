@@ -3,8 +3,8 @@
 //! and `up` replaces it (delete, wait until gone, apply) and re-converges.
 
 mod e2e;
-mod tooling;
 mod support;
+mod tooling;
 
 use e2e::{Dir, FLEET, LABELS};
 use serde_json::Value;

@@ -4,8 +4,8 @@
 //! metrics API is left alone; ours is never pruned.
 
 mod e2e;
-mod tooling;
 mod support;
+mod tooling;
 
 use e2e::{Dir, FLEET, LABELS};
 use serde_json::{Value, json};

@@ -3,8 +3,8 @@
 //! they were, the firewall following; `reap` deletes only expired fleets.
 
 mod e2e;
-mod tooling;
 mod support;
+mod tooling;
 
 use e2e::{Dir, FLEET, LABELS};
 use support::linode_fake::{Faults, State};

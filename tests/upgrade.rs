@@ -4,8 +4,8 @@
 //! whose probes fail stops the rest (exit 3); a kill in the middle and a re-run finish it.
 
 mod e2e;
-mod tooling;
 mod support;
+mod tooling;
 
 use std::collections::BTreeSet;
 

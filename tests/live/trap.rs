@@ -1,4 +1,4 @@
-//! A proxy that nothing should reach: the simulator run points `HTTP_PROXY`/`ALL_PROXY` of every lkeobs
+//! A proxy that nothing should reach: the simulator run points `HTTPS_PROXY`/`HTTP_PROXY`/`ALL_PROXY` of every lkeobs
 //! process at it (with loopback in `NO_PROXY`), so any HTTP request lkeobs makes to an address off
 //! 127.0.0.1 lands here, is refused, and fails the suite.
 
@@ -35,12 +35,13 @@ impl Trap {
         Trap { url, seen }
     }
 
-    /// The environment that sends every request off loopback to the trap. Not `HTTPS_PROXY`: kube-rs reads
-    /// that one for the Kubernetes clients too and, built without its `http-proxy` feature, refuses to
-    /// build a client at all (`ALL_PROXY` covers HTTPS for reqwest, the Linode client).
+    /// The environment that sends every request off loopback to the trap: reqwest (the Linode client) and
+    /// kube-rs (the Kubernetes clients, which read `HTTPS_PROXY` and `NO_PROXY`) alike.
     pub fn env(&self) -> Vec<(&'static str, String)> {
         let loopback = "127.0.0.1,localhost,::1".to_string();
         vec![
+            ("HTTPS_PROXY", self.url.clone()),
+            ("https_proxy", self.url.clone()),
             ("HTTP_PROXY", self.url.clone()),
             ("http_proxy", self.url.clone()),
             ("ALL_PROXY", self.url.clone()),
