@@ -286,6 +286,27 @@ fn grafana_is_cluster_ip_unless_allowed() {
     assert_eq!(acl["allowList"]["ipv6"][0], "2001:db8:1234::/48");
 }
 
+/// Grafana behind its LoadBalancer serves HTTPS and marks its session cookie `Secure`.
+#[test]
+fn a_public_grafana_marks_its_session_cookie_secure() {
+    let secure = |f: &str| {
+        let docs = documents(&render_stdout(f, &["--cluster", "hub"]));
+        let deploy = find(&docs, "Deployment", "grafana").clone();
+        let env = deploy["spec"]["template"]["spec"]["containers"][0]["env"].clone();
+        env.as_sequence()
+            .into_iter()
+            .flatten()
+            .find(|e| e["name"] == "GF_SECURITY_COOKIE_SECURE")
+            .map(|e| e["value"].as_str().unwrap_or_default().to_string())
+    };
+    assert_eq!(secure("prod").as_deref(), Some("true"));
+    assert_eq!(
+        secure("example"),
+        None,
+        "port-forwarded over http://localhost: no TLS to require"
+    );
+}
+
 #[test]
 fn gateway_queue_on_pvcs_needs_a_statefulset() {
     let prod = documents(&render_stdout("prod", &["--cluster", "hub"]));

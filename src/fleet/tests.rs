@@ -307,6 +307,22 @@ fn retention_parses_and_is_a_day_at_least() {
         "stack.retention",
         "at least 1d",
     );
+    one_error(
+        &with("retention = \"7d\"", "retention = \"99999999d\""),
+        "stack.retention",
+        "at most 3650d",
+    );
+}
+
+#[test]
+fn reserved_tags_are_refused_whatever_their_case() {
+    for tag in ["LKEOBS", "Lkeobs-fleet-prod", "lkeobs-x"] {
+        one_error(
+            &with("tags = [\"team-obs\"]", &format!("tags = [\"{tag}\"]")),
+            "fleet.tags[0]",
+            "reserved",
+        );
+    }
 }
 
 #[test]
@@ -327,6 +343,14 @@ fn persistent_queue_is_a_volume_size() {
         &with("retention = \"7d\"", "retention = \"7d\"\npersistent_queue = \"5Gi\""),
         "stack.persistent_queue",
         "at least 10Gi",
+    );
+    one_error(
+        &with(
+            "retention = \"7d\"",
+            "retention = \"7d\"\npersistent_queue = \"99999Ti\"",
+        ),
+        "stack.persistent_queue",
+        "at most 10240Gi",
     );
     one_error(
         &with("retention = \"7d\"", "retention = \"7d\"\npersistent_queue = \"10GB\""),

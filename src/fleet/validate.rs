@@ -113,7 +113,8 @@ fn tags(f: &Fleet, d: &mut Vec<Diag>) {
             d.push(Diag::new(t.span(), field, "tags must not contain commas or surrounding spaces").value(show(t)));
         } else if !super::untrusted::is_tag(s) {
             d.push(Diag::new(t.span(), field, "tags may use only letters, digits and . _ - : / = + @").value(show(t)));
-        } else if s == naming::TAG_OWNER || s.starts_with("lkeobs-") {
+        } else if s.eq_ignore_ascii_case(naming::TAG_OWNER) || s.to_ascii_lowercase().starts_with("lkeobs-") {
+            // Linode compares tags without regard to case: `LKEOBS-fleet-x` is the same tag as ours.
             d.push(
                 Diag::new(
                     t.span(),
@@ -324,6 +325,14 @@ fn stack(f: &Fleet, d: &mut Vec<Diag>) {
     let r = &f.stack.retention;
     match duration::parse(r.get_ref()) {
         Err(e) => d.push(Diag::new(r.span(), "stack.retention", format!("not a duration: {e}")).value(show(r))),
+        Ok(dur) if dur.as_secs() > MAX_RETENTION_DAYS * 86_400 => d.push(
+            Diag::new(
+                r.span(),
+                "stack.retention",
+                format!("must be at most {MAX_RETENTION_DAYS}d (ten years): a larger value is a typo, and the stores' settings overflow"),
+            )
+            .value(show(r)),
+        ),
         Ok(dur) if dur.as_secs() < 86_400 => d.push(
             Diag::new(
                 r.span(),
@@ -371,8 +380,17 @@ pub fn queue_size_gib(s: &str) -> Result<u64, String> {
     if gib < 10 {
         return Err("Linode volumes are at least 10Gi".into());
     }
+    if gib > MAX_VOLUME_GIB {
+        return Err(format!("Linode volumes are at most {MAX_VOLUME_GIB}Gi (10Ti)"));
+    }
     Ok(gib)
 }
+
+/// The largest Block Storage volume (the API's `size` maximum, in GiB).
+pub const MAX_VOLUME_GIB: u64 = 10_240;
+
+/// The longest retention accepted (in days).
+pub const MAX_RETENTION_DAYS: u64 = 3_650;
 
 /// `[A-Z_][A-Z0-9_]*`.
 pub fn is_env_name(s: &str) -> bool {
