@@ -178,6 +178,11 @@ pub struct UpArgs {
     /// which later commands reuse.
     #[arg(long)]
     pub no_kubeconfig: bool,
+    /// Against a simulated Linode API (`lkeobs sim`), merge the contexts into $KUBECONFIG /
+    /// ~/.kube/config too (by default they go to the state cache only, so simulated clusters never take
+    /// the names of real ones in your kubeconfig).
+    #[arg(long, conflicts_with = "no_kubeconfig")]
+    pub merge_kubeconfig: bool,
     /// How long the verification at the end may repeat its rounds until every probe passes (data needs a
     /// few minutes to flow in a new fleet).
     #[arg(long, value_name = "DURATION", value_parser = parse_duration, default_value = "5m")]
@@ -211,6 +216,9 @@ pub struct AddEdgeArgs {
     /// still holds its admin kubeconfig).
     #[arg(long)]
     pub no_kubeconfig: bool,
+    /// Against a simulated Linode API, merge its context into $KUBECONFIG / ~/.kube/config too.
+    #[arg(long, conflicts_with = "no_kubeconfig")]
+    pub merge_kubeconfig: bool,
     /// How long the verification at the end may repeat its rounds until every probe passes.
     #[arg(long, value_name = "DURATION", value_parser = parse_duration, default_value = "5m")]
     pub verify_wait: Duration,

@@ -23,7 +23,7 @@ fn secret(world: &World, label: &str, ns: &str, name: &str) -> Option<serde_json
 async fn up_from_empty_converges_and_a_rerun_writes_nothing() {
     let world = world().await;
     let dir = Dir::new(FLEET);
-    let (code, report, stderr) = dir.run(&world, &["up", "--no-verify"]).await;
+    let (code, report, stderr) = dir.run(&world, &["up", "--no-verify", "--merge-kubeconfig"]).await;
     assert_eq!(code, 0, "up failed:\n{stderr}\n{report:#}");
     assert_eq!(report["ok"], true);
     let clusters = report["clusters"].as_array().expect("clusters");
@@ -230,6 +230,21 @@ async fn a_missing_destination_token_is_a_fleet_file_error_before_anything_is_cr
     let line = fleet.lines().position(|l| l.starts_with("token_env")).unwrap() + 1;
     assert_eq!(err["line"], line, "{report:#}");
     assert_eq!(e2e::linode_writes(&world), Vec::<String>::new());
+}
+
+/// Against the simulator, `up` writes the contexts to the state cache only: a simulated cluster never takes
+/// the name of a real one in the user's kubeconfig unless `--merge-kubeconfig` asks for it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn against_the_simulator_up_leaves_the_users_kubeconfig_alone() {
+    let world = world().await;
+    let dir = Dir::new(FLEET);
+    let (code, report, stderr) = dir.run(&world, &["up", "--no-verify"]).await;
+    assert_eq!(code, 0, "{stderr}\n{report:#}");
+    assert!(!dir.kubeconfig().exists(), "the user's kubeconfig was written");
+    assert!(stderr.contains("--merge-kubeconfig"), "{stderr}");
+    let cache = std::fs::read_to_string(dir.state().join("lkeobs").join("e2e").join("kubeconfig"))
+        .expect("the state cache holds the contexts");
+    assert!(cache.contains("lkeobs-e2e-hub"), "{cache}");
 }
 
 /// The gateway's exporters check their tokens at start (the datadog exporter takes a hex API key only): a token

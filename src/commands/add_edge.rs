@@ -44,6 +44,7 @@ pub async fn run(ctx: &Ctx, args: &AddEdgeArgs) -> Result<Report, Error> {
         verify: !args.no_verify,
         only_edge: Some(name),
         merge_kubeconfig: !args.no_kubeconfig,
+        merge_simulated_kubeconfig: args.merge_kubeconfig,
         progress: Mode::detect(),
         verify_wait: args.verify_wait,
         // The fleet file's `max_monthly_cost` still applies.

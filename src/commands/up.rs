@@ -15,6 +15,7 @@ pub fn options(args: &UpArgs) -> Options {
         verify: !args.no_verify,
         only_edge: None,
         merge_kubeconfig: !args.no_kubeconfig,
+        merge_simulated_kubeconfig: args.merge_kubeconfig,
         progress: Mode::detect(),
         verify_wait: args.verify_wait,
         max_monthly_cost: args.max_monthly_cost,

@@ -188,6 +188,13 @@ impl Ctx {
         self.timeout.map(|t| tokio::time::Instant::from_std(self.started + t))
     }
 
+    /// Whether `LINODE_URL` points at a simulator (loopback), whose clusters must not take the names of real
+    /// ones in the user's kubeconfig.
+    pub fn api_is_simulated(&self) -> bool {
+        let allow_other = self.env.non_empty(linode::ALLOW_ENV).is_some();
+        linode::Endpoint::of(&self.linode.base_url, allow_other) == Ok(linode::Endpoint::Simulated)
+    }
+
     /// The run's Linode API client for a `command` that cannot work without it.
     pub fn require_linode(&self, command: &str) -> Result<Client, crate::Error> {
         self.linode_client()?

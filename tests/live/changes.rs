@@ -21,7 +21,14 @@ const ACL_B: [&str; 4] = ["0.0.0.0/2", "64.0.0.0/2", "128.0.0.0/1", "::/0"];
 pub fn up(h: &mut Harness, what: &str) -> Result<String, String> {
     let ceiling = h.target.max_monthly_cost().to_string();
     let wait = h.target.verify_wait();
-    let out = h.lkeobs(&["up", "--max-monthly-cost", &ceiling, "--verify-wait", wait]);
+    let out = h.lkeobs(&[
+        "up",
+        "--merge-kubeconfig",
+        "--max-monthly-cost",
+        &ceiling,
+        "--verify-wait",
+        wait,
+    ]);
     safety::inventory(h);
     out.ok(&format!("up after {what}"))?;
     Ok("exit 0".into())
@@ -306,7 +313,14 @@ pub fn upgrade(h: &mut Harness) {
     h.check(ITEM, "up upgrades every cluster (exit 0, upgrade.status done)", |h| {
         let ceiling = h.target.max_monthly_cost().to_string();
         let wait = h.target.verify_wait();
-        let out = h.lkeobs(&["up", "--max-monthly-cost", &ceiling, "--verify-wait", wait]);
+        let out = h.lkeobs(&[
+            "up",
+            "--merge-kubeconfig",
+            "--max-monthly-cost",
+            &ceiling,
+            "--verify-wait",
+            wait,
+        ]);
         safety::inventory(h);
         out.ok("up with the new version")?;
         let mut seen = Vec::new();

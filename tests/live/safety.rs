@@ -41,7 +41,14 @@ pub fn up(h: &mut Harness) -> bool {
     let ceiling = h.target.max_monthly_cost().to_string();
     let wait = h.target.verify_wait();
     let passed = h.check(ITEM, "up (exit 0, every probe passes)", |h| {
-        let out = h.lkeobs(&["up", "--max-monthly-cost", &ceiling, "--verify-wait", wait]);
+        let out = h.lkeobs(&[
+            "up",
+            "--merge-kubeconfig",
+            "--max-monthly-cost",
+            &ceiling,
+            "--verify-wait",
+            wait,
+        ]);
         out.ok("up")?;
         Ok(format!(
             "{} cluster(s) up",

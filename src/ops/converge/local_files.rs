@@ -1,5 +1,5 @@
 //! The files `up` writes on this machine: the clusters' kubeconfig contexts (state cache, and the user's
-//! kubeconfig unless told not to) and the last report, both 0600.
+//! kubeconfig unless told not to, or the API is simulated) and the last report, both 0600.
 
 use super::{Options, Report, tasks};
 use crate::kubeconfig;
@@ -30,7 +30,14 @@ pub(super) fn write_kubeconfigs(ctx: &Ctx, fleet: &str, records: &[tasks::Record
     if opts.merge_kubeconfig
         && let Some(p) = &ctx.paths.kubeconfig
     {
-        targets.push(p.clone());
+        if ctx.api_is_simulated() && !opts.merge_simulated_kubeconfig {
+            ctx.printer.note(&format!(
+                "the Linode API is simulated: contexts written to the state cache only, not to {} (pass --merge-kubeconfig to merge them)",
+                p.display()
+            ));
+        } else {
+            targets.push(p.clone());
+        }
     }
     for path in targets {
         match kubeconfig::merge_file(&path, &entries, None) {

@@ -54,6 +54,8 @@ pub struct Options {
     pub only_edge: Option<String>,
     /// Merge the contexts into the user's kubeconfig.
     pub merge_kubeconfig: bool,
+    /// Merge them also when the Linode API is simulated (`--merge-kubeconfig`).
+    pub merge_simulated_kubeconfig: bool,
     pub progress: Mode,
     /// How long the verification may repeat rounds until every probe passes.
     pub verify_wait: Duration,
