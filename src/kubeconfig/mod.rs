@@ -8,6 +8,9 @@ use std::path::{Path, PathBuf};
 
 use serde_yaml_ng::{Mapping, Value};
 
+mod api_check;
+pub use api_check::check_from_api;
+
 #[derive(Debug, thiserror::Error)]
 pub enum KubeconfigError {
     #[error("{path}: {what}: {source}")]
@@ -62,6 +65,7 @@ impl std::fmt::Debug for Entry {
 /// Takes the current context of an API kubeconfig (LKE: `lke<id>-ctx` → `lke<id>` + `lke<id>-admin`) and renames it.
 pub fn entry_from_api(yaml: &str, name: &str) -> Result<Entry> {
     let what = format!("the kubeconfig the API returned for {name}");
+    check_from_api(yaml, &what)?;
     let doc: Value = serde_yaml_ng::from_str(yaml).map_err(|e| invalid(&what, e.to_string()))?;
     let current = doc.get("current-context").and_then(Value::as_str);
     let context = entries(&doc, "contexts")

@@ -9,7 +9,6 @@ use std::time::Duration;
 use serde::Serialize;
 use tokio::time::Instant;
 
-use crate::k8s::K8s;
 use crate::linode::{Client, Filter, LkeCluster};
 use crate::plan::is_ours;
 use crate::{Error, naming};
@@ -63,7 +62,7 @@ pub(crate) async fn drain(
         volume_claims: 0,
     };
     let k8s = match client.get_kubeconfig(c.id).await {
-        Ok(yaml) => K8s::from_kubeconfig(&yaml).await,
+        Ok(yaml) => crate::ops::connect::from_api_kubeconfig(&yaml, c.id).await,
         Err(e) => {
             notes.push(format!(
                 "{}: Kubernetes API not reachable ({e}); its NodeBalancers and volumes are swept instead",

@@ -129,7 +129,7 @@ async fn steps(
     rec.stage(sh, Stage::Kubeconfig);
     let wait = sh.deadline.saturating_duration_since(Instant::now());
     let yaml = sh.client.wait_kubeconfig(ensured.id, wait).await?;
-    let k8s = K8s::from_kubeconfig(&yaml).await?;
+    let k8s = crate::ops::connect::from_api_kubeconfig(&yaml, ensured.id).await?;
     rec.kubeconfig = Some(yaml);
     rec.k8s = Some(k8s.clone());
 
