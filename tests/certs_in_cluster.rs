@@ -25,7 +25,8 @@ async fn ca_reused_leaves_kept_then_rotated() {
     let (hub_fake, edge_fake) = (cluster().await, cluster().await);
     let (hub, edge) = (hub_fake.k8s(), edge_fake.k8s());
 
-    let (ca, action) = certs::ensure_ca(&hub, "prod").await.unwrap();
+    let ensured = certs::ensure_ca(&hub, "prod", false).await.unwrap();
+    let (ca, action) = (ensured.ca, ensured.action);
     assert_eq!(action, CertAction::Created);
     assert_eq!(
         certs::ensure_gateway_cert(&hub, "prod", &ca, Some("198.51.100.50"), false)
@@ -43,7 +44,8 @@ async fn ca_reused_leaves_kept_then_rotated() {
     // A second run: nothing is written, the same CA comes back.
     hub_fake.clear_log();
     edge_fake.clear_log();
-    let (again, action) = certs::ensure_ca(&hub, "prod").await.unwrap();
+    let ensured = certs::ensure_ca(&hub, "prod", false).await.unwrap();
+    let (again, action) = (ensured.ca, ensured.action);
     assert_eq!(action, CertAction::Kept);
     assert_eq!(again.fingerprint(), ca.fingerprint());
     assert_eq!(
@@ -91,8 +93,13 @@ async fn ca_reused_leaves_kept_then_rotated() {
     assert_ne!(text(&old_client, "tls.crt"), text(&new_client, "tls.crt"));
     assert_eq!(text(&new_client, "ca.crt"), ca.cert_pem());
     assert!(!ca.needs_reissue(&text(&new_client, "tls.crt"), &[], time::OffsetDateTime::now_utc()));
-    let (after, _) = certs::ensure_ca(&hub, "prod").await.unwrap();
-    assert_eq!(after.fingerprint(), ca.fingerprint(), "rotation touched the CA");
+    // A CA that is not due stays even with --rotate-certs.
+    let after = certs::ensure_ca(&hub, "prod", true).await.unwrap().ca;
+    assert_eq!(
+        after.fingerprint(),
+        ca.fingerprint(),
+        "rotation touched a CA that was not due"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -112,7 +119,10 @@ async fn a_broken_ca_secret_is_refused_not_replaced() {
     )
     .await
     .unwrap();
-    let err = certs::ensure_ca(&hub, "prod").await.unwrap_err().to_string();
+    let err = match certs::ensure_ca(&hub, "prod", true).await {
+        Err(e) => e.to_string(),
+        Ok(_) => panic!("a broken CA was accepted"),
+    };
     assert!(err.contains("delete that Secret"), "{err}");
     let still = hub.get_secret("observability-hub", "lkeobs-ca").await.unwrap().unwrap();
     assert_eq!(still["ca.crt"], b"garbage");
@@ -122,7 +132,7 @@ async fn a_broken_ca_secret_is_refused_not_replaced() {
 async fn a_new_ca_makes_every_leaf_reissue() {
     let (hub_fake, edge_fake) = (cluster().await, cluster().await);
     let (hub, edge) = (hub_fake.k8s(), edge_fake.k8s());
-    let (ca, _) = certs::ensure_ca(&hub, "prod").await.unwrap();
+    let ca = certs::ensure_ca(&hub, "prod", false).await.unwrap().ca;
     certs::ensure_client_cert(&edge, "prod", "us-east", &ca, false)
         .await
         .unwrap();
@@ -132,5 +142,63 @@ async fn a_new_ca_makes_every_leaf_reissue() {
             .await
             .unwrap(),
         CertAction::Reissued
+    );
+}
+
+/// A CA made by an older lkeobs (no name constraints) is kept and reported by a plain run, and replaced by
+/// `--rotate-certs` with a constrained one; the leaves then follow the new CA.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unconstrained_ca_is_replaced_by_rotate_certs() {
+    let (hub_fake, edge_fake) = (cluster().await, cluster().await);
+    let (hub, edge) = (hub_fake.k8s(), edge_fake.k8s());
+    let key = rcgen::KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256).unwrap();
+    let mut params = rcgen::CertificateParams::default();
+    params
+        .distinguished_name
+        .push(rcgen::DnType::CommonName, "lkeobs prod CA");
+    params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Constrained(0));
+    params.key_usages = vec![rcgen::KeyUsagePurpose::KeyCertSign, rcgen::KeyUsagePurpose::CrlSign];
+    let old = params.self_signed(&key).unwrap();
+    let data = std::collections::BTreeMap::from([
+        ("ca.crt".to_string(), old.pem().into_bytes()),
+        ("ca.key".to_string(), key.serialize_pem().into_bytes()),
+    ]);
+    hub.ensure_secret(
+        "observability-hub",
+        "lkeobs-ca",
+        &Default::default(),
+        &data,
+        lkeobs::k8s::SecretMode::CreateOnly,
+    )
+    .await
+    .unwrap();
+
+    let kept = certs::ensure_ca(&hub, "prod", false).await.unwrap();
+    assert_eq!(kept.action, CertAction::Kept);
+    assert_eq!(kept.rotation, Some(lkeobs::pki::CaRotation::Unconstrained));
+    certs::ensure_client_cert(&edge, "prod", "us-east", &kept.ca, false)
+        .await
+        .unwrap();
+
+    let rotated = certs::ensure_ca(&hub, "prod", true).await.unwrap();
+    assert_eq!(rotated.action, CertAction::Reissued);
+    assert_ne!(rotated.ca.fingerprint(), kept.ca.fingerprint());
+    assert!(
+        rotated.ca.permitted_dns().is_some(),
+        "the new CA carries name constraints"
+    );
+    assert_eq!(rotated.ca.rotation_reason(time::OffsetDateTime::now_utc()), None);
+    assert_eq!(
+        certs::ensure_client_cert(&edge, "prod", "us-east", &rotated.ca, false)
+            .await
+            .unwrap(),
+        CertAction::Reissued,
+        "a leaf of the old CA is reissued"
+    );
+    // The next run keeps the new CA.
+    let again = certs::ensure_ca(&hub, "prod", true).await.unwrap();
+    assert_eq!(
+        (again.action, again.ca.fingerprint()),
+        (CertAction::Kept, rotated.ca.fingerprint())
     );
 }

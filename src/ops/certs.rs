@@ -1,7 +1,7 @@
 //! The certificates `up` keeps in the clusters: the fleet CA in the hub (`observability-hub/lkeobs-ca`,
-//! created once, reused, never silently regenerated), the gateway's and Grafana's server certificates and
-//! each edge's client certificate — reissued only when needed, or for all leaves with `rotate` (the CA is
-//! kept).
+//! created once and reused; replaced only by `rotate` when it is due), the gateway's and Grafana's server
+//! certificates and each edge's client certificate — reissued only when needed, or for all leaves with
+//! `rotate`.
 
 use std::collections::BTreeMap;
 
@@ -32,11 +32,43 @@ fn unusable_ca(e: pki::Error) -> crate::Error {
     ))
 }
 
-/// Loads the fleet CA from the hub, or creates and stores it when there is none.
-pub async fn ensure_ca(hub: &K8s, fleet: &str) -> Result<(Ca, CertAction), crate::Error> {
+/// The fleet CA as `ensure_ca` left it.
+pub struct EnsuredCa {
+    pub ca: Ca,
+    pub action: CertAction,
+    /// Why the CA kept should be replaced (`up --rotate-certs` does it), or why it was replaced.
+    pub rotation: Option<pki::CaRotation>,
+}
+
+/// Loads the fleet CA from the hub, or creates and stores it when there is none. With `rotate`, a CA that
+/// is due (expiring within 180 days, or without name constraints) is replaced by a new one; every leaf
+/// certificate is then reissued, since none is signed by the new CA.
+pub async fn ensure_ca(hub: &K8s, fleet: &str, rotate: bool) -> Result<EnsuredCa, crate::Error> {
     let (ns, name) = CA_SECRET.pair();
     if let Some(data) = hub.get_secret(ns, name).await? {
-        return Ok((Ca::from_secret_data(&data).map_err(unusable_ca)?, CertAction::Kept));
+        let ca = Ca::from_secret_data(&data).map_err(unusable_ca)?;
+        let rotation = ca.rotation_reason(OffsetDateTime::now_utc());
+        if !(rotate && rotation.is_some()) {
+            return Ok(EnsuredCa {
+                ca,
+                action: CertAction::Kept,
+                rotation,
+            });
+        }
+        let new = Ca::generate(fleet)?;
+        hub.ensure_secret(
+            ns,
+            name,
+            &objects::labels(fleet, "hub"),
+            &bytes(new.secret_data()),
+            SecretMode::Replace,
+        )
+        .await?;
+        return Ok(EnsuredCa {
+            ca: new,
+            action: CertAction::Reissued,
+            rotation,
+        });
     }
     let ca = Ca::generate(fleet)?;
     let outcome = hub
@@ -51,9 +83,19 @@ pub async fn ensure_ca(hub: &K8s, fleet: &str) -> Result<(Ca, CertAction), crate
     if outcome == SecretOutcome::Kept {
         // Another run stored its CA a moment earlier: use that one.
         let data = hub.get_secret(ns, name).await?.unwrap_or_default();
-        return Ok((Ca::from_secret_data(&data).map_err(unusable_ca)?, CertAction::Kept));
+        let ca = Ca::from_secret_data(&data).map_err(unusable_ca)?;
+        let rotation = ca.rotation_reason(OffsetDateTime::now_utc());
+        return Ok(EnsuredCa {
+            ca,
+            action: CertAction::Kept,
+            rotation,
+        });
     }
-    Ok((ca, CertAction::Created))
+    Ok(EnsuredCa {
+        ca,
+        action: CertAction::Created,
+        rotation: None,
+    })
 }
 
 /// Keeps a leaf certificate Secret that is still good for `ca` and `wanted`, else (re)issues it.

@@ -4,19 +4,64 @@ use std::collections::BTreeMap;
 use std::fmt;
 
 use rcgen::{
-    BasicConstraints, CertificateParams, DistinguishedName, DnType, ExtendedKeyUsagePurpose, IsCa, Issuer, KeyIdMethod,
-    KeyPair, KeyUsagePurpose, PKCS_ECDSA_P256_SHA256,
+    BasicConstraints, CertificateParams, DistinguishedName, DnType, ExtendedKeyUsagePurpose, GeneralSubtree, IsCa,
+    Issuer, KeyIdMethod, KeyPair, KeyUsagePurpose, NameConstraints, PKCS_ECDSA_P256_SHA256,
 };
 use secrecy::SecretString;
 use time::{Duration, OffsetDateTime};
 
 use super::inspect::{self, Summary};
 use super::{
-    BACKDATE, CA_CERT_KEY, CA_KEY_KEY, CA_VALIDITY, Error, GATEWAY_CN, Issued, LEAF_VALIDITY, REISSUE_BEFORE, Result,
-    San, check_name,
+    BACKDATE, CA_CERT_KEY, CA_KEY_KEY, CA_VALIDITY, Error, GATEWAY_CN, Issued, LEAF_VALIDITY, REISSUE_BEFORE,
+    ROTATE_CA_BEFORE, Result, San, check_name,
 };
 
 const CA_SECRET: &str = "observability-hub/lkeobs-ca";
+
+/// The DNS names (and their subdomains) a fleet CA may vouch for: the gateway's and Grafana's Service names
+/// and `localhost` (Grafana through `kubectl port-forward`).
+pub const PERMITTED_DNS: [&str; 10] = [
+    "otel-gateway",
+    "otel-gateway.observability-hub",
+    "otel-gateway.observability-hub.svc",
+    crate::objects::GATEWAY_SERVICE_HOST,
+    "otel-gateway-external.observability-hub.svc.cluster.local",
+    "grafana.monitoring",
+    "grafana.monitoring.svc",
+    "grafana.monitoring.svc.cluster.local",
+    "localhost",
+    // A LoadBalancer whose status carries the NodeBalancer's host name rather than its address.
+    "nodebalancer.linode.com",
+];
+
+/// Whether `name` is `constraint` or a subdomain of it (RFC 5280 dNSName constraints).
+fn dns_within(name: &str, constraint: &str) -> bool {
+    let (name, constraint) = (
+        name.to_ascii_lowercase(),
+        constraint.trim_start_matches('.').to_ascii_lowercase(),
+    );
+    name == constraint || name.ends_with(&format!(".{constraint}"))
+}
+
+/// Why a fleet CA should be replaced (by `up --rotate-certs`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CaRotation {
+    /// It expires within [`ROTATE_CA_BEFORE`].
+    Expiring { not_after: OffsetDateTime },
+    /// It has no nameConstraints: it could vouch for any name (made by an older lkeobs).
+    Unconstrained,
+}
+
+impl fmt::Display for CaRotation {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            CaRotation::Expiring { not_after } => write!(f, "the fleet CA expires on {}", not_after.date()),
+            CaRotation::Unconstrained => {
+                write!(f, "the fleet CA has no name constraints (it could vouch for any name)")
+            }
+        }
+    }
+}
 const CA_CERT_WHAT: &str = "the CA certificate (ca.crt)";
 
 /// A fleet CA: certificate and key. `Debug` shows the subject and fingerprint, never the key.
@@ -76,6 +121,16 @@ impl Ca {
         params.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
         params.not_before = now - BACKDATE;
         params.not_after = now + validity;
+        // The CA vouches only for the names lkeobs issues (each constraint also admits its subdomains). IP
+        // SANs stay unconstrained: the gateway's and Grafana's public addresses are assigned after the CA
+        // exists, and an IP constraint would exclude every other address.
+        params.name_constraints = Some(NameConstraints {
+            permitted_subtrees: PERMITTED_DNS
+                .iter()
+                .map(|n| GeneralSubtree::DnsName((*n).to_owned()))
+                .collect(),
+            excluded_subtrees: Vec::new(),
+        });
         let key = KeyPair::generate_for(&PKCS_ECDSA_P256_SHA256).map_err(rcgen_error("generating the CA key"))?;
         let cert = params.self_signed(&key).map_err(rcgen_error("self-signing the CA"))?;
         Self::load(cert.pem(), key, now)
@@ -162,6 +217,26 @@ impl Ca {
         &self.summary.fingerprint
     }
 
+    /// Why this CA should be replaced, if it should.
+    pub fn rotation_reason(&self, now: OffsetDateTime) -> Option<CaRotation> {
+        if self.summary.not_after - now < ROTATE_CA_BEFORE {
+            return Some(CaRotation::Expiring {
+                not_after: self.summary.not_after,
+            });
+        }
+        let cert = inspect::parse(&self.der, CA_CERT_WHAT).ok()?;
+        inspect::permitted_dns(&cert)
+            .is_none()
+            .then_some(CaRotation::Unconstrained)
+    }
+
+    /// The DNS names its nameConstraints permit (`None`: unconstrained).
+    pub fn permitted_dns(&self) -> Option<Vec<String>> {
+        inspect::parse(&self.der, CA_CERT_WHAT)
+            .ok()
+            .and_then(|c| inspect::permitted_dns(&c))
+    }
+
     /// When the CA expires; leaf certificates never outlive it.
     pub fn not_after(&self) -> OffsetDateTime {
         self.summary.not_after
@@ -212,6 +287,17 @@ impl Ca {
             subject: self.summary.subject.clone(),
             reason: reason.to_owned(),
         };
+        // A name outside the CA's constraints would make a certificate every client refuses: say so now.
+        if let Some(permitted) = self.permitted_dns()
+            && let Some(outside) = sans.iter().find_map(|s| match s {
+                San::Dns(n) if !permitted.iter().any(|p| dns_within(n, p)) => Some(n.clone()),
+                _ => None,
+            })
+        {
+            return Err(unusable(&format!(
+                "its name constraints do not permit {outside}; `up --rotate-certs` replaces it with a CA for the names this lkeobs issues"
+            )));
+        }
         let mut params = CertificateParams::default();
         params.distinguished_name = common_name(cn);
         params.subject_alt_names = sans.iter().map(San::to_rcgen).collect::<Result<_>>()?;

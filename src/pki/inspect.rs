@@ -105,6 +105,24 @@ pub(super) fn is_ca(cert: &X509Certificate<'_>) -> bool {
     ca && may_sign
 }
 
+/// The DNS names a CA's nameConstraints permit, or `None` when it has no nameConstraints extension (it may
+/// vouch for any name).
+pub(super) fn permitted_dns(cert: &X509Certificate<'_>) -> Option<Vec<String>> {
+    cert.iter_extensions().find_map(|ext| match ext.parsed_extension() {
+        ParsedExtension::NameConstraints(nc) => Some(
+            nc.permitted_subtrees
+                .iter()
+                .flatten()
+                .filter_map(|t| match t.base {
+                    GeneralName::DNSName(name) => Some(name.to_string()),
+                    _ => None,
+                })
+                .collect(),
+        ),
+        _ => None,
+    })
+}
+
 /// The subjectKeyIdentifier, which becomes the authorityKeyIdentifier of what this CA signs.
 pub(super) fn subject_key_id(cert: &X509Certificate<'_>) -> Option<Vec<u8>> {
     cert.iter_extensions().find_map(|ext| match ext.parsed_extension() {

@@ -17,12 +17,14 @@ mod inspect;
 mod issued;
 mod san;
 
-pub use ca::{Ca, ReissueReason};
+pub use ca::{Ca, CaRotation, PERMITTED_DNS, ReissueReason};
 pub use issued::Issued;
 pub use san::{GATEWAY_DNS_NAMES, GRAFANA_NAMES, San, gateway_sans, grafana_sans};
 
-/// Validity of a new fleet CA (10 years).
-pub const CA_VALIDITY: time::Duration = time::Duration::days(3650);
+/// Validity of a new fleet CA (2 years): `up --rotate-certs` replaces it well before (see [`ROTATE_CA_BEFORE`]).
+pub const CA_VALIDITY: time::Duration = time::Duration::days(730);
+/// A fleet CA expiring within this window is replaced by `up --rotate-certs` (and `up` says so before).
+pub const ROTATE_CA_BEFORE: time::Duration = time::Duration::days(180);
 /// Validity of a new leaf (server or client) certificate (1 year).
 pub const LEAF_VALIDITY: time::Duration = time::Duration::days(365);
 /// A leaf certificate expiring within this window is reissued.

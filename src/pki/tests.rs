@@ -103,6 +103,9 @@ fn foreign_ca_subject_is_reproduced_byte_for_byte() {
     let ca = Ca::from_pem(&cert.pem(), &key.serialize_pem()).expect("load");
     let issued = ca.issue_client("edge-a").expect("issue");
     assert_eq!(ca.reissue_reason(&issued.cert_pem, &[], now()), None);
+    // Made without name constraints (as by an older lkeobs): due for rotation, still usable meanwhile.
+    assert_eq!(ca.rotation_reason(now()), Some(super::CaRotation::Unconstrained));
+    assert_eq!(ca.permitted_dns(), None);
 }
 
 #[test]
@@ -110,4 +113,34 @@ fn invalid_names_are_refused() {
     assert!(matches!(Ca::generate("Prod Fleet"), Err(Error::InvalidName { .. })));
     assert!(matches!(ca().issue_client("edge_a"), Err(Error::InvalidName { .. })));
     assert!(matches!(ca().issue_server(&[]), Err(Error::NoSans)));
+}
+
+#[test]
+fn a_new_ca_vouches_only_for_the_names_lkeobs_issues() {
+    let ca = ca();
+    let permitted = ca.permitted_dns().expect("nameConstraints present");
+    for name in super::PERMITTED_DNS {
+        assert!(permitted.iter().any(|p| p == name), "{name} missing from {permitted:?}");
+    }
+    assert_eq!(ca.rotation_reason(now()), None);
+    // Every name the gateway and Grafana certificates carry is within the constraints...
+    let gateway = super::gateway_sans(Some("203.0.113.7")).expect("sans");
+    assert!(ca.issue_server(&gateway).is_ok());
+    let grafana = super::grafana_sans("nb-203-0-113-8.newark.nodebalancer.linode.com").expect("sans");
+    assert!(ca.issue_grafana(&grafana).is_ok());
+    // ...and a name outside them is refused before a certificate is made.
+    let bank = [super::San::Dns("www.bank.example".into())];
+    let err = ca.issue_server(&bank).expect_err("outside the constraints");
+    assert!(err.to_string().contains("www.bank.example"), "{err}");
+}
+
+#[test]
+fn a_ca_near_its_end_is_due_for_rotation() {
+    let young = Ca::generate_at("prod", now(), super::CA_VALIDITY).expect("ca");
+    assert_eq!(young.rotation_reason(now()), None);
+    let old = Ca::generate_at("prod", now(), time::Duration::days(100)).expect("ca");
+    assert!(matches!(
+        old.rotation_reason(now()),
+        Some(super::CaRotation::Expiring { .. })
+    ));
 }

@@ -119,14 +119,21 @@ pub(super) async fn converge(
         }
         // The CA signs the gateway's certificates (mTLS) and Grafana's (a public Grafana serves HTTPS).
         let ca = if fleet.security.mtls || grafana_tls {
-            let (ca, action) = certs::ensure_ca(k8s, name).await?;
-            if action == CertAction::Created {
-                rec.change(format!(
+            let ensured = certs::ensure_ca(k8s, name, sh.rotate).await?;
+            match (ensured.action, &ensured.rotation) {
+                (CertAction::Created, _) => rec.change(format!(
                     "fleet CA created (Secret {}/{})",
                     CA_SECRET.namespace, CA_SECRET.name
-                ));
+                )),
+                (CertAction::Reissued, Some(why)) => rec.change(format!(
+                    "fleet CA replaced ({why}); every certificate is reissued from the new one"
+                )),
+                (_, Some(why)) => sh.progress.line(&format!(
+                    "warning: {why}: `lkeobs up --rotate-certs` replaces it and reissues every certificate"
+                )),
+                _ => {}
             }
-            Some(Arc::new(ca))
+            Some(Arc::new(ensured.ca))
         } else {
             None
         };

@@ -337,7 +337,7 @@ pub fn text(r: &Report) -> String {
     }
     if let Some(ca) = &r.grafana.ca_command {
         out.push_str(&format!(
-            "          served over HTTPS by the fleet CA; trust it: {ca}   (then import lkeobs-ca.crt into the browser, or curl --cacert lkeobs-ca.crt)\n"
+            "          served over HTTPS by the fleet CA: {ca}   then curl --cacert lkeobs-ca.crt, or trust it in a browser profile of its own for this fleet (never in your everyday browser's store)\n"
         ));
     }
     out.push_str(&format!(
