@@ -1,7 +1,8 @@
 //! The simulator's data path (`lkeobs::sim::data_path`) through `lkeobs verify`: a healthy fleet passes
 //! with the canary, and each broken link fails the probes it should, judged from the simulated platform's
-//! own state: an edge's node addresses missing from the gateway firewall, an edge client certificate
-//! not signed by the hub's CA, the hub's gateway pods down.
+//! own state: an edge's node addresses missing from the gateway firewall, another firewall attached to
+//! the gateway's NodeBalancer than the one lkeobs made, an edge client certificate not signed by the
+//! hub's CA, the hub's gateway pods down.
 
 mod e2e;
 mod support;
@@ -32,6 +33,9 @@ fn failed(report: &Value) -> BTreeSet<(String, String)> {
     }
     out
 }
+
+/// The annotation the cloud controller attaches a NodeBalancer's firewall from.
+const FIREWALL_ID: &str = "service.beta.kubernetes.io/linode-loadbalancer-firewall-id";
 
 fn clusters(failed: &BTreeSet<(String, String)>) -> BTreeSet<String> {
     failed.iter().map(|(c, _)| c.clone()).collect()
@@ -68,10 +72,9 @@ async fn verify_passes_on_a_healthy_fleet_and_fails_the_right_probes_for_each_br
     let (code, report, _) = dir.run(&world, &["verify"]).await;
     assert_eq!(code, 3, "{report:#}");
     let broken = failed(&report);
-    assert!(
-        broken.contains(&("us".into(), "prometheus/series".into())),
-        "{broken:?}"
-    );
+    // Node metrics stop; `prometheus/series` may still pass on the canary's metric point of the run
+    // above, stored less than 5 minutes ago (Prometheus' lookback).
+    assert!(broken.contains(&("us".into(), "prometheus/nodes".into())), "{broken:?}");
     assert!(
         !clusters(&broken).contains("hub"),
         "the hub's own data still arrives: {broken:?}"
@@ -102,8 +105,59 @@ async fn verify_passes_on_a_healthy_fleet_and_fails_the_right_probes_for_each_br
     let (code, report, _) = dir.run(&world, &["verify"]).await;
     assert_eq!(code, 0, "every link mended: {report:#}");
 
-    // The hub's gateway is scaled to zero: its health check and every cluster's data fail.
+    // The hub's gateway Service names another firewall, one that lets none of the edges in: the cloud
+    // controller moves the NodeBalancer to it, and the edges' data stops, though the firewall lkeobs
+    // made (`lkeobs-e2e-gw`) still lists every edge address.
     let hub = world.k8s("lkeobs-e2e-hub").expect("the hub's API");
+    let (fleet_firewall, other) = {
+        let mut st = world.linode.state();
+        let ours = *st.firewalls.keys().next().expect("the gateway firewall");
+        let other = 990_001;
+        st.firewalls.insert(
+            other,
+            json!({"id": other, "label": "someone-elses", "status": "enabled", "tags": [],
+                "rules": {"inbound_policy": "DROP", "outbound_policy": "ACCEPT", "outbound": [],
+                    "inbound": [{"action": "ACCEPT", "protocol": "TCP", "ports": "4317,4318",
+                        "addresses": {"ipv4": ["192.0.2.1/32"]}}]}}),
+        );
+        (ours, other)
+    };
+    let point_at = |id: u64| {
+        assert!(hub.update(
+            "v1",
+            "Service",
+            Some("observability-hub"),
+            "otel-gateway-external",
+            |svc| {
+                svc["metadata"]["annotations"][FIREWALL_ID] = json!(id.to_string());
+                true
+            }
+        ));
+    };
+    let attached = |id: u64| {
+        world
+            .linode
+            .state()
+            .devices
+            .values()
+            .any(|d| d["firewall_id"] == id && d["entity"]["type"] == "nodebalancer")
+    };
+    point_at(other);
+    support::eventually("the other firewall attached", || attached(other)).await;
+    let (code, report, _) = dir.run(&world, &["verify"]).await;
+    assert_eq!(code, 3, "{report:#}");
+    let broken = failed(&report);
+    for edge in ["us", "eu"] {
+        assert!(broken.contains(&(edge.into(), "prometheus/nodes".into())), "{broken:?}");
+    }
+    assert!(!clusters(&broken).contains("hub"), "{broken:?}");
+    point_at(fleet_firewall);
+    support::eventually("lkeobs' firewall attached again", || {
+        attached(fleet_firewall) && !attached(other)
+    })
+    .await;
+
+    // The hub's gateway is scaled to zero: its health check and every cluster's data fail.
     assert!(hub.update(
         "apps/v1",
         "Deployment",
@@ -127,8 +181,5 @@ async fn verify_passes_on_a_healthy_fleet_and_fails_the_right_probes_for_each_br
     assert_eq!(code, 3, "{report:#}");
     let broken = failed(&report);
     assert!(broken.contains(&("hub".into(), "gateway/health".into())), "{broken:?}");
-    assert!(
-        broken.contains(&("eu".into(), "prometheus/series".into())),
-        "{broken:?}"
-    );
+    assert!(broken.contains(&("eu".into(), "prometheus/nodes".into())), "{broken:?}");
 }

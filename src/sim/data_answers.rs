@@ -50,6 +50,8 @@ impl Handler for Prometheus {
             _ => return not_found(),
         }
         let q = req.query("query");
+        // What is stored first, then the time: samples taken as the store was read are in the past.
+        let store = self.0.store();
         let now = now_ns() as f64 / 1e9;
         let at = match req.query("time") {
             t if t.is_empty() => now,
@@ -74,7 +76,7 @@ impl Handler for Prometheus {
                 );
             }
         };
-        let data = match promql_eval::eval(&self.0.store(), &expr, at) {
+        let data = match promql_eval::eval(&store, &expr, at) {
             Err(e) => return prom_error(422, "execution", e),
             Ok(PromValue::Scalar(v)) => json!({"resultType": "scalar", "result": [at, number(v)]}),
             Ok(PromValue::Vector(v)) => {
