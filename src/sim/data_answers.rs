@@ -41,6 +41,12 @@ pub(crate) struct Prometheus(pub(crate) Arc<Shared>);
 
 impl Handler for Prometheus {
     fn handle(&self, req: &Request) -> Reply {
+        self.answer(req).set_delay(*lock(&self.0.answer_delay))
+    }
+}
+
+impl Prometheus {
+    fn answer(&self, req: &Request) -> Reply {
         match req.url.path() {
             "/api/v1/alerts" => {
                 let alerts = lock(&self.0.alerts).clone();
@@ -106,6 +112,12 @@ pub(crate) struct Loki(pub(crate) Arc<Shared>);
 
 impl Handler for Loki {
     fn handle(&self, req: &Request) -> Reply {
+        self.answer(req).set_delay(*lock(&self.0.answer_delay))
+    }
+}
+
+impl Loki {
+    fn answer(&self, req: &Request) -> Reply {
         match req.url.path() {
             "/ready" => return Reply::new(200).set_body_string("ready"),
             "/loki/api/v1/query_range" => {}
@@ -235,6 +247,7 @@ impl Tempo {
 
 impl Handler for Tempo {
     fn handle(&self, req: &Request) -> Reply {
+        let delay = *lock(&self.0.answer_delay);
         match req.url.path() {
             "/ready" => Reply::new(200).set_body_string("ready"),
             "/api/search" => self.search(req),
@@ -243,16 +256,18 @@ impl Handler for Tempo {
                 None => not_found(),
             },
         }
+        .set_delay(delay)
     }
 }
 
 /// The gateway's health check extension.
-pub(crate) struct Gateway;
+pub(crate) struct Gateway(pub(crate) Arc<Shared>);
 
 impl Handler for Gateway {
     fn handle(&self, _req: &Request) -> Reply {
         Reply::new(200)
             .set_body_json(json!({"status": "Server available", "upSince": "2025-01-01T00:00:00Z", "uptime": "1h"}))
+            .set_delay(*lock(&self.0.answer_delay))
     }
 }
 
@@ -271,6 +286,14 @@ impl Handler for Agent {
         if req.method != http::Method::POST || !matches!(signal, "traces" | "logs" | "metrics") {
             return not_found();
         }
+        // The OTLP/HTTP receiver takes JSON or protobuf and answers 415 to anything else; this
+        // stand-in reads JSON only.
+        let json = req
+            .header("content-type")
+            .is_some_and(|c| c.split(';').next().is_some_and(|m| m.trim() == "application/json"));
+        if !json {
+            return Reply::new(415).set_body_string("415 unsupported media type, supported: [application/json]");
+        }
         let Ok(payload) = serde_json::from_slice::<Value>(&req.body) else {
             return Reply::new(400).set_body_json(json!({"code": 3, "message": "the body is not OTLP/JSON"}));
         };
@@ -288,7 +311,9 @@ impl Handler for Agent {
                 label: &me.label,
                 pod: pods.first().map_or(crate::objects::GATEWAY.name, String::as_str),
             };
-            ingest(signal, &payload, &stamp, &mut lock(&self.shared.ingested));
+            let mut items = super::data_store::Store::default();
+            ingest(signal, &payload, &stamp, &mut items);
+            self.shared.take(items);
         }
         Reply::new(200).set_body_json(json!({}))
     }

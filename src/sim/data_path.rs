@@ -9,6 +9,7 @@ use std::collections::BTreeSet;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use serde_json::Value;
 use tokio::task::JoinHandle;
@@ -34,6 +35,11 @@ pub(crate) struct Shared {
     pub(crate) steady: AtomicBool,
     /// What the agents took over OTLP and the hub stored.
     pub(crate) ingested: Mutex<Store>,
+    /// What the agents took that the backends do not show yet (taken when, what), and for how long
+    /// they hold it back (Tempo's and Loki's ingesters flush, Prometheus' remote-write queue sends).
+    pub(crate) pending: Mutex<(Duration, Vec<(Instant, Store)>)>,
+    /// How long the hub's query APIs take to answer.
+    pub(crate) answer_delay: Mutex<Duration>,
     /// What a scenario put in the stores itself.
     pub(crate) seeded: Mutex<Store>,
     /// Alerts a scenario says fire (Prometheus' `/api/v1/alerts` items).
@@ -46,6 +52,24 @@ impl Shared {
     /// Every fleet cluster, with whether its data reaches its hub.
     pub(crate) fn clusters(&self) -> Vec<Sender> {
         senders(&self.linode, &self.apis)
+    }
+
+    /// Takes what an agent took: shown by the backends once the ingestion delay has passed.
+    pub(crate) fn take(&self, items: Store) {
+        lock(&self.pending).1.push((Instant::now(), items));
+    }
+
+    /// What the agents took that the backends show now.
+    pub(crate) fn ingested(&self) -> Store {
+        let mut ingested = lock(&self.ingested);
+        let mut pending = lock(&self.pending);
+        let delay = pending.0;
+        let (due, wait): (Vec<_>, Vec<_>) = pending.1.drain(..).partition(|(at, _)| at.elapsed() >= delay);
+        pending.1 = wait;
+        for (_, items) in due {
+            ingested.extend(&items);
+        }
+        ingested.clone()
     }
 
     /// Those of `all` whose data reaches their hub now.
@@ -90,6 +114,8 @@ impl DataPath {
             links: AtomicBool::new(true),
             steady: AtomicBool::new(true),
             ingested: Mutex::new(Store::default()),
+            pending: Mutex::new((Duration::ZERO, Vec::new())),
+            answer_delay: Mutex::new(Duration::ZERO),
             seeded: Mutex::new(Store::default()),
             alerts: Mutex::new(Vec::new()),
             load: GatewayLoad::new(),
@@ -97,7 +123,7 @@ impl DataPath {
         let (prometheus, p) = start(Arc::new(Prometheus(shared.clone()))).await?;
         let (loki, l) = start(Arc::new(Loki(shared.clone()))).await?;
         let (tempo, t) = start(Arc::new(Tempo(shared.clone()))).await?;
-        let (gateway, g) = start(Arc::new(Gateway)).await?;
+        let (gateway, g) = start(Arc::new(Gateway(shared.clone()))).await?;
         let (mon, hub) = (objects::MONITORING, objects::OBSERVABILITY_HUB);
         Ok(DataPath {
             shared,
@@ -165,6 +191,16 @@ impl DataPath {
     /// Puts data in the hub's stores, as if the stack had written it (kept until [`DataPath::unseed`]).
     pub fn seed(&self, put: impl FnOnce(&mut Store)) {
         put(&mut lock(&self.shared.seeded));
+    }
+
+    /// From now on what the agents take shows at the hub only `delay` later (ingesters flushing).
+    pub fn ingestion_delay(&self, delay: Duration) {
+        lock(&self.shared.pending).0 = delay;
+    }
+
+    /// From now on the hub's Prometheus, Loki and Tempo answer only `delay` after a request.
+    pub fn answer_after(&self, delay: Duration) {
+        *lock(&self.shared.answer_delay) = delay;
     }
 
     /// Forgets what was seeded.

@@ -145,7 +145,7 @@ impl Shared {
             })
             .collect();
         self.load.record(&sources, &pods, &mut st, now as f64 / 1e9);
-        st.extend(&lock(&self.ingested));
+        st.extend(&self.ingested());
         st.extend(&lock(&self.seeded));
         st
     }

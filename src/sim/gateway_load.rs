@@ -1,7 +1,7 @@
 //! The hub gateway's own figures following the load the clusters generate: every running telemetrygen
 //! Job (a load test's generator, run by [`super::jobs`]) in a cluster whose data reaches the hub adds
 //! `--rate × --workers` items per second of its signal to the gateway's `otelcol_*` counters, of which a
-//! share set by a fault is refused; its queue fills with the rate being sent. The items a generator
+//! share set by a fault is refused; its exporters' queues fill with the rate being sent. The items a generator
 //! marks (`--telemetry-attributes`, `--service`) reach the stores, as they would through an agent.
 
 use std::collections::BTreeMap;
@@ -15,11 +15,18 @@ use super::jobs::{STARTED, arg, containers, duration, s, unix_ms};
 use super::kube::KubeApi;
 use super::world::lock;
 
-/// Each gateway replica's sending queue capacity.
-pub const QUEUE_CAPACITY: f64 = 1000.0;
+/// The gateway's exporters with a sending queue (manifests/hub/24-otel-gateway.yaml), the signal each
+/// carries and each replica's queue capacity (`sending_queue.queue_size`).
+pub const QUEUES: [(&str, &str, f64); 2] = [
+    ("otlp_grpc/tempo", "spans", 5000.0),
+    ("otlp_http/loki", "log_records", 5000.0),
+];
 
-/// Items per second of the fleet's own traffic, so a healthy gateway never reads as idle.
-const BASELINE_PER_SEC: f64 = 10.0;
+/// The fleet's own traffic through the gateway, so a healthy gateway never reads as idle: what it had
+/// taken by Prometheus' first scrape, then this much more at each scrape ([`SCRAPE_S`]).
+const BASELINE: f64 = 500.0;
+/// Prometheus' scrape interval of the gateway's own metrics.
+const SCRAPE_S: f64 = 15.0;
 
 /// telemetrygen's subcommands and the counter suffix of their items.
 fn suffix(subcommand: &str) -> Option<&'static str> {
@@ -115,12 +122,12 @@ impl GatewayLoad {
     /// Adds the gateway replicas' (`pods`) counters and queues at `now_s` to `store`, and the items the
     /// generators of `sources` marked.
     pub(crate) fn record(&self, sources: &[Source<'_>], pods: &[String], store: &mut Store, now_s: f64) {
-        let mut sending = 0.0;
+        let mut sending: BTreeMap<&str, f64> = BTreeMap::new();
         let mut tally = lock(&self.tally);
         for src in sources {
             for g in generators(src.k8s) {
                 if g.ran < g.runs_for {
-                    sending += g.per_sec;
+                    *sending.entry(g.signal).or_insert(0.0) += g.per_sec;
                 }
                 tally.insert(
                     (g.uid.clone(), g.signal),
@@ -144,7 +151,7 @@ impl GatewayLoad {
             return;
         }
         let refuse = *lock(&self.refuse);
-        let baseline = self.started.elapsed().as_secs_f64() * BASELINE_PER_SEC;
+        let baseline = BASELINE * (1.0 + (self.started.elapsed().as_secs_f64() / SCRAPE_S).floor());
         let replicas = pods.len() as f64;
         for pod in pods {
             let instance = format!("{pod}:8888");
@@ -174,14 +181,17 @@ impl GatewayLoad {
                     store.sample(l, now_s, v / replicas);
                 }
             }
-            let exporter = [("exporter", "prometheus_remote_write")];
-            let size = (sending / 100.0 / replicas).min(QUEUE_CAPACITY);
-            store.sample(series("otelcol_exporter_queue_size".into(), &exporter), now_s, size);
-            store.sample(
-                series("otelcol_exporter_queue_capacity".into(), &exporter),
-                now_s,
-                QUEUE_CAPACITY,
-            );
+            for (exporter, signal, capacity) in QUEUES {
+                let exporter = [("exporter", exporter)];
+                let rate = sending.get(signal).copied().unwrap_or(0.0);
+                let size = (rate / 100.0 / replicas).min(capacity);
+                store.sample(series("otelcol_exporter_queue_size".into(), &exporter), now_s, size);
+                store.sample(
+                    series("otelcol_exporter_queue_capacity".into(), &exporter),
+                    now_s,
+                    capacity,
+                );
+            }
         }
     }
 }
