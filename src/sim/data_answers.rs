@@ -140,6 +140,15 @@ impl Loki {
                 Err(_) => return bad(format!("invalid limit: {l:?}")),
             },
         };
+        // Loki's own limits (max_entries_limit_per_query's default) and checks.
+        if limit > 5000 {
+            return bad(format!(
+                "max entries limit per query exceeded, limit > max_entries_limit_per_query ({limit} > 5000)"
+            ));
+        }
+        if end <= start {
+            return bad("end timestamp must not be before or equal to start time".into());
+        }
         let backward = req.query("direction") != "forward";
         let query = match logql::parse(&req.query("query")) {
             Ok(q) => q,
@@ -249,7 +258,15 @@ impl Handler for Tempo {
     fn handle(&self, req: &Request) -> Reply {
         let delay = *lock(&self.0.answer_delay);
         match req.url.path() {
-            "/ready" => Reply::new(200).set_body_string("ready"),
+            "/ready" => {
+                let mut unready = lock(&self.0.tempo_unready);
+                if *unready > 0 {
+                    *unready -= 1;
+                    Reply::new(503).set_body_string("Ingester not ready: waiting for 15s after being ready")
+                } else {
+                    Reply::new(200).set_body_string("ready")
+                }
+            }
             "/api/search" => self.search(req),
             path => match path.strip_prefix("/api/traces/") {
                 Some(id) => self.trace(id),

@@ -40,6 +40,8 @@ pub(crate) struct Shared {
     pub(crate) pending: Mutex<(Duration, Vec<(Instant, Store)>)>,
     /// How long the hub's query APIs take to answer.
     pub(crate) answer_delay: Mutex<Duration>,
+    /// How many more times Tempo's `/ready` answers 503 (an ingester still joining its ring).
+    pub(crate) tempo_unready: Mutex<u32>,
     /// What a scenario put in the stores itself.
     pub(crate) seeded: Mutex<Store>,
     /// Alerts a scenario says fire (Prometheus' `/api/v1/alerts` items).
@@ -116,6 +118,7 @@ impl DataPath {
             ingested: Mutex::new(Store::default()),
             pending: Mutex::new((Duration::ZERO, Vec::new())),
             answer_delay: Mutex::new(Duration::ZERO),
+            tempo_unready: Mutex::new(0),
             seeded: Mutex::new(Store::default()),
             alerts: Mutex::new(Vec::new()),
             load: GatewayLoad::new(),
@@ -201,6 +204,20 @@ impl DataPath {
     /// From now on the hub's Prometheus, Loki and Tempo answer only `delay` after a request.
     pub fn answer_after(&self, delay: Duration) {
         *lock(&self.shared.answer_delay) = delay;
+    }
+
+    /// Tempo's `/ready` answers 503 the next `times` times (its ingester waiting after joining the ring).
+    pub fn tempo_unready(&self, times: u32) {
+        *lock(&self.shared.tempo_unready) = times;
+    }
+
+    /// `http://127.0.0.1:<port>` of a hub stand-in (`prometheus`, `loki`, `tempo`, `otel-gateway`), to
+    /// reach it without a port-forward.
+    pub fn url(&self, workload: &str) -> Option<String> {
+        self.hub
+            .iter()
+            .find(|(_, w, _, _)| *w == workload)
+            .map(|(_, _, _, addr)| format!("http://{addr}"))
     }
 
     /// Forgets what was seeded.
