@@ -183,3 +183,56 @@ async fn verify_passes_on_a_healthy_fleet_and_fails_the_right_probes_for_each_br
     assert!(broken.contains(&("hub".into(), "gateway/health".into())), "{broken:?}");
     assert!(broken.contains(&("eu".into(), "prometheus/nodes".into())), "{broken:?}");
 }
+
+/// `(signal, sent/s, accepted/s, lost %)` of a load test's JSON report.
+fn figures(report: &Value) -> Vec<(String, f64, f64, f64)> {
+    report["signals"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|s| {
+            let f = |k: &str| s[k].as_f64().unwrap_or(f64::NAN);
+            (
+                s["signal"].as_str().unwrap_or_default().to_string(),
+                f("sent_per_sec"),
+                f("accepted_per_sec"),
+                f("lost_percent"),
+            )
+        })
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn loadtest_against_the_simulated_world_reports_the_load_it_generated_and_the_refusals() {
+    let world = World::start(LABELS, Latencies::default()).await;
+    world.linode.state().kubeconfig_retry_after_secs = 0;
+    let data = world.data_path().await;
+    let dir = Dir::new(FLEET);
+    let (code, report, stderr) = dir.run(&world, &["up", "--no-verify"]).await;
+    assert_eq!(code, 0, "{stderr}\n{report:#}");
+
+    // The simulated gateway's counters follow what the generator Job in `us` sends.
+    let run = ["loadtest", "--edge", "us", "--duration", "1s"];
+    let (code, report, stderr) = dir.run(&world, &run).await;
+    assert_eq!(code, 0, "{stderr}\n{report:#}");
+    let got = figures(&report);
+    assert_eq!(got.len(), 3, "{report:#}");
+    for (signal, sent, accepted, lost) in &got {
+        let ratio = accepted / sent;
+        assert!((0.9..1.1).contains(&ratio), "{signal}: {got:?}");
+        assert_eq!(*lost, 0.0, "{signal}: {got:?}");
+    }
+    assert!(
+        report["latency"]
+            .as_array()
+            .is_some_and(|l| l.iter().all(|x| x["found_after_ms"].is_u64())),
+        "the generators' marked items reached the stores: {report:#}"
+    );
+
+    // The gateway refuses 5% (`lkeobs sim --gateway-refuse 0.05`): the run fails naming the share.
+    data.refuse(0.05);
+    let (code, report, _) = dir.run(&world, &run).await;
+    assert_eq!(code, 3, "{report:#}");
+    let got = figures(&report);
+    assert!(got.iter().all(|(_, _, _, lost)| (4.0..5.1).contains(lost)), "{got:?}");
+}
