@@ -48,8 +48,11 @@ fn vector(v: Value, what: &str) -> Result<Vec<Sample>, String> {
     }
 }
 
+/// A series' labels and its samples `(unix seconds, value)` within a range.
+type Ranged = (Labels, Vec<(f64, f64)>);
+
 /// The samples of each selected series within `(now - range, now]`.
-fn ranged(store: &Store, e: &Expr, now: f64) -> Result<Vec<(Labels, Vec<(f64, f64)>)>, String> {
+fn ranged(store: &Store, e: &Expr, now: f64) -> Result<Vec<Ranged>, String> {
     let Expr::Select {
         matchers,
         range: Some(range),
