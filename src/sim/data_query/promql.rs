@@ -11,6 +11,8 @@ use super::matchers::{Matcher, Op, selector_body};
 #[derive(Debug, Clone)]
 pub enum Expr {
     Num(f64),
+    /// A string literal (the arguments of `label_replace`).
+    Str(String),
     /// A vector selector; with a range (seconds) a range selector.
     Select {
         matchers: Vec<Matcher>,
@@ -204,6 +206,10 @@ fn primary(c: &mut Cursor) -> Result<Expr, Error> {
             c.next();
             Ok(Expr::Num(n))
         }
+        Some(Tok::Str(s)) => {
+            c.next();
+            Ok(Expr::Str(s))
+        }
         Some(Tok::Op("(")) => {
             c.next();
             let e = binary(c, 0)?;
@@ -231,9 +237,10 @@ fn primary(c: &mut Cursor) -> Result<Expr, Error> {
             if !c.eat("(") {
                 return selector(c, Some(name), at);
             }
-            let Some((_, takes)) = FUNCTIONS.iter().find(|(f, _)| *f == name) else {
+            let known = FUNCTIONS.iter().find(|(f, _)| *f == name);
+            if known.is_none() && name != "label_replace" {
                 return Err((at, format!("unknown function with name {name:?}")));
-            };
+            }
             let mut args = Vec::new();
             while !c.eat(")") {
                 args.push(binary(c, 0)?);
@@ -242,6 +249,14 @@ fn primary(c: &mut Cursor) -> Result<Expr, Error> {
                     break;
                 }
             }
+            let Some((_, takes)) = known else {
+                // label_replace(v instant-vector, dst string, replacement string, src string, regex string)
+                let strings = args.iter().skip(1).filter(|a| matches!(a, Expr::Str(_))).count();
+                if args.len() != 5 || strings != 4 || matches!(args[0], Expr::Str(_)) {
+                    return Err((at, "label_replace takes a vector and four strings".into()));
+                }
+                return Ok(Expr::Call { func: name, args });
+            };
             let wants = usize::from(takes.is_some());
             if args.len() != wants {
                 return Err((
@@ -278,6 +293,38 @@ mod tests {
             "time() - max(x) by (a) > bool 5",
         ] {
             parse(q).unwrap_or_else(|e| panic!("{q}: {e:?}"));
+        }
+    }
+
+    /// Every `expr:` of a rules file (one line, or a `|` block indented under it).
+    fn rule_exprs(yaml: &str) -> Vec<String> {
+        let lines: Vec<&str> = yaml.lines().collect();
+        let mut out = Vec::new();
+        for (i, line) in lines.iter().enumerate() {
+            let Some(rest) = line.trim_start().strip_prefix("expr:") else {
+                continue;
+            };
+            let indent = line.len() - line.trim_start().len();
+            if rest.trim() != "|" {
+                out.push(rest.trim().to_string());
+                continue;
+            }
+            let block: Vec<&str> = lines[i + 1..]
+                .iter()
+                .take_while(|l| l.trim().is_empty() || l.len() - l.trim_start().len() > indent)
+                .copied()
+                .collect();
+            out.push(block.join("\n"));
+        }
+        out
+    }
+
+    #[test]
+    fn parses_every_rule_of_the_hubs_prometheus() {
+        let exprs = rule_exprs(include_str!("../../../manifests/hub/20-prometheus.yaml"));
+        assert!(exprs.len() > 10, "{exprs:?}");
+        for q in exprs {
+            parse(&q).unwrap_or_else(|e| panic!("{q}: {e:?}"));
         }
     }
 

@@ -127,7 +127,40 @@ fn over_time(func: &str, pts: &[(f64, f64)], range: f64, now: f64) -> Option<f64
     })
 }
 
+/// `label_replace(v, dst, replacement, src, regex)`: where `src` matches `regex` (anchored), `dst`
+/// becomes `replacement` with `$1`… expanded (removed when that is empty); the name stays.
+fn label_replace(store: &Store, args: &[Expr], now: f64) -> Result<Value, String> {
+    let text = |i: usize| match args.get(i) {
+        Some(Expr::Str(s)) => Ok(s.as_str()),
+        _ => Err("label_replace takes a vector and four strings".to_string()),
+    };
+    let (dst, replacement, src, re) = (text(1)?, text(2)?, text(3)?, text(4)?);
+    let re = regex::Regex::new(&format!("^(?:{re})$"))
+        .map_err(|e| format!("invalid regular expression in label_replace(): {e}"))?;
+    let v = vector(eval(store, &args[0], now)?, "in label_replace()")?;
+    let out = v
+        .into_iter()
+        .map(|mut s| {
+            let value = s.labels.get(src).cloned().unwrap_or_default();
+            if let Some(caps) = re.captures(&value) {
+                let mut new = String::new();
+                caps.expand(replacement, &mut new);
+                if new.is_empty() {
+                    s.labels.remove(dst);
+                } else {
+                    s.labels.insert(dst.to_string(), new);
+                }
+            }
+            s
+        })
+        .collect();
+    unique(out).map(Value::Vector)
+}
+
 fn call(store: &Store, func: &str, args: &[Expr], now: f64) -> Result<Value, String> {
+    if func == "label_replace" {
+        return label_replace(store, args, now);
+    }
     let Some(arg) = args.first() else {
         return Ok(Value::Scalar(now));
     };
@@ -293,6 +326,7 @@ fn binary(store: &Store, op: &str, boolean: bool, lhs: &Expr, rhs: &Expr, now: f
 pub fn eval(store: &Store, e: &Expr, now: f64) -> Result<Value, String> {
     match e {
         Expr::Num(n) => Ok(Value::Scalar(*n)),
+        Expr::Str(_) => Err("a string is not a value here".into()),
         Expr::Select { range: Some(_), .. } => Err("a range vector cannot be the result of a query here".into()),
         Expr::Select { matchers, range: None } => Ok(Value::Vector(
             store

@@ -134,3 +134,18 @@ fn sums_by_name_rates_and_arithmetic() {
         .expect("query");
     assert_eq!(keyed(&v, "cluster_id"), vec![("us-east".into(), 1.0)]);
 }
+
+#[test]
+fn label_replace_fills_a_missing_label_and_keeps_the_name() {
+    let v = run("label_replace(otelcol_exporter_sent_spans_total, \"cluster_id\", \"hub\", \"cluster_id\", \"\")")
+        .expect("query");
+    assert_eq!(v.len(), 1);
+    assert_eq!(v[0].labels["cluster_id"], "hub");
+    assert_eq!(v[0].labels["__name__"], "otelcol_exporter_sent_spans_total");
+    let v = run(
+        "label_replace(k8s_node_cpu_usage{cluster_id=\"us-east\"}, \"region\", \"$1\", \"cluster_id\", \"(.*)-east\")",
+    )
+    .expect("query");
+    assert_eq!(v[0].labels["region"], "us");
+    assert!(run("label_replace(up, \"a\")").is_err());
+}
