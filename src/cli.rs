@@ -319,6 +319,9 @@ pub struct SimArgs {
     /// past lkeobs' 60 s request timeout), as when an answer is lost on the way.
     #[arg(long = "lose-answers", value_name = "N", default_value_t = 0)]
     pub lose_answers: u32,
+    /// Share of what load generators (`lkeobs loadtest`) send that the hub's gateway refuses (0 to 1).
+    #[arg(long = "gateway-refuse", default_value_t = 0.0, value_parser = parse_share, value_name = "SHARE")]
+    pub gateway_refuse: f64,
 }
 
 #[derive(Debug, Args)]

@@ -98,6 +98,10 @@ pub const GATEWAY_HTPASSWD_SECRET: Named = Named::new(OBSERVABILITY_HUB, "otel-g
 /// An edge's copy of its gateway credential, in that edge.
 pub const EDGE_AUTH_SECRET: Named = Named::new(OBSERVABILITY, "otel-edge-auth");
 
+/// The attribute the `verify --canary` items carry their run id in (`lkeobs_canary_id` once Loki and
+/// Prometheus translate it).
+pub const CANARY_ID_ATTRIBUTE: &str = "lkeobs.canary.id";
+
 /// The APIService that serves the resource metrics API a CPU HorizontalPodAutoscaler needs.
 pub const METRICS_APISERVICE: &str = "v1beta1.metrics.k8s.io";
 

@@ -1,6 +1,6 @@
-//! `lkeobs loadtest` against the fakes: the edge's fake runs the generator Job (pod Running, then
-//! Complete after its `--duration`), the hub's Prometheus answers from a simulated gateway that follows
-//! that load, and the report, exit code and clean-up are checked: a healthy run, a gateway refusing more
+//! `lkeobs loadtest` against the simulator: the edge's Job controller runs the generator Job (pod
+//! Running, then Complete after its `--duration`), the hub's Prometheus answers from the simulator's
+//! gateway figures, which follow that load, and the report, exit code and clean-up are checked: a healthy run, a gateway refusing more
 //! than the threshold (exit 3), and an interrupted run that still removes its Job.
 
 mod loadtest_fixtures;
@@ -80,7 +80,9 @@ async fn a_healthy_run_reports_the_rates_exits_0_and_leaves_no_job_behind() {
         assert_eq!(sig.refused, 0.0, "{sig:?}");
     }
     let queue = report.peak_queue.as_ref().expect("a queue seen");
-    assert!(queue.size > 0.0 && queue.capacity == 1000.0, "{queue:?}");
+    // The fullest of the gateway's exporter queues (one replica, 5000 items each), filling with the
+    // rate being sent.
+    assert!(queue.size > 0.0 && queue.capacity == 5000.0, "{queue:?}");
     assert_eq!(report.peak_replicas, Some(REPLICAS as i32));
     assert_eq!(report.latency.len(), 3);
     assert!(

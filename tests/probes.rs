@@ -1,56 +1,60 @@
-//! The Loki and Tempo probes against wiremock answering as their HTTP APIs document
-//! (`/loki/api/v1/query_range`, Tempo `/ready`, `/api/search`, `/api/traces/<id>`).
+//! The Prometheus, Loki and Tempo probes against the simulator's data path (`lkeobs::sim::data_path`),
+//! which evaluates the queries it is sent over what its stores hold: a probe whose query names the
+//! wrong label finds nothing, and a query the backend cannot parse is the error it answers.
 
 mod support;
 
-use lkeobs::probes::{Backend, Verdict, loki, now_unix_nanos, tempo};
+use lkeobs::probes::{Backend, Verdict, loki, now_unix_nanos, prometheus, tempo};
+use lkeobs::sim::data_path::DataPath;
+use lkeobs::sim::data_store::{Entry, Span, labels};
 use serde_json::{Value, json};
 use support::k8s_fake::K8sFake;
-use wiremock::matchers::{method, path, path_regex};
-use wiremock::{Mock, MockServer, Request, ResponseTemplate};
+use support::linode_fake::LinodeFake;
 
-fn param(req: &Request, key: &str) -> Option<String> {
-    req.url
-        .query_pairs()
-        .find(|(k, _)| k == key)
-        .map(|(_, v)| v.into_owned())
+/// A data path over an empty account (no cluster sends): only what a test seeds is stored.
+async fn data_path() -> (LinodeFake, DataPath) {
+    let linode = LinodeFake::start().await;
+    let data = DataPath::start_over(&linode.0, &[])
+        .await
+        .expect("the data path starts");
+    (linode, data)
 }
 
-/// A `query_range` answer of a log query (Loki HTTP API, "streams").
-fn streams(result: Value) -> Value {
-    json!({"status": "success", "data": {"resultType": "streams", "result": result,
-        "stats": {"summary": {"bytesProcessedPerSecond": 1, "totalEntriesReturned": 1}}}})
+fn backend(data: &DataPath, workload: &str) -> Backend {
+    Backend::http(&data.url(workload).expect("a stand-in")).expect("backend")
+}
+
+fn entry(ago_s: u128, line: &str) -> Entry {
+    Entry {
+        ns: now_unix_nanos() - ago_s * 1_000_000_000,
+        line: line.into(),
+        metadata: labels(&[("hub_received_at", "otel-gateway-5d8f-abcde")]),
+    }
 }
 
 #[tokio::test]
 async fn loki_probe_finds_recent_streams_and_names_a_silent_cluster() {
-    let server = MockServer::start().await;
-    let newest = (now_unix_nanos() - 3_000_000_000).to_string();
-    let older = (now_unix_nanos() - 90_000_000_000).to_string();
-    let answer = streams(json!([
-        {"stream": {"cluster_id": "hub", "cluster_role": "hub", "service_name": "grafana",
-                    "k8s_namespace_name": "monitoring", "hub_received_at": "otel-gateway-5d8f-abcde"},
-         "values": [[newest, "logger=server msg=\"request completed\""], [older, "started"]]},
-        {"stream": {"cluster_id": "hub", "service_name": "loki"}, "values": [[older, "level=info"]]}
-    ]));
-    Mock::given(method("GET"))
-        .and(path("/loki/api/v1/query_range"))
-        .and(|r: &Request| {
-            // Nanosecond bounds five minutes apart, newest first.
-            let (start, end) = (param(r, "start"), param(r, "end"));
-            let span = end.and_then(|e| e.parse::<u128>().ok()).unwrap_or(0)
-                - start.and_then(|s| s.parse::<u128>().ok()).unwrap_or(0);
-            span == 300_000_000_000
-                && param(r, "direction").as_deref() == Some("backward")
-                && param(r, "limit").is_some()
-        })
-        .respond_with(move |r: &Request| match param(r, "query").as_deref() {
-            Some("{cluster_id=\"hub\"}") => ResponseTemplate::new(200).set_body_json(answer.clone()),
-            _ => ResponseTemplate::new(200).set_body_json(streams(json!([]))),
-        })
-        .mount(&server)
-        .await;
-    let backend = Backend::http(&server.uri()).expect("backend");
+    let (_linode, data) = data_path().await;
+    data.seed(|st| {
+        let grafana = labels(&[
+            ("cluster_id", "hub"),
+            ("cluster_role", "hub"),
+            ("service_name", "grafana"),
+            ("k8s_namespace_name", "monitoring"),
+        ]);
+        st.log(grafana.clone(), entry(3, "logger=server msg=\"request completed\""));
+        st.log(grafana, entry(90, "started"));
+        st.log(
+            labels(&[("cluster_id", "hub"), ("service_name", "loki")]),
+            entry(90, "level=info"),
+        );
+        // Older than the probe's five minutes.
+        st.log(
+            labels(&[("cluster_id", "eu-west"), ("service_name", "app")]),
+            entry(400, "old"),
+        );
+    });
+    let backend = backend(&data, "loki");
 
     let hub = loki::streams(&backend, "hub").await;
     assert_eq!(hub.outcome, Verdict::Pass, "{hub:?}");
@@ -71,57 +75,97 @@ async fn loki_probe_finds_recent_streams_and_names_a_silent_cluster() {
 }
 
 #[tokio::test]
+async fn a_wrong_query_finds_nothing_or_is_the_error_the_backend_answers() {
+    let (_linode, data) = data_path().await;
+    let now = now_unix_nanos();
+    data.seed(|st| {
+        st.log(
+            labels(&[("cluster_id", "hub"), ("service_name", "app")]),
+            entry(3, "GET /"),
+        );
+        let node = labels(&[
+            ("__name__", "k8s_node_cpu_usage"),
+            ("cluster_id", "hub"),
+            ("k8s_node_name", "hub-1"),
+            ("hub_received_at", "otel-gateway"),
+        ]);
+        st.sample(node, now as f64 / 1e9 - 5.0, 0.5);
+    });
+    let (loki_b, prom) = (backend(&data, "loki"), backend(&data, "prometheus"));
+    let window = (now - 300_000_000_000, now);
+
+    // The probes' own queries find the cluster.
+    let found = loki::query_range(&loki_b, &loki::cluster_selector("hub"), window.0, window.1, 20).await;
+    assert_eq!(found.expect("answer").len(), 1);
+    let series = prometheus::query(&prom, &prometheus::series_query(&["hub".into()])).await;
+    assert_eq!(series.expect("answer").len(), 1);
+
+    // The same queries on a label the stack does not write (`cluster`) find nothing.
+    let wrong = loki::query_range(&loki_b, "{cluster=\"hub\"}", window.0, window.1, 20).await;
+    assert_eq!(wrong.expect("answer"), vec![]);
+    let wrong = prometheus::query(&prom, "count by (cluster, hub_received_at) ({cluster=~\"hub\"})").await;
+    assert_eq!(wrong.expect("answer"), vec![]);
+
+    // Queries the backends cannot parse are their errors, as the probes report them.
+    let err = loki::query_range(&loki_b, "{cluster_id=~\".*\"}", window.0, window.1, 20)
+        .await
+        .expect_err("Loki refuses a selector matching everything");
+    assert!(err.contains("answered 400: parse error"), "{err}");
+    let o = prometheus::nodes(&prom, &[("hub".into(), prometheus::Nodes::Known(vec!["hub-1".into()]))]).await;
+    assert_eq!(o[0].outcome, Verdict::Pass, "{o:?}");
+    let err = prometheus::query(&prom, "count by (cluster_id) (cluster_id=~\"hub\")")
+        .await
+        .expect_err("not PromQL");
+    assert!(err.contains("answered 400: bad_data"), "{err}");
+    let err = prometheus::query(
+        &prom,
+        "timestamp({__name__=~\"k8s_node_.+|up\", cluster_id=\"hub\"}) or vector(1)",
+    )
+    .await
+    .expect_err("a function outside the understood subset");
+    assert!(err.contains("bad_data"), "{err}");
+}
+
+#[tokio::test]
 async fn loki_errors_are_reported_with_the_status_and_body() {
-    let server = MockServer::start().await;
-    Mock::given(path("/loki/api/v1/query_range"))
-        .respond_with(ResponseTemplate::new(400).set_body_string("parse error at line 1, col 2: syntax error"))
-        .mount(&server)
-        .await;
-    let backend = Backend::http(&server.uri()).expect("backend");
-    let o = loki::streams(&backend, "hub").await;
-    assert_eq!(o.outcome, Verdict::Fail);
-    assert!(o.detail.contains("answered 400: parse error at line 1, col 2"), "{o:?}");
+    let (_linode, data) = data_path().await;
+    let backend = backend(&data, "loki");
+    // Loki's own limit on the lines of one query.
+    let now = now_unix_nanos();
+    let err = loki::query_range(&backend, "{cluster_id=\"hub\"}", now - 1_000, now, 10_000)
+        .await
+        .expect_err("over the limit");
+    assert!(
+        err.contains("answered 400: max entries limit per query exceeded"),
+        "{err}"
+    );
 }
 
-/// A Tempo search answer (`/api/search`).
-fn search(traces: Value) -> Value {
-    json!({"traces": traces, "metrics": {"inspectedBytes": "4096", "completedJobs": 1, "totalJobs": 1}})
-}
-
-async fn tempo_server() -> MockServer {
-    let server = MockServer::start().await;
-    let started = (now_unix_nanos() - 20_000_000_000).to_string();
-    Mock::given(method("GET"))
-        .and(path("/api/search"))
-        .and(|r: &Request| param(r, "start").is_some() && param(r, "end").is_some())
-        .respond_with(move |r: &Request| match param(r, "q").as_deref() {
-            Some("{ resource.cluster.id = \"hub\" }") => ResponseTemplate::new(200).set_body_json(search(json!([
-                {"traceID": "2f3e0cee77ae5dc9c17ade3689eb2e54", "rootServiceName": "grafana",
-                 "rootTraceName": "GET /api/health", "startTimeUnixNano": started, "durationMs": 3}
-            ]))),
-            _ => ResponseTemplate::new(200).set_body_json(search(json!([]))),
-        })
-        .mount(&server)
-        .await;
-    Mock::given(method("GET"))
-        .and(path("/api/traces/0af7651916cd43dd8448eb211c80319c"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"batches": [{
-            "resource": {"attributes": [
-                {"key": "service.name", "value": {"stringValue": "lkeobs-canary"}},
-                {"key": "cluster.id", "value": {"stringValue": "us-east"}},
-                {"key": "hub.received_at", "value": {"stringValue": "otel-gateway-5d8f-abcde"}}]},
-            "scopeSpans": [{"scope": {"name": "lkeobs"}, "spans": [{"traceId": "CvZlGRbNQ92ESOshwIAxnA==",
-                "spanId": "uhYI1JxcUPQ=", "name": "lkeobs-canary", "kind": "SPAN_KIND_SERVER",
-                "startTimeUnixNano": "1", "endTimeUnixNano": "2"}]}]}]})))
-        .mount(&server)
-        .await;
-    Mock::given(method("GET"))
-        .and(path_regex("^/api/traces/[0-9a-f]+$"))
-        .respond_with(ResponseTemplate::new(404).set_body_string("trace not found"))
-        .with_priority(10)
-        .mount(&server)
-        .await;
-    server
+/// A data path holding a trace of the hub's Grafana started 20 s ago and the canary's trace of
+/// `us-east` (long ago: outside any search window).
+async fn tempo_data() -> (LinodeFake, DataPath) {
+    let (linode, data) = data_path().await;
+    data.seed(|st| {
+        st.span(Span {
+            trace_id: "2f3e0cee77ae5dc9c17ade3689eb2e54".into(),
+            name: "GET /api/health".into(),
+            start_ns: now_unix_nanos() - 20_000_000_000,
+            resource: labels(&[("service.name", "grafana"), ("cluster.id", "hub")]),
+            attributes: Default::default(),
+        });
+        st.span(Span {
+            trace_id: "0af7651916cd43dd8448eb211c80319c".into(),
+            name: "lkeobs-canary".into(),
+            start_ns: 1,
+            resource: labels(&[
+                ("service.name", "lkeobs-canary"),
+                ("cluster.id", "us-east"),
+                ("hub.received_at", "otel-gateway-5d8f-abcde"),
+            ]),
+            attributes: Default::default(),
+        });
+    });
+    (linode, data)
 }
 
 fn pod(namespace: &str, name: &str, env: &[(&str, &str)]) -> Value {
@@ -132,8 +176,8 @@ fn pod(namespace: &str, name: &str, env: &[(&str, &str)]) -> Value {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn tempo_search_passes_fails_or_skips_by_cluster() {
-    let server = tempo_server().await;
-    let backend = Backend::http(&server.uri()).expect("backend");
+    let (_linode, data) = tempo_data().await;
+    let backend = backend(&data, "tempo");
 
     let hub = tempo::search_cluster(&backend, "hub", None).await;
     assert_eq!(hub.outcome, Verdict::Pass, "{hub:?}");
@@ -186,8 +230,8 @@ async fn tempo_search_passes_fails_or_skips_by_cluster() {
 
 #[tokio::test]
 async fn tempo_trace_by_id_reads_the_resource_and_waits_out_a_404() {
-    let server = tempo_server().await;
-    let backend = Backend::http(&server.uri()).expect("backend");
+    let (_linode, data) = tempo_data().await;
+    let backend = backend(&data, "tempo");
     let found = tempo::trace_by_id(&backend, "0af7651916cd43dd8448eb211c80319c")
         .await
         .expect("answer")
@@ -200,19 +244,9 @@ async fn tempo_trace_by_id_reads_the_resource_and_waits_out_a_404() {
 
 #[tokio::test]
 async fn tempo_ready_reports_a_503_with_its_reason() {
-    let server = MockServer::start().await;
-    Mock::given(path("/ready"))
-        .respond_with(
-            ResponseTemplate::new(503).set_body_string("Ingester not ready: waiting for 15s after being ready"),
-        )
-        .up_to_n_times(1)
-        .mount(&server)
-        .await;
-    Mock::given(path("/ready"))
-        .respond_with(ResponseTemplate::new(200).set_body_string("ready"))
-        .mount(&server)
-        .await;
-    let backend = Backend::http(&server.uri()).expect("backend");
+    let (_linode, data) = data_path().await;
+    data.tempo_unready(1);
+    let backend = backend(&data, "tempo");
     let o = tempo::ready(&backend).await;
     assert_eq!(o.outcome, Verdict::Fail);
     assert_eq!(

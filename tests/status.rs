@@ -6,9 +6,6 @@ mod probes_fixtures;
 mod support;
 mod tooling;
 
-use std::sync::Arc;
-use std::sync::atomic::AtomicUsize;
-
 use lkeobs::linode::{CreateFirewall, NodePoolSpec};
 use serde_json::{Value, json};
 use support::FAKE_TOKEN;
@@ -110,7 +107,6 @@ async fn status_shows_readiness_gateway_and_firewall_drift() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn status_shows_data_freshness_and_the_alerts_firing_at_the_hub() {
     let hub_k8s = K8sFake::start().await;
-    let _backends = probes_fixtures::mount_hub_backends(&hub_k8s, Arc::new(AtomicUsize::new(1))).await;
     let mut st = State::seeded();
     st.kubeconfig_not_ready_polls = 0;
     st.kube_servers.insert("lkeobs-example-hub".into(), hub_k8s.uri());
@@ -127,6 +123,10 @@ async fn status_shows_data_freshness_and_the_alerts_firing_at_the_hub() {
         &tags,
     )
     .await;
+    // The hub's agents do not run here: what it and the edge (no longer in the account) sent is seeded.
+    let backends = probes_fixtures::mount_hub_backends(&fake, &[("lkeobs-example-hub", &hub_k8s)]).await;
+    probes_fixtures::seed_recent(&backends.0, "hub", &["hub-1"]);
+    probes_fixtures::seed_recent(&backends.0, "us-east", &["use-1"]);
 
     let out = lkeobs()
         .env("LINODE_URL", fake.base_url())

@@ -9,8 +9,6 @@ mod support;
 mod tooling;
 
 use std::path::Path;
-use std::sync::Arc;
-use std::sync::atomic::AtomicUsize;
 
 use e2e::{Dir, FLEET, LABELS};
 use regex::Regex;
@@ -199,8 +197,10 @@ async fn verify_passing_and_status_with_fresh_data_read_as_before() {
     let fl = probes_fixtures::fleet();
     probes_fixtures::deploy(&hub, &fl, "hub", &["hub-1", "hub-2", "hub-3"], &[]);
     probes_fixtures::deploy(&edge, &fl, "us-east", &["use-1", "use-2"], &[]);
-    let _backends = probes_fixtures::mount_hub_backends(&hub, Arc::new(AtomicUsize::new(1))).await;
     let linode = probes_fixtures::seeded_linode(&hub, &edge).await;
+    let _backends =
+        probes_fixtures::mount_hub_backends(&linode, &[("lkeobs-probe-hub", &hub), ("lkeobs-probe-us-east", &edge)])
+            .await;
     let tmp = tempfile::tempdir().expect("temp dir");
     let fleet = tmp.path().join("lkeobs.toml");
     std::fs::write(&fleet, two_cluster_fleet()).expect("fleet file");

@@ -5,8 +5,6 @@ mod probes_fixtures;
 mod support;
 
 use std::path::Path;
-use std::sync::Arc;
-use std::sync::atomic::AtomicUsize;
 use std::time::Duration;
 
 use lkeobs::commands::verify::{self, Options};
@@ -39,8 +37,8 @@ async fn world(fleet_text: &str) -> World {
     let fl = fleet();
     deploy(&hub, &fl, "hub", &["hub-1", "hub-2", "hub-3"], &[]);
     deploy(&edge, &fl, "us-east", &["use-1", "use-2"], &[]);
-    let backends = mount_hub_backends(&hub, Arc::new(AtomicUsize::new(1))).await;
     let linode = probes_fixtures::seeded_linode(&hub, &edge).await;
+    let backends = mount_hub_backends(&linode, &[("lkeobs-probe-hub", &hub), ("lkeobs-probe-us-east", &edge)]).await;
     let dir = tempfile::tempdir().expect("tempdir");
     std::fs::write(dir.path().join("lkeobs.toml"), fleet_text).expect("fleet file");
     World {

@@ -40,6 +40,7 @@ pub async fn run(ctx: &Ctx, args: &SimArgs) -> Result<(), Error> {
         seed: args.seed,
         outages: args.outages.clone(),
         lose_answers: args.lose_answers,
+        gateway_refuse: args.gateway_refuse,
     };
     let mut sim = Sim::start(&options)
         .await

@@ -6,7 +6,7 @@ use serde_json::{Value, json};
 /// The canary's `service.name` (Loki's `service_name` label, Prometheus' `job`).
 pub const SERVICE: &str = "lkeobs-canary";
 /// The attribute carrying the run id (`lkeobs_canary_id` in Loki and Prometheus).
-pub const ID_ATTRIBUTE: &str = "lkeobs.canary.id";
+pub const ID_ATTRIBUTE: &str = crate::objects::CANARY_ID_ATTRIBUTE;
 /// The gauge's OTLP name; Prometheus calls it `lkeobs_canary` (no unit, so no suffix).
 pub const METRIC: &str = "lkeobs.canary";
 

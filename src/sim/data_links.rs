@@ -1,7 +1,8 @@
 //! Which simulated clusters' telemetry reaches their hub, judged from the simulated platform itself:
 //! a cluster sends while its agents run; an edge's data reaches the hub only while the hub's gateway
-//! pods run, the gateway firewall (when the fleet has one) lets the edge's node addresses in, and the
-//! edge's client certificate (when the fleet uses mTLS) is signed by the hub's CA.
+//! pods run, the hub's gateway LoadBalancer Service has a NodeBalancer, the firewalls the cloud
+//! controller actually attached to that NodeBalancer let the edge's node addresses in (whatever
+//! their labels), and the edge's client certificate (when the fleet uses mTLS) is signed by the hub's CA.
 
 use std::collections::BTreeMap;
 use std::sync::Mutex;
@@ -16,10 +17,14 @@ use crate::objects;
 /// One cluster of a fleet, as the data path sees it.
 #[derive(Debug, Clone)]
 pub(crate) struct Sender {
+    /// Its fleet's name.
+    pub fleet: String,
     /// Its name in the fleet (`cluster.id`): the label without `lkeobs-<fleet>-`.
     pub name: String,
     /// Its Linode cluster label.
     pub label: String,
+    /// Whether it is its fleet's hub.
+    pub hub: bool,
     /// Its Node names now.
     pub nodes: Vec<String>,
     /// Why its data does not reach the hub, if it does not.
@@ -46,20 +51,75 @@ fn running(api: &KubeApi, namespace: &str, prefix: &str) -> bool {
     })
 }
 
-/// The node public addresses the gateway firewall `lkeobs-<fleet>-gw` lets in; None without one.
-fn firewall_allows(st: &State, fleet: &str) -> Option<Vec<String>> {
-    let label = crate::naming::firewall_label(fleet);
-    let fw = st.firewalls.values().find(|f| f["label"] == label.as_str())?;
-    Some(
-        fw["rules"]["inbound"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .filter(|r| r["action"] == "ACCEPT")
-            .flat_map(|r| r["addresses"]["ipv4"].as_array().cloned().unwrap_or_default())
-            .map(|a| s(&a).trim_end_matches("/32").to_string())
-            .collect(),
-    )
+/// The address the edges dial: the ingress IP the hub's gateway LoadBalancer Service was given. Err:
+/// the edges have nothing to dial.
+fn gateway_address(hub: &KubeApi) -> Result<String, String> {
+    let lb = objects::GATEWAY_LB;
+    let svc = hub
+        .get("v1", "Service", Some(lb.namespace), lb.name)
+        .ok_or(format!("the hub has no Service {lb} for the edges to dial"))?;
+    let ip = s(&svc["status"]["loadBalancer"]["ingress"][0]["ip"]);
+    if ip.is_empty() {
+        return Err(format!("the hub's Service {lb} has no NodeBalancer address yet"));
+    }
+    Ok(ip.to_string())
+}
+
+/// The firewalls in front of the address `ip`: those attached (as devices) to the NodeBalancer with
+/// that address, whatever their labels. Err: no NodeBalancer answers there.
+fn attached_firewalls(st: &State, ip: &str) -> Result<Vec<Value>, String> {
+    let nb = st
+        .nodebalancers
+        .values()
+        .find(|n| n["ipv4"] == ip)
+        .and_then(|n| n["id"].as_u64())
+        .ok_or(format!(
+            "no NodeBalancer answers at {ip}, the address of the hub's Service {}",
+            objects::GATEWAY_LB
+        ))?;
+    Ok(st
+        .devices
+        .values()
+        .filter(|d| d["entity"]["type"] == "nodebalancer" && d["entity"]["id"] == nb)
+        .filter_map(|d| st.firewalls.get(&d["firewall_id"].as_u64()?).cloned())
+        .filter(|f| f["status"] != "disabled")
+        .collect())
+}
+
+/// Whether a port list (`"4317,4318"`, `"4000-5000"`; none: every port) holds `port`.
+fn ports_hold(ports: &Value, port: u16) -> bool {
+    let Some(list) = ports.as_str().filter(|p| !p.trim().is_empty()) else {
+        return true;
+    };
+    list.split(',').map(str::trim).any(|p| match p.split_once('-') {
+        Some((a, b)) => a.parse::<u16>().is_ok_and(|a| a <= port) && b.parse::<u16>().is_ok_and(|b| port <= b),
+        None => p.parse::<u16>().is_ok_and(|p| p == port),
+    })
+}
+
+/// Whether a firewall lets a TCP connection from `address` to `port` in: its first inbound rule that
+/// matches decides, else its inbound policy.
+pub(crate) fn firewall_accepts(fw: &Value, address: &str, port: u16) -> bool {
+    let Ok(addr) = address.parse::<std::net::Ipv4Addr>() else {
+        return false;
+    };
+    let covers = |cidr: &Value| {
+        let c = s(cidr);
+        let c = if c.contains('/') {
+            c.to_string()
+        } else {
+            format!("{c}/32")
+        };
+        c.parse::<ipnet::Ipv4Net>().is_ok_and(|n| n.contains(&addr))
+    };
+    let rules = fw["rules"]["inbound"].as_array().cloned().unwrap_or_default();
+    let decided = rules.iter().find(|r| {
+        matches!(s(&r["protocol"]), "TCP" | "ALL" | "")
+            && ports_hold(&r["ports"], port)
+            && r["addresses"]["ipv4"].as_array().is_some_and(|a| a.iter().any(covers))
+    });
+    let action = decided.map_or(&fw["rules"]["inbound_policy"], |r| &r["action"]);
+    action == "ACCEPT"
 }
 
 /// The public IPv4 of each Node of a cluster (its ExternalIP).
@@ -107,33 +167,36 @@ pub(crate) fn signed_by(leaf: &[u8], ca: &[u8]) -> bool {
 /// `(fleet, name, label, is_hub)` of a fleet cluster.
 type Cluster = (String, String, String, bool);
 
-/// Per fleet, the addresses its gateway firewall lets in (None: no gateway firewall).
-type Allowed = BTreeMap<String, Option<Vec<String>>>;
+/// The port the edges' agents send to (OTLP/gRPC on the gateway's NodeBalancer).
+const OTLP_GRPC: u16 = 4317;
 
 /// Every fleet cluster that has a Kubernetes API, with whether (and why not) its data reaches its hub.
 pub(crate) fn senders(linode: &Mutex<State>, apis: &Apis) -> Vec<Sender> {
-    let (clusters, allowed): (Vec<Cluster>, Allowed) = {
-        let st = lock(linode);
-        let clusters: Vec<_> = st
-            .clusters
-            .values()
-            .filter_map(|c| {
-                let (fleet, name, hub) = identity(c)?;
-                Some((fleet, name, s(&c["label"]).to_string(), hub))
-            })
-            .collect();
-        let allowed = clusters
-            .iter()
-            .map(|(fleet, ..)| (fleet.clone(), firewall_allows(&st, fleet)))
-            .collect();
-        (clusters, allowed)
-    };
     let apis = lock(apis).clone();
+    let clusters: Vec<Cluster> = lock(linode)
+        .clusters
+        .values()
+        .filter_map(|c| {
+            let (fleet, name, hub) = identity(c)?;
+            Some((fleet, name, s(&c["label"]).to_string(), hub))
+        })
+        .collect();
     let hubs: BTreeMap<&str, &KubeApi> = clusters
         .iter()
         .filter(|c| c.3)
         .filter_map(|(fleet, _, label, _)| Some((fleet.as_str(), apis.get(label)?.as_ref())))
         .collect();
+    // Per fleet, the firewalls in front of its hub's gateway (Err: nothing to dial). The Services are
+    // read before the Linode state is locked: no Kubernetes API is asked while it is held.
+    let addresses: Vec<(&str, Result<String, String>)> =
+        hubs.iter().map(|(fleet, hub)| (*fleet, gateway_address(hub))).collect();
+    let intake: BTreeMap<&str, Result<Vec<Value>, String>> = {
+        let st = lock(linode);
+        addresses
+            .into_iter()
+            .map(|(fleet, ip)| (fleet, ip.and_then(|ip| attached_firewalls(&st, &ip))))
+            .collect()
+    };
     clusters
         .iter()
         .filter_map(|(fleet, name, label, is_hub)| {
@@ -146,11 +209,17 @@ pub(crate) fn senders(linode: &Mutex<State>, apis: &Apis) -> Vec<Sender> {
             } else if *is_hub {
                 None
             } else {
-                edge_link(api, hub.copied(), allowed.get(fleet).cloned().flatten())
+                match intake.get(fleet.as_str()) {
+                    Some(Ok(firewalls)) => edge_link(api, hub.copied(), firewalls),
+                    Some(Err(why)) => Some(why.clone()),
+                    None => Some("its fleet has no hub".to_string()),
+                }
             };
             Some(Sender {
+                fleet: fleet.clone(),
                 name: name.clone(),
                 label: label.clone(),
+                hub: *is_hub,
                 nodes: api
                     .list("v1", "Node")
                     .iter()
@@ -162,16 +231,19 @@ pub(crate) fn senders(linode: &Mutex<State>, apis: &Apis) -> Vec<Sender> {
         .collect()
 }
 
-/// Why an edge's data cannot pass the gateway firewall or the gateway's mTLS, if it cannot.
-fn edge_link(edge: &KubeApi, hub: Option<&KubeApi>, allowed: Option<Vec<String>>) -> Option<String> {
-    if let Some(allowed) = allowed {
-        let missing: Vec<String> = node_addresses(edge)
-            .into_iter()
-            .filter(|a| !allowed.contains(a))
-            .collect();
-        if !missing.is_empty() {
-            return Some(format!("the gateway firewall drops {}", missing.join(", ")));
-        }
+/// Why an edge's data cannot pass the firewalls in front of the gateway or the gateway's mTLS, if it cannot.
+fn edge_link(edge: &KubeApi, hub: Option<&KubeApi>, firewalls: &[Value]) -> Option<String> {
+    let dropped: Vec<String> = node_addresses(edge)
+        .into_iter()
+        .filter(|a| !firewalls.iter().all(|fw| firewall_accepts(fw, a, OTLP_GRPC)))
+        .collect();
+    if !dropped.is_empty() {
+        let labels: Vec<&str> = firewalls.iter().map(|f| s(&f["label"])).collect();
+        return Some(format!(
+            "the firewall attached to the gateway's NodeBalancer ({}) drops {}",
+            labels.join(", "),
+            dropped.join(", ")
+        ));
     }
     let ca = hub.and_then(|h| certificate(h, objects::CA_SECRET, crate::pki::CA_CERT_KEY));
     let leaf = certificate(edge, objects::CLIENT_TLS_SECRET, crate::pki::TLS_CERT_KEY);

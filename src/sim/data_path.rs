@@ -1,57 +1,86 @@
 //! The hub's data path, simulated: stand-ins for Prometheus, Loki, Tempo and the gateway's health,
 //! served on each simulated cluster's pods (`monitoring/prometheus-0:9090`, …) so the probes reach them
 //! through the same port-forward they use on LKE, and an OTLP/HTTP intake on each cluster's agent pods
-//! (`observability/otel-agent-N:4318`) that takes the canary. The query APIs answer with what the
-//! fleet's clusters would have sent ([`super::data_links`]: node metrics for the Nodes each cluster's
-//! API lists now, log streams and traces per `cluster_id`, gateway counters) and with every canary that
-//! reached the hub, with its `cluster.id` and `hub.received_at`. A silenced cluster sends nothing.
+//! (`observability/otel-agent-N:4318`). The query APIs evaluate the queries they are sent over what the
+//! hub stores ([`super::data_sources`]): what each cluster whose link works sends ([`super::data_links`]),
+//! what the agents took, what a scenario seeded. A silenced cluster sends nothing.
 
 use std::collections::BTreeSet;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use serde_json::Value;
 use tokio::task::JoinHandle;
 
 use super::data_answers::{Agent, Gateway, Loki, Prometheus, Tempo};
 use super::data_links::{Sender, senders};
+use super::data_store::Store;
+use super::gateway_load::GatewayLoad;
 use super::http::{self, Handler};
 use super::kube::KubeApi;
-use super::linode::State;
+use super::linode::{LinodeApi, State};
 use super::world::{Apis, lock};
 use crate::objects;
 
-/// A canary item that reached the hub.
-#[derive(Debug, Clone)]
-pub(crate) struct Received {
-    /// `traces`, `logs` or `metrics`.
-    pub signal: String,
-    /// `lkeobs.canary.id`.
-    pub run_id: String,
-    /// The trace id (traces and logs).
-    pub trace_id: String,
-    /// The `cluster.id` of the edge whose agent took it.
-    pub cluster: String,
-}
-
-/// What the stand-ins share: the platform to judge links by, silenced clusters, received canaries.
+/// What the stand-ins share: the platform to judge links by, silenced clusters, what the hub stores.
 pub(crate) struct Shared {
-    linode: Arc<Mutex<State>>,
-    apis: Apis,
+    pub(crate) linode: Arc<Mutex<State>>,
+    pub(crate) apis: Apis,
     silent: Mutex<BTreeSet<String>>,
     /// Whether a broken link (firewall, certificate, gateway pods) stops a cluster's data.
     links: AtomicBool,
-    pub(crate) received: Mutex<Vec<Received>>,
+    /// Whether the sending clusters' steady traffic (node metrics, a log stream, a trace) is stored.
+    pub(crate) steady: AtomicBool,
+    /// What the agents took over OTLP and the hub stored.
+    pub(crate) ingested: Mutex<Store>,
+    /// What the agents took that the backends do not show yet (taken when, what), and for how long
+    /// they hold it back (Tempo's and Loki's ingesters flush, Prometheus' remote-write queue sends).
+    pub(crate) pending: Mutex<(Duration, Vec<(Instant, Store)>)>,
+    /// How long the hub's query APIs take to answer.
+    pub(crate) answer_delay: Mutex<Duration>,
+    /// How many more times Tempo's `/ready` answers 503 (an ingester still joining its ring).
+    pub(crate) tempo_unready: Mutex<u32>,
+    /// What a scenario put in the stores itself.
+    pub(crate) seeded: Mutex<Store>,
+    /// Alerts a scenario says fire (Prometheus' `/api/v1/alerts` items).
+    pub(crate) alerts: Mutex<Vec<Value>>,
+    /// The gateway's own figures.
+    pub(crate) load: GatewayLoad,
 }
 
 impl Shared {
-    /// The fleet clusters whose data reaches their hub now.
-    pub(crate) fn sending(&self) -> Vec<Sender> {
-        let silent = lock(&self.silent).clone();
+    /// Every fleet cluster, with whether its data reaches its hub.
+    pub(crate) fn clusters(&self) -> Vec<Sender> {
         senders(&self.linode, &self.apis)
-            .into_iter()
-            .filter(|s| (s.broken.is_none() || !self.links.load(Ordering::Relaxed)) && !silent.contains(&s.name))
+    }
+
+    /// Takes what an agent took: shown by the backends once the ingestion delay has passed.
+    pub(crate) fn take(&self, items: Store) {
+        lock(&self.pending).1.push((Instant::now(), items));
+    }
+
+    /// What the agents took that the backends show now.
+    pub(crate) fn ingested(&self) -> Store {
+        let mut ingested = lock(&self.ingested);
+        let mut pending = lock(&self.pending);
+        let delay = pending.0;
+        let (due, wait): (Vec<_>, Vec<_>) = pending.1.drain(..).partition(|(at, _)| at.elapsed() >= delay);
+        pending.1 = wait;
+        for (_, items) in due {
+            ingested.extend(&items);
+        }
+        ingested.clone()
+    }
+
+    /// Those of `all` whose data reaches their hub now.
+    pub(crate) fn sending_of(&self, all: &[Sender]) -> Vec<Sender> {
+        let silent = lock(&self.silent).clone();
+        let judge = self.links.load(Ordering::Relaxed);
+        all.iter()
+            .filter(|s| (s.broken.is_none() || !judge) && !silent.contains(&s.name))
+            .cloned()
             .collect()
     }
 }
@@ -85,12 +114,19 @@ impl DataPath {
             apis,
             silent: Mutex::new(BTreeSet::new()),
             links: AtomicBool::new(true),
-            received: Mutex::new(Vec::new()),
+            steady: AtomicBool::new(true),
+            ingested: Mutex::new(Store::default()),
+            pending: Mutex::new((Duration::ZERO, Vec::new())),
+            answer_delay: Mutex::new(Duration::ZERO),
+            tempo_unready: Mutex::new(0),
+            seeded: Mutex::new(Store::default()),
+            alerts: Mutex::new(Vec::new()),
+            load: GatewayLoad::new(),
         });
         let (prometheus, p) = start(Arc::new(Prometheus(shared.clone()))).await?;
         let (loki, l) = start(Arc::new(Loki(shared.clone()))).await?;
         let (tempo, t) = start(Arc::new(Tempo(shared.clone()))).await?;
-        let (gateway, g) = start(Arc::new(Gateway)).await?;
+        let (gateway, g) = start(Arc::new(Gateway(shared.clone()))).await?;
         let (mon, hub) = (objects::MONITORING, objects::OBSERVABILITY_HUB);
         Ok(DataPath {
             shared,
@@ -144,21 +180,78 @@ impl DataPath {
         lock(&self.shared.silent).remove(name);
     }
 
+    /// Starts the stand-ins over a Linode API and some clusters' Kubernetes APIs (label → API), without
+    /// a [`super::World`] and its controllers, and serves them on those clusters' pods.
+    pub async fn start_over(linode: &LinodeApi, clusters: &[(String, Arc<KubeApi>)]) -> std::io::Result<DataPath> {
+        let apis: Apis = Arc::new(Mutex::new(clusters.iter().cloned().collect()));
+        let data = DataPath::start(linode.shared_state(), apis).await?;
+        for (label, api) in clusters {
+            data.register(label, api).await?;
+        }
+        Ok(data)
+    }
+
+    /// Puts data in the hub's stores, as if the stack had written it (kept until [`DataPath::unseed`]).
+    pub fn seed(&self, put: impl FnOnce(&mut Store)) {
+        put(&mut lock(&self.shared.seeded));
+    }
+
+    /// From now on what the agents take shows at the hub only `delay` later (ingesters flushing).
+    pub fn ingestion_delay(&self, delay: Duration) {
+        lock(&self.shared.pending).0 = delay;
+    }
+
+    /// From now on the hub's Prometheus, Loki and Tempo answer only `delay` after a request.
+    pub fn answer_after(&self, delay: Duration) {
+        *lock(&self.shared.answer_delay) = delay;
+    }
+
+    /// Tempo's `/ready` answers 503 the next `times` times (its ingester waiting after joining the ring).
+    pub fn tempo_unready(&self, times: u32) {
+        *lock(&self.shared.tempo_unready) = times;
+    }
+
+    /// `http://127.0.0.1:<port>` of a hub stand-in (`prometheus`, `loki`, `tempo`, `otel-gateway`), to
+    /// reach it without a port-forward.
+    pub fn url(&self, workload: &str) -> Option<String> {
+        self.hub
+            .iter()
+            .find(|(_, w, _, _)| *w == workload)
+            .map(|(_, _, _, addr)| format!("http://{addr}"))
+    }
+
+    /// Forgets what was seeded.
+    pub fn unseed(&self) {
+        *lock(&self.shared.seeded) = Store::default();
+    }
+
+    /// Makes these alerts (`/api/v1/alerts` items) the ones Prometheus reports.
+    pub fn set_alerts(&self, alerts: Vec<Value>) {
+        *lock(&self.shared.alerts) = alerts;
+    }
+
+    /// Whether the sending clusters' steady traffic (node metrics for their Nodes, a log stream, a
+    /// trace) is in the stores (on by default); off, only what the agents took and what was seeded.
+    pub fn steady_traffic(&self, on: bool) {
+        self.shared.steady.store(on, Ordering::Relaxed);
+    }
+
+    /// From now on the hub's gateway refuses `share` (0 to 1) of what load generators send.
+    pub fn refuse(&self, share: f64) {
+        self.shared.load.refuse(share);
+    }
+
+    /// Everything the hub's stores hold now.
+    pub fn store(&self) -> Store {
+        self.shared.store()
+    }
+
     /// Why each fleet cluster's data does not reach its hub (name → reason), for those it does not.
     pub fn broken_links(&self) -> Vec<(String, String)> {
-        senders(&self.shared.linode, &self.shared.apis)
+        self.shared
+            .clusters()
             .into_iter()
             .filter_map(|s| Some((s.name, s.broken?)))
             .collect()
     }
-}
-
-/// A string attribute of an OTLP/JSON attribute list.
-pub(crate) fn attribute(attributes: &Value, key: &str) -> Option<String> {
-    attributes
-        .as_array()?
-        .iter()
-        .find(|a| a["key"] == key)
-        .and_then(|a| a["value"]["stringValue"].as_str())
-        .map(str::to_string)
 }

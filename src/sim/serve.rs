@@ -30,6 +30,8 @@ pub struct Options {
     pub outages: Vec<String>,
     /// The first N creating POSTs are carried out but answered only after [`LOST_ANSWER_DELAY`].
     pub lose_answers: u32,
+    /// Share (0 to 1) of what load generators send that the hub's gateway refuses.
+    pub gateway_refuse: f64,
 }
 
 /// How late a lost answer comes: past lkeobs' 60 s request timeout, so the client has given up on it.
@@ -47,6 +49,7 @@ impl Default for Options {
             seed: 0,
             outages: Vec::new(),
             lose_answers: 0,
+            gateway_refuse: 0.0,
         }
     }
 }
@@ -102,6 +105,7 @@ impl Sim {
         }
         let listener = http::bind_loopback(options.port).await?;
         let world = World::serve(listener, state, restored, Latencies::at_speed(options.speed)).await?;
+        world.data_path().await?.refuse(options.gateway_refuse);
         if options.state_file.is_some() {
             last_saved = Some(persist::snapshot(&world));
         }

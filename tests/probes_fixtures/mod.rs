@@ -1,19 +1,17 @@
-//! Shared by the probe and verify tests: a fleet, its workloads rolled out in a fake Kubernetes API,
-//! and the hub's Prometheus, Loki, Tempo and gateway answering on stand-ins of their pods' ports,
-//! reached through the fake's port-forward (the Services and pods are the rendered stack's).
+//! Shared by the probe and verify tests: a fleet, its workloads rolled out in simulated Kubernetes APIs,
+//! and the simulator's data path (`lkeobs::sim::data_path`): the hub's Prometheus, Loki, Tempo and
+//! gateway and the agents' OTLP intake answering on their pods' ports, reached through the port-forward
+//! (the Services and pods are the rendered stack's), from what the clusters send.
 #![allow(dead_code)]
 
 use std::net::SocketAddr;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
 
 use lkeobs::fleet::Fleet;
 use lkeobs::k8s::{Manifests, WorkloadKind};
-use lkeobs::probes::{now_unix_nanos, pods};
+use lkeobs::probes::pods;
+use lkeobs::sim::data_path::DataPath;
 use lkeobs::stack::{Inputs, Renderer};
 use serde_json::{Value, json};
-use wiremock::matchers::{method, path, path_regex};
-use wiremock::{Mock, MockServer, Request, ResponseTemplate};
 
 use crate::support::k8s_fake::K8sFake;
 use crate::support::linode_fake::{LinodeFake, State};
@@ -101,10 +99,9 @@ fn find<'a>(objects: &'a [Value], kind: &str, ns: &str, name: &str) -> &'a Value
         .unwrap_or_else(|| panic!("no {kind} {ns}/{name} in the rendered stack"))
 }
 
-/// Serves port `port` of Service `ns/service` of `cluster` from `target`: puts the rendered
-/// Service, a Ready pod of its rendered workload unless pods it selects exist already, and
-/// registers `target` for the container port the Service port leads to on each Ready pod.
-pub fn serve(k: &K8sFake, cluster: &str, ns: &str, service: &str, port: u16, target: SocketAddr) {
+/// Puts the rendered Service `ns/service` of `cluster` and a Ready pod of its rendered workload unless
+/// pods it selects exist already; the Service and the Ready pods behind it.
+pub fn workload_pods(k: &K8sFake, cluster: &str, ns: &str, service: &str) -> (Value, Vec<Value>) {
     let objects = rendered(cluster);
     k.put(json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns}}));
     let svc = find(&objects, "Service", ns, service).clone();
@@ -133,6 +130,20 @@ pub fn serve(k: &K8sFake, cluster: &str, ns: &str, service: &str, port: u16, tar
             "status": {"phase": "Running", "conditions": [{"type": "Ready", "status": "True"}]}});
         pods.push(k.put(pod));
     }
+    pods.retain(|pod| {
+        pod["status"]["conditions"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .any(|c| c["type"] == "Ready" && c["status"] == "True")
+    });
+    (svc, pods)
+}
+
+/// Serves port `port` of Service `ns/service` of `cluster` from `target`: [`workload_pods`], and
+/// `target` registered for the container port the Service port leads to on each Ready pod.
+pub fn serve(k: &K8sFake, cluster: &str, ns: &str, service: &str, port: u16, target: SocketAddr) {
+    let (svc, pods) = workload_pods(k, cluster, ns, service);
     let target_port = svc["spec"]["ports"]
         .as_array()
         .into_iter()
@@ -141,14 +152,6 @@ pub fn serve(k: &K8sFake, cluster: &str, ns: &str, service: &str, port: u16, tar
         .map(|p| p["targetPort"].clone())
         .unwrap_or_else(|| panic!("{ns}/{service} has no port {port}"));
     for pod in pods {
-        let ready = pod["status"]["conditions"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .any(|c| c["type"] == "Ready" && c["status"] == "True");
-        if !ready {
-            continue;
-        }
         let container_port = match &target_port {
             Value::String(name) => pod["spec"]["containers"]
                 .as_array()
@@ -166,38 +169,6 @@ pub fn serve(k: &K8sFake, cluster: &str, ns: &str, service: &str, port: u16, tar
     }
 }
 
-/// The stand-ins of the hub's backends; dropping them stops them.
-pub struct HubBackends {
-    pub prometheus: MockServer,
-    pub loki: MockServer,
-    pub tempo: MockServer,
-    pub gateway: MockServer,
-}
-
-impl HubBackends {
-    /// Started and served through `hub`'s port-forward, answering nothing yet.
-    pub async fn serve(hub: &K8sFake) -> HubBackends {
-        let b = HubBackends {
-            prometheus: MockServer::start().await,
-            loki: MockServer::start().await,
-            tempo: MockServer::start().await,
-            gateway: MockServer::start().await,
-        };
-        serve(hub, "hub", "monitoring", "prometheus", 9090, *b.prometheus.address());
-        serve(hub, "hub", "monitoring", "loki", 3100, *b.loki.address());
-        serve(hub, "hub", "monitoring", "tempo", 3200, *b.tempo.address());
-        serve(
-            hub,
-            "hub",
-            "observability-hub",
-            "otel-gateway",
-            13133,
-            *b.gateway.address(),
-        );
-        b
-    }
-}
-
 /// Paths a fake API server was asked for through the service proxy (there must be none: LKE's
 /// NetworkPolicies drop what the API server proxies).
 pub fn proxied(k: &K8sFake) -> Vec<String> {
@@ -206,23 +177,6 @@ pub fn proxied(k: &K8sFake) -> Vec<String> {
         .map(|r| r.path)
         .filter(|p| p.contains("/services/") && p.contains("/proxy"))
         .collect()
-}
-
-pub fn param(req: &Request, key: &str) -> String {
-    req.url
-        .query_pairs()
-        .find(|(k, _)| k == key)
-        .map(|(_, v)| v.into_owned())
-        .unwrap_or_default()
-}
-
-pub fn vector(items: Vec<(Value, f64)>) -> ResponseTemplate {
-    let result: Vec<Value> = items
-        .into_iter()
-        .map(|(metric, v)| json!({"metric": metric, "value": [1.0, v.to_string()]}))
-        .collect();
-    ResponseTemplate::new(200)
-        .set_body_json(json!({"status": "success", "data": {"resultType": "vector", "result": result}}))
 }
 
 /// Prometheus' `/api/v1/alerts` as the hub's rules (manifests/hub/20-prometheus.yaml) make it: eu-west
@@ -240,112 +194,94 @@ pub fn alerts_answer() -> Value {
     ]}})
 }
 
-/// The hub's Prometheus, Loki, Tempo and gateway health, answering on stand-ins of their pods.
-pub async fn mount_hub_backends(hub: &K8sFake, trace_lookups: Arc<AtomicUsize>) -> HubBackends {
-    let backends = HubBackends::serve(hub).await;
-    let now_s = now_unix_nanos() as f64 / 1e9 - 5.0;
-    Mock::given(method("GET"))
-        .and(path("/api/v1/query"))
-        .respond_with(move |r: &Request| {
-            let q = param(r, "query");
-            if q.starts_with("lkeobs_canary{") {
-                vector(vec![(
-                    json!({"__name__": "lkeobs_canary", "cluster_id": "us-east",
-                    "hub_received_at": "otel-gateway", "lkeobs_canary_id": "x"}),
-                    1.0,
-                )])
-            } else if q.contains("otelcol_") {
-                vector(vec![
-                    (json!({"__name__": "otelcol_receiver_accepted_spans_total"}), 500.0),
-                    (json!({"__name__": "otelcol_exporter_sent_spans_total"}), 500.0),
-                ])
-            } else if q.contains("k8s_node_") {
-                let n = |c: &str, n: &str| (json!({"cluster_id": c, "k8s_node_name": n}), now_s);
-                vector(vec![
-                    n("hub", "hub-1"),
-                    n("hub", "hub-2"),
-                    n("hub", "hub-3"),
-                    n("us-east", "use-1"),
-                    n("us-east", "use-2"),
-                ])
-            } else if q.contains("({cluster_id=~") {
-                let s = |c: &str| (json!({"cluster_id": c, "hub_received_at": "otel-gateway"}), now_s);
-                vector(vec![s("hub"), s("us-east")])
-            } else {
-                ResponseTemplate::new(400)
-                    .set_body_json(json!({"status": "error", "errorType": "bad_data", "error": q}))
-            }
-        })
-        .mount(&backends.prometheus)
-        .await;
-    Mock::given(method("GET"))
-        .and(path("/api/v1/alerts"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(alerts_answer()))
-        .mount(&backends.prometheus)
-        .await;
-    let line = (now_unix_nanos() - 2_000_000_000).to_string();
-    Mock::given(method("GET"))
-        .and(path("/loki/api/v1/query_range"))
-        .respond_with(move |r: &Request| {
-            let q = param(r, "query");
-            let stream = |labels: Value| json!([{"stream": labels, "values": [[line.clone(), "a line"]]}]);
-            let result = if q.contains("lkeobs_canary_id=") {
-                stream(json!({"service_name": "lkeobs-canary", "cluster_id": "us-east",
-                    "hub_received_at": "otel-gateway-5d8f-abcde", "lkeobs_canary_id": "x"}))
-            } else if q == "{cluster_id=\"hub\"}" || q == "{cluster_id=\"us-east\"}" {
-                let cluster = q.trim_start_matches("{cluster_id=\"").trim_end_matches("\"}");
-                stream(json!({"cluster_id": cluster, "service_name": "app"}))
-            } else {
-                json!([])
-            };
-            ResponseTemplate::new(200)
-                .set_body_json(json!({"status": "success", "data": {"resultType": "streams", "result": result}}))
-        })
-        .mount(&backends.loki)
-        .await;
-    Mock::given(method("GET"))
-        .and(path("/ready"))
-        .respond_with(ResponseTemplate::new(200).set_body_string("ready"))
-        .mount(&backends.tempo)
-        .await;
-    let started = (now_unix_nanos() - 30_000_000_000).to_string();
-    Mock::given(method("GET"))
-        .and(path("/api/search"))
-        .respond_with(move |r: &Request| {
-            let q = param(r, "q");
-            let traces = if q.contains("\"eu-west\"") {
-                json!([])
-            } else {
-                json!([{"traceID": "2f3e0cee77ae5dc9c17ade3689eb2e54", "rootServiceName": "app", "startTimeUnixNano": started}])
-            };
-            ResponseTemplate::new(200).set_body_json(json!({"traces": traces, "metrics": {}}))
-        })
-        .mount(&backends.tempo)
-        .await;
-    Mock::given(method("GET"))
-        .and(path_regex(r"^/api/traces/[0-9a-f]{32}$"))
-        .respond_with(move |_: &Request| {
-            // Not there on the first lookup: the canary polls.
-            if trace_lookups.fetch_add(1, Ordering::SeqCst) == 0 {
-                return ResponseTemplate::new(404).set_body_string("trace not found");
-            }
-            ResponseTemplate::new(200).set_body_json(json!({"batches": [{"resource": {"attributes": [
-                {"key": "cluster.id", "value": {"stringValue": "us-east"}},
-                {"key": "hub.received_at", "value": {"stringValue": "otel-gateway-5d8f-abcde"}}]},
-                "scopeSpans": []}]}))
-        })
-        .mount(&backends.tempo)
-        .await;
-    Mock::given(method("GET"))
-        .and(path("/"))
-        .respond_with(
-            ResponseTemplate::new(200).set_body_json(
-                json!({"status": "Server available", "upSince": "2025-01-01T00:00:00Z", "uptime": "1h"}),
-            ),
-        )
-        .mount(&backends.gateway)
-        .await;
-    backends
+/// The hub's data path: the simulator's stand-ins served on the pods of `hub` (its Prometheus, Loki,
+/// Tempo and gateway, put as the rendered stack has them) and on every cluster's agent pods, answering
+/// from what the clusters of `linode` (see [`seeded_linode`]) send. The gateway's LoadBalancer Service
+/// has the address of a NodeBalancer, as the cloud controller gives it; no firewall is attached.
+pub struct HubBackends(pub DataPath);
+
+pub async fn mount_hub_backends(linode: &LinodeFake, clusters: &[(&str, &K8sFake)]) -> HubBackends {
+    let (label, hub) = clusters[0];
+    for (ns, service) in [
+        ("monitoring", "prometheus"),
+        ("monitoring", "loki"),
+        ("monitoring", "tempo"),
+        ("observability-hub", "otel-gateway"),
+    ] {
+        workload_pods(hub, "hub", ns, service);
+    }
+    let ip = {
+        let mut st = linode.state();
+        let cluster = st
+            .clusters
+            .values()
+            .find(|c| c["label"] == label)
+            .and_then(|c| c["id"].as_u64());
+        let nb = st.seed_nodebalancer("ccm-probe-gateway", cluster, &[]);
+        st.nodebalancers[&nb]["ipv4"].clone()
+    };
+    let mut lb = find(
+        &rendered("hub"),
+        "Service",
+        "observability-hub",
+        "otel-gateway-external",
+    )
+    .clone();
+    lb["status"] = json!({"loadBalancer": {"ingress": [{"ip": ip}]}});
+    hub.put(lb);
+    // Every cluster's agents are reached through their Service, as the canary posts to it.
+    for (label, k) in clusters {
+        let name = label
+            .strip_prefix("lkeobs-")
+            .and_then(|l| l.split_once('-'))
+            .map_or(*label, |(_, name)| name);
+        workload_pods(k, name, "observability", "otel-agent");
+    }
+    let apis: Vec<(String, std::sync::Arc<lkeobs::sim::KubeApi>)> =
+        clusters.iter().map(|(l, k)| (l.to_string(), k.0.clone())).collect();
+    let data = DataPath::start_over(&linode.0, &apis)
+        .await
+        .expect("the data path starts");
+    data.set_alerts(
+        alerts_answer()["data"]["alerts"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default(),
+    );
+    HubBackends(data)
+}
+
+/// Puts in the hub's stores what `cluster` sent recently, as the stack labels it: node metrics for
+/// `nodes` 5 s ago, a log line 2 s ago, a trace started 30 s ago (for a cluster the data path does not
+/// see sending, such as one no longer in the account).
+pub fn seed_recent(data: &DataPath, cluster: &str, nodes: &[&str]) {
+    use lkeobs::sim::data_store::{Entry, Span, labels};
+    let now_ns = lkeobs::probes::now_unix_nanos();
+    let now_s = now_ns as f64 / 1e9;
+    data.seed(|st| {
+        for node in nodes {
+            let l = labels(&[
+                ("__name__", "k8s_node_cpu_usage"),
+                ("cluster_id", cluster),
+                ("k8s_node_name", node),
+                ("hub_received_at", "otel-gateway"),
+            ]);
+            st.sample(l, now_s - 5.0, 0.25);
+        }
+        let entry = Entry {
+            ns: now_ns - 2_000_000_000,
+            line: "a line".into(),
+            metadata: labels(&[("hub_received_at", "otel-gateway-0")]),
+        };
+        st.log(labels(&[("cluster_id", cluster), ("service_name", "app")]), entry);
+        st.span(Span {
+            trace_id: format!("{:0>32}", cluster.len()),
+            name: "GET /".into(),
+            start_ns: now_ns - 30_000_000_000,
+            resource: labels(&[("cluster.id", cluster), ("service.name", "app")]),
+            attributes: Default::default(),
+        });
+    });
 }
 
 /// A Linode fake holding the probe fleet's two clusters (`hub` in us-ord, `us-east`), tagged as fleet
