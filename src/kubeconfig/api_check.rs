@@ -46,7 +46,8 @@ pub fn check_from_api(yaml: &str, what: &str) -> Result<()> {
             }
             if body == "user" {
                 let has = |k: &str| fields.get(k).is_some_and(|v| v.as_str().is_some_and(|s| !s.is_empty()));
-                if !has("token") && !(has("client-certificate-data") && has("client-key-data")) {
+                let certificate = has("client-certificate-data") && has("client-key-data");
+                if !(has("token") || certificate) {
                     return refuse(format!("user {name:?} has neither a token nor a client certificate"));
                 }
             }
