@@ -85,15 +85,20 @@ fn rule(statement: &str) -> Option<Rule> {
     let func = statement.split('(').next()?.trim();
     let args = arguments(statement);
     let (target, regex, replacement) = match func {
-        "replace_pattern" => (&args[0], &args[1], &args[2]),
+        "replace_pattern" => (args[0].clone(), &args[1], &args[2]),
+        // A map-typed log body: each rule over its string values.
+        "replace_all_patterns" if args[0] == "log.body" => {
+            assert!(statement.ends_with("where IsMap(log.body)"), "{statement}");
+            ("log.body (map)".to_string(), &args[2], &args[3])
+        }
         "replace_all_patterns" => {
             assert_eq!(args[1], "\"value\"", "{statement}");
-            (&args[0], &args[2], &args[3])
+            (args[0].clone(), &args[2], &args[3])
         }
         _ => return None,
     };
     Some(Rule {
-        target: target.clone(),
+        target,
         regex: collector_string(regex),
         replacement: collector_string(replacement),
     })
@@ -211,6 +216,7 @@ const BENIGN: &[&str] = &[
 /// Each scrubbed field of each signal, and the rules it runs.
 const TARGETS: &[(&str, &str)] = &[
     ("log", "log.body"),
+    ("log", "log.body (map)"),
     ("log", "log.attributes"),
     ("log", "resource.attributes"),
     ("trace", "span.name"),
