@@ -202,3 +202,61 @@ async fn an_unconstrained_ca_is_replaced_by_rotate_certs() {
         (CertAction::Kept, rotated.ca.fingerprint())
     );
 }
+
+/// Certificate Secrets are `kubernetes.io/tls`; an Opaque one left by an older lkeobs is replaced by one
+/// (a Secret's type cannot change in place, as the simulated API server enforces too).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn certificate_secrets_are_kubernetes_io_tls_and_old_opaque_ones_migrate() {
+    let (hub_fake, edge_fake) = (cluster().await, cluster().await);
+    let (hub, edge) = (hub_fake.k8s(), edge_fake.k8s());
+    let ca = certs::ensure_ca(&hub, "prod", false).await.unwrap().ca;
+    certs::ensure_gateway_cert(&hub, "prod", &ca, Some("198.51.100.50"), false)
+        .await
+        .unwrap();
+    let (kind, _) = hub
+        .get_secret_typed("observability-hub", "otel-gateway-tls")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(kind, "kubernetes.io/tls");
+
+    // An older lkeobs' Opaque Secret with a still-good certificate.
+    certs::ensure_client_cert(&edge, "prod", "us-east", &ca, false)
+        .await
+        .unwrap();
+    let (_, data) = edge
+        .get_secret_typed("observability", "otel-client-tls")
+        .await
+        .unwrap()
+        .unwrap();
+    let api: kube::Api<k8s_openapi::api::core::v1::Secret> =
+        kube::Api::namespaced(edge.client().clone(), "observability");
+    api.delete("otel-client-tls", &Default::default()).await.unwrap();
+    edge.ensure_secret(
+        "observability",
+        "otel-client-tls",
+        &Default::default(),
+        &data,
+        lkeobs::k8s::SecretMode::CreateOnly,
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        certs::ensure_client_cert(&edge, "prod", "us-east", &ca, false)
+            .await
+            .unwrap(),
+        CertAction::Reissued
+    );
+    let (kind, _) = edge
+        .get_secret_typed("observability", "otel-client-tls")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(kind, "kubernetes.io/tls");
+    assert_eq!(
+        certs::ensure_client_cert(&edge, "prod", "us-east", &ca, false)
+            .await
+            .unwrap(),
+        CertAction::Kept
+    );
+}

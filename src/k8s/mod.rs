@@ -35,5 +35,5 @@ pub use forward::Forwarded;
 pub use manifest::{Manifest, Manifests};
 pub use prune::PRUNED_KINDS;
 pub use replace::Replacement;
-pub use secrets::{SecretMode, SecretOutcome};
+pub use secrets::{OPAQUE, SecretMode, SecretOutcome, TLS};
 pub use wait::rollout::{Rollout, Workload, WorkloadKind};

@@ -13,6 +13,10 @@ use super::apply::FIELD_MANAGER;
 use super::client::K8s;
 use super::error::{K8sError, Result, api_code};
 
+/// The Secret types lkeobs writes.
+pub const OPAQUE: &str = "Opaque";
+pub const TLS: &str = "kubernetes.io/tls";
+
 /// What `ensure_secret` may do to an existing Secret.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SecretMode {
@@ -63,6 +67,60 @@ impl K8s {
         data: &BTreeMap<String, Vec<u8>>,
         mode: SecretMode,
     ) -> Result<SecretOutcome> {
+        self.ensure_typed_secret(namespace, name, OPAQUE, labels, data, mode)
+            .await
+    }
+
+    /// [`K8s::ensure_secret`] for a certificate and key (`tls.crt`, `tls.key`, and `ca.crt`): a
+    /// `kubernetes.io/tls` Secret. One of another type by that name (an Opaque one made by an older lkeobs)
+    /// is deleted and created again, since a Secret's type cannot change.
+    pub async fn ensure_tls_secret(
+        &self,
+        namespace: &str,
+        name: &str,
+        labels: &BTreeMap<String, String>,
+        data: &BTreeMap<String, Vec<u8>>,
+    ) -> Result<SecretOutcome> {
+        if let Some((kind, _)) = self.get_secret_typed(namespace, name).await?
+            && kind != TLS
+        {
+            let api: Api<Secret> = Api::namespaced(self.client().clone(), namespace);
+            api.delete(name, &Default::default())
+                .await
+                .map_err(|e| K8sError::api(format!("delete secret {namespace}/{name} (type {kind})"), e))?;
+        }
+        self.ensure_typed_secret(namespace, name, TLS, labels, data, SecretMode::Replace)
+            .await
+    }
+
+    /// A Secret's type and data, or `None` when it does not exist.
+    pub async fn get_secret_typed(
+        &self,
+        namespace: &str,
+        name: &str,
+    ) -> Result<Option<(String, BTreeMap<String, Vec<u8>>)>> {
+        let api: Api<Secret> = Api::namespaced(self.client().clone(), namespace);
+        let secret = api
+            .get_opt(name)
+            .await
+            .map_err(|e| K8sError::api(format!("get secret {namespace}/{name}"), e))?;
+        Ok(secret.map(|s| {
+            (
+                s.type_.unwrap_or_else(|| OPAQUE.to_string()),
+                s.data.unwrap_or_default().into_iter().map(|(k, v)| (k, v.0)).collect(),
+            )
+        }))
+    }
+
+    async fn ensure_typed_secret(
+        &self,
+        namespace: &str,
+        name: &str,
+        kind: &str,
+        labels: &BTreeMap<String, String>,
+        data: &BTreeMap<String, Vec<u8>>,
+        mode: SecretMode,
+    ) -> Result<SecretOutcome> {
         let api: Api<Secret> = Api::namespaced(self.client().clone(), namespace);
         let secret = Secret {
             metadata: ObjectMeta {
@@ -71,7 +129,7 @@ impl K8s {
                 labels: Some(labels.clone()),
                 ..Default::default()
             },
-            type_: Some("Opaque".into()),
+            type_: Some(kind.into()),
             data: Some(data.iter().map(|(k, v)| (k.clone(), ByteString(v.clone()))).collect()),
             ..Default::default()
         };

@@ -110,9 +110,11 @@ async fn ensure_leaf(
     rotate: bool,
     issue: impl FnOnce() -> Result<Issued, pki::Error>,
 ) -> Result<CertAction, crate::Error> {
-    let existing = k8s.get_secret(ns, name).await?;
-    if let Some(data) = &existing
+    let existing = k8s.get_secret_typed(ns, name).await?;
+    // An Opaque Secret from an older lkeobs is reissued as `kubernetes.io/tls`.
+    if let Some((kind, data)) = &existing
         && !rotate
+        && kind == crate::k8s::TLS
     {
         let text = |k: &str| {
             data.get(k)
@@ -128,7 +130,7 @@ async fn ensure_leaf(
     }
     let issued = issue()?;
     let data = bytes(issued.tls_secret_data(ca.cert_pem()));
-    k8s.ensure_secret(ns, name, &objects::labels(fleet, cluster), &data, SecretMode::Replace)
+    k8s.ensure_tls_secret(ns, name, &objects::labels(fleet, cluster), &data)
         .await?;
     Ok(if existing.is_some() {
         CertAction::Reissued
