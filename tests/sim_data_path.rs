@@ -237,3 +237,33 @@ async fn loadtest_against_the_simulated_world_reports_the_load_it_generated_and_
     let got = figures(&report);
     assert!(got.iter().all(|(_, _, _, lost)| (4.0..5.1).contains(lost)), "{got:?}");
 }
+
+/// The hub's gateway exits at start when a destination token is unusable (the datadog exporter takes a
+/// hex key only), as the real collector does: every cluster's data stops. `up` refuses such a token itself
+/// (exit 2, `tests/up_e2e.rs`); here one changed behind lkeobs' back breaks the data path.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn an_unusable_destination_token_stops_the_simulated_gateway() {
+    let world = World::start(LABELS, Latencies::default()).await;
+    world.linode.state().kubeconfig_retry_after_secs = 0;
+    world.data_path().await;
+    let fleet = format!(
+        "{FLEET}\n[[destinations]]\ntype = \"datadog\"\ntoken_env = \"E2E_DD_API_KEY\"\nsite = \"datadoghq.eu\"\nsignals = [\"metrics\"]\n"
+    );
+    let dir = Dir::new(&fleet);
+    let good = [("E2E_DD_API_KEY", "0123456789abcdef0123456789abcdef")];
+    let (code, report, stderr) = dir.run_env(&world, &["up", "--no-verify"], &good).await;
+    assert_eq!(code, 0, "{stderr}\n{report:#}");
+    let (code, report, stderr) = dir.run_env(&world, &["verify"], &good).await;
+    assert_eq!(code, 0, "{stderr}\n{report:#}");
+
+    let hub = world.k8s("lkeobs-e2e-hub").expect("the hub's API");
+    let mut secret = hub
+        .get("v1", "Secret", Some("observability-hub"), "lkeobs-destinations")
+        .expect("the destinations Secret");
+    secret["data"]["E2E_DD_API_KEY"] = json!(base64::engine::general_purpose::STANDARD.encode("not-a-hex-key"));
+    hub.put(secret);
+    let (code, report, _) = dir.run_env(&world, &["verify"], &good).await;
+    assert_eq!(code, 3, "{report:#}");
+    let broken = clusters(&failed(&report));
+    assert!(broken.contains("us") && broken.contains("eu"), "{broken:?}");
+}

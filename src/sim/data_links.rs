@@ -206,6 +206,8 @@ pub(crate) fn senders(linode: &Mutex<State>, apis: &Apis) -> Vec<Sender> {
                 Some("its agents do not run".to_string())
             } else if !hub.is_some_and(|h| running(h, objects::GATEWAY.namespace, objects::GATEWAY.name)) {
                 Some("the hub's gateway pods do not run".to_string())
+            } else if let Some(why) = hub.and_then(|h| super::gateway_start::refusal(h)) {
+                Some(why)
             } else if *is_hub {
                 None
             } else {

@@ -12,6 +12,7 @@ mod data_query;
 mod data_sources;
 pub mod data_store;
 mod gateway_load;
+mod gateway_start;
 pub mod http;
 pub mod jobs;
 pub mod kube;
