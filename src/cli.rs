@@ -102,7 +102,7 @@ pub enum Command {
     AddEdge(AddEdgeArgs),
     /// Run the verification probes (pods, gateway, Prometheus, Loki, Tempo; --canary end to end); exit 3 if any fails.
     Verify(VerifyArgs),
-    /// Write kubeconfigs for the fleet's clusters (contexts `lkeobs-<fleet>-<cluster>`).
+    /// Write kubeconfigs for the fleet's clusters (contexts `lkeobs-<fleet>.<cluster>`).
     Kubeconfig(KubeconfigArgs),
     /// Delete everything the fleet owns in the safe order, then prove nothing is left (exit 4 if something is).
     Teardown,

@@ -11,14 +11,16 @@ pub const TAG_MAX: usize = 50;
 /// The tag every lkeobs resource carries.
 pub const TAG_OWNER: &str = "lkeobs";
 
-/// `lkeobs-<fleet>-<cluster>`: the LKE label, the kubeconfig context and `k8s.cluster.name`.
+/// `lkeobs-<fleet>-<cluster>`: the LKE label and `k8s.cluster.name`.
 pub fn cluster_label(fleet: &str, cluster: &str) -> String {
     format!("lkeobs-{fleet}-{cluster}")
 }
 
-/// The kubeconfig context of a cluster (same as its label).
+/// `lkeobs-<fleet>.<cluster>`: the kubeconfig context of a cluster. The `.` occurs in no fleet or cluster
+/// name, so two fleets never share a context (as `lkeobs-a-b-c` was for fleet `a`'s edge `b-c` and fleet
+/// `a-b`'s edge `c`).
 pub fn context_name(fleet: &str, cluster: &str) -> String {
-    cluster_label(fleet, cluster)
+    format!("lkeobs-{fleet}.{cluster}")
 }
 
 /// `lkeobs-<fleet>-gw`: the gateway's Cloud Firewall.

@@ -79,7 +79,7 @@ async fn merge_keeps_foreign_entries_and_replaces_ours() {
     assert!(out.status.success(), "{all}");
     assert!(!all.contains("sim-k8s-token"), "a credential was printed: {all}");
     let (names, current) = contexts(&config);
-    assert_eq!(names, ["work", "lkeobs-example-hub", "lkeobs-example-us-east"]);
+    assert_eq!(names, ["work", "lkeobs-example.hub", "lkeobs-example.us-east"]);
     assert_eq!(current, "work", "current-context changed without --use");
     assert_eq!(mode(&config), 0o600);
     let cache = dir.path().join("state/lkeobs/example/kubeconfig");
@@ -87,8 +87,8 @@ async fn merge_keeps_foreign_entries_and_replaces_ours() {
     // Again, with --use: ours replaced (not duplicated), current-context set.
     assert!(run(&["--use", "us-east"]).status.success());
     let (names, current) = contexts(&config);
-    assert_eq!(names, ["work", "lkeobs-example-hub", "lkeobs-example-us-east"]);
-    assert_eq!(current, "lkeobs-example-us-east");
+    assert_eq!(names, ["work", "lkeobs-example.hub", "lkeobs-example.us-east"]);
+    assert_eq!(current, "lkeobs-example.us-east");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -108,12 +108,12 @@ async fn clusters_not_created_yet_are_listed_and_out_writes_a_standalone_file() 
         .unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    assert_eq!(v["contexts"], serde_json::json!(["lkeobs-example-hub"]));
+    assert_eq!(v["contexts"], serde_json::json!(["lkeobs-example.hub"]));
     assert_eq!(v["missing"], serde_json::json!(["us-east"]));
     assert!(v["api_calls"]["GET /lke/clusters/{id}/kubeconfig"].as_u64().unwrap() >= 1);
     let (names, current) = contexts(&out_file);
-    assert_eq!(names, ["lkeobs-example-hub"]);
-    assert_eq!(current, "lkeobs-example-hub");
+    assert_eq!(names, ["lkeobs-example.hub"]);
+    assert_eq!(current, "lkeobs-example.hub");
     assert_eq!(mode(&out_file), 0o600);
 }
 

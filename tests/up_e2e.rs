@@ -32,7 +32,7 @@ async fn up_from_empty_converges_and_a_rerun_writes_nothing() {
         assert_eq!(c["stage"], "ready", "{c:#}");
         assert!(c["id"].as_u64().is_some());
         assert!(c["nodes"].as_u64().unwrap_or(0) >= 1, "{c:#}");
-        assert!(c["context"].as_str().unwrap_or_default().starts_with("lkeobs-e2e-"));
+        assert!(c["context"].as_str().unwrap_or_default().starts_with("lkeobs-e2e."));
     }
     // Progress went to stderr as plain lines (no terminal here), one per step.
     assert!(stderr.contains("waiting for nodes Ready"), "{stderr}");
@@ -121,7 +121,7 @@ async fn up_from_empty_converges_and_a_rerun_writes_nothing() {
             .contains("grafana-admin")
     );
     let kubeconfig = std::fs::read_to_string(dir.kubeconfig()).expect("kubeconfig merged");
-    assert!(kubeconfig.contains("lkeobs-e2e-eu"));
+    assert!(kubeconfig.contains("lkeobs-e2e.eu"));
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
@@ -244,7 +244,7 @@ async fn against_the_simulator_up_leaves_the_users_kubeconfig_alone() {
     assert!(stderr.contains("--merge-kubeconfig"), "{stderr}");
     let cache = std::fs::read_to_string(dir.state().join("lkeobs").join("e2e").join("kubeconfig"))
         .expect("the state cache holds the contexts");
-    assert!(cache.contains("lkeobs-e2e-hub"), "{cache}");
+    assert!(cache.contains("lkeobs-e2e.hub"), "{cache}");
 }
 
 /// The gateway's exporters check their tokens at start (the datadog exporter takes a hex API key only): a token

@@ -1,5 +1,5 @@
 //! `lkeobs kubeconfig`: fetch each existing cluster's kubeconfig from the API, rename its entries to
-//! `lkeobs-<fleet>-<cluster>` and write them: to the state cache, to `--out FILE`, or merged (`--merge`).
+//! `lkeobs-<fleet>.<cluster>` and write them: to the state cache, to `--out FILE`, or merged (`--merge`).
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -20,7 +20,7 @@ const KUBECONFIG_WAIT: Duration = Duration::from_secs(10 * 60);
 #[derive(Debug, Serialize)]
 pub struct Report {
     pub fleet: String,
-    /// Contexts written, `lkeobs-<fleet>-<cluster>`.
+    /// Contexts written, `lkeobs-<fleet>.<cluster>`.
     pub contexts: Vec<String>,
     /// Clusters of the fleet that do not exist yet.
     #[serde(skip_serializing_if = "Vec::is_empty")]

@@ -158,8 +158,13 @@ pub async fn run(ctx: &Ctx, args: &RemoveEdgeArgs) -> Result<Report, Error> {
         }
     }
     let context = naming::context_name(&name, &args.name);
+    let servers = ctx
+        .paths
+        .fleet_state(&name)
+        .map(|d| kubeconfig::servers_in_file(&d.join("kubeconfig"), &[context.as_str()]))
+        .unwrap_or_default();
     if let Some(path) = &ctx.paths.kubeconfig {
-        kubeconfig::remove_from_file(path, &[context.as_str()])?;
+        kubeconfig::remove_from_file(path, &[context.as_str()], &servers)?;
     }
     edit::write_fleet_file(&ctx.fleet_path, &new_text)?;
     report.api_calls = ctx.api_calls();

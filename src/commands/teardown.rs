@@ -41,11 +41,18 @@ pub async fn run(ctx: &Ctx) -> Result<Report, Error> {
         .map(|c| naming::context_name(&fleet, c.name.get_ref()))
         .collect();
     let names: Vec<&str> = contexts.iter().map(String::as_str).collect();
+    // The state cache knows our clusters' servers: an older lkeobs' entry of one of them (old name, same
+    // server) goes too, another fleet's entry of the same old name stays.
+    let cache = ctx.paths.fleet_state(&fleet).map(|d| d.join("kubeconfig"));
+    let servers = cache
+        .as_ref()
+        .map(|c| kubeconfig::servers_in_file(c, &names))
+        .unwrap_or_default();
     if let Some(path) = &ctx.paths.kubeconfig {
-        kubeconfig::remove_from_file(path, &names)?;
+        kubeconfig::remove_from_file(path, &names, &servers)?;
     }
-    if let Some(dir) = ctx.paths.fleet_state(&fleet) {
-        let _ = std::fs::remove_file(dir.join("kubeconfig"));
+    if let Some(cache) = cache {
+        let _ = std::fs::remove_file(cache);
     }
     report.api_calls = ctx.api_calls();
     Ok(report)

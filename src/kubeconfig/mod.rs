@@ -1,4 +1,4 @@
-//! kubeconfig files: rename an LKE kubeconfig's entries to `lkeobs-<fleet>-<cluster>`, merge ours into a file
+//! kubeconfig files: rename an LKE kubeconfig's entries to `lkeobs-<fleet>.<cluster>`, merge ours into a file
 //! (others' entries untouched, ours replaced) and remove ours — under a file lock, atomically, mode 0600.
 
 use std::fs::{File, OpenOptions};
@@ -9,7 +9,9 @@ use std::path::{Path, PathBuf};
 use serde_yaml_ng::{Mapping, Value};
 
 mod api_check;
+mod legacy;
 pub use api_check::check_from_api;
+pub use legacy::legacy_name;
 
 #[derive(Debug, thiserror::Error)]
 pub enum KubeconfigError {
@@ -128,6 +130,17 @@ fn section_mut<'a>(doc: &'a mut Value, section: &str) -> Option<&'a mut Vec<Valu
 
 /// Replaces entries named like ours and appends ours; sets current-context only when `use_context` is given.
 pub fn merge_into(doc: &mut Value, ours: &[Entry], use_context: Option<&str>) {
+    // An older lkeobs' entry of the same cluster (same server) makes way for ours, current-context kept.
+    for e in ours {
+        if let Some(server) = e
+            .cluster
+            .get("cluster")
+            .and_then(|c| c.get("server"))
+            .and_then(Value::as_str)
+        {
+            legacy::drop_legacy(doc, &e.name, &[server.to_string()], &e.name);
+        }
+    }
     let names: Vec<&str> = ours.iter().map(|e| e.name.as_str()).collect();
     remove_from(doc, &names, false);
     for e in ours {
@@ -140,6 +153,30 @@ pub fn merge_into(doc: &mut Value, ours: &[Entry], use_context: Option<&str>) {
     if let (Some(ctx), Some(m)) = (use_context, doc.as_mapping_mut()) {
         m.insert("current-context".into(), ctx.into());
     }
+}
+
+/// Removes entries named `names`; a current-context pointing at one of them is cleared when `clear_current`.
+/// An older lkeobs' entry of one of those clusters goes too when its server is the cluster's (as this file or
+/// `known_servers` knows it).
+pub fn remove_ours(doc: &mut Value, names: &[&str], known_servers: &[String], clear_current: bool) {
+    let mut servers: Vec<String> = names.iter().filter_map(|n| legacy::server_of(doc, n)).collect();
+    servers.extend(known_servers.iter().cloned());
+    for name in names {
+        // A current-context on an old name is cleared, as one on the new name is below.
+        legacy::drop_legacy(doc, name, &servers, "");
+    }
+    remove_from(doc, names, clear_current);
+}
+
+/// The servers of the clusters named `names` in the kubeconfig at `path` (none when it cannot be read).
+pub fn servers_in_file(path: &Path, names: &[&str]) -> Vec<String> {
+    let Ok(text) = std::fs::read_to_string(path) else {
+        return Vec::new();
+    };
+    let Ok(doc) = serde_yaml_ng::from_str::<Value>(&text) else {
+        return Vec::new();
+    };
+    names.iter().filter_map(|n| legacy::server_of(&doc, n)).collect()
 }
 
 /// Removes entries named `names`; a current-context pointing at one of them is cleared when `clear_current`.
@@ -270,12 +307,13 @@ pub fn merge_file(path: &Path, ours: &[Entry], use_context: Option<&str>) -> Res
     update(path, |doc| merge_into(doc, ours, use_context))
 }
 
-/// Removes our entries from the kubeconfig at `path` (teardown, remove-edge). A missing file is left missing.
-pub fn remove_from_file(path: &Path, names: &[&str]) -> Result<()> {
+/// Removes our entries (and an older lkeobs' entries of the same clusters, see [`remove_ours`]) from the
+/// kubeconfig at `path` (teardown, remove-edge). A missing file is left missing.
+pub fn remove_from_file(path: &Path, names: &[&str], known_servers: &[String]) -> Result<()> {
     if !path.exists() {
         return Ok(());
     }
-    update(path, |doc| remove_from(doc, names, true))
+    update(path, |doc| remove_ours(doc, names, known_servers, true))
 }
 
 /// A standalone kubeconfig holding only our entries (for `--out` and the state cache).

@@ -68,7 +68,7 @@ fn merged_file_is_0600_and_foreign_content_survives() {
     let doc: Value = serde_yaml_ng::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
     assert_eq!(names(&doc, "contexts"), ["work", "lkeobs-x-hub"]);
     assert_eq!(doc["current-context"], "work");
-    remove_from_file(&path, &["lkeobs-x-hub"]).unwrap();
+    remove_from_file(&path, &["lkeobs-x-hub"], &[]).unwrap();
     let doc: Value = serde_yaml_ng::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
     assert_eq!(names(&doc, "contexts"), ["work"]);
 }
@@ -148,4 +148,38 @@ fn the_temp_file_is_new_and_never_followed_through_a_planted_symlink() {
         .filter(|e| e.file_name().to_string_lossy().ends_with(".tmp") && e.path().is_file() && !e.path().is_symlink())
         .collect();
     assert!(leftovers.is_empty(), "no temp file left behind");
+}
+
+/// Fleet `a` with edge `b-c` and fleet `a-b` with edge `c` had the same old context `lkeobs-a-b-c`. Today's
+/// names differ; an old entry is migrated or removed only when its server is the same cluster's.
+#[test]
+fn old_context_names_migrate_only_for_the_same_cluster() {
+    assert_ne!(
+        crate::naming::context_name("a", "b-c"),
+        crate::naming::context_name("a-b", "c")
+    );
+    assert_eq!(legacy_name("lkeobs-a.b-c").as_deref(), Some("lkeobs-a-b-c"));
+
+    // An old entry of fleet `a`'s edge `b-c` (server 1) in the user's file, current.
+    let mut doc: Value = serde_yaml_ng::from_str(FOREIGN).unwrap();
+    merge_into(
+        &mut doc,
+        &[entry_from_api(&api(1), "lkeobs-a-b-c").unwrap()],
+        Some("lkeobs-a-b-c"),
+    );
+    // Fleet `a-b`'s edge `c` (server 2) arrives under its new name: fleet `a`'s old entry stays.
+    merge_into(&mut doc, &[entry_from_api(&api(2), "lkeobs-a-b.c").unwrap()], None);
+    assert_eq!(names(&doc, "contexts"), ["work", "lkeobs-a-b-c", "lkeobs-a-b.c"]);
+    // Fleet `a`'s edge (server 1) under its new name replaces its old entry, current-context following.
+    merge_into(&mut doc, &[entry_from_api(&api(1), "lkeobs-a.b-c").unwrap()], None);
+    assert_eq!(names(&doc, "contexts"), ["work", "lkeobs-a-b.c", "lkeobs-a.b-c"]);
+    assert_eq!(doc["current-context"], "lkeobs-a.b-c");
+
+    // Teardown of fleet `a-b` removes only its own entry, even with an old one of fleet `a` present.
+    merge_into(&mut doc, &[entry_from_api(&api(1), "lkeobs-a-b-c").unwrap()], None);
+    remove_ours(&mut doc, &["lkeobs-a-b.c"], &[], true);
+    assert_eq!(names(&doc, "contexts"), ["work", "lkeobs-a.b-c", "lkeobs-a-b-c"]);
+    // Teardown of fleet `a` removes its new entry and its old one (same server).
+    remove_ours(&mut doc, &["lkeobs-a.b-c"], &[], true);
+    assert_eq!(names(&doc, "contexts"), ["work"]);
 }
