@@ -6,15 +6,22 @@
 
 mod controllers;
 mod data_answers;
+mod data_grafana;
 mod data_links;
 pub mod data_path;
 pub mod http;
 pub mod jobs;
 pub mod kube;
+mod kube_clock;
+mod kube_defaults;
+mod kube_discovery;
+mod kube_fields;
 mod kube_immutable;
 mod kube_kinds;
 mod kube_portforward;
 mod kube_routes;
+mod kube_spdy;
+mod kube_table;
 mod latencies;
 pub mod linode;
 mod linode_catalog;
