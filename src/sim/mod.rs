@@ -34,6 +34,7 @@ mod linode_routes;
 mod nodes;
 mod on_demand;
 mod persist;
+mod pod_names;
 pub mod serve;
 pub mod world;
 
