@@ -130,8 +130,18 @@ fn respond(state: &Mutex<State>, req: &Request) -> Reply {
         .get("content-type")
         .and_then(|v| v.to_str().ok())
         .map(str::to_string);
+    if content_type.as_deref().is_some_and(|t| t.contains("protobuf")) {
+        // kube-apiserver takes protobuf too; the simulator stores JSON only.
+        return status(
+            415,
+            "UnsupportedMediaType",
+            "lkeobs sim takes JSON and YAML bodies, not protobuf (`kubectl create <kind>` sends protobuf: \
+             use `kubectl apply` instead)"
+                .into(),
+        );
+    }
     let segs: Vec<&str> = req.url.path().trim_matches('/').split('/').collect();
-    if let Some(r) = discovery(&st, &segs) {
+    if let Some(r) = discovery(&st, &segs).or_else(|| super::kube_openapi::answer(&st, &segs, req.header("accept"))) {
         return r;
     }
     let (group, version, rest) = match segs.as_slice() {

@@ -18,6 +18,7 @@ mod kube_discovery;
 mod kube_fields;
 mod kube_immutable;
 mod kube_kinds;
+mod kube_openapi;
 mod kube_portforward;
 mod kube_routes;
 mod kube_spdy;
