@@ -373,7 +373,7 @@ fn respond(state: &Mutex<State>, req: &Request) -> Reply {
             match st.delete_delays.remove(&key) {
                 Some(delay) => {
                     let mut obj = obj;
-                    obj["metadata"]["deletionTimestamp"] = json!("2025-01-01T00:00:00Z");
+                    obj["metadata"]["deletionTimestamp"] = json!(super::kube_clock::now_rfc3339());
                     st.rv += 1;
                     obj["metadata"]["resourceVersion"] = json!(st.rv.to_string());
                     st.objects.insert(key.clone(), obj.clone());
