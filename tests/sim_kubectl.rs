@@ -230,16 +230,22 @@ fn kubectl_gets_rolls_out_describes_and_logs_on_a_sim_cluster() {
         .unwrap_or_else(|| panic!("deployment grafana:\n{out}"));
     assert_eq!(&grafana_deploy[2..5], ["1/1", "1", "1"], "READY UP-TO-DATE AVAILABLE");
 
-    let (ok, out, err) = run(kubectl(&kubectl_bin, dir.path()).args([
-        "rollout",
-        "status",
-        "deploy/grafana",
-        "-n",
-        "monitoring",
-        "--timeout",
-        "30s",
-    ]));
-    assert!(ok && out.contains("successfully rolled out"), "{out}\n{err}");
+    for (workload, namespace, done) in [
+        ("deploy/grafana", "monitoring", "successfully rolled out"),
+        ("sts/prometheus", "monitoring", "roll out complete"),
+        ("ds/otel-agent", "observability", "successfully rolled out"),
+    ] {
+        let (ok, out, err) = run(kubectl(&kubectl_bin, dir.path()).args([
+            "rollout",
+            "status",
+            workload,
+            "-n",
+            namespace,
+            "--timeout",
+            "30s",
+        ]));
+        assert!(ok && out.contains(done), "rollout status {workload}: {out}\n{err}");
+    }
 
     for what in ["deploy/grafana", "pod/prometheus-0"] {
         let (ok, out, err) = run(kubectl(&kubectl_bin, dir.path()).args(["describe", what, "-n", "monitoring"]));

@@ -1,6 +1,7 @@
 //! What kube-apiserver fills in when an object is created through the API: a Service's cluster IP
-//! (from LKE's service range 10.128.0.0/16, unless headless or ExternalName) and a Deployment's or
-//! StatefulSet's `spec.replicas` (1). Defaults belong to no field manager.
+//! (from LKE's service range 10.128.0.0/16, unless headless or ExternalName), a Deployment's or
+//! StatefulSet's `spec.replicas` (1) and the workloads' RollingUpdate strategy. Defaults belong to no
+//! field manager.
 
 use std::collections::BTreeSet;
 
@@ -32,8 +33,23 @@ pub(crate) fn on_create(st: &State, k: &Kind, obj: &mut Value) {
             obj["spec"]["clusterIP"] = json!(ip);
             obj["spec"]["clusterIPs"] = json!([ip]);
         }
-        ("apps", "Deployment" | "StatefulSet") if obj["spec"].get("replicas").is_none() => {
-            obj["spec"]["replicas"] = json!(1);
+        ("apps", kind @ ("Deployment" | "StatefulSet" | "DaemonSet")) => {
+            let spec = &mut obj["spec"];
+            if kind != "DaemonSet" && spec.get("replicas").is_none() {
+                spec["replicas"] = json!(1);
+            }
+            // The rollout strategy `kubectl rollout status` reads (it refuses anything but RollingUpdate).
+            let (key, rolling) = match kind {
+                "Deployment" => ("strategy", json!({"maxUnavailable": "25%", "maxSurge": "25%"})),
+                "StatefulSet" => ("updateStrategy", json!({"partition": 0})),
+                _ => ("updateStrategy", json!({"maxUnavailable": 1, "maxSurge": 0})),
+            };
+            if spec[key]["type"].is_null() {
+                spec[key]["type"] = json!("RollingUpdate");
+            }
+            if spec[key]["type"] == "RollingUpdate" && spec[key]["rollingUpdate"].is_null() {
+                spec[key]["rollingUpdate"] = rolling;
+            }
         }
         _ => {}
     }
@@ -75,5 +91,17 @@ mod tests {
         let mut d = json!({"metadata": {"name": "d"}, "spec": {}});
         on_create(&st, &deployment, &mut d);
         assert_eq!(d["spec"]["replicas"], 1);
+        assert_eq!(d["spec"]["strategy"]["type"], "RollingUpdate");
+        let statefulset = st.kind_by_name("apps/v1", "StatefulSet").expect("served");
+        let mut s = json!({"metadata": {"name": "s"}, "spec": {"replicas": 3}});
+        on_create(&st, &statefulset, &mut s);
+        assert_eq!(s["spec"]["replicas"], 3);
+        assert_eq!(
+            s["spec"]["updateStrategy"],
+            json!({"type": "RollingUpdate", "rollingUpdate": {"partition": 0}})
+        );
+        let mut recreate = json!({"metadata": {"name": "r"}, "spec": {"strategy": {"type": "Recreate"}}});
+        on_create(&st, &deployment, &mut recreate);
+        assert_eq!(recreate["spec"]["strategy"], json!({"type": "Recreate"}));
     }
 }
