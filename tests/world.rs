@@ -227,11 +227,28 @@ async fn applied_workloads_roll_out_so_wait_rollouts_succeeds_and_follow_scaling
     let pods = fake.list("v1", "Pod");
     let mut pod_names: Vec<&str> = pods.iter().map(|p| p["metadata"]["name"].as_str().unwrap()).collect();
     pod_names.sort();
+    // As the controllers name them: `<ds>-<5>`, `<deploy>-<template hash>-<5>`, `<sts>-<ordinal>`.
+    let shapes: Vec<(&str, usize)> = pod_names
+        .iter()
+        .map(|n| (n.split('-').next().unwrap(), n.split('-').count()))
+        .collect();
     assert_eq!(
-        pod_names,
-        ["agent-0", "agent-1", "agent-2", "gateway-0", "gateway-1", "loki-0"]
+        shapes,
+        [
+            ("agent", 2),
+            ("agent", 2),
+            ("agent", 2),
+            ("gateway", 3),
+            ("gateway", 3),
+            ("loki", 2)
+        ],
+        "{pod_names:?}"
     );
-    let gateway = pods.iter().find(|p| p["metadata"]["name"] == "gateway-0").unwrap();
+    assert!(pod_names.contains(&"loki-0"), "{pod_names:?}");
+    let gateway = pods
+        .iter()
+        .find(|p| p["metadata"]["name"].as_str().unwrap().starts_with("gateway-"))
+        .unwrap();
     assert_eq!(
         gateway["metadata"]["labels"],
         json!({"app": "gateway", "lkeobs.io/fleet": "t"})
@@ -283,7 +300,11 @@ async fn applied_workloads_roll_out_so_wait_rollouts_succeeds_and_follow_scaling
     );
     assert_eq!(generation(&fake), 2, "status writes keep the generation");
     eventually("a third gateway pod", || {
-        names(&fake, "v1", "Pod").contains(&"gateway-2".to_string())
+        names(&fake, "v1", "Pod")
+            .iter()
+            .filter(|n| n.starts_with("gateway-"))
+            .count()
+            == 3
     })
     .await;
 
@@ -294,8 +315,19 @@ async fn applied_workloads_roll_out_so_wait_rollouts_succeeds_and_follow_scaling
     k8s.wait_rollouts(&workloads, soon())
         .await
         .expect("the restart rolls out");
-    let pod = fake.get("v1", "Pod", Some("obs"), "gateway-0").unwrap();
-    assert_eq!(pod["metadata"]["annotations"]["lkeobs.io/restart-reason"], "test");
+    // A new pod template: new pods (a new template hash in their names) replace the old ones.
+    eventually("three restarted gateway pods", || {
+        let gateway: Vec<Value> = fake
+            .list("v1", "Pod")
+            .into_iter()
+            .filter(|p| p["metadata"]["name"].as_str().unwrap().starts_with("gateway-"))
+            .collect();
+        gateway.len() == 3
+            && gateway
+                .iter()
+                .all(|p| p["metadata"]["annotations"]["lkeobs.io/restart-reason"] == "test")
+    })
+    .await;
 
     // A new node gets an agent; a deleted workload loses its pods.
     let pool = world.linode.client().list_node_pools(id).await.unwrap()[0].id;
@@ -305,7 +337,11 @@ async fn applied_workloads_roll_out_so_wait_rollouts_succeeds_and_follow_scaling
     };
     world.linode.client().update_node_pool(id, pool, &grow).await.unwrap();
     eventually("a fourth agent", || {
-        names(&fake, "v1", "Pod").contains(&"agent-3".to_string())
+        names(&fake, "v1", "Pod")
+            .iter()
+            .filter(|n| n.starts_with("agent-"))
+            .count()
+            == 4
     })
     .await;
     k8s.wait_rollouts(&workloads, soon())

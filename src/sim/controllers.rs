@@ -86,7 +86,7 @@ pub(crate) fn workloads(label: &str, k8s: &KubeApi, has_lke: bool, mem: &mut Mem
             } else {
                 replicas(&w)
             };
-            let wanted: Vec<String> = (0..count).map(|n| format!("{name}-{n}")).collect();
+            let wanted: Vec<String> = (0..count).map(|n| super::pod_names::pod_name(kind, &w, n)).collect();
             for (n, pod_name) in wanted.iter().enumerate() {
                 let node = if kind == "DaemonSet" {
                     eligible.get(n).copied()

@@ -127,6 +127,7 @@ impl DataPath {
         let (loki, l) = start(Arc::new(Loki(shared.clone()))).await?;
         let (tempo, t) = start(Arc::new(Tempo(shared.clone()))).await?;
         let (gateway, g) = start(Arc::new(Gateway(shared.clone()))).await?;
+        let (grafana, gr) = start(Arc::new(super::data_grafana::Grafana)).await?;
         let (mon, hub) = (objects::MONITORING, objects::OBSERVABILITY_HUB);
         Ok(DataPath {
             shared,
@@ -135,18 +136,17 @@ impl DataPath {
                 (mon, "loki", 3100, loki),
                 (mon, "tempo", 3200, tempo),
                 (hub, "otel-gateway", 13133, gateway),
+                (mon, "grafana", 3000, grafana),
             ],
-            tasks: Mutex::new(vec![p, l, t, g]),
+            tasks: Mutex::new(vec![p, l, t, g, gr]),
         })
     }
 
     /// Serves the stand-ins on `api`'s pods (the hub's, and the agent intake for `label`'s agents).
     pub(crate) async fn register(&self, label: &str, api: &KubeApi) -> std::io::Result<()> {
-        // The pods the controllers run for the workloads: `<workload>-<n>`.
+        // Every pod the controllers run for the workloads.
         for (namespace, workload, port, addr) in &self.hub {
-            for n in 0..8 {
-                api.stand_in(namespace, &format!("{workload}-{n}"), *port, *addr);
-            }
+            api.stand_in(namespace, workload, *port, *addr);
         }
         let agent = Agent {
             shared: self.shared.clone(),
@@ -154,14 +154,7 @@ impl DataPath {
         };
         let (addr, task) = start(Arc::new(agent)).await?;
         lock(&self.tasks).push(task);
-        for n in 0..64 {
-            api.stand_in(
-                objects::AGENT.namespace,
-                &format!("{}-{n}", objects::AGENT.name),
-                4318,
-                addr,
-            );
-        }
+        api.stand_in(objects::AGENT.namespace, objects::AGENT.name, 4318, addr);
         Ok(())
     }
 

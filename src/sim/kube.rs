@@ -186,7 +186,14 @@ impl State {
             if obj.get("status").is_none() && old.get("status").is_some() {
                 obj["status"] = old["status"].clone();
             }
-            if content(old) == content(&obj) && obj.get("status") == old.get("status") {
+            // A controller's write (no managedFields of its own) keeps the owners the object had.
+            if obj["metadata"].get("managedFields").is_none() && old["metadata"].get("managedFields").is_some() {
+                obj["metadata"]["managedFields"] = old["metadata"]["managedFields"].clone();
+            }
+            if content(old) == content(&obj)
+                && obj.get("status") == old.get("status")
+                && super::kube_fields::same_owners(old, &obj)
+            {
                 return old.clone();
             }
         }
@@ -206,7 +213,12 @@ impl State {
         meta["uid"] = old
             .as_ref()
             .map_or_else(|| json!(format!("uid-{rv}")), |o| o["metadata"]["uid"].clone());
-        meta["creationTimestamp"] = json!("2025-01-01T00:00:00Z");
+        // Set when the object is first stored, kept across writes (a controller's `put` may bring its own).
+        meta["creationTimestamp"] = match &old {
+            Some(old) => old["metadata"]["creationTimestamp"].clone(),
+            None if meta["creationTimestamp"].is_string() => meta["creationTimestamp"].clone(),
+            None => json!(super::kube_clock::now_rfc3339()),
+        };
         if dry_run {
             return obj;
         }
@@ -316,7 +328,8 @@ impl KubeApi {
     }
 
     /// Serves port `port` of pod `namespace/pod` from `target`: what a port-forward to that pod
-    /// reaches, as if the container listened on the pod's loopback.
+    /// reaches, as if the container listened on the pod's loopback. `pod` may also name a workload
+    /// (Deployment, StatefulSet, DaemonSet): then every pod it controls serves the port.
     pub fn stand_in(&self, namespace: &str, pod: &str, port: u16, target: SocketAddr) {
         lock(&self.state)
             .stand_ins

@@ -4,8 +4,8 @@
 //! The protocol: per requested port `i`, channel `2i` carries data and `2i+1` errors; every binary
 //! frame starts with its channel byte; the server's first frame on each channel is the port number
 //! (two bytes, little endian). The kubelet then dials `localhost:PORT` inside the pod; here the
-//! "inside" is a stand-in address registered for `(namespace, pod, port)`
-//! ([`super::kube::KubeApi::stand_in`]). No stand-in, or one that refuses, is a process not
+//! "inside" is a stand-in address registered for `(namespace, pod, port)` or for the workload that
+//! controls the pod ([`super::kube::KubeApi::stand_in`]). No stand-in, or one that refuses, is a process not
 //! listening on the pod's loopback: an error on the error channel, as the kubelet writes it, then
 //! the connection closes. The forward ends when the pod side or the client closes.
 
@@ -28,18 +28,17 @@ use tokio_tungstenite::tungstenite::handshake::derive_accept_key;
 use tokio_tungstenite::tungstenite::protocol::Role;
 
 use super::kube::{State, lock, status};
+use super::kube_spdy;
+
+/// `(namespace, pod or workload, port)` → the stand-in serving it.
+pub(crate) type StandIns = std::collections::BTreeMap<(String, String, u16), SocketAddr>;
 
 /// The subprotocol the kubelet speaks for port-forward over WebSocket.
 pub const PROTOCOL: &str = "v4.channel.k8s.io";
 
-/// A WebSocket upgrade of a pod's `portforward` subresource.
+/// An upgrade of a pod's `portforward` subresource: to a WebSocket, or to SPDY/3.1 (`Upgrade: SPDY/3.1`).
 pub(crate) fn is_upgrade(req: &hyper::Request<Incoming>) -> bool {
-    let upgrade = req
-        .headers()
-        .get(http::header::UPGRADE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.eq_ignore_ascii_case("websocket"));
-    upgrade && req.uri().path().ends_with("/portforward")
+    req.headers().contains_key(http::header::UPGRADE) && req.uri().path().ends_with("/portforward")
 }
 
 /// `(namespace, pod)` of `/api/v1/namespaces/NS/pods/NAME/portforward`.
@@ -61,15 +60,6 @@ pub(crate) fn upgrade(
     let Some((ns, name)) = pod_of(url.path()) else {
         return refuse(404, "NotFound", format!("no route {}", url.path()));
     };
-    let ports: Vec<u16> = url
-        .query_pairs()
-        .filter(|(k, _)| k == "ports")
-        .flat_map(|(_, v)| v.split(',').map(|p| p.trim().parse::<u16>()).collect::<Vec<_>>())
-        .collect::<Result<_, _>>()
-        .unwrap_or_default();
-    if ports.is_empty() {
-        return refuse(400, "BadRequest", "at least one port is required (ports=P)".into());
-    }
     let pod = {
         let st = lock(state);
         st.objects
@@ -82,37 +72,63 @@ pub(crate) fn upgrade(
     if pod["spec"]["nodeName"].as_str().unwrap_or_default().is_empty() {
         return refuse(400, "BadRequest", format!("pod {name} does not have a host assigned"));
     }
-    let offered = req
-        .headers()
-        .get(http::header::SEC_WEBSOCKET_PROTOCOL)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or_default();
-    if !offered.split(',').any(|p| p.trim() == PROTOCOL) {
-        return refuse(
-            400,
-            "BadRequest",
-            format!("port-forward over WebSocket needs the {PROTOCOL} subprotocol, offered: {offered:?}"),
-        );
+    let header = |h: http::header::HeaderName| {
+        req.headers()
+            .get(h)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_string()
+    };
+    let stand_ins = lock(state).stand_ins.clone();
+    let targets: kube_spdy::Targets = {
+        let pod = pod.clone();
+        Box::new(move |port| target(&stand_ins, &pod, port))
+    };
+    if header(http::header::UPGRADE).eq_ignore_ascii_case("SPDY/3.1") {
+        return spdy(req, targets);
     }
+    let offered = header(http::header::SEC_WEBSOCKET_PROTOCOL);
     let Some(key) = req.headers().get(http::header::SEC_WEBSOCKET_KEY) else {
         return refuse(400, "BadRequest", "no Sec-WebSocket-Key".into());
     };
     let accept = derive_accept_key(key.as_bytes());
-    let running = pod["status"]["phase"] == "Running";
-    let targets: Vec<(u16, Result<SocketAddr, String>)> = {
-        let st = lock(state);
-        ports
-            .iter()
-            .map(|&port| {
-                let addr = st
-                    .stand_ins
-                    .get(&(ns.clone(), name.clone(), port))
-                    .copied()
-                    .filter(|_| running);
-                (port, addr.ok_or_else(|| refused(&pod, port)))
-            })
-            .collect()
-    };
+    let offers = |p: &str| offered.split(',').any(|o| o.trim() == p);
+    if offers(kube_spdy::TUNNEL_PROTOCOL) {
+        let on_upgrade = hyper::upgrade::on(&mut req);
+        tokio::spawn(async move {
+            if let Ok(upgraded) = on_upgrade.await {
+                let ws = WebSocketStream::from_raw_socket(TokioIo::new(upgraded), Role::Server, None).await;
+                kube_spdy::tunnel(ws, targets).await;
+            }
+        });
+        return switching(
+            "websocket",
+            &[
+                (http::header::SEC_WEBSOCKET_PROTOCOL, kube_spdy::TUNNEL_PROTOCOL),
+                (http::header::SEC_WEBSOCKET_ACCEPT, &accept),
+            ],
+        );
+    }
+    if !offers(PROTOCOL) {
+        return refuse(
+            400,
+            "BadRequest",
+            format!(
+                "port-forward over WebSocket needs the {PROTOCOL} or {} subprotocol, offered: {offered:?}",
+                kube_spdy::TUNNEL_PROTOCOL
+            ),
+        );
+    }
+    let ports: Vec<u16> = url
+        .query_pairs()
+        .filter(|(k, _)| k == "ports")
+        .flat_map(|(_, v)| v.split(',').map(|p| p.trim().parse::<u16>()).collect::<Vec<_>>())
+        .collect::<Result<_, _>>()
+        .unwrap_or_default();
+    if ports.is_empty() {
+        return refuse(400, "BadRequest", "at least one port is required (ports=P)".into());
+    }
+    let targets: Vec<(u16, Result<SocketAddr, String>)> = ports.iter().map(|&port| (port, targets(port))).collect();
     let on_upgrade = hyper::upgrade::on(&mut req);
     tokio::spawn(async move {
         if let Ok(upgraded) = on_upgrade.await {
@@ -120,19 +136,64 @@ pub(crate) fn upgrade(
             forward(ws, targets).await;
         }
     });
+    switching(
+        "websocket",
+        &[
+            (http::header::SEC_WEBSOCKET_PROTOCOL, PROTOCOL),
+            (http::header::SEC_WEBSOCKET_ACCEPT, &accept),
+        ],
+    )
+}
+
+/// The 101 answer switching to `protocol`, with `headers`.
+fn switching(protocol: &'static str, headers: &[(http::header::HeaderName, &str)]) -> hyper::Response<Full<Bytes>> {
     let mut response = hyper::Response::new(Full::new(Bytes::new()));
     *response.status_mut() = http::StatusCode::SWITCHING_PROTOCOLS;
-    let headers = response.headers_mut();
-    headers.insert(http::header::UPGRADE, http::HeaderValue::from_static("websocket"));
-    headers.insert(http::header::CONNECTION, http::HeaderValue::from_static("Upgrade"));
-    headers.insert(
-        http::header::SEC_WEBSOCKET_PROTOCOL,
-        http::HeaderValue::from_static(PROTOCOL),
-    );
-    if let Ok(accept) = http::HeaderValue::from_str(&accept) {
-        headers.insert(http::header::SEC_WEBSOCKET_ACCEPT, accept);
+    let h = response.headers_mut();
+    h.insert(http::header::UPGRADE, http::HeaderValue::from_static(protocol));
+    h.insert(http::header::CONNECTION, http::HeaderValue::from_static("Upgrade"));
+    for (name, value) in headers {
+        if let Ok(value) = http::HeaderValue::from_str(value) {
+            h.insert(name.clone(), value);
+        }
     }
     response
+}
+
+/// Port-forward over SPDY/3.1 on the upgraded connection (kubectl's fallback from the WebSocket tunnel).
+fn spdy(mut req: hyper::Request<Incoming>, targets: kube_spdy::Targets) -> hyper::Response<Full<Bytes>> {
+    let on_upgrade = hyper::upgrade::on(&mut req);
+    tokio::spawn(async move {
+        if let Ok(upgraded) = on_upgrade.await {
+            kube_spdy::serve(TokioIo::new(upgraded), targets).await;
+        }
+    });
+    switching(
+        "SPDY/3.1",
+        &[(
+            http::header::HeaderName::from_static("x-stream-protocol-version"),
+            kube_spdy::STREAM_PROTOCOL,
+        )],
+    )
+}
+
+/// Where port `port` of a pod is served from: the stand-in registered for the pod, else the one
+/// registered for the workload that controls it; the kubelet's refusal when there is none or the pod
+/// does not run.
+pub(crate) fn target(stand_ins: &StandIns, pod: &Value, port: u16) -> Result<SocketAddr, String> {
+    let meta = &pod["metadata"];
+    let ns = meta["namespace"].as_str().unwrap_or_default().to_string();
+    let owner = meta["ownerReferences"]
+        .as_array()
+        .and_then(|o| o.iter().find(|o| o["controller"] == true))
+        .and_then(|o| o["name"].as_str());
+    let at = |name: &str| stand_ins.get(&(ns.clone(), name.to_string(), port)).copied();
+    meta["name"]
+        .as_str()
+        .and_then(at)
+        .or_else(|| owner.and_then(at))
+        .filter(|_| pod["status"]["phase"] == "Running")
+        .ok_or_else(|| refused(pod, port))
 }
 
 /// The kubelet's message when nothing listens on the pod's loopback at `port`.

@@ -14,9 +14,13 @@ use serde_json::{Value, json};
 
 use super::http::{Handler, Reply, Request};
 use super::kube::{Key, Logged, State, WATCH_PAUSE, lock, selected, status};
+use super::kube_defaults as defaults;
+use super::kube_discovery::discovery;
+use super::kube_fields as fields;
 use super::kube_immutable as immutable;
 use super::kube_kinds::{Kind, api_version};
 use super::kube_portforward;
+use super::kube_table::{table, wants_table};
 
 /// The [`Handler`] of one simulated API server.
 pub(crate) struct KubeHandler(pub(crate) Arc<Mutex<State>>);
@@ -76,55 +80,13 @@ fn log(state: &Mutex<State>, method: &str, url: &url::Url, headers: &http::Heade
     });
 }
 
-fn discovery(st: &State, segs: &[&str]) -> Option<Reply> {
-    let resources = |group: &str, version: &str| {
-        let list: Vec<Value> = st.kinds.iter().filter(|k| k.group == group && k.version == version).map(|k| {
-            json!({"name": k.plural, "singularName": k.kind.to_lowercase(), "namespaced": k.namespaced, "kind": k.kind,
-                   "verbs": ["create", "delete", "get", "list", "patch", "update", "watch"]})
-        }).collect();
-        let gv = if group.is_empty() {
-            version.to_string()
-        } else {
-            format!("{group}/{version}")
-        };
-        (!list.is_empty())
-            .then(|| json!({"kind": "APIResourceList", "apiVersion": "v1", "groupVersion": gv, "resources": list}))
-    };
-    let body = match segs {
-        ["api"] => json!({"kind": "APIVersions", "versions": ["v1"],
-            "serverAddressByClientCIDRs": [{"clientCIDR": "0.0.0.0/0", "serverAddress": "127.0.0.1:443"}]}),
-        ["api", "v1"] => resources("", "v1")?,
-        ["apis"] => {
-            let mut groups: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
-            for k in st.kinds.iter().filter(|k| !k.group.is_empty()) {
-                let versions = groups.entry(&k.group).or_default();
-                if !versions.contains(&k.version.as_str()) {
-                    versions.push(&k.version);
-                }
-            }
-            let groups: Vec<Value> = groups
-                .iter()
-                .map(|(g, vs)| {
-                    let versions: Vec<Value> = vs
-                        .iter()
-                        .map(|v| json!({"groupVersion": format!("{g}/{v}"), "version": v}))
-                        .collect();
-                    json!({"name": g, "versions": versions, "preferredVersion": versions[0]})
-                })
-                .collect();
-            json!({"kind": "APIGroupList", "apiVersion": "v1", "groups": groups})
-        }
-        ["apis", group, version] => resources(group, version)?,
-        _ => return None,
-    };
-    Some(Reply::new(200).set_body_json(body))
-}
-
-/// An object as a client sent it, minus `metadata.generation`: the server owns that field (it
-/// starts at 1 and goes up when the spec changes), whatever a client writes into it.
+/// An object as a client sent it, minus `metadata.generation` and `creationTimestamp`: the server
+/// owns those (the generation starts at 1 and goes up when the spec changes; the creation time is
+/// when it was first stored), whatever a client writes into them.
 fn from_client(mut obj: Value) -> Value {
     if let Some(meta) = obj.get_mut("metadata").and_then(Value::as_object_mut) {
         meta.remove("generation");
+        meta.remove("creationTimestamp");
     }
     obj
 }
@@ -168,8 +130,18 @@ fn respond(state: &Mutex<State>, req: &Request) -> Reply {
         .get("content-type")
         .and_then(|v| v.to_str().ok())
         .map(str::to_string);
+    if content_type.as_deref().is_some_and(|t| t.contains("protobuf")) {
+        // kube-apiserver takes protobuf too; the simulator stores JSON only.
+        return status(
+            415,
+            "UnsupportedMediaType",
+            "lkeobs sim takes JSON and YAML bodies, not protobuf (`kubectl create <kind>` sends protobuf: \
+             use `kubectl apply` instead)"
+                .into(),
+        );
+    }
     let segs: Vec<&str> = req.url.path().trim_matches('/').split('/').collect();
-    if let Some(r) = discovery(&st, &segs) {
+    if let Some(r) = discovery(&st, &segs).or_else(|| super::kube_openapi::answer(&st, &segs, req.header("accept"))) {
         return r;
     }
     let (group, version, rest) = match segs.as_slice() {
@@ -211,6 +183,7 @@ fn respond(state: &Mutex<State>, req: &Request) -> Reply {
         )
     };
     let dry_run = query.get("dryRun").is_some_and(|v| v == "All");
+    let manager = || fields::manager_of(query.get("fieldManager"), req.header("user-agent"));
     let ns_missing = |st: &State| {
         ns.filter(|ns| {
             !st.objects
@@ -218,7 +191,33 @@ fn respond(state: &Mutex<State>, req: &Request) -> Reply {
         })
     };
     match (req.method.as_str(), name) {
+        ("GET", Some(name)) if plural == "pods" && sub == Some("log") => match st.objects.get(&key(name)) {
+            // kube-apiserver's answer for a container with nothing to stream (as for one not started).
+            Some(pod) => {
+                let container = query
+                    .get("container")
+                    .cloned()
+                    .or_else(|| pod["spec"]["containers"][0]["name"].as_str().map(str::to_string));
+                status(
+                    400,
+                    "BadRequest",
+                    format!(
+                        "container \"{}\" in pod \"{name}\" has no logs: no container runs here: lkeobs sim \
+                         simulates pods",
+                        container.unwrap_or_default()
+                    ),
+                )
+            }
+            None => status(404, "NotFound", format!("{} not found", what(name))),
+        },
+        (_, Some(name)) if sub == Some("scale") && matches!(plural, "deployments" | "statefulsets") => {
+            let manager = fields::manager_of(query.get("fieldManager"), req.header("user-agent"));
+            scale(&mut st, &k, key(name), &what(name), req, &manager, dry_run)
+        }
         ("GET", Some(name)) => match st.objects.get(&key(name)) {
+            Some(obj) if wants_table(req.header("accept")) => {
+                Reply::new(200).set_body_json(table(&k, &[obj], query.get("includeObject").map(String::as_str), None))
+            }
             Some(obj) => Reply::new(200).set_body_json(obj),
             None => status(404, "NotFound", format!("{} not found", what(name))),
         },
@@ -251,6 +250,10 @@ fn respond(state: &Mutex<State>, req: &Request) -> Reply {
                 .filter(|(key, obj)| matches(key, obj))
                 .map(|(_, o)| o)
                 .collect();
+            if wants_table(req.header("accept")) {
+                let include = query.get("includeObject").map(String::as_str);
+                return Reply::new(200).set_body_json(table(&k, &items, include, Some(st.rv.to_string())));
+            }
             Reply::new(200).set_body_json(json!({"kind": format!("{}List", k.kind), "apiVersion": api_version(&k),
                     "metadata": {"resourceVersion": st.rv.to_string()}, "items": items}))
         }
@@ -277,6 +280,8 @@ fn respond(state: &Mutex<State>, req: &Request) -> Reply {
             if let Some(refused) = refuse_immutable(&st, &k, &key(name), &obj) {
                 return refused;
             }
+            let live = st.objects.get(&key(name));
+            let obj = fields::update(live, obj, &manager(), sub, &api_version(&k));
             Reply::new(200).set_body_json(st.write(&k, key(name), from_client(obj), dry_run))
         }
         ("PATCH", Some(name)) => {
@@ -287,14 +292,24 @@ fn respond(state: &Mutex<State>, req: &Request) -> Reply {
                     format!("the simulator only takes apply and merge patches, not {content_type:?}"),
                 );
             }
-            if !query.contains_key("fieldManager") {
-                return status(400, "BadRequest", "fieldManager is required for apply requests".into());
-            }
             let Ok(obj) = serde_yaml_ng::from_slice::<Value>(&req.body) else {
                 return status(400, "BadRequest", "the apply patch does not parse".into());
             };
             if let Some(ns) = ns_missing(&st) {
                 return status(404, "NotFound", format!("namespaces \"{ns}\" not found"));
+            }
+            let Some(field_manager) = query.get("fieldManager") else {
+                return status(400, "BadRequest", "fieldManager is required for apply requests".into());
+            };
+            let force = query.get("force").is_some_and(|f| f == "true");
+            let live = st.objects.get(&key(name));
+            let creating = live.is_none();
+            let mut obj = match fields::apply(live, &from_client(obj), field_manager, force, &api_version(&k)) {
+                Ok(obj) => obj,
+                Err(conflict) => return conflict,
+            };
+            if creating {
+                defaults::on_create(&st, &k, &mut obj);
             }
             if let Some(refused) = refuse_immutable(&st, &k, &key(name), &obj) {
                 return refused;
@@ -323,7 +338,9 @@ fn respond(state: &Mutex<State>, req: &Request) -> Reply {
             if st.objects.contains_key(&key(&name)) {
                 return status(409, "AlreadyExists", format!("{} already exists", what(&name)));
             }
-            Reply::new(201).set_body_json(st.write(&k, key(&name), from_client(obj), dry_run))
+            let mut obj = fields::update(None, from_client(obj), &manager(), None, &api_version(&k));
+            defaults::on_create(&st, &k, &mut obj);
+            Reply::new(201).set_body_json(st.write(&k, key(&name), obj, dry_run))
         }
         ("PUT", Some(name)) => {
             let Ok(obj) = serde_json::from_slice::<Value>(&req.body) else {
@@ -341,7 +358,7 @@ fn respond(state: &Mutex<State>, req: &Request) -> Reply {
                 if let Some(refused) = refuse_immutable(&st, &k, &key(name), &obj) {
                     return refused;
                 }
-                from_client(obj)
+                fields::update(Some(&current), from_client(obj), &manager(), None, &api_version(&k))
             };
             Reply::new(200).set_body_json(st.write(&k, key(name), obj, dry_run))
         }
@@ -356,7 +373,7 @@ fn respond(state: &Mutex<State>, req: &Request) -> Reply {
             match st.delete_delays.remove(&key) {
                 Some(delay) => {
                     let mut obj = obj;
-                    obj["metadata"]["deletionTimestamp"] = json!("2025-01-01T00:00:00Z");
+                    obj["metadata"]["deletionTimestamp"] = json!(super::kube_clock::now_rfc3339());
                     st.rv += 1;
                     obj["metadata"]["resourceVersion"] = json!(st.rv.to_string());
                     st.objects.insert(key.clone(), obj.clone());
@@ -369,4 +386,45 @@ fn respond(state: &Mutex<State>, req: &Request) -> Reply {
         }
         (m, _) => status(405, "MethodNotAllowed", format!("{m} not supported by the simulator")),
     }
+}
+
+/// The `scale` subresource of a Deployment or StatefulSet (`autoscaling/v1 Scale`): GET, and PUT or a
+/// merge PATCH of `spec.replicas`, written by `manager` (the HorizontalPodAutoscaler, `kubectl scale`).
+fn scale(st: &mut State, k: &Kind, key: Key, what: &str, req: &Request, manager: &str, dry_run: bool) -> Reply {
+    let Some(live) = st.objects.get(&key).cloned() else {
+        return status(404, "NotFound", format!("{what} not found"));
+    };
+    let as_scale = |obj: &Value| {
+        let meta = &obj["metadata"];
+        let selector: Vec<String> = obj["spec"]["selector"]["matchLabels"]
+            .as_object()
+            .into_iter()
+            .flatten()
+            .map(|(k, v)| format!("{k}={}", v.as_str().unwrap_or_default()))
+            .collect();
+        json!({"kind": "Scale", "apiVersion": "autoscaling/v1", "metadata": {"name": meta["name"],
+            "namespace": meta["namespace"], "uid": meta["uid"], "resourceVersion": meta["resourceVersion"],
+            "creationTimestamp": meta["creationTimestamp"]},
+            "spec": {"replicas": obj["spec"]["replicas"].as_i64().unwrap_or(1)},
+            "status": {"replicas": obj["status"]["replicas"].as_i64().unwrap_or(0), "selector": selector.join(",")}})
+    };
+    let replicas = match req.method.as_str() {
+        "GET" => return Reply::new(200).set_body_json(as_scale(&live)),
+        "PUT" | "PATCH" => serde_json::from_slice::<Value>(&req.body)
+            .ok()
+            .and_then(|b| b["spec"]["replicas"].as_i64()),
+        m => return status(405, "MethodNotAllowed", format!("{m} not supported on scale")),
+    };
+    let Some(replicas) = replicas.filter(|r| *r >= 0) else {
+        return status(
+            422,
+            "Invalid",
+            "spec.replicas: a non-negative number is required".into(),
+        );
+    };
+    let mut obj = live.clone();
+    obj["spec"]["replicas"] = json!(replicas);
+    let obj = fields::update(Some(&live), from_client(obj), manager, Some("scale"), &api_version(k));
+    let stored = st.write(k, key, obj, dry_run);
+    Reply::new(200).set_body_json(as_scale(&stored))
 }

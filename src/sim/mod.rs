@@ -6,6 +6,7 @@
 
 mod controllers;
 mod data_answers;
+mod data_grafana;
 mod data_links;
 pub mod data_path;
 mod data_query;
@@ -16,10 +17,17 @@ mod gateway_start;
 pub mod http;
 pub mod jobs;
 pub mod kube;
+mod kube_clock;
+mod kube_defaults;
+mod kube_discovery;
+mod kube_fields;
 mod kube_immutable;
 mod kube_kinds;
+mod kube_openapi;
 mod kube_portforward;
 mod kube_routes;
+mod kube_spdy;
+mod kube_table;
 mod latencies;
 pub mod linode;
 mod linode_acl;
@@ -34,6 +42,7 @@ mod nodes;
 mod on_demand;
 mod otlp_intake;
 mod persist;
+mod pod_names;
 pub mod serve;
 pub mod world;
 
