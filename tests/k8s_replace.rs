@@ -37,6 +37,7 @@ async fn raw_apply(fake: &K8sFake, path: &str, body: &str, dry_run: bool) -> (u1
     lkeobs::tls::install_crypto_provider();
     let resp = reqwest::Client::new()
         .patch(url)
+        .bearer_auth(fake.token())
         .header("content-type", "application/apply-patch+yaml")
         .body(body.to_string())
         .send()

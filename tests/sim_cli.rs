@@ -235,3 +235,82 @@ fn demo_runs_the_lifecycle_and_exits_0() {
     assert!(stdout.contains("canary/metric"), "{stdout}");
     assert!(stdout.contains("Nothing of the fleet is left"), "{stdout}");
 }
+
+/// Every listener of `lkeobs sim` demands what a real API would: a request without the cluster's token gets
+/// 401, one with a foreign `Host` (a web page through DNS rebinding) 421, a `text/plain` body 415 — so no
+/// other local process reads the simulated clusters' Secrets. The Linode API's token is checked as before.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_simulators_listeners_demand_their_token_and_their_own_host() {
+    let sim = start_sim(&[]);
+    let dir = fleet_dir();
+    let (code, report, stderr) = lkeobs(&sim, dir.path(), &["up", "--no-verify"]);
+    assert_eq!(code, 0, "{stderr}\n{report:#}");
+    // The hub's Kubernetes API and its token, from the kubeconfig the Linode API hands out.
+    let client = lkeobs::linode::Client::new(test_config(&sim.url, &sim.token)).expect("client");
+    let hub = client
+        .list_lke_clusters(None)
+        .await
+        .expect("clusters")
+        .into_iter()
+        .find(|c| c.label == "lkeobs-example-hub")
+        .expect("the hub");
+    let yaml = client.get_kubeconfig(hub.id).await.expect("kubeconfig");
+    let doc: serde_yaml_ng::Value = serde_yaml_ng::from_str(&yaml).expect("yaml");
+    let server = doc["clusters"][0]["cluster"]["server"]
+        .as_str()
+        .expect("server")
+        .to_string();
+    let token = doc["users"][0]["user"]["token"].as_str().expect("token").to_string();
+    assert!(
+        token.len() >= 40 && !token.contains("token-"),
+        "a random token: {token}"
+    );
+    let host = server.trim_start_matches("http://").to_string();
+    let secrets = format!("{server}/api/v1/namespaces/monitoring/secrets");
+    let http = reqwest::Client::new();
+    let status = |r: reqwest::Response| r.status().as_u16();
+
+    let ok = http.get(&secrets).bearer_auth(&token).send().await.expect("answer");
+    assert_eq!(status(ok), 200);
+    let none = http.get(&secrets).send().await.expect("answer");
+    assert_eq!(status(none), 401);
+    let rebinding = http
+        .get(&secrets)
+        .bearer_auth(&token)
+        .header("host", "evil.example")
+        .send()
+        .await
+        .expect("answer");
+    assert_eq!(status(rebinding), 421);
+    let text = http
+        .post(format!("{server}/api/v1/namespaces/monitoring/configmaps"))
+        .bearer_auth(&token)
+        .header("content-type", "text/plain")
+        .body("{}")
+        .send()
+        .await
+        .expect("answer");
+    assert_eq!(status(text), 415);
+    let huge = http
+        .post(format!("{server}/api/v1/namespaces/monitoring/configmaps"))
+        .bearer_auth(&token)
+        .header("content-type", "application/json")
+        .body(vec![b' '; 9 * 1024 * 1024])
+        .send()
+        .await
+        .map(status)
+        .unwrap_or(413);
+    assert_eq!(huge, 413);
+    assert!(host.starts_with("127.0.0.1:"), "{host}");
+    // The Linode API: a foreign Host is refused as well, and no token is 401.
+    let linode = http
+        .get(format!("{}/regions", sim.url))
+        .bearer_auth(&sim.token)
+        .header("host", "evil.example")
+        .send()
+        .await
+        .expect("answer");
+    assert_eq!(status(linode), 421);
+    let anonymous = http.get(format!("{}/regions", sim.url)).send().await.expect("answer");
+    assert_eq!(status(anonymous), 401);
+}

@@ -19,6 +19,8 @@ use hyper_util::rt::TokioIo;
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 
+pub use super::guard::{Bodies, Guard, MAX_BODY};
+
 /// The header every answer of the simulator carries (value `1`).
 pub const SIM_HEADER: &str = "x-lkeobs-sim";
 
@@ -156,16 +158,19 @@ pub async fn bind_loopback(port: u16) -> std::io::Result<TcpListener> {
     TcpListener::bind(SocketAddr::from((Ipv4Addr::LOCALHOST, port))).await
 }
 
-/// Serves `handler` on `listener` until the returned task is aborted.
-pub fn serve(listener: TcpListener, handler: Arc<dyn Handler>) -> JoinHandle<()> {
+/// Serves `handler` on `listener` until the returned task is aborted, every request first held to
+/// `guard` (its `Host`, token, content type and body size).
+pub fn serve(listener: TcpListener, handler: Arc<dyn Handler>, guard: Guard) -> JoinHandle<()> {
+    let guard = Arc::new(guard);
     tokio::spawn(async move {
         loop {
             let Ok((tcp, _)) = listener.accept().await else {
                 continue;
             };
             let handler = handler.clone();
+            let guard = guard.clone();
             tokio::spawn(async move {
-                let service = service_fn(move |req| handle(handler.clone(), req));
+                let service = service_fn(move |req| handle(handler.clone(), guard.clone(), req));
                 // A client that goes away mid-request is no error of the simulator's.
                 let _ = http1::Builder::new()
                     .serve_connection(TokioIo::new(tcp), service)
@@ -178,8 +183,12 @@ pub fn serve(listener: TcpListener, handler: Arc<dyn Handler>) -> JoinHandle<()>
 
 async fn handle(
     handler: Arc<dyn Handler>,
+    guard: Arc<Guard>,
     req: hyper::Request<Incoming>,
 ) -> Result<hyper::Response<Full<Bytes>>, Infallible> {
+    if let Err(refusal) = guard.check(req.method(), req.headers()) {
+        return Ok(refusal.reply(guard.bodies == Bodies::Kubernetes).into_response());
+    }
     if handler.is_upgrade(&req) {
         return Ok(handler.upgrade(req));
     }
@@ -187,8 +196,11 @@ async fn handle(
         return Ok(Reply::new(400).into_response());
     };
     let (parts, body) = req.into_parts();
-    let body = match body.collect().await {
+    let body = match http_body_util::Limited::new(body, MAX_BODY).collect().await {
         Ok(b) => b.to_bytes().to_vec(),
+        Err(e) if e.downcast_ref::<http_body_util::LengthLimitError>().is_some() => {
+            return Ok(Reply::new(413).into_response());
+        }
         Err(_) => return Ok(Reply::new(400).into_response()),
     };
     let request = Request {

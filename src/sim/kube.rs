@@ -67,6 +67,8 @@ pub struct KubeApi {
     addr: SocketAddr,
     server: JoinHandle<()>,
     state: Arc<Mutex<State>>,
+    /// The bearer token every request needs (the one its kubeconfig carries).
+    token: String,
 }
 
 impl Drop for KubeApi {
@@ -313,8 +315,25 @@ impl KubeApi {
         let addr = listener.local_addr()?;
         let state = Arc::new(Mutex::new(state));
         let handler = Arc::new(super::kube_routes::KubeHandler(state.clone()));
-        let server = super::http::serve(listener, handler);
-        Ok(KubeApi { addr, server, state })
+        let token = super::guard::random_token("sim-k8s-");
+        let guard = super::http::Guard {
+            token: Some(token.clone()),
+            port: Some(addr.port()),
+            bodies: super::http::Bodies::Kubernetes,
+        };
+        let server = super::http::serve(listener, handler, guard);
+        super::guard::register_token(&format!("http://{addr}"), &token);
+        Ok(KubeApi {
+            addr,
+            server,
+            state,
+            token,
+        })
+    }
+
+    /// The bearer token this API demands (the one the cluster's kubeconfig carries).
+    pub fn token(&self) -> &str {
+        &self.token
     }
 
     /// The server's state, locked (saving and restoring it).

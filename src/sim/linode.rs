@@ -343,7 +343,13 @@ impl LinodeApi {
     /// Serves the shared `state` on `listener`.
     pub fn start_on(listener: tokio::net::TcpListener, state: Arc<Mutex<State>>) -> std::io::Result<LinodeApi> {
         let addr = listener.local_addr()?;
-        let server = super::http::serve(listener, Arc::new(LinodeHandler(state.clone())));
+        // The handler checks the account's token itself (answering as the Linode API does).
+        let guard = super::http::Guard {
+            token: None,
+            port: Some(addr.port()),
+            bodies: super::http::Bodies::Json,
+        };
+        let server = super::http::serve(listener, Arc::new(LinodeHandler(state.clone())), guard);
         Ok(LinodeApi { addr, server, state })
     }
 

@@ -14,6 +14,7 @@ mod data_sources;
 pub mod data_store;
 mod gateway_load;
 mod gateway_start;
+pub mod guard;
 pub mod http;
 pub mod jobs;
 pub mod kube;

@@ -56,7 +56,7 @@ impl Default for Options {
 
 /// A random token, unmistakably the simulator's (`sim-` and 32 hex digits, unlike a Linode token).
 pub fn random_token() -> String {
-    format!("sim-{:016x}{:016x}", fastrand::u64(..), fastrand::u64(..))
+    super::guard::random_token("sim-")
 }
 
 /// A share (0 to 1) as a whole percentage.

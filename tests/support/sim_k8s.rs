@@ -30,17 +30,23 @@ impl K8sFake {
         ))
     }
 
-    /// A client: plain HTTP, no credentials.
-    pub fn client(&self) -> Client {
-        lkeobs::tls::install_crypto_provider();
+    /// The client configuration: plain HTTP, with the bearer token the simulated API demands.
+    pub fn config(&self) -> Config {
         let uri = self.uri().parse().expect("simulator uri");
-        Client::try_from(Config::new(uri)).expect("client for the simulator")
+        let mut config = Config::new(uri);
+        config.auth_info.token = Some(self.token().to_string().into());
+        config
     }
 
-    /// The handle under test, built as production builds it (minus TLS and credentials).
+    /// A client: plain HTTP, the API's token.
+    pub fn client(&self) -> Client {
+        lkeobs::tls::install_crypto_provider();
+        Client::try_from(self.config()).expect("client for the simulator")
+    }
+
+    /// The handle under test, built as production builds it (minus TLS).
     pub fn k8s(&self) -> K8s {
-        let uri = self.uri().parse().expect("simulator uri");
-        K8s::from_config(Config::new(uri)).expect("k8s for the simulator")
+        K8s::from_config(self.config()).expect("k8s for the simulator")
     }
 
     /// Stores an object as a controller would (panics on a kind the server does not serve).
