@@ -78,6 +78,10 @@ pub struct Plan {
     /// Facts worth knowing that change nothing.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub notes: Vec<String>,
+    /// What `up` will not do as planned for one cluster while the rest goes on (e.g. an upgrade that a
+    /// PodDisruptionBudget blocks).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]

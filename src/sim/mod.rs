@@ -4,16 +4,21 @@
 //! claims getting volumes, leftovers when a cluster is deleted) and fault injection (429s, 5xx, lost
 //! answers). `lkeobs sim` serves it to other processes; the tests and `lkeobs demo` run it in-process.
 
+mod ccm;
 mod controllers;
+mod csi;
 mod data_answers;
 mod data_links;
+mod disruption;
 pub mod data_path;
+mod hpa;
 pub mod http;
 pub mod jobs;
 pub mod kube;
 mod kube_immutable;
 mod kube_kinds;
 mod kube_portforward;
+mod kubelet;
 mod kube_routes;
 mod latencies;
 pub mod linode;
@@ -27,7 +32,9 @@ mod linode_routes;
 mod nodes;
 mod on_demand;
 mod persist;
+mod scheduler;
 pub mod serve;
+mod volumes_attach;
 pub mod world;
 
 pub use kube::KubeApi;
