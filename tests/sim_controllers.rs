@@ -134,8 +134,10 @@ async fn the_hpa_raises_a_deployment_to_min_replicas_without_metrics_and_an_appl
 
 #[tokio::test]
 async fn evictions_past_the_budget_get_429_and_an_evicted_pod_terminates_until_its_kubelet_stops_it() {
+    // Slow enough that the evicted pod's replacement is not Ready when the next eviction comes.
     let latencies = Latencies {
         pod_termination: Duration::from_millis(600),
+        pod_start: Duration::from_millis(600),
         ..Latencies::default()
     };
     let (_w, k8s, fake, _) = cluster(2, latencies).await;

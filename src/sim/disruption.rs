@@ -121,9 +121,11 @@ pub(crate) fn budgets(k8s: &KubeApi) {
                 .count() as i64;
             let allowed = if expected <= 0 { 0 } else { (healthy - desired).max(0) };
             let condition = if allowed > 0 {
-                json!({"type": "DisruptionAllowed", "status": "True", "reason": "SufficientPods"})
+                json!({"type": "DisruptionAllowed", "status": "True", "reason": "SufficientPods", "message": "",
+                    "observedGeneration": o["metadata"]["generation"], "lastTransitionTime": "2025-01-01T00:00:00Z"})
             } else {
-                json!({"type": "DisruptionAllowed", "status": "False", "reason": "InsufficientPods"})
+                json!({"type": "DisruptionAllowed", "status": "False", "reason": "InsufficientPods", "message": "",
+                    "observedGeneration": o["metadata"]["generation"], "lastTransitionTime": "2025-01-01T00:00:00Z"})
             };
             let mut status = json!({"observedGeneration": o["metadata"]["generation"], "disruptionsAllowed": allowed,
                 "currentHealthy": healthy, "desiredHealthy": desired, "expectedPods": expected,

@@ -1,5 +1,5 @@
-//! The kubelets and the pod garbage collector: a pod bound to a Ready node starts once its volumes are
-//! attached there; a terminating pod goes once its node's kubelet has stopped it; pods bound to a Node
+//! The kubelets and the pod garbage collector: a pod bound to a Ready node starts (`pod_start`) once its
+//! volumes are attached there; a terminating pod goes once its node's kubelet has stopped it; pods bound to a Node
 //! that no longer exists are deleted.
 
 use std::sync::Mutex;
@@ -118,7 +118,8 @@ pub(crate) fn kubelets(
             None => running(&p),
             Some(n) if !is_ready(n) => continue,
             Some(n) => match volumes_attach::attached(label, k8s, &p, n, linode, mem, latencies) {
-                Ok(()) => running(&p),
+                Ok(()) if mem.after(format!("start/{label}/{}", uid(&p)), latencies.pod_start) => running(&p),
+                Ok(()) => creating(&p, "containers starting"),
                 Err(why) => creating(&p, &why),
             },
         };
