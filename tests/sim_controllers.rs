@@ -31,7 +31,12 @@ async fn cluster(nodes: u32, latencies: Latencies) -> (World, K8s, K8sFake, u64)
     let world = World::start(&[HUB], latencies).await;
     let id = world
         .linode
-        .seed_cluster(HUB, "us-ord", vec![NodePoolSpec::new("g6-standard-1", nodes)], &["lkeobs".into()])
+        .seed_cluster(
+            HUB,
+            "us-ord",
+            vec![NodePoolSpec::new("g6-standard-1", nodes)],
+            &["lkeobs".into()],
+        )
         .await;
     let (k8s, fake) = (world.kube(HUB), (*world.k8s(HUB).expect("api")).clone());
     k8s.wait_nodes_ready(nodes as usize, soon()).await.expect("nodes Ready");
@@ -93,7 +98,12 @@ fn name(p: &Value) -> String {
 async fn evict(fake: &K8sFake, ns: &str, pod: &str) -> (u16, Value) {
     let url = format!("{}/api/v1/namespaces/{ns}/pods/{pod}/eviction", fake.uri());
     let body = json!({"apiVersion": "policy/v1", "kind": "Eviction", "metadata": {"name": pod, "namespace": ns}});
-    let r = reqwest::Client::new().post(url).json(&body).send().await.expect("eviction request");
+    let r = reqwest::Client::new()
+        .post(url)
+        .json(&body)
+        .send()
+        .await
+        .expect("eviction request");
     let code = r.status().as_u16();
     (code, r.json().await.unwrap_or(Value::Null))
 }
@@ -116,10 +126,14 @@ async fn the_hpa_raises_a_deployment_to_min_replicas_without_metrics_and_an_appl
         .unwrap();
     assert_eq!(hpa["status"]["desiredReplicas"], 2, "{hpa:#}");
     // The same apply (no `replicas`) leaves the HPA's scale alone: no new generation.
-    let generation = fake.get("apps/v1", "Deployment", Some("obs"), "gateway").unwrap()["metadata"]["generation"].clone();
+    let generation =
+        fake.get("apps/v1", "Deployment", Some("obs"), "gateway").unwrap()["metadata"]["generation"].clone();
     apply(&k8s, GATEWAY).await;
     let d = fake.get("apps/v1", "Deployment", Some("obs"), "gateway").unwrap();
-    assert_eq!((d["spec"]["replicas"].clone(), d["metadata"]["generation"].clone()), (json!(2), generation));
+    assert_eq!(
+        (d["spec"]["replicas"].clone(), d["metadata"]["generation"].clone()),
+        (json!(2), generation)
+    );
     // Above the maximum it is lowered.
     fake.update("apps/v1", "Deployment", Some("obs"), "gateway", |o| {
         o["spec"]["replicas"] = json!(7);
@@ -142,7 +156,10 @@ async fn evictions_past_the_budget_get_429_and_an_evicted_pod_terminates_until_i
     };
     let (_w, k8s, fake, _) = cluster(2, latencies).await;
     apply(&k8s, GATEWAY).await;
-    let budget = || fake.get("policy/v1", "PodDisruptionBudget", Some("obs"), "gateway").unwrap();
+    let budget = || {
+        fake.get("policy/v1", "PodDisruptionBudget", Some("obs"), "gateway")
+            .unwrap()
+    };
     eventually("the budget allows one disruption of two healthy pods", || {
         let s = &budget()["status"];
         s["disruptionsAllowed"] == 1 && s["currentHealthy"] == 2 && s["expectedPods"] == 2
@@ -158,7 +175,9 @@ async fn evictions_past_the_budget_get_429_and_an_evicted_pod_terminates_until_i
     let (code, body) = evict(&fake, "obs", &gateway[0]).await;
     assert_eq!(code, 201, "{body:#}");
     // Terminating, not gone: the kubelet has not stopped it yet.
-    let evicted = fake.get("v1", "Pod", Some("obs"), &gateway[0]).expect("still there, terminating");
+    let evicted = fake
+        .get("v1", "Pod", Some("obs"), &gateway[0])
+        .expect("still there, terminating");
     assert!(!evicted["metadata"]["deletionTimestamp"].is_null(), "{evicted:#}");
     assert_eq!(evicted["metadata"]["deletionGracePeriodSeconds"], 30);
     let (code, body) = evict(&fake, "obs", &gateway[1]).await;
@@ -178,7 +197,10 @@ async fn evictions_past_the_budget_get_429_and_an_evicted_pod_terminates_until_i
             && pods(&fake, "gateway-").iter().filter(|p| running_ready(p)).count() == 2
     })
     .await;
-    eventually("the budget allows one again", || budget()["status"]["disruptionsAllowed"] == 1).await;
+    eventually("the budget allows one again", || {
+        budget()["status"]["disruptionsAllowed"] == 1
+    })
+    .await;
     assert_eq!(evict(&fake, "obs", &gateway[1]).await.0, 201);
 }
 
@@ -217,7 +239,8 @@ async fn a_moved_store_waits_for_its_volume_to_detach_and_never_lands_on_a_cordo
     let (w, k8s, fake, _) = cluster(3, latencies).await;
     apply(&k8s, STORE).await;
     eventually("loki-0 Running", || {
-        fake.get("v1", "Pod", Some("mon"), "loki-0").is_some_and(|p| running_ready(&p))
+        fake.get("v1", "Pod", Some("mon"), "loki-0")
+            .is_some_and(|p| running_ready(&p))
     })
     .await;
     let volume = w.volume_of(HUB, "mon", "data-loki-0").expect("its volume");
@@ -229,7 +252,11 @@ async fn a_moved_store_waits_for_its_volume_to_detach_and_never_lands_on_a_cordo
             .and_then(|p| p.strip_prefix("linode://"))
             .and_then(|id| id.parse::<u64>().ok())
     };
-    assert_eq!(attached(&w), node_linode(&node_of(&first)), "attached where its pod runs");
+    assert_eq!(
+        attached(&w),
+        node_linode(&node_of(&first)),
+        "attached where its pod runs"
+    );
     // Cordon every node but one that is not loki's: the new pod may only go there.
     let nodes: Vec<String> = fake.list("v1", "Node").iter().map(name).collect();
     let free = nodes.iter().find(|n| **n != node_of(&first)).unwrap().clone();
@@ -249,7 +276,8 @@ async fn a_moved_store_waits_for_its_volume_to_detach_and_never_lands_on_a_cordo
     let why = moved["status"]["conditions"].to_string();
     assert!(why.contains("Multi-Attach error"), "{why}");
     eventually("loki-0 Running once its volume moved", || {
-        fake.get("v1", "Pod", Some("mon"), "loki-0").is_some_and(|p| running_ready(&p))
+        fake.get("v1", "Pod", Some("mon"), "loki-0")
+            .is_some_and(|p| running_ready(&p))
     })
     .await;
     assert_eq!(attached(&w), node_linode(&free));
@@ -285,7 +313,13 @@ async fn pods_bound_to_a_deleted_node_are_collected_and_run_again_elsewhere() {
         .and_then(|p| p.strip_prefix("linode://"))
         .and_then(|i| i.parse().ok())
         .unwrap();
-    let lke_node = pool.nodes.iter().find(|n| n.instance_id == Some(linode)).unwrap().id.clone();
+    let lke_node = pool
+        .nodes
+        .iter()
+        .find(|n| n.instance_id == Some(linode))
+        .unwrap()
+        .id
+        .clone();
     client.delete_lke_node(id, &lke_node).await.expect("delete the node");
     eventually("no pod left bound to the deleted node, two Running elsewhere", || {
         let gw = pods(&fake, "gateway-");

@@ -62,7 +62,12 @@ fn upgrade<'a>(report: &'a Value, name: &str) -> &'a Value {
 /// (Linode id, version) of every node of a cluster.
 fn nodes_of(w: &World, label: &str) -> Vec<(u64, String)> {
     let st = w.linode.state();
-    let Some(id) = st.clusters.values().find(|c| c["label"] == label).and_then(|c| c["id"].as_u64()) else {
+    let Some(id) = st
+        .clusters
+        .values()
+        .find(|c| c["label"] == label)
+        .and_then(|c| c["id"].as_u64())
+    else {
         return Vec::new();
     };
     st.pools
@@ -132,7 +137,9 @@ async fn a_rigid_budget_blocks_only_its_edge_before_any_change_and_the_hub_repor
     assert_eq!(code, 0, "{stderr}\n{plan:#}");
     let warned = "lkeobs-grd-b: the upgrade to 1.34 is blocked: PodDisruptionBudget shop/cart can never let a pod go (maxUnavailable is 0): set maxUnavailable to 1 or more";
     assert!(
-        plan["warnings"].as_array().is_some_and(|ws| ws.len() == 1 && ws[0].as_str().unwrap_or_default().starts_with(warned)),
+        plan["blocked_upgrades"]
+            .as_array()
+            .is_some_and(|ws| ws.len() == 1 && ws[0].as_str().unwrap_or_default().starts_with(warned)),
         "{plan:#}"
     );
     let (_, plan_text, _) = dir.run_text_full(&w, &["plan"]).await;
@@ -165,7 +172,12 @@ async fn a_rigid_budget_blocks_only_its_edge_before_any_change_and_the_hub_repor
         .filter(|x| x.contains(&format!("/lke/clusters/{b_id}")))
         .collect();
     assert!(b_writes.is_empty(), "{b_writes:#?}");
-    assert!(!fake.writes().iter().any(|x| x.path.ends_with("/eviction") || x.path.starts_with("/api/v1/nodes")));
+    assert!(
+        !fake
+            .writes()
+            .iter()
+            .any(|x| x.path.ends_with("/eviction") || x.path.starts_with("/api/v1/nodes"))
+    );
     // The other edge and the hub went on.
     for name in ["a", "hub"] {
         assert_eq!(upgrade(&report, name)["status"], "done", "{name}: {report:#}");
@@ -187,11 +199,24 @@ async fn a_rigid_budget_blocks_only_its_edge_before_any_change_and_the_hub_repor
         })
         .collect();
     let names: Vec<&str> = stores.iter().map(|s| s.0.as_str()).collect();
-    assert_eq!(names, ["monitoring/loki", "monitoring/prometheus", "monitoring/tempo"], "{stores:?}");
-    assert!(stores.iter().all(|(_, secs, moves)| *secs > 0.0 && *moves >= 1), "{stores:?}");
+    assert_eq!(
+        names,
+        ["monitoring/loki", "monitoring/prometheus", "monitoring/tempo"],
+        "{stores:?}"
+    );
+    assert!(
+        stores.iter().all(|(_, secs, moves)| *secs > 0.0 && *moves >= 1),
+        "{stores:?}"
+    );
     // The hub's probes after its turn passed: the data path is back.
-    let probes = upgrade(&report, "hub")["probes"].as_array().cloned().unwrap_or_default();
-    assert!(!probes.is_empty() && probes.iter().all(|p| p["outcome"] != "fail"), "{probes:#?}");
+    let probes = upgrade(&report, "hub")["probes"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    assert!(
+        !probes.is_empty() && probes.iter().all(|p| p["outcome"] != "fail"),
+        "{probes:#?}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -211,8 +236,9 @@ async fn a_node_whose_kubelet_version_cannot_be_read_is_never_counted_as_upgrade
         .and_then(|n| n["metadata"]["name"].as_str().map(str::to_string))
         .expect("b's node");
     eventually("an unreadable kubelet version", || {
-        fake.get("v1", "Node", None, &node)
-            .is_some_and(|n| lkeobs::k8s::drain::major_minor(n["status"]["nodeInfo"]["kubeletVersion"].as_str().unwrap_or("")).is_none())
+        fake.get("v1", "Node", None, &node).is_some_and(|n| {
+            lkeobs::k8s::drain::major_minor(n["status"]["nodeInfo"]["kubeletVersion"].as_str().unwrap_or("")).is_none()
+        })
     })
     .await;
 
@@ -223,7 +249,9 @@ async fn a_node_whose_kubelet_version_cannot_be_read_is_never_counted_as_upgrade
     assert_ne!(ub["status"], "done", "{ub:#}");
     assert_eq!(ub["unreadable_nodes"], serde_json::json!([node]), "{ub:#}");
     assert!(
-        ub["detail"].as_str().unwrap_or_default().contains(&format!("the kubelet version of node(s) {node} cannot be read: not counted as upgraded")),
+        ub["detail"].as_str().unwrap_or_default().contains(&format!(
+            "the kubelet version of node(s) {node} cannot be read: not counted as upgraded"
+        )),
         "{ub:#}"
     );
     assert_eq!(upgrade(&report, "a")["status"], "done", "{report:#}");

@@ -96,7 +96,8 @@ pub fn rigid(pdb: &PodDisruptionBudget) -> Option<RigidBudget> {
     let status = pdb.status.clone().unwrap_or_default();
     let name = format!("{}/{}", pdb.namespace().unwrap_or_default(), pdb.name_any());
     let expected = status.expected_pods;
-    let zero = |v: &IntOrString| matches!(v, IntOrString::Int(0)) || matches!(v, IntOrString::String(s) if s.trim() == "0%");
+    let zero =
+        |v: &IntOrString| matches!(v, IntOrString::Int(0)) || matches!(v, IntOrString::String(s) if s.trim() == "0%");
     let rigid = |why: String, fix: &str| {
         Some(RigidBudget {
             name: name.clone(),
@@ -188,7 +189,11 @@ mod tests {
             "disruptionsAllowed": 0});
         let max0 = rigid(&pdb(json!({"maxUnavailable": 0}), healthy.clone())).unwrap();
         assert_eq!(max0.name, "app/db");
-        assert!(max0.describe().contains("maxUnavailable is 0): set maxUnavailable to 1"), "{max0:?}");
+        assert!(
+            max0.describe()
+                .contains("maxUnavailable is 0): set maxUnavailable to 1"),
+            "{max0:?}"
+        );
         assert!(rigid(&pdb(json!({"maxUnavailable": "0%"}), json!({}))).is_some());
         let min = rigid(&pdb(json!({"minAvailable": 2}), healthy.clone())).unwrap();
         assert_eq!(min.why, "minAvailable is 2 and it counts 2 pod(s)");

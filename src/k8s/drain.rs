@@ -226,7 +226,11 @@ impl K8s {
                     what: format!("the drain of node {node}"),
                     state: format!("{} pod(s) still on it", pods.len()),
                     waited: start.elapsed(),
-                    hint: if why.is_empty() { String::new() } else { format!("; {why}") },
+                    hint: if why.is_empty() {
+                        String::new()
+                    } else {
+                        format!("; {why}")
+                    },
                 });
             }
             // Evicted pods take their grace period to go; blocked ones are tried again.
@@ -241,7 +245,13 @@ impl K8s {
 
     /// Waits until pod `namespace/name` is back (a new pod of that name, not `old_uid`) and Ready, as a
     /// StatefulSet's pod comes back on another node; returns when it was seen Ready.
-    pub async fn wait_pod_back(&self, namespace: &str, name: &str, old_uid: &str, deadline: Instant) -> Result<Instant> {
+    pub async fn wait_pod_back(
+        &self,
+        namespace: &str,
+        name: &str,
+        old_uid: &str,
+        deadline: Instant,
+    ) -> Result<Instant> {
         let api: Api<Pod> = Api::namespaced(self.client().clone(), namespace);
         let start = Instant::now();
         let mut state;

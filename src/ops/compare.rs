@@ -156,8 +156,10 @@ pub async fn stacks(
         }
         if let Some(to) = &upgrade_to {
             match upgrade::blocked_upgrade(&k8s, &label, to).await {
-                Ok(warnings) => plan.warnings.extend(warnings),
-                Err(e) => plan.problems.push(format!("cannot read the disruption budgets of {label}: {e}")),
+                Ok(warnings) => plan.blocked_upgrades.extend(warnings),
+                Err(e) => plan
+                    .problems
+                    .push(format!("cannot read the disruption budgets of {label}: {e}")),
             }
         }
         let refused = objects.iter().filter(|o| o.replace == Some(Replacement::Refused));

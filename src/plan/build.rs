@@ -116,7 +116,7 @@ pub fn offline(fleet: &Fleet, renderer: &Renderer) -> Result<Plan, crate::Error>
         changes: 0,
         problems: Vec::new(),
         notes: Vec::new(),
-        warnings: Vec::new(),
+        blocked_upgrades: Vec::new(),
     };
     plan.changes = plan.count_changes();
     Ok(plan)
@@ -256,7 +256,7 @@ pub fn online(fleet: &Fleet, observed: &Observed, renderer: &Renderer) -> Result
         changes: 0,
         problems: Vec::new(),
         notes: Vec::new(),
-        warnings: Vec::new(),
+        blocked_upgrades: Vec::new(),
     };
     let mut wanted_labels = BTreeSet::new();
     let mut edge_ips: Vec<Ipv4Addr> = Vec::new();

@@ -78,10 +78,10 @@ pub struct Plan {
     /// Facts worth knowing that change nothing.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub notes: Vec<String>,
-    /// What `up` will not do as planned for one cluster while the rest goes on (e.g. an upgrade that a
-    /// PodDisruptionBudget blocks).
+    /// Upgrades `up` will not carry out, each with why and what to change (a PodDisruptionBudget that
+    /// can never let a pod go): that cluster is left as it is while the others upgrade. Text: `warning:`.
     #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub warnings: Vec<String>,
+    pub blocked_upgrades: Vec<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]

@@ -138,4 +138,3 @@ pub(crate) fn load_balancers(
         lock(linode).delete_nodebalancer(owned.id);
     }
 }
-

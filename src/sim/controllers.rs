@@ -86,7 +86,11 @@ pub(crate) fn workloads(label: &str, k8s: &KubeApi, has_lke: bool, mem: &mut Mem
             });
         }
     }
-    for p in k8s.list("v1", "Pod").iter().filter(|p| owner(p).is_some_and(|o| !live.contains(&o))) {
+    for p in k8s
+        .list("v1", "Pod")
+        .iter()
+        .filter(|p| owner(p).is_some_and(|o| !live.contains(&o)))
+    {
         k8s.delete(
             "v1",
             "Pod",
@@ -153,7 +157,12 @@ fn deployment_pods(k8s: &KubeApi, w: &Value, pods: &[Value], owned: &[&Value]) {
     let want = replicas(w);
     let mut live = active(owned);
     // Scale-in stops the pods that are not Ready first, then the newest.
-    live.sort_by_key(|p| (!is_ready(p), ordinal(s(&w["metadata"]["name"]), s(&p["metadata"]["name"]))));
+    live.sort_by_key(|p| {
+        (
+            !is_ready(p),
+            ordinal(s(&w["metadata"]["name"]), s(&p["metadata"]["name"])),
+        )
+    });
     let surplus = live.split_off(want.min(live.len()));
     keep(k8s, "Deployment", w, &live, &surplus);
     let mut taken = BTreeSet::new();

@@ -23,7 +23,12 @@ pub(crate) fn selects(selector: &Value, labels: &Value) -> bool {
         .flatten()
         .all(|(k, v)| label(k) == v.as_str());
     let by_expression = selector["matchExpressions"].as_array().into_iter().flatten().all(|e| {
-        let values: Vec<&str> = e["values"].as_array().into_iter().flatten().filter_map(Value::as_str).collect();
+        let values: Vec<&str> = e["values"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(Value::as_str)
+            .collect();
         let have = label(s(&e["key"]));
         match s(&e["operator"]) {
             "In" => have.is_some_and(|h| values.contains(&h)),
@@ -141,9 +146,11 @@ pub(crate) fn budgets(k8s: &KubeApi) {
 }
 
 fn too_many_requests(cause: String) -> Reply {
-    Reply::new(429).set_body_json(json!({"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure",
+    Reply::new(429).set_body_json(
+        json!({"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure",
         "message": "Cannot evict pod as it would violate the pod's disruption budget.", "reason": "TooManyRequests",
-        "details": {"causes": [{"reason": "DisruptionBudget", "message": cause}]}, "code": 429}))
+        "details": {"causes": [{"reason": "DisruptionBudget", "message": cause}]}, "code": 429}),
+    )
 }
 
 /// `POST …/pods/<name>/eviction` on the locked server state: 429 while the pod's budget allows no
@@ -154,7 +161,8 @@ pub(crate) fn evict(st: &mut State, key: &Key, what: String, dry_run: bool) -> R
     let Some(mut pod) = st.objects.get(key).cloned() else {
         return status(404, "NotFound", format!("{what} not found"));
     };
-    let done = Reply::new(201).set_body_json(json!({"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success"}));
+    let done = Reply::new(201)
+        .set_body_json(json!({"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success"}));
     if deleting(&pod) {
         return done;
     }
@@ -184,8 +192,12 @@ pub(crate) fn evict(st: &mut State, key: &Key, what: String, dry_run: bool) -> R
         // An unhealthy pod may go while the budget is met (unhealthyPodEvictionPolicy IfHealthyBudget).
         let unhealthy_ok = !is_ready(&pod) && healthy >= desired && desired > 0;
         if !unhealthy_ok {
-            if pdb["status"]["observedGeneration"].as_i64().unwrap_or(0) < pdb["metadata"]["generation"].as_i64().unwrap_or(1) {
-                return too_many_requests(format!("The disruption budget {name} is still being processed by the server."));
+            if pdb["status"]["observedGeneration"].as_i64().unwrap_or(0)
+                < pdb["metadata"]["generation"].as_i64().unwrap_or(1)
+            {
+                return too_many_requests(format!(
+                    "The disruption budget {name} is still being processed by the server."
+                ));
             }
             let allowed = st_of("disruptionsAllowed");
             if allowed < 0 {

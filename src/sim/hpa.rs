@@ -30,7 +30,9 @@ pub(crate) fn autoscalers(k8s: &KubeApi) {
         };
         // The API server defaults an unset `replicas` to 1.
         let current = workload["spec"]["replicas"].as_u64().unwrap_or(1);
-        let Some(desired) = bounded(&hpa, current) else { continue };
+        let Some(desired) = bounded(&hpa, current) else {
+            continue;
+        };
         if workload["spec"]["replicas"].as_u64() != Some(desired) {
             k8s.update(api_version, kind, ns, name, |o| {
                 o["spec"]["replicas"] = json!(desired);

@@ -23,10 +23,14 @@ fn unschedulable(total: usize, cordoned: usize, not_ready: usize, mismatched: us
         why.push(format!("{cordoned} node(s) were unschedulable"));
     }
     if not_ready > 0 {
-        why.push(format!("{not_ready} node(s) had untolerated taint {{node.kubernetes.io/not-ready: }}"));
+        why.push(format!(
+            "{not_ready} node(s) had untolerated taint {{node.kubernetes.io/not-ready: }}"
+        ));
     }
     if mismatched > 0 {
-        why.push(format!("{mismatched} node(s) didn't match Pod's node affinity/selector"));
+        why.push(format!(
+            "{mismatched} node(s) didn't match Pod's node affinity/selector"
+        ));
     }
     let mut message = format!("0/{total} nodes are available");
     if !why.is_empty() {

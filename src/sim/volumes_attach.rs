@@ -78,9 +78,9 @@ pub(crate) fn attached(
                     .filter(|p| p["metadata"]["namespace"].as_str() == ns && uid(p) != uid(pod))
                     .filter(|p| claims(p).contains(&claim))
                     .filter(|p| {
-                        nodes.iter().any(|n| {
-                            n["metadata"]["name"] == p["spec"]["nodeName"] && linode_of(n) == Some(old)
-                        })
+                        nodes
+                            .iter()
+                            .any(|n| n["metadata"]["name"] == p["spec"]["nodeName"] && linode_of(n) == Some(old))
                     })
                     .map(|p| s(&p["metadata"]["name"]).to_string())
                     .collect();

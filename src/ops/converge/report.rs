@@ -185,7 +185,12 @@ impl crate::ui::Report for Report {
         let blocked: Vec<String> = self
             .clusters
             .iter()
-            .filter_map(|c| c.upgrade.as_ref().filter(|u| u.status == Status::Blocked).map(|u| (c, u)))
+            .filter_map(|c| {
+                c.upgrade
+                    .as_ref()
+                    .filter(|u| u.status == Status::Blocked)
+                    .map(|u| (c, u))
+            })
             .map(|(c, u)| format!("{} {}", c.name, u.detail.as_deref().unwrap_or("blocked")))
             .collect();
         if stopped.is_empty() && !blocked.is_empty() {

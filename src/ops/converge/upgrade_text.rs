@@ -13,7 +13,11 @@ fn stores(u: &UpgradeReport) -> String {
         .stores
         .iter()
         .map(|s| {
-            let moves = if s.moves > 1 { format!(" ({} moves)", s.moves) } else { String::new() };
+            let moves = if s.moves > 1 {
+                format!(" ({} moves)", s.moves)
+            } else {
+                String::new()
+            };
             format!("{} {:.1}s{moves}", s.store, s.seconds)
         })
         .collect();

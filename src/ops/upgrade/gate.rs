@@ -190,11 +190,17 @@ mod tests {
         // A blocked edge that is not the canary stops nobody; a blocked canary stops the rest.
         let g3 = gate();
         g3.finish("us", Turn::Done);
-        g3.finish("eu", Turn::Blocked("PodDisruptionBudget app/db can never let a pod go".into()));
+        g3.finish(
+            "eu",
+            Turn::Blocked("PodDisruptionBudget app/db can never let a pod go".into()),
+        );
         g3.finish("ap", Turn::Done);
         assert!(g3.turn("hub", Role::Hub).await.is_ok());
         let g4 = gate();
-        g4.finish("us", Turn::Blocked("PodDisruptionBudget app/db can never let a pod go".into()));
+        g4.finish(
+            "us",
+            Turn::Blocked("PodDisruptionBudget app/db can never let a pod go".into()),
+        );
         assert_eq!(
             g4.turn("eu", Role::Edge).await.unwrap_err().0,
             "not upgraded: the canary edge us could not be upgraded: PodDisruptionBudget app/db can never let a pod go"
