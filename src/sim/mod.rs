@@ -1,7 +1,8 @@
 //! The local Linode + LKE simulator: a stateful Linode API v4 (the subset lkeobs uses) and one
 //! Kubernetes API per simulated cluster, all on 127.0.0.1, with controllers that make them behave
-//! like LKE (nodes joining and going Ready, rollouts, LoadBalancer Services getting NodeBalancers,
-//! claims getting volumes, leftovers when a cluster is deleted) and fault injection (429s, 5xx, lost
+//! like LKE (nodes joining and going Ready, rollouts, the scheduler, kubelets, pod GC, HPA bounds,
+//! disruption budgets and evictions, ReadWriteOnce volumes moving between nodes, LoadBalancer
+//! Services getting NodeBalancers, claims getting volumes, leftovers when a cluster is deleted) and fault injection (429s, 5xx, lost
 //! answers). `lkeobs sim` serves it to other processes; the tests and `lkeobs demo` run it in-process.
 
 mod ccm;

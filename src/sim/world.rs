@@ -1,5 +1,6 @@
 //! The simulated world: the Linode API, one Kubernetes API per cluster label, and controllers (nodes,
-//! rollouts, Jobs, LoadBalancers, volumes) that tick on a background thread, so it behaves like LKE.
+//! HPA bounds, rollouts, scheduler, kubelets and pod GC, disruption budgets, Jobs, LoadBalancers,
+//! volumes) that tick on a background thread, so it behaves like LKE.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::atomic::{AtomicBool, Ordering};
