@@ -186,7 +186,7 @@ impl K8s {
             let mut blocked = Vec::new();
             for p in pods.iter().filter(|p| p.metadata.deletion_timestamp.is_none()) {
                 let ns = p.namespace().unwrap_or_default();
-                let api: Api<Pod> = Api::namespaced(self.client().clone(), &ns);
+                let api: Api<Pod> = Api::namespaced(self.eviction_client().clone(), &ns);
                 match api.evict(&p.name_any(), &EvictParams::default()).await {
                     Ok(_) => evicted.push(Evicted::of(p)),
                     Err(kube::Error::Api(s)) if s.code == 404 => {}
