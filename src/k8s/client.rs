@@ -22,7 +22,7 @@ pub struct K8s {
     /// The same API without kube's retry of 429s: the Eviction API answers 429 while a
     /// PodDisruptionBudget refuses, and the drain must hear that at once (kube would retry it for
     /// minutes, silently).
-    evictions: Client,
+    evictions: Box<Client>,
 }
 
 impl std::fmt::Debug for K8s {
@@ -60,14 +60,17 @@ impl K8s {
         no_retry.default_retry = false;
         let client = Client::try_from(config).map_err(|source| K8sError::Client { source })?;
         let evictions = Client::try_from(no_retry).map_err(|source| K8sError::Client { source })?;
-        Ok(K8s { client, evictions })
+        Ok(K8s {
+            client,
+            evictions: Box::new(evictions),
+        })
     }
 
     /// Wraps an existing client (build it after [`crate::tls::install_crypto_provider`]).
     /// Evictions go through the same client (and its retries, if it has any).
     pub fn from_client(client: Client) -> K8s {
         K8s {
-            evictions: client.clone(),
+            evictions: Box::new(client.clone()),
             client,
         }
     }
