@@ -28,6 +28,9 @@ fn latencies() -> Latencies {
         rollout: ms(1000),
         load_balancer: ms(1000),
         volume: ms(500),
+        pod_start: ms(200),
+        pod_termination: ms(200),
+        volume_detach: ms(500),
         tick: ms(20),
     }
 }
@@ -41,16 +44,19 @@ fn critical_path(l: &Latencies) -> (f64, String) {
     let kubeconfig = f64::from(KUBECONFIG_POLLS) * RETRY_AFTER_SECS as f64;
     let s = |d: Duration| d.as_secs_f64();
     let ready = kubeconfig.max(s(l.node_ready));
-    let edge_chain = s(l.load_balancer) + s(l.rollout);
-    let hub_chain = s(l.volume) + s(l.rollout);
+    // A rollout's status follows its pods: they start (`pod_start`), then the status is written.
+    let edge_chain = s(l.load_balancer) + s(l.pod_start) + s(l.rollout);
+    let hub_chain = s(l.volume) + s(l.pod_start) + s(l.rollout);
     let total = ready + edge_chain.max(hub_chain);
     let formula = format!(
         "critical = max(kubeconfig {KUBECONFIG_POLLS}x{RETRY_AFTER_SECS}s, node_ready {:.1}s) \
-         + max(load_balancer {:.1}s + edge rollout {:.1}s, hub volume {:.1}s + hub rollout {:.1}s) = {total:.2}s",
+         + max(load_balancer {:.1}s + edge pod start {:.1}s + rollout {:.1}s, hub volume {:.1}s + pod start {:.1}s + rollout {:.1}s) = {total:.2}s",
         s(l.node_ready),
         s(l.load_balancer),
+        s(l.pod_start),
         s(l.rollout),
         s(l.volume),
+        s(l.pod_start),
         s(l.rollout),
     );
     (total, formula)

@@ -19,6 +19,10 @@ pub const WRITE_TIMEOUT: Duration = Duration::from_secs(30);
 #[derive(Clone)]
 pub struct K8s {
     client: Client,
+    /// The same API without kube's retry of 429s: the Eviction API answers 429 while a
+    /// PodDisruptionBudget refuses, and the drain must hear that at once (kube would retry it for
+    /// minutes, silently).
+    evictions: Box<Client>,
 }
 
 impl std::fmt::Debug for K8s {
@@ -52,18 +56,33 @@ impl K8s {
     /// as an answer: it travels inside a port-forward, which the API server does not answer for.
     pub fn from_config(config: Config) -> Result<K8s> {
         crate::tls::install_crypto_provider();
+        let mut no_retry = config.clone();
+        no_retry.default_retry = false;
         let client = Client::try_from(config).map_err(|source| K8sError::Client { source })?;
-        Ok(K8s { client })
+        let evictions = Client::try_from(no_retry).map_err(|source| K8sError::Client { source })?;
+        Ok(K8s {
+            client,
+            evictions: Box::new(evictions),
+        })
     }
 
     /// Wraps an existing client (build it after [`crate::tls::install_crypto_provider`]).
+    /// Evictions go through the same client (and its retries, if it has any).
     pub fn from_client(client: Client) -> K8s {
-        K8s { client }
+        K8s {
+            evictions: Box::new(client.clone()),
+            client,
+        }
     }
 
     /// The underlying client, for calls this module does not wrap.
     pub fn client(&self) -> &Client {
         &self.client
+    }
+
+    /// The client for the Eviction API: a 429 (a disruption budget refusing) comes back at once.
+    pub(crate) fn eviction_client(&self) -> &Client {
+        &self.evictions
     }
 }
 

@@ -10,6 +10,7 @@ use kube::api::{EvictParams, ListParams, Patch, PatchParams};
 use kube::{Api, ResourceExt};
 use tokio::time::{Instant, sleep};
 
+use super::budgets::Budget;
 use super::client::K8s;
 use super::error::{K8sError, Result};
 use super::wait::nodes::node_ready;
@@ -74,8 +75,53 @@ fn stays(p: &Pod) -> bool {
     daemon || mirror
 }
 
-/// How long a blocked eviction (429: a PodDisruptionBudget) waits before it is tried again.
+/// How long a blocked eviction (429: a PodDisruptionBudget) waits before it is tried again (as `kubectl
+/// drain` does).
 const EVICTION_RETRY: Duration = Duration::from_secs(5);
+
+/// A pod a drain evicted.
+#[derive(Debug, Clone)]
+pub struct Evicted {
+    pub namespace: String,
+    pub name: String,
+    pub uid: String,
+    /// Its controller's kind and name (`StatefulSet`, `prometheus`).
+    pub owner: Option<(String, String)>,
+    /// When the eviction was accepted: from then on the pod terminates.
+    pub at: Instant,
+}
+
+impl Evicted {
+    fn of(p: &Pod) -> Evicted {
+        let owner = p
+            .metadata
+            .owner_references
+            .iter()
+            .flatten()
+            .find(|o| o.controller == Some(true))
+            .map(|o| (o.kind.clone(), o.name.clone()));
+        Evicted {
+            namespace: p.namespace().unwrap_or_default(),
+            name: p.name_any(),
+            uid: p.uid().unwrap_or_default(),
+            owner,
+            at: Instant::now(),
+        }
+    }
+}
+
+/// Whether a pod's `Ready` condition is True.
+fn pod_ready(p: &Pod) -> bool {
+    p.status
+        .as_ref()
+        .and_then(|s| s.conditions.as_ref())
+        .is_some_and(|cs| cs.iter().any(|c| c.type_ == "Ready" && c.status == "True"))
+}
+
+/// `ns/name`.
+fn pod_name(p: &Pod) -> String {
+    format!("{}/{}", p.namespace().unwrap_or_default(), p.name_any())
+}
 
 impl K8s {
     /// Every node, as it describes itself.
@@ -98,55 +144,92 @@ impl K8s {
         Ok(())
     }
 
-    /// The pods a drain of `node` must move.
+    /// The pods a drain of `node` must see gone (terminating ones included).
     async fn movable_pods(&self, node: &str) -> Result<Vec<Pod>> {
         let api: Api<Pod> = Api::all(self.client().clone());
         let pods = api
             .list(&ListParams::default().fields(&format!("spec.nodeName={node}")))
             .await
             .map_err(|e| K8sError::api(format!("list the pods of node {node}"), e))?;
-        Ok(pods
-            .items
-            .into_iter()
-            .filter(|p| !stays(p) && p.metadata.deletion_timestamp.is_none())
-            .collect())
+        Ok(pods.items.into_iter().filter(|p| !stays(p)).collect())
+    }
+
+    /// The budgets that refused the eviction of `blocked`, each with the pods it holds.
+    async fn blocking(&self, blocked: &[Pod]) -> Result<Vec<(Budget, Vec<String>)>> {
+        let mut out: Vec<(Budget, Vec<String>)> = Vec::new();
+        for p in blocked {
+            let Some(budget) = self.budget_of(p).await? else {
+                continue;
+            };
+            match out.iter_mut().find(|(b, _)| b.name == budget.name) {
+                Some((_, pods)) => pods.push(pod_name(p)),
+                None => out.push((budget, vec![pod_name(p)])),
+            }
+        }
+        Ok(out)
     }
 
     /// Evicts every pod of `node` but DaemonSet and mirror pods, retrying evictions a disruption budget
-    /// blocks, until none is left on the node; returns how many were evicted.
-    pub async fn drain(&self, node: &str, deadline: Instant) -> Result<usize> {
+    /// refuses, until none is left on the node (a terminating pod counts until its kubelet has stopped
+    /// it); returns the pods evicted. A refused eviction is said (`say`) naming the budget and how many
+    /// pods it lets go, again whenever that changes; at the deadline the error names the budgets and
+    /// their pods.
+    pub async fn drain(&self, node: &str, deadline: Instant, say: &(dyn Fn(String) + Sync)) -> Result<Vec<Evicted>> {
         let start = Instant::now();
-        let mut evicted = 0;
+        let mut evicted = Vec::new();
+        let mut said = String::new();
         loop {
             let pods = self.movable_pods(node).await?;
             if pods.is_empty() {
                 return Ok(evicted);
             }
             let mut blocked = Vec::new();
-            for p in &pods {
+            for p in pods.iter().filter(|p| p.metadata.deletion_timestamp.is_none()) {
                 let ns = p.namespace().unwrap_or_default();
-                let api: Api<Pod> = Api::namespaced(self.client().clone(), &ns);
+                let api: Api<Pod> = Api::namespaced(self.eviction_client().clone(), &ns);
                 match api.evict(&p.name_any(), &EvictParams::default()).await {
-                    Ok(_) => evicted += 1,
+                    Ok(_) => evicted.push(Evicted::of(p)),
                     Err(kube::Error::Api(s)) if s.code == 404 => {}
-                    Err(kube::Error::Api(s)) if s.code == 429 => blocked.push(format!("{ns}/{}", p.name_any())),
+                    Err(kube::Error::Api(s)) if s.code == 429 => blocked.push(p.clone()),
                     Err(e) => {
-                        return Err(K8sError::api(
-                            format!("evict pod {ns}/{} from node {node}", p.name_any()),
-                            e,
-                        ));
+                        return Err(K8sError::api(format!("evict pod {} from node {node}", pod_name(p)), e));
                     }
                 }
+            }
+            let budgets = if blocked.is_empty() {
+                Vec::new()
+            } else {
+                self.blocking(&blocked).await?
+            };
+            let blocks: Vec<String> = budgets
+                .iter()
+                .map(|(b, pods)| format!("{}; holds {}", b.describe(), pods.join(", ")))
+                .collect();
+            let unexplained: Vec<String> = blocked
+                .iter()
+                .map(pod_name)
+                .filter(|p| !budgets.iter().any(|(_, pods)| pods.contains(p)))
+                .collect();
+            let mut why = blocks.join("; ");
+            if !unexplained.is_empty() {
+                if !why.is_empty() {
+                    why.push_str("; ");
+                }
+                why.push_str(&format!("eviction refused (429) for {}", unexplained.join(", ")));
+            }
+            if !why.is_empty() && why != said {
+                say(format!("{node}: drain waits: {why}"));
+                said = why.clone();
             }
             if Instant::now() + EVICTION_RETRY > deadline {
                 return Err(K8sError::Timeout {
                     what: format!("the drain of node {node}"),
                     state: format!("{} pod(s) still on it", pods.len()),
                     waited: start.elapsed(),
-                    hint: if blocked.is_empty() {
+                    hint: if why.is_empty() {
                         String::new()
                     } else {
-                        format!("; a disruption budget blocks the eviction of {}", blocked.join(", "))
+                        format!("; {why}")
                     },
                 });
             }
@@ -157,6 +240,51 @@ impl K8s {
                 EVICTION_RETRY
             })
             .await;
+        }
+    }
+
+    /// Waits until pod `namespace/name` is back (a new pod of that name, not `old_uid`) and Ready, as a
+    /// StatefulSet's pod comes back on another node; returns when it was seen Ready.
+    pub async fn wait_pod_back(
+        &self,
+        namespace: &str,
+        name: &str,
+        old_uid: &str,
+        deadline: Instant,
+    ) -> Result<Instant> {
+        let api: Api<Pod> = Api::namespaced(self.client().clone(), namespace);
+        let start = Instant::now();
+        let mut state;
+        loop {
+            let pod = api
+                .get_opt(name)
+                .await
+                .map_err(|e| K8sError::api(format!("get pod {namespace}/{name}"), e))?;
+            state = match &pod {
+                None => "gone, not yet re-created".to_string(),
+                Some(p) if p.uid().as_deref() == Some(old_uid) => "the old pod is still terminating".into(),
+                Some(p) if pod_ready(p) && p.metadata.deletion_timestamp.is_none() => {
+                    return Ok(Instant::now());
+                }
+                Some(p) => format!(
+                    "re-created{}, not Ready yet",
+                    p.spec
+                        .as_ref()
+                        .and_then(|s| s.node_name.as_deref())
+                        .map(|n| format!(" on {n}"))
+                        .unwrap_or_default()
+                ),
+            };
+            if Instant::now() + Duration::from_millis(100) > deadline {
+                return Err(K8sError::Timeout {
+                    what: format!("pod {namespace}/{name} back after its move"),
+                    state,
+                    waited: start.elapsed(),
+                    hint: String::new(),
+                });
+            }
+            // The pace of the polling: the pod's state decides.
+            sleep(Duration::from_millis(100)).await;
         }
     }
 }

@@ -9,6 +9,7 @@
 //! what `up` would prune; `up` calls [`K8s::apply`], [`K8s::prune`], then the waits.
 
 pub mod apply;
+pub mod budgets;
 pub mod client;
 mod config_maps;
 pub mod delete;

@@ -10,7 +10,7 @@ use crate::k8s::{Change, K8s, Manifests, Planned, Replacement};
 use crate::linode::Client;
 use crate::naming;
 use crate::objects::{METRICS_APISERVICE, MetricsApi};
-use crate::ops::{connect, gpu_runtime, live_stack};
+use crate::ops::{connect, gpu_runtime, live_stack, upgrade};
 use crate::plan::{Action, ObjectPlan, Observed, Plan};
 use crate::stack::{Inputs, Renderer, secrets};
 
@@ -123,6 +123,7 @@ pub async fn stacks(
         let Some(id) = cp.id else {
             continue;
         };
+        let upgrade_to = cp.changes.iter().find_map(|ch| ch.upgrade_to()).map(str::to_string);
         let label = naming::cluster_label(fleet.name(), c.name.get_ref());
         let k8s = match connect::connect(client, id).await {
             Ok(Ok(k)) => k,
@@ -159,6 +160,14 @@ pub async fn stacks(
             plan.notes.push(format!(
                 "{label}: serves a metrics API lkeobs did not deploy (APIService {METRICS_APISERVICE}): left alone"
             ));
+        }
+        if let Some(to) = &upgrade_to {
+            match upgrade::blocked_upgrade(&k8s, &label, to).await {
+                Ok(warnings) => plan.blocked_upgrades.extend(warnings),
+                Err(e) => plan
+                    .problems
+                    .push(format!("cannot read the disruption budgets of {label}: {e}")),
+            }
         }
         let refused = objects.iter().filter(|o| o.replace == Some(Replacement::Refused));
         plan.problems.extend(refused.map(|o| refused_problem(&label, o)));

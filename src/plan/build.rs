@@ -131,6 +131,7 @@ pub fn offline(fleet: &Fleet, renderer: &Renderer) -> Result<Plan, crate::Error>
         problems: Vec::new(),
         notes: Vec::new(),
         destinations: super::destinations::review(fleet, None),
+        blocked_upgrades: Vec::new(),
     };
     plan.changes = plan.count_changes();
     Ok(plan)
@@ -281,6 +282,7 @@ pub fn online(fleet: &Fleet, observed: &Observed, renderer: &Renderer) -> Result
         notes: Vec::new(),
         // Until the hub's gateway is read (`ops::compare`), every destination counts as new.
         destinations: super::destinations::review(fleet, None),
+        blocked_upgrades: Vec::new(),
     };
     let mut wanted_labels = BTreeSet::new();
     let mut edge_ips: Vec<Ipv4Addr> = Vec::new();

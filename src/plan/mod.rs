@@ -82,6 +82,10 @@ pub struct Plan {
     /// Each `[[destinations]]` entry against what the hub's gateway runs: new or moved ones need review.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub destinations: Vec<destinations::DestinationReview>,
+    /// Upgrades `up` will not carry out, each with why and what to change (a PodDisruptionBudget that
+    /// can never let a pod go): that cluster is left as it is while the others upgrade. Text: `warning:`.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub blocked_upgrades: Vec<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]

@@ -1,52 +1,47 @@
-//! The world's Kubernetes-side controllers: workload rollouts (status, pods, StatefulSet claims), the
-//! Linode cloud controller's NodeBalancers and the CSI driver's volumes. One pass per call.
+//! The rollout controllers of Deployments, StatefulSets and DaemonSets: each keeps its pods (and a
+//! StatefulSet its claims) and writes its rollout status from what its pods do. Scheduling, starting
+//! and stopping pods are the scheduler's and the kubelets' ([`super::scheduler`], [`super::kubelet`]).
 
 use std::collections::BTreeSet;
-use std::sync::Mutex;
 
 use serde_json::{Value, json};
 
 use super::kube::KubeApi;
-use super::linode::State;
-use super::world::{Latencies, Lke, Memory, Owned, comma_list, gib, lock, short_hash};
+use super::kubelet::terminate;
+use super::world::{Latencies, Memory, short_hash};
 
-const TAGS: &str = "service.beta.kubernetes.io/linode-loadbalancer-tags";
-const FIREWALL_ID: &str = "service.beta.kubernetes.io/linode-loadbalancer-firewall-id";
-const FIREWALL_ACL: &str = "service.beta.kubernetes.io/linode-loadbalancer-firewall-acl";
-const VOLUME_TAGS: &str = "linodebs.csi.linode.com/volumeTags";
-
-fn s(v: &Value) -> &str {
+pub(crate) fn s(v: &Value) -> &str {
     v.as_str().unwrap_or_default()
 }
 
-fn uid(obj: &Value) -> String {
+pub(crate) fn uid(obj: &Value) -> String {
     s(&obj["metadata"]["uid"]).to_string()
 }
 
-fn deleting(obj: &Value) -> bool {
+/// Whether a graceful delete has begun (`metadata.deletionTimestamp`).
+pub(crate) fn deleting(obj: &Value) -> bool {
     !obj["metadata"]["deletionTimestamp"].is_null()
 }
 
-/// Rollout controller for Deployments, StatefulSets and DaemonSets: `rollout` after a workload's
-/// wanted status changes (new generation, replica count, eligible node count), writes a finished
-/// rollout status and keeps one Running, Ready pod per replica (per eligible Ready node for a
-/// DaemonSet). StatefulSets first get their `volumeClaimTemplates` claims and finish only once
-/// those are Bound. Pods of workloads that are gone are deleted. With a Linode cluster behind the
-/// label, nothing rolls out before a node is Ready.
+/// Whether an object's `Ready` condition (a pod's or a node's) is True.
+pub(crate) fn is_ready(obj: &Value) -> bool {
+    obj["status"]["conditions"]
+        .as_array()
+        .is_some_and(|c| c.iter().any(|c| c["type"] == "Ready" && c["status"] == "True"))
+}
+
+/// Rollout controller for Deployments, StatefulSets and DaemonSets. Keeps one pod per replica: a
+/// Deployment a new one (next free `<name>-<n>`) as soon as one starts terminating; a StatefulSet
+/// `<name>-<ordinal>` again only once the old one is gone, with its claims as volumes; a DaemonSet one
+/// bound to each eligible Ready node (cordoned ones too). New pods are Pending until the scheduler and
+/// a kubelet run them. Live pods follow the template in place. `rollout` after a workload's status
+/// would change (new generation, pods Ready or gone), it is written from the pods. StatefulSets first
+/// get their `volumeClaimTemplates` claims and make pods only once those are Bound. Pods of workloads
+/// that are gone are deleted. With a Linode cluster behind the label, nothing rolls out before a node
+/// is Ready.
 pub(crate) fn workloads(label: &str, k8s: &KubeApi, has_lke: bool, mem: &mut Memory, latencies: &Latencies) {
     let nodes = k8s.list("v1", "Node");
-    let ready: Vec<Value> = nodes
-        .iter()
-        .filter(|n| {
-            n["status"]["conditions"]
-                .as_array()
-                .is_some_and(|c| c.iter().any(|c| c["type"] == "Ready" && c["status"] == "True"))
-        })
-        .cloned()
-        .collect();
-    // A cordoned node (`spec.unschedulable`) takes no new pods; DaemonSets tolerate it.
-    let schedulable: Vec<&Value> = ready.iter().filter(|n| n["spec"]["unschedulable"] != true).collect();
-    let pods = k8s.list("v1", "Pod");
+    let ready: Vec<&Value> = nodes.iter().filter(|n| is_ready(n)).collect();
     let mut live = BTreeSet::new();
     for kind in ["Deployment", "StatefulSet", "DaemonSet"] {
         for w in k8s.list("apps/v1", kind) {
@@ -63,54 +58,39 @@ pub(crate) fn workloads(label: &str, k8s: &KubeApi, has_lke: bool, mem: &mut Mem
                 .unwrap_or_default();
             let eligible: Vec<&Value> = ready
                 .iter()
+                .copied()
                 .filter(|n| selector.iter().all(|(k, v)| n["metadata"]["labels"][k] == *v))
                 .collect();
-            let target = target_status(kind, &w, eligible.len());
+            let pods = k8s.list("v1", "Pod");
+            let owned: Vec<&Value> = pods.iter().filter(|p| owner(p) == Some(uid(&w))).collect();
+            match kind {
+                "Deployment" => deployment_pods(k8s, &w, &pods, &owned),
+                "StatefulSet" => stateful_pods(k8s, &w, &owned),
+                _ => daemon_pods(k8s, &w, &pods, &owned, &eligible, &nodes),
+            }
+            let owned: Vec<Value> = k8s
+                .list("v1", "Pod")
+                .into_iter()
+                .filter(|p| owner(p) == Some(uid(&w)))
+                .collect();
+            let target = target_status(kind, &w, eligible.len(), &owned);
+            if w["status"] == target || !mem.after(format!("rollout/{label}/{}/{target}", uid(&w)), latencies.rollout) {
+                continue;
+            }
             let (ns, name) = (s(&w["metadata"]["namespace"]), s(&w["metadata"]["name"]));
-            if w["status"] != target {
-                if !mem.after(format!("rollout/{label}/{}/{target}", uid(&w)), latencies.rollout) {
-                    continue;
-                }
-                let generation = w["metadata"]["generation"].clone();
-                let stored = k8s.update("apps/v1", kind, Some(ns), name, |obj| {
-                    let same = obj["metadata"]["generation"] == generation && uid(obj) == uid(&w);
-                    obj["status"] = target.clone();
-                    same
-                });
-                if !stored {
-                    continue;
-                }
-            }
-            let count = if kind == "DaemonSet" {
-                eligible.len()
-            } else {
-                replicas(&w)
-            };
-            let wanted: Vec<String> = (0..count).map(|n| super::pod_names::pod_name(kind, &w, n)).collect();
-            for (n, pod_name) in wanted.iter().enumerate() {
-                let node = if kind == "DaemonSet" {
-                    eligible.get(n).copied()
-                } else {
-                    // A pod stays on its node while that node exists (only an eviction or the node's end
-                    // moves it); a new one goes to a schedulable Ready node.
-                    let bound = pods
-                        .iter()
-                        .find(|p| p["metadata"]["namespace"] == ns && p["metadata"]["name"] == pod_name.as_str())
-                        .and_then(|p| p["spec"]["nodeName"].as_str())
-                        .and_then(|bound| nodes.iter().find(|n| n["metadata"]["name"] == bound));
-                    bound.or_else(|| schedulable.get(n % schedulable.len().max(1)).copied())
-                };
-                k8s.put(pod(kind, &w, pod_name, node));
-            }
-            for p in pods.iter().filter(|p| owner(p) == Some(uid(&w))) {
-                let pod_name = s(&p["metadata"]["name"]);
-                if !wanted.iter().any(|w| w == pod_name) {
-                    k8s.delete("v1", "Pod", Some(ns), pod_name);
-                }
-            }
+            let generation = w["metadata"]["generation"].clone();
+            k8s.update("apps/v1", kind, Some(ns), name, |obj| {
+                let same = obj["metadata"]["generation"] == generation && uid(obj) == uid(&w);
+                obj["status"] = target.clone();
+                same
+            });
         }
     }
-    for p in pods.iter().filter(|p| owner(p).is_some_and(|o| !live.contains(&o))) {
+    for p in k8s
+        .list("v1", "Pod")
+        .iter()
+        .filter(|p| owner(p).is_some_and(|o| !live.contains(&o)))
+    {
         k8s.delete(
             "v1",
             "Pod",
@@ -120,31 +100,126 @@ pub(crate) fn workloads(label: &str, k8s: &KubeApi, has_lke: bool, mem: &mut Mem
     }
 }
 
-fn replicas(w: &Value) -> usize {
-    w["spec"]["replicas"].as_u64().map_or(1, |r| r as usize)
+/// The ordinal of `<name>-<n>`.
+fn ordinal(workload: &str, pod: &str) -> Option<usize> {
+    pod.strip_prefix(workload)?.strip_prefix('-')?.parse().ok()
 }
 
-fn target_status(kind: &str, w: &Value, eligible: usize) -> Value {
-    let generation = w["metadata"]["generation"].as_i64().unwrap_or(1);
-    let n = replicas(w);
-    match kind {
-        "Deployment" => json!({"observedGeneration": generation, "replicas": n, "updatedReplicas": n,
-            "readyReplicas": n, "availableReplicas": n, "conditions": [
-                {"type": "Available", "status": "True", "reason": "MinimumReplicasAvailable"},
-                {"type": "Progressing", "status": "True", "reason": "NewReplicaSetAvailable"}]}),
-        "StatefulSet" => {
-            let revision = format!(
-                "{}-{}",
-                s(&w["metadata"]["name"]),
-                short_hash("", &generation.to_string())
-            );
-            json!({"observedGeneration": generation, "replicas": n, "readyReplicas": n, "currentReplicas": n,
-                "updatedReplicas": n, "availableReplicas": n, "currentRevision": revision, "updateRevision": revision})
-        }
-        _ => json!({"observedGeneration": generation, "desiredNumberScheduled": eligible,
-            "currentNumberScheduled": eligible, "updatedNumberScheduled": eligible, "numberReady": eligible,
-            "numberAvailable": eligible, "numberMisscheduled": 0}),
+/// The first name its controller would give the workload's next pod (`pod_names`) that no pod of the
+/// namespace has.
+fn free_name(w: &Value, pods: &[Value], taken: &mut BTreeSet<String>) -> String {
+    let ns = &w["metadata"]["namespace"];
+    let kind = s(&w["kind"]);
+    let used = |candidate: &str| {
+        taken.contains(candidate)
+            || pods
+                .iter()
+                .any(|p| p["metadata"]["namespace"] == *ns && p["metadata"]["name"] == candidate)
+    };
+    let fresh = (0..)
+        .map(|n| super::pod_names::pod_name(kind, w, n))
+        .find(|c| !used(c))
+        .unwrap_or_default();
+    taken.insert(fresh.clone());
+    fresh
+}
+
+/// The live pods follow the template (their node and status stay); surplus ones are stopped.
+fn keep(k8s: &KubeApi, kind: &str, w: &Value, active: &[&Value], surplus: &[&Value]) {
+    for p in active {
+        let name = s(&p["metadata"]["name"]).to_string();
+        let fresh = pod(kind, w, &name);
+        k8s.update("v1", "Pod", p["metadata"]["namespace"].as_str(), &name, |o| {
+            if deleting(o) || uid(o) != uid(p) {
+                return false;
+            }
+            let mut new = fresh;
+            new["spec"]["nodeName"] = o["spec"]["nodeName"].clone();
+            if new["spec"]["nodeName"].is_null() {
+                new["spec"].as_object_mut().map(|m| m.remove("nodeName"));
+            }
+            new["status"] = o["status"].clone();
+            new["metadata"]["uid"] = o["metadata"]["uid"].clone();
+            let changed = new != *o;
+            *o = new;
+            changed
+        });
     }
+    for p in surplus {
+        terminate(k8s, p);
+    }
+}
+
+fn active<'a>(owned: &[&'a Value]) -> Vec<&'a Value> {
+    owned.iter().copied().filter(|p| !deleting(p)).collect()
+}
+
+/// A Deployment's pods: as many live ones as replicas; a terminating pod is replaced at once.
+fn deployment_pods(k8s: &KubeApi, w: &Value, pods: &[Value], owned: &[&Value]) {
+    let want = replicas(w);
+    let mut live = active(owned);
+    // Scale-in stops the pods that are not Ready first, then the newest.
+    live.sort_by_key(|p| {
+        (
+            !is_ready(p),
+            ordinal(s(&w["metadata"]["name"]), s(&p["metadata"]["name"])),
+        )
+    });
+    let surplus = live.split_off(want.min(live.len()));
+    keep(k8s, "Deployment", w, &live, &surplus);
+    let mut taken = BTreeSet::new();
+    for _ in live.len()..want {
+        let name = free_name(w, pods, &mut taken);
+        k8s.put(pod("Deployment", w, &name));
+    }
+}
+
+/// A StatefulSet's pods `<name>-0…`: an ordinal comes back only once its old pod is gone.
+fn stateful_pods(k8s: &KubeApi, w: &Value, owned: &[&Value]) {
+    let want = replicas(w);
+    let name = s(&w["metadata"]["name"]);
+    let live = active(owned);
+    let (kept, surplus): (Vec<&Value>, Vec<&Value>) = live
+        .iter()
+        .partition(|p| ordinal(name, s(&p["metadata"]["name"])).is_some_and(|n| n < want));
+    keep(k8s, "StatefulSet", w, &kept, &surplus);
+    for n in 0..want {
+        let pod_name = format!("{name}-{n}");
+        if !owned.iter().any(|p| p["metadata"]["name"] == pod_name.as_str()) {
+            k8s.put(pod("StatefulSet", w, &pod_name));
+        }
+    }
+}
+
+/// A DaemonSet's pods: one bound to each eligible node; pods on nodes that no longer match stop.
+fn daemon_pods(k8s: &KubeApi, w: &Value, pods: &[Value], owned: &[&Value], eligible: &[&Value], nodes: &[Value]) {
+    let live = active(owned);
+    let node_of = |p: &Value| s(&p["spec"]["nodeName"]).to_string();
+    let selector = w["spec"]["template"]["spec"]["nodeSelector"]
+        .as_object()
+        .cloned()
+        .unwrap_or_default();
+    // A pod whose node is NotReady stays; one whose node no longer matches stops.
+    let (kept, surplus): (Vec<&Value>, Vec<&Value>) = live.iter().partition(|p| {
+        nodes.iter().any(|n| {
+            n["metadata"]["name"] == node_of(p).as_str()
+                && selector.iter().all(|(k, v)| n["metadata"]["labels"][k] == *v)
+        })
+    });
+    keep(k8s, "DaemonSet", w, &kept, &surplus);
+    let mut taken = BTreeSet::new();
+    for node in eligible {
+        let node_name = s(&node["metadata"]["name"]);
+        if !kept.iter().any(|p| node_of(p) == node_name) {
+            let mut fresh = pod("DaemonSet", w, &free_name(w, pods, &mut taken));
+            fresh["spec"]["nodeName"] = json!(node_name);
+            k8s.put(fresh);
+        }
+    }
+}
+
+fn replicas(w: &Value) -> usize {
+    w["spec"]["replicas"].as_u64().map_or(1, |r| r as usize)
 }
 
 /// The uid of the workload that controls a pod.
@@ -156,26 +231,56 @@ fn owner(pod: &Value) -> Option<String> {
         .map(|o| s(&o["uid"]).to_string())
 }
 
-fn pod(kind: &str, w: &Value, name: &str, node: Option<&Value>) -> Value {
+fn target_status(kind: &str, w: &Value, eligible: usize, owned: &[Value]) -> Value {
+    let generation = w["metadata"]["generation"].as_i64().unwrap_or(1);
+    let live: Vec<&Value> = owned.iter().filter(|p| !deleting(p)).collect();
+    let (total, ready) = (live.len(), live.iter().filter(|p| is_ready(p)).count());
+    match kind {
+        "Deployment" => {
+            let available = if ready >= replicas(w) {
+                json!({"type": "Available", "status": "True", "reason": "MinimumReplicasAvailable"})
+            } else {
+                json!({"type": "Available", "status": "False", "reason": "MinimumReplicasUnavailable"})
+            };
+            json!({"observedGeneration": generation, "replicas": total, "updatedReplicas": total,
+                "readyReplicas": ready, "availableReplicas": ready, "conditions": [available,
+                {"type": "Progressing", "status": "True", "reason": "NewReplicaSetAvailable"}]})
+        }
+        "StatefulSet" => {
+            let revision = format!(
+                "{}-{}",
+                s(&w["metadata"]["name"]),
+                short_hash("", &generation.to_string())
+            );
+            json!({"observedGeneration": generation, "replicas": total, "readyReplicas": ready, "currentReplicas": total,
+                "updatedReplicas": total, "availableReplicas": ready, "currentRevision": revision, "updateRevision": revision})
+        }
+        _ => json!({"observedGeneration": generation, "desiredNumberScheduled": eligible,
+            "currentNumberScheduled": total, "updatedNumberScheduled": total, "numberReady": ready,
+            "numberAvailable": ready, "numberMisscheduled": 0}),
+    }
+}
+
+/// A new pod of workload `w` as its controller makes it: Pending, not yet scheduled; a StatefulSet's
+/// carries its claims (`<template>-<sts>-<ordinal>`) as volumes.
+fn pod(kind: &str, w: &Value, name: &str) -> Value {
     let template = &w["spec"]["template"];
     let mut spec = template["spec"].clone();
     if !spec.is_object() {
         spec = json!({});
     }
-    if let Some(node) = node {
-        spec["nodeName"] = node["metadata"]["name"].clone();
+    if kind == "StatefulSet" {
+        let sts = s(&w["metadata"]["name"]);
+        let n = ordinal(sts, name).unwrap_or_default();
+        let mut volumes = spec["volumes"].as_array().cloned().unwrap_or_default();
+        for t in w["spec"]["volumeClaimTemplates"].as_array().into_iter().flatten() {
+            let claim = s(&t["metadata"]["name"]);
+            volumes.push(json!({"name": claim, "persistentVolumeClaim": {"claimName": format!("{claim}-{sts}-{n}")}}));
+        }
+        if !volumes.is_empty() {
+            spec["volumes"] = json!(volumes);
+        }
     }
-    let containers: Vec<Value> = spec["containers"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .map(|c| {
-            json!({"name": c["name"], "image": c["image"], "ready": true, "started": true,
-            "restartCount": 0, "state": {"running": {"startedAt": "2025-01-01T00:00:00Z"}}})
-        })
-        .collect();
-    let conditions =
-        ["PodScheduled", "Initialized", "ContainersReady", "Ready"].map(|t| json!({"type": t, "status": "True"}));
     let mut metadata = json!({"name": name, "namespace": w["metadata"]["namespace"], "ownerReferences": [{
         "apiVersion": "apps/v1", "kind": kind, "name": w["metadata"]["name"], "uid": uid(w), "controller": true}]});
     for key in ["labels", "annotations"] {
@@ -183,9 +288,7 @@ fn pod(kind: &str, w: &Value, name: &str, node: Option<&Value>) -> Value {
             metadata[key] = template["metadata"][key].clone();
         }
     }
-    json!({"apiVersion": "v1", "kind": "Pod", "metadata": metadata, "spec": spec, "status": {
-        "phase": "Running", "containerStatuses": containers,
-        "conditions": conditions}})
+    json!({"apiVersion": "v1", "kind": "Pod", "metadata": metadata, "spec": spec, "status": {"phase": "Pending"}})
 }
 
 /// Creates the StatefulSet's missing claims `<template>-<sts>-<n>` (template labels and spec; they
@@ -215,234 +318,4 @@ fn claims_bound(k8s: &KubeApi, sts: &Value) -> bool {
         }
     }
     bound
-}
-
-/// Cloud controller: `load_balancer` after a LoadBalancer Service without address appears, a
-/// NodeBalancer (cluster region, `lke_cluster`, tags from the tags annotation) and the Service's
-/// ingress IP. Every pass it re-syncs the NodeBalancer's tags and firewall: the firewall-id
-/// annotation's firewall attached (moved when the id changes), any other firewall detached (unless
-/// the firewall-acl annotation is set, which is not modelled); with neither annotation a detached
-/// firewall nothing else uses is deleted, as the real controller does. A NodeBalancer deleted behind its
-/// back is re-created. `load_balancer` after the Service is gone (or stops being a LoadBalancer) its
-/// NodeBalancer is deleted, unless the Linode cluster is gone: then it is left, as on the platform.
-pub(crate) fn load_balancers(
-    label: &str,
-    k8s: &KubeApi,
-    lke: Option<&Lke>,
-    linode: &Mutex<State>,
-    mem: &mut Memory,
-    latencies: &Latencies,
-) {
-    let mut live = BTreeSet::new();
-    for svc in k8s.list("v1", "Service") {
-        if svc["spec"]["type"] != "LoadBalancer" || deleting(&svc) {
-            continue;
-        }
-        let uid = uid(&svc);
-        live.insert(uid.clone());
-        let Some(lke) = lke else { continue };
-        let key = (label.to_string(), uid.clone());
-        let (ns, name) = (s(&svc["metadata"]["namespace"]), s(&svc["metadata"]["name"]));
-        let annotations = &svc["metadata"]["annotations"];
-        let tags = comma_list(&annotations[TAGS]);
-        let nb = match mem.nodebalancers.0.get(&key) {
-            Some(o) if o.cluster == lke.id => o.id,
-            Some(_) => {
-                mem.nodebalancers.0.remove(&key);
-                continue;
-            }
-            None => {
-                let nb_label = format!("ccm-{}", short_hash(label, &uid));
-                // Like the real controller, which keeps no memory, it finds its NodeBalancer by name (a
-                // simulator restarted from its state file adopts what it made before).
-                let made = lock(linode)
-                    .nodebalancers
-                    .values()
-                    .find(|n| n["label"] == nb_label.as_str() && n["lke_cluster"]["id"] == lke.id)
-                    .and_then(|n| n["id"].as_u64());
-                let has_address = svc["status"]["loadBalancer"]["ingress"]
-                    .as_array()
-                    .is_some_and(|i| !i.is_empty());
-                if made.is_none() && (has_address || !mem.after(format!("lb/{label}/{uid}"), latencies.load_balancer)) {
-                    continue;
-                }
-                let id = match made {
-                    Some(id) => id,
-                    None => lock(linode).create_nodebalancer(&nb_label, &lke.region, Some((lke.id, &lke.label)), &tags),
-                };
-                let owned = Owned {
-                    namespace: ns.into(),
-                    name: name.into(),
-                    cluster: lke.id,
-                    id,
-                    pv: None,
-                };
-                mem.nodebalancers.0.insert(key.clone(), owned);
-                id
-            }
-        };
-        let mut st = lock(linode);
-        let Some(address) = st.nodebalancers.get_mut(&nb).map(|n| {
-            n["tags"] = json!(tags);
-            n["ipv4"].clone()
-        }) else {
-            drop(st);
-            mem.nodebalancers.0.remove(&key);
-            k8s.update("v1", "Service", Some(ns), name, |o| {
-                o["status"] = json!({"loadBalancer": {}});
-                true
-            });
-            continue;
-        };
-        if annotations.get(FIREWALL_ACL).is_none() {
-            let wanted = s(&annotations[FIREWALL_ID])
-                .trim()
-                .parse::<u64>()
-                .ok()
-                .filter(|f| st.firewalls.contains_key(f));
-            let attached = |d: &Value| d["entity"]["id"] == nb && d["entity"]["type"] == "nodebalancer";
-            let detached: Vec<u64> = st
-                .devices
-                .values()
-                .filter(|d| attached(d) && d["firewall_id"].as_u64() != wanted)
-                .filter_map(|d| d["firewall_id"].as_u64())
-                .collect();
-            st.devices
-                .retain(|_, d| !attached(d) || Some(d["firewall_id"].as_u64().unwrap_or(0)) == wanted);
-            // With neither firewall annotation the real controller also deletes the firewall it
-            // detached when nothing else uses it (services/firewalls.go).
-            if annotations.get(FIREWALL_ID).is_none() {
-                for fw in detached {
-                    if !st.devices.values().any(|d| d["firewall_id"] == fw) {
-                        st.firewalls.remove(&fw);
-                    }
-                }
-            }
-            if let Some(fw) = wanted
-                && !st.devices.values().any(attached)
-            {
-                st.attach_device(fw, "nodebalancer", nb);
-            }
-        }
-        drop(st);
-        let status = json!({"loadBalancer": {"ingress": [{"ip": address}]}});
-        if svc["status"] != status {
-            k8s.update("v1", "Service", Some(ns), name, |o| {
-                o["status"] = status;
-                uid == self::uid(o)
-            });
-        }
-    }
-    let Memory {
-        clocks, nodebalancers, ..
-    } = mem;
-    for owned in nodebalancers.released(clocks, label, &live, lke, latencies.load_balancer) {
-        lock(linode).delete_nodebalancer(owned.id);
-    }
-}
-
-/// CSI driver: `volume` after an unbound claim appears, a Linode volume (`pvc-<hex>`, the claim's
-/// size in GiB rounded up, at least 10, cluster region, unattached, tags from its StorageClass's
-/// `volumeTags`), a PersistentVolume of that name (the class's reclaim policy, Delete by default)
-/// and the claim Bound to it. `volume` after the claim is gone: with Delete, the volume and the
-/// PersistentVolume are deleted, else the PersistentVolume is Released; unless the Linode cluster is
-/// gone: then the volume is left, as on the platform.
-pub(crate) fn volumes(
-    label: &str,
-    k8s: &KubeApi,
-    lke: Option<&Lke>,
-    linode: &Mutex<State>,
-    mem: &mut Memory,
-    latencies: &Latencies,
-) {
-    let mut live = BTreeSet::new();
-    for pvc in k8s.list("v1", "PersistentVolumeClaim") {
-        if deleting(&pvc) {
-            continue;
-        }
-        let uid = uid(&pvc);
-        live.insert(uid.clone());
-        let Some(lke) = lke else { continue };
-        let key = (label.to_string(), uid.clone());
-        if let Some(owned) = mem.volumes.0.get(&key) {
-            if owned.cluster != lke.id {
-                mem.volumes.0.remove(&key);
-            }
-            continue;
-        }
-        if let Some(owned) = adopted_volume(k8s, linode, label, &pvc, lke.id) {
-            mem.volumes.0.insert(key, owned);
-            continue;
-        }
-        if pvc["status"]["phase"] == "Bound" || !mem.after(format!("pvc/{label}/{uid}"), latencies.volume) {
-            continue;
-        }
-        let (ns, name) = (s(&pvc["metadata"]["namespace"]), s(&pvc["metadata"]["name"]));
-        let class = pvc["spec"]["storageClassName"].as_str();
-        let sc = class.and_then(|c| k8s.get("storage.k8s.io/v1", "StorageClass", None, c));
-        let sc = sc.unwrap_or_default();
-        let tags = comma_list(&sc["parameters"][VOLUME_TAGS]);
-        let reclaim = sc["reclaimPolicy"].as_str().unwrap_or("Delete").to_string();
-        let size = gib(s(&pvc["spec"]["resources"]["requests"]["storage"])).max(10);
-        let pv = format!("pvc-{}", short_hash(label, &uid));
-        let id = lock(linode).create_volume(&pv, size, &lke.region, &tags);
-        let modes = pvc["spec"]["accessModes"].clone();
-        let capacity = json!({"storage": format!("{size}Gi")});
-        k8s.put(json!({"apiVersion": "v1", "kind": "PersistentVolume", "metadata": {"name": pv,
-            "annotations": {"pv.kubernetes.io/provisioned-by": "linodebs.csi.linode.com"}},
-            "spec": {"capacity": capacity, "accessModes": modes, "persistentVolumeReclaimPolicy": reclaim,
-                "storageClassName": class, "csi": {"driver": "linodebs.csi.linode.com", "volumeHandle": format!("{id}-{pv}")},
-                "claimRef": {"kind": "PersistentVolumeClaim", "namespace": ns, "name": name, "uid": uid}},
-            "status": {"phase": "Bound"}}));
-        k8s.update("v1", "PersistentVolumeClaim", Some(ns), name, |o| {
-            o["spec"]["volumeName"] = json!(pv);
-            o["status"] = json!({"phase": "Bound", "accessModes": modes, "capacity": capacity});
-            true
-        });
-        let owned = Owned {
-            namespace: ns.into(),
-            name: name.into(),
-            cluster: lke.id,
-            id,
-            pv: Some((pv, reclaim == "Delete")),
-        };
-        mem.volumes.0.insert(key, owned);
-    }
-    let Memory { clocks, volumes, .. } = mem;
-    for owned in volumes.released(clocks, label, &live, lke, latencies.volume) {
-        match &owned.pv {
-            Some((pv, true)) => {
-                lock(linode).volumes.remove(&owned.id);
-                k8s.delete("v1", "PersistentVolume", None, pv);
-            }
-            Some((pv, false)) => {
-                k8s.update("v1", "PersistentVolume", None, pv, |o| {
-                    o["status"] = json!({"phase": "Released"});
-                    true
-                });
-            }
-            None => {}
-        }
-    }
-}
-
-/// The volume the CSI driver made for a claim before a restart, found by name as the driver finds it.
-fn adopted_volume(k8s: &KubeApi, linode: &Mutex<State>, label: &str, pvc: &Value, cluster: u64) -> Option<Owned> {
-    let pv = format!("pvc-{}", short_hash(label, &uid(pvc)));
-    let id = lock(linode)
-        .volumes
-        .values()
-        .find(|v| v["label"] == pv.as_str())
-        .and_then(|v| v["id"].as_u64())?;
-    let reclaim = k8s
-        .get("v1", "PersistentVolume", None, &pv)
-        .map(|p| p["spec"]["persistentVolumeReclaimPolicy"] == "Delete")
-        .unwrap_or(true);
-    Some(Owned {
-        namespace: s(&pvc["metadata"]["namespace"]).into(),
-        name: s(&pvc["metadata"]["name"]).into(),
-        cluster,
-        id,
-        pv: Some((pv, reclaim)),
-    })
 }

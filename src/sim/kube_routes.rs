@@ -292,6 +292,7 @@ fn respond(state: &Mutex<State>, req: &Request) -> Reply {
                     format!("the simulator only takes apply and merge patches, not {content_type:?}"),
                 );
             }
+            // Field ownership (`managedFields`) keeps what another manager set, like the HPA's replicas.
             let Ok(obj) = serde_yaml_ng::from_slice::<Value>(&req.body) else {
                 return status(400, "BadRequest", "the apply patch does not parse".into());
             };
@@ -316,16 +317,9 @@ fn respond(state: &Mutex<State>, req: &Request) -> Reply {
             }
             Reply::new(200).set_body_json(st.write(&k, key(name), from_client(obj), dry_run))
         }
-        // The Eviction API (`kubectl drain`): the pod goes; its controller makes a new one elsewhere.
+        // The Eviction API (`kubectl drain`): PodDisruptionBudgets checked, the pod then terminates.
         ("POST", Some(name)) if plural == "pods" && sub == Some("eviction") => {
-            let key = key(name);
-            if !st.objects.contains_key(&key) {
-                return status(404, "NotFound", format!("{} not found", what(name)));
-            }
-            if !dry_run {
-                st.remove(&key);
-            }
-            Reply::new(201).set_body_json(json!({"kind": "Status", "apiVersion": "v1", "status": "Success"}))
+            super::disruption::evict(&mut st, &key(name), what(name), dry_run)
         }
         ("POST", None) => {
             let Ok(obj) = serde_json::from_slice::<Value>(&req.body) else {

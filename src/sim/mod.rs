@@ -1,10 +1,13 @@
 //! The local Linode + LKE simulator: a stateful Linode API v4 (the subset lkeobs uses) and one
 //! Kubernetes API per simulated cluster, all on 127.0.0.1, with controllers that make them behave
-//! like LKE (nodes joining and going Ready, rollouts, LoadBalancer Services getting NodeBalancers,
-//! claims getting volumes, leftovers when a cluster is deleted) and fault injection (429s, 5xx, lost
+//! like LKE (nodes joining and going Ready, rollouts, the scheduler, kubelets, pod GC, HPA bounds,
+//! disruption budgets and evictions, ReadWriteOnce volumes moving between nodes, LoadBalancer
+//! Services getting NodeBalancers, claims getting volumes, leftovers when a cluster is deleted) and fault injection (429s, 5xx, lost
 //! answers). `lkeobs sim` serves it to other processes; the tests and `lkeobs demo` run it in-process.
 
+mod ccm;
 mod controllers;
+mod csi;
 mod data_answers;
 mod data_grafana;
 mod data_links;
@@ -12,9 +15,11 @@ pub mod data_path;
 mod data_query;
 mod data_sources;
 pub mod data_store;
+mod disruption;
 mod gateway_load;
 mod gateway_start;
 pub mod guard;
+mod hpa;
 pub mod http;
 pub mod jobs;
 pub mod kube;
@@ -29,6 +34,7 @@ mod kube_portforward;
 mod kube_routes;
 mod kube_spdy;
 mod kube_table;
+mod kubelet;
 mod latencies;
 pub mod linode;
 mod linode_acl;
@@ -44,7 +50,9 @@ mod on_demand;
 mod otlp_intake;
 mod persist;
 mod pod_names;
+mod scheduler;
 pub mod serve;
+mod volumes_attach;
 pub mod world;
 
 pub use kube::KubeApi;

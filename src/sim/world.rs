@@ -1,5 +1,6 @@
 //! The simulated world: the Linode API, one Kubernetes API per cluster label, and controllers (nodes,
-//! rollouts, Jobs, LoadBalancers, volumes) that tick on a background thread, so it behaves like LKE.
+//! HPA bounds, rollouts, scheduler, kubelets and pod GC, disruption budgets, Jobs, LoadBalancers,
+//! volumes) that tick on a background thread, so it behaves like LKE.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -349,9 +350,14 @@ fn run(
             let lke = lke(&lock(linode), &label);
             let mem = &mut lock(memory);
             super::nodes::nodes(&k8s, lke.as_ref(), mem, &latencies);
+            // The HPA first: a workload's pods follow the scale it keeps.
+            super::hpa::autoscalers(&k8s);
             controllers::workloads(&label, &k8s, lke.is_some(), mem, &latencies);
-            controllers::load_balancers(&label, &k8s, lke.as_ref(), linode, mem, &latencies);
-            controllers::volumes(&label, &k8s, lke.as_ref(), linode, mem, &latencies);
+            super::scheduler::schedule(&k8s, lke.is_some());
+            super::kubelet::kubelets(&label, &k8s, lke.is_some(), linode, mem, &latencies);
+            super::disruption::budgets(&k8s);
+            super::ccm::load_balancers(&label, &k8s, lke.as_ref(), linode, mem, &latencies);
+            super::csi::volumes(&label, &k8s, lke.as_ref(), linode, mem, &latencies);
             super::jobs::jobs(&label, &k8s, mem, &latencies);
         }
         // The controllers' pace (`Latencies::tick`), not a synchronisation: tests wait for the state

@@ -118,10 +118,13 @@ pub fn render(plan: &Plan) -> String {
     for n in &plan.notes {
         let _ = writeln!(out, "note: {n}");
     }
+    for w in &plan.blocked_upgrades {
+        let _ = writeln!(out, "warning: {w}");
+    }
     for p in &plan.problems {
         let _ = writeln!(out, "problem: {p}");
     }
-    if !plan.notes.is_empty() || !plan.problems.is_empty() {
+    if !plan.notes.is_empty() || !plan.problems.is_empty() || !plan.blocked_upgrades.is_empty() {
         out.push('\n');
     }
     if plan.changes == 0 {

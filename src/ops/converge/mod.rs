@@ -13,6 +13,7 @@ mod report;
 mod stack;
 mod tasks;
 mod upgrade_step;
+mod upgrade_text;
 mod verify;
 
 use std::collections::{BTreeMap, BTreeSet};

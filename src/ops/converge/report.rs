@@ -182,6 +182,26 @@ impl crate::ui::Report for Report {
             })
             .map(|(c, u)| format!("{} {}", c.name, u.detail.as_deref().unwrap_or("failed its probes")))
             .collect();
+        let blocked: Vec<String> = self
+            .clusters
+            .iter()
+            .filter_map(|c| {
+                c.upgrade
+                    .as_ref()
+                    .filter(|u| u.status == Status::Blocked)
+                    .map(|u| (c, u))
+            })
+            .map(|(c, u)| format!("{} {}", c.name, u.detail.as_deref().unwrap_or("blocked")))
+            .collect();
+        if stopped.is_empty() && !blocked.is_empty() {
+            return Outcome::failed(
+                Failure::VerifyFailed,
+                format!(
+                    "not upgraded: {}; the other clusters went on; once changed, re-run `lkeobs up` to finish the upgrade",
+                    blocked.join("; ")
+                ),
+            );
+        }
         if !stopped.is_empty() {
             let skipped = self
                 .clusters
@@ -298,7 +318,7 @@ pub fn text(r: &Report) -> String {
             out.push_str(&format!("  {}: error: {e}\n", c.name));
         }
     }
-    upgrades(r, &mut out);
+    super::upgrade_text::upgrades(r, &mut out);
     if let Some(g) = &r.gateway {
         out.push_str(&format!(
             "\ngateway   {} (OTLP gRPC), {} (OTLP HTTP){}\n",
@@ -370,47 +390,6 @@ pub fn text(r: &Report) -> String {
         r.api_calls.values().sum::<u64>()
     ));
     out
-}
-
-/// The upgrade table: per cluster the versions before and after, its status and each stage's time.
-fn upgrades(r: &Report, out: &mut String) {
-    let done: Vec<(&ClusterReport, &UpgradeReport)> = r
-        .clusters
-        .iter()
-        .filter_map(|c| c.upgrade.as_ref().map(|u| (c, u)))
-        .collect();
-    if done.is_empty() {
-        return;
-    }
-    out.push_str("\nupgrade (canary first, hub last)\n");
-    for (c, u) in done {
-        let status = match u.status {
-            Status::Done => "done",
-            Status::ProbesFailed => "probes failed",
-            Status::Failed => "failed",
-            Status::Skipped => "not started",
-        };
-        let stages: Vec<String> = u
-            .stages
-            .iter()
-            .map(|s| format!("{} {:.0}s", s.stage.replace('_', " "), s.seconds))
-            .collect();
-        out.push_str(&format!(
-            "  {}{}: {} → {} (control plane now {}), {status}, {} node(s) replaced{}{}\n",
-            c.name,
-            if u.canary { " (canary)" } else { "" },
-            u.from,
-            u.to,
-            u.after,
-            u.nodes_replaced,
-            if stages.is_empty() {
-                String::new()
-            } else {
-                format!("; {}", stages.join(", "))
-            },
-            u.detail.as_ref().map(|d| format!("; {d}")).unwrap_or_default()
-        ));
-    }
 }
 
 #[cfg(test)]

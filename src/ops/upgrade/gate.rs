@@ -17,6 +17,9 @@ pub enum Turn {
     Failed(String),
     /// Not started because an earlier cluster failed.
     Skipped,
+    /// Not started, nothing touched: its disruption budgets never let a pod go (which, and what to
+    /// change). Stops the rest only when it is the canary (nothing was proven); the hub still goes.
+    Blocked(String),
 }
 
 /// The clusters of an upgrade and their turns.
@@ -86,6 +89,9 @@ impl Gate {
             .iter()
             .filter_map(|w| match settled.get(w) {
                 Some(Turn::Failed(why)) => Some(format!("{w} {why}")),
+                Some(Turn::Blocked(why)) if self.canary.as_deref() == Some(w.as_str()) => {
+                    Some(format!("{w} could not be upgraded: {why}"))
+                }
                 _ => None,
             })
             .collect();
@@ -180,6 +186,24 @@ mod tests {
         assert_eq!(
             g2.turn("hub", Role::Hub).await.unwrap_err().0,
             "not upgraded: the edges' upgrade stopped before its end"
+        );
+        // A blocked edge that is not the canary stops nobody; a blocked canary stops the rest.
+        let g3 = gate();
+        g3.finish("us", Turn::Done);
+        g3.finish(
+            "eu",
+            Turn::Blocked("PodDisruptionBudget app/db can never let a pod go".into()),
+        );
+        g3.finish("ap", Turn::Done);
+        assert!(g3.turn("hub", Role::Hub).await.is_ok());
+        let g4 = gate();
+        g4.finish(
+            "us",
+            Turn::Blocked("PodDisruptionBudget app/db can never let a pod go".into()),
+        );
+        assert_eq!(
+            g4.turn("eu", Role::Edge).await.unwrap_err().0,
+            "not upgraded: the canary edge us could not be upgraded: PodDisruptionBudget app/db can never let a pod go"
         );
         // A second word on a cluster changes nothing.
         g.finish("us", Turn::Done);

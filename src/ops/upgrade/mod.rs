@@ -14,8 +14,10 @@ use serde::Serialize;
 use tokio::time::Instant;
 
 pub use gate::{Gate, Skipped, Turn};
+pub use nodes::Replaced;
 
 use crate::Error;
+use crate::k8s::budgets::RigidBudget;
 use crate::k8s::drain::major_minor;
 use crate::k8s::{K8s, Workload};
 use crate::linode::{Client, UpdateLkeCluster};
@@ -33,6 +35,9 @@ pub enum Status {
     Failed,
     /// Not started: an earlier cluster's upgrade failed.
     Skipped,
+    /// Not started, nothing of it touched: a PodDisruptionBudget of the cluster can never let a pod go,
+    /// so no node could be drained (`detail` names it and what to change).
+    Blocked,
 }
 
 /// How long one stage took.
@@ -41,6 +46,19 @@ pub struct StageTime {
     /// `control_plane`, `nodes`, `rollouts`, `probes`.
     pub stage: &'static str,
     pub seconds: f64,
+}
+
+/// How long a StatefulSet (the hub's single-replica stores: Prometheus, Loki, Tempo) was down while its
+/// pod moved to a new node: from the eviction to the new pod Ready (its volume detached and attached
+/// in between).
+#[derive(Debug, Clone, Serialize)]
+pub struct StoreDowntime {
+    /// `namespace/name` of the StatefulSet.
+    pub store: String,
+    /// Down in all, over every move.
+    pub seconds: f64,
+    /// How many times its pod moved.
+    pub moves: usize,
 }
 
 /// One cluster's upgrade, for the report.
@@ -56,6 +74,15 @@ pub struct UpgradeReport {
     pub canary: bool,
     pub nodes_replaced: usize,
     pub stages: Vec<StageTime>,
+    /// The StatefulSets whose pods moved, and how long each was down.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub stores: Vec<StoreDowntime>,
+    /// Nodes whose kubelet version could not be read: never counted as upgraded.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub unreadable_nodes: Vec<String>,
+    /// The PodDisruptionBudgets that can never let a pod go (the upgrade is `blocked`).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub blocked_by: Vec<RigidBudget>,
     /// Why it failed or was skipped; that the probes were skipped.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub detail: Option<String>,
@@ -75,6 +102,9 @@ impl UpgradeReport {
             canary,
             nodes_replaced: 0,
             stages: Vec::new(),
+            stores: Vec::new(),
+            unreadable_nodes: Vec::new(),
+            blocked_by: Vec::new(),
             detail: Some(why),
             probes: Vec::new(),
         }
@@ -85,11 +115,33 @@ impl UpgradeReport {
         match self.status {
             Status::Done => Turn::Done,
             Status::Skipped => Turn::Skipped,
+            Status::Blocked => Turn::Blocked(blocked_by(&self.blocked_by)),
             Status::ProbesFailed | Status::Failed => {
                 Turn::Failed(self.detail.clone().unwrap_or_else(|| "failed".into()))
             }
         }
     }
+}
+
+/// `PodDisruptionBudget a/b can never let a pod go (…): …; …`.
+fn blocked_by(budgets: &[RigidBudget]) -> String {
+    budgets.iter().map(RigidBudget::describe).collect::<Vec<_>>().join("; ")
+}
+
+/// `plan`'s warnings for a cluster whose upgrade to `to` a PodDisruptionBudget would block: which budget,
+/// and what to change.
+pub async fn blocked_upgrade(k8s: &K8s, label: &str, to: &str) -> Result<Vec<String>, crate::k8s::K8sError> {
+    Ok(k8s
+        .rigid_budgets()
+        .await?
+        .iter()
+        .map(|b| {
+            format!(
+                "{label}: the upgrade to {to} is blocked: {}; `up` leaves this cluster as it is (exit 3) and upgrades the others",
+                b.describe()
+            )
+        })
+        .collect())
 }
 
 /// Called once nodes of the new version are Ready (and again once the old ones are gone), e.g. to put the
@@ -167,6 +219,9 @@ impl Upgrade<'_> {
             canary: self.canary,
             nodes_replaced: 0,
             stages: Vec::new(),
+            stores: Vec::new(),
+            unreadable_nodes: Vec::new(),
+            blocked_by: Vec::new(),
             detail: None,
             probes: Vec::new(),
         };
@@ -183,6 +238,16 @@ impl Upgrade<'_> {
     {
         let target = major_minor(&self.to)
             .ok_or_else(|| Error::Internal(format!("{:?} is not a Kubernetes version", self.to)))?;
+        // Before anything is touched: a budget that can never let a pod go would stop the first drain.
+        let rigid = self.k8s.rigid_budgets().await?;
+        if !rigid.is_empty() {
+            let why = blocked_by(&rigid);
+            (self.say)(format!("not started, nothing changed: {why}"));
+            report.status = Status::Blocked;
+            report.detail = Some(format!("blocked before any change: {why}"));
+            report.blocked_by = rigid;
+            return Ok(());
+        }
         let mut clock = Instant::now();
         let mut lap = |report: &mut UpgradeReport, stage: &'static str| {
             report.stages.push(StageTime {
@@ -203,12 +268,25 @@ impl Upgrade<'_> {
             deadline: self.deadline,
             say: self.say,
             nodes_changed: self.nodes_changed,
+            downtime: std::sync::Mutex::default(),
         };
-        report.nodes_replaced = replace.all().await?;
+        let replaced = replace.all().await;
+        report.stores = replace.downtimes();
+        let replaced = replaced?;
+        report.nodes_replaced = replaced.count;
         if let Some(changed) = self.nodes_changed {
             changed().await?;
         }
         lap(report, "nodes");
+        if !replaced.unreadable.is_empty() {
+            report.detail = Some(format!(
+                "the kubelet version of node(s) {} cannot be read: not counted as upgraded (check them with \
+                 `kubectl get nodes -o wide`, replace them if they are old, then re-run `lkeobs up`)",
+                replaced.unreadable.join(", ")
+            ));
+            report.unreadable_nodes = replaced.unreadable;
+            return Ok(());
+        }
 
         (self.say)("waiting for rollouts on the new nodes".into());
         self.k8s.wait_rollouts(self.workloads, self.deadline).await?;

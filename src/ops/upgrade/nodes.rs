@@ -4,15 +4,26 @@
 //! pool (whose size is the autoscaler's) the old node is drained and LKE recycles it. What is old is read
 //! from the Nodes' kubelet versions each time, so a re-run picks up where a stopped one ended.
 
-use std::sync::Arc;
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
 
+use futures::future::try_join_all;
 use k8s_openapi::api::core::v1::Node;
 use tokio::time::Instant;
 
+use super::StoreDowntime;
 use crate::Error;
 use crate::k8s::K8s;
-use crate::k8s::drain::NodeInfo;
+use crate::k8s::drain::{Evicted, NodeInfo};
 use crate::linode::{Client, NodePool, UpdateNodePool};
+
+/// What the replacement did.
+#[derive(Debug, Clone, Default)]
+pub struct Replaced {
+    pub count: usize,
+    /// Nodes whose kubelet version cannot be read: neither replaced nor counted as upgraded.
+    pub unreadable: Vec<String>,
+}
 
 /// Where the replacement happens and how it says what it does.
 pub(super) struct Replace<'a> {
@@ -26,6 +37,8 @@ pub(super) struct Replace<'a> {
     pub say: &'a (dyn Fn(String) + Sync),
     /// Told each time a node of the new version is Ready, before an old one goes.
     pub nodes_changed: Option<super::NodesChanged<'a>>,
+    /// StatefulSet → (seconds down, moves), as its pods moved.
+    pub downtime: Mutex<BTreeMap<String, (f64, usize)>>,
 }
 
 /// The pool's nodes as Kubernetes lists them.
@@ -91,12 +104,51 @@ impl Replace<'_> {
         }
     }
 
-    /// Cordons and drains one node.
+    /// Cordons and drains one node; then waits for the StatefulSet pods it moved to be Ready elsewhere
+    /// (a single-replica store is down until then: its volume detaches from the old node first), and
+    /// notes for how long each was down.
     async fn take_out(&self, node: &NodeInfo) -> Result<(), Error> {
         self.k8s.cordon(&node.name).await?;
-        let moved = self.k8s.drain(&node.name, self.deadline).await?;
-        (self.say)(format!("{}: cordoned, {moved} pod(s) moved off", node.name));
+        let moved = self.k8s.drain(&node.name, self.deadline, self.say).await?;
+        (self.say)(format!("{}: cordoned, {} pod(s) moved off", node.name, moved.len()));
+        let stores: Vec<(&Evicted, String)> = moved
+            .iter()
+            .filter_map(|e| match &e.owner {
+                Some((kind, name)) if kind == "StatefulSet" => Some((e, format!("{}/{name}", e.namespace))),
+                _ => None,
+            })
+            .collect();
+        let back = try_join_all(
+            stores
+                .iter()
+                .map(|(e, _)| self.k8s.wait_pod_back(&e.namespace, &e.name, &e.uid, self.deadline)),
+        )
+        .await?;
+        for ((e, store), at) in stores.iter().zip(back) {
+            let down = at.saturating_duration_since(e.at).as_secs_f64();
+            (self.say)(format!(
+                "{store}: down {down:.1}s while pod {} moved (its volume detached, then attached on the new node)",
+                e.name
+            ));
+            let mut downtime = self.downtime.lock().unwrap_or_else(|p| p.into_inner());
+            let entry = downtime.entry(store.clone()).or_default();
+            entry.0 += down;
+            entry.1 += 1;
+        }
         Ok(())
+    }
+
+    /// How long each StatefulSet was down so far.
+    pub(super) fn downtimes(&self) -> Vec<StoreDowntime> {
+        let downtime = self.downtime.lock().unwrap_or_else(|p| p.into_inner());
+        downtime
+            .iter()
+            .map(|(store, (seconds, moves))| StoreDowntime {
+                store: store.clone(),
+                seconds: *seconds,
+                moves: *moves,
+            })
+            .collect()
     }
 
     /// Replaces every old node of one pool; returns how many were replaced.
@@ -113,6 +165,8 @@ impl Replace<'_> {
                 return Ok(replaced);
             };
             let left = old.len();
+            // Nodes whose version cannot be read stay as they are: not counted as new ones either.
+            let unknown = of_pool(&infos, pool_id).filter(|n| n.version.is_none()).count();
             if autoscaled || size >= 100 {
                 // The autoscaler owns the size (and 100 is the most a pool holds): out first, then LKE
                 // puts a new node in its place.
@@ -122,7 +176,7 @@ impl Replace<'_> {
                 ));
                 self.take_out(victim).await?;
                 self.client.recycle_lke_node(self.cluster_id, lke_id).await?;
-                let want = pool.nodes.len() - left + 1;
+                let want = (pool.nodes.len() + 1).saturating_sub(left + unknown);
                 self.wait_new_ready(pool_id, want, Some(&victim.name)).await?;
                 self.changed().await?;
             } else {
@@ -139,26 +193,35 @@ impl Replace<'_> {
                     "pool {pool_id}: a new node before {} ({left} old left)",
                     victim.name
                 ));
-                self.wait_new_ready(pool_id, surge as usize - left, None).await?;
+                let want = (surge as usize).saturating_sub(left + unknown);
+                self.wait_new_ready(pool_id, want, None).await?;
                 self.changed().await?;
                 self.take_out(victim).await?;
                 self.client.delete_lke_node(self.cluster_id, lke_id).await?;
                 // Gone from Kubernetes too before the next one (the probes compare the node list with
                 // the metrics of every node).
-                self.wait_new_ready(pool_id, surge as usize - left, Some(&victim.name))
-                    .await?;
+                self.wait_new_ready(pool_id, want, Some(&victim.name)).await?;
             }
             replaced += 1;
         }
     }
 
-    /// Replaces every node of every pool that runs an older version; returns how many were replaced.
-    pub(super) async fn all(&self) -> Result<usize, Error> {
+    /// Replaces every node of every pool that runs an older version; says how many were replaced and
+    /// which nodes' versions cannot be read.
+    pub(super) async fn all(&self) -> Result<Replaced, Error> {
         let pools = self.client.list_node_pools(self.cluster_id).await?;
-        let mut replaced = 0;
+        let mut replaced = Replaced::default();
         for p in &pools {
-            replaced += self.pool(p.id).await?;
+            replaced.count += self.pool(p.id).await?;
         }
+        replaced.unreadable = self
+            .k8s
+            .node_infos()
+            .await?
+            .into_iter()
+            .filter(|n| n.version.is_none())
+            .map(|n| n.name)
+            .collect();
         Ok(replaced)
     }
 }
