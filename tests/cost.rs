@@ -29,7 +29,7 @@ fn run(fake: &LinodeFake, fleet_file: &Path, args: &[&str]) -> (i32, Value, Stri
         .env("LINODE_TOKEN", FAKE_TOKEN)
         // fleet/prod.toml's destination tokens, so `up` gets as far as the cost.
         .env("SPLUNK_HEC_TOKEN", "splunk-test")
-        .env("DD_API_KEY", "dd-test")
+        .env("DD_API_KEY", "0123456789abcdef0123456789abcdef")
         .env("PARTNER_OTLP_TOKEN", "partner-test")
         .args(args)
         .args(["--output", "json", "--fleet"])

@@ -15,6 +15,17 @@ use tokio::time::Instant;
 
 const EDGE: &str = "lkeobs-d-edge";
 
+/// The cart Deployment's pods (named as its ReplicaSet names them), by name.
+fn cart_pods(fake: &lkeobs::sim::kube::KubeApi) -> Vec<serde_json::Value> {
+    let mut pods: Vec<serde_json::Value> = fake
+        .list("v1", "Pod")
+        .into_iter()
+        .filter(|p| p["metadata"]["namespace"] == "shop" && p["metadata"]["labels"]["app"] == "cart")
+        .collect();
+    pods.sort_by(|a, b| a["metadata"]["name"].as_str().cmp(&b["metadata"]["name"].as_str()));
+    pods
+}
+
 /// An app of `replicas` pods and a budget `minAvailable: 1` over it.
 fn app(replicas: u32) -> String {
     format!(
@@ -67,10 +78,10 @@ async fn setup(replicas: u32, latencies: Latencies) -> (World, K8s, String) {
             .is_some_and(|p| p["status"]["currentHealthy"] == replicas && p["status"]["expectedPods"] == replicas)
     })
     .await;
-    let node = fake
-        .get("v1", "Pod", Some("shop"), "cart-0")
+    let node = cart_pods(&fake)
+        .first()
         .and_then(|p| p["spec"]["nodeName"].as_str().map(str::to_string))
-        .expect("cart-0 bound");
+        .expect("a cart pod bound");
     (world, k8s, node)
 }
 
@@ -101,7 +112,11 @@ async fn a_drain_returns_once_its_pods_are_gone_not_when_they_start_terminating(
 
 #[tokio::test]
 async fn a_drain_blocked_by_a_budget_says_which_and_fails_at_the_deadline_naming_it_and_its_pods() {
-    let (_world, k8s, node) = setup(1, Latencies::default()).await;
+    let (world, k8s, node) = setup(1, Latencies::default()).await;
+    let pod = cart_pods(&world.k8s(EDGE).expect("api"))[0]["metadata"]["name"]
+        .as_str()
+        .expect("its name")
+        .to_string();
     k8s.cordon(&node).await.expect("cordon");
     let said = Mutex::new(Vec::new());
     let say = |s: String| said.lock().unwrap().push(s);
@@ -111,20 +126,20 @@ async fn a_drain_blocked_by_a_budget_says_which_and_fails_at_the_deadline_naming
     let err = tokio::time::timeout(Duration::from_secs(30), drain)
         .await
         .expect("the drain ends at its deadline")
-        .expect_err("the budget never lets cart-0 go");
+        .expect_err("the budget never lets the cart pod go");
     let said = said.lock().unwrap().clone();
     assert_eq!(
         said,
         [format!(
-            "{node}: drain waits: PodDisruptionBudget shop/cart lets 0 pod(s) go now (1 healthy, 1 needed); holds shop/cart-0"
+            "{node}: drain waits: PodDisruptionBudget shop/cart lets 0 pod(s) go now (1 healthy, 1 needed); holds shop/{pod}"
         )]
     );
     let message = err.to_string();
     assert!(
         message.starts_with(&format!("the drain of node {node}: 1 pod(s) still on it after"))
-            && message.ends_with(
-                "; PodDisruptionBudget shop/cart lets 0 pod(s) go now (1 healthy, 1 needed); holds shop/cart-0"
-            ),
+            && message.ends_with(&format!(
+                "; PodDisruptionBudget shop/cart lets 0 pod(s) go now (1 healthy, 1 needed); holds shop/{pod}"
+            )),
         "{message}"
     );
 }

@@ -185,7 +185,12 @@ async fn the_service_proxy_times_out_as_on_a_default_deny_hub() {
     );
     // reqwest shares lkeobs' one TLS provider, installed before any client is built.
     lkeobs::tls::install_crypto_provider();
-    let answer = reqwest::get(&url).await.expect("an answer");
+    let answer = reqwest::Client::new()
+        .get(&url)
+        .bearer_auth(fake.token())
+        .send()
+        .await
+        .expect("an answer");
     assert_eq!(answer.status().as_u16(), 503);
     let status: Value = answer.json().await.expect("a Status");
     assert_eq!(status["reason"], "ServiceUnavailable");

@@ -236,11 +236,12 @@ fn demo_runs_the_lifecycle_and_exits_0() {
     assert!(stdout.contains("Nothing of the fleet is left"), "{stdout}");
 }
 
-/// Every listener of `lkeobs sim` demands what a real API would: a request without the cluster's token gets
-/// 401, one with a foreign `Host` (a web page through DNS rebinding) 421, a `text/plain` body 415 — so no
-/// other local process reads the simulated clusters' Secrets. The Linode API's token is checked as before.
+/// Every listener of `lkeobs sim` demands what a real API would: a request with a foreign `Host` (a web page
+/// through DNS rebinding) gets 421, a `text/plain` body 415, an oversized one 413; the kubeconfig's token is
+/// random per API. The Linode API's token is checked as before. (The Kubernetes APIs do not demand their
+/// token yet: kubectl sends none over plain HTTP.)
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_simulators_listeners_demand_their_token_and_their_own_host() {
+async fn the_simulators_listeners_demand_their_own_host_and_json_bodies() {
     let sim = start_sim(&[]);
     let dir = fleet_dir();
     let (code, report, stderr) = lkeobs(&sim, dir.path(), &["up", "--no-verify"]);
@@ -272,8 +273,6 @@ async fn the_simulators_listeners_demand_their_token_and_their_own_host() {
 
     let ok = http.get(&secrets).bearer_auth(&token).send().await.expect("answer");
     assert_eq!(status(ok), 200);
-    let none = http.get(&secrets).send().await.expect("answer");
-    assert_eq!(status(none), 401);
     let rebinding = http
         .get(&secrets)
         .bearer_auth(&token)

@@ -20,7 +20,7 @@ const CA_SECRET: &str = "observability-hub/lkeobs-ca";
 
 /// The DNS names (and their subdomains) a fleet CA may vouch for: the gateway's and Grafana's Service names
 /// and `localhost` (Grafana through `kubectl port-forward`).
-pub const PERMITTED_DNS: [&str; 10] = [
+pub const PERMITTED_DNS: [&str; 11] = [
     "otel-gateway",
     "otel-gateway.observability-hub",
     "otel-gateway.observability-hub.svc",
@@ -30,7 +30,9 @@ pub const PERMITTED_DNS: [&str; 10] = [
     "grafana.monitoring.svc",
     "grafana.monitoring.svc.cluster.local",
     "localhost",
-    // A LoadBalancer whose status carries the NodeBalancer's host name rather than its address.
+    // A LoadBalancer whose status carries a host name rather than its address: Linode's reverse-DNS names
+    // of its addresses, and NodeBalancer host names.
+    "ip.linodeusercontent.com",
     "nodebalancer.linode.com",
 ];
 

@@ -58,7 +58,14 @@ impl Guard {
                 return Err(Refusal::Unauthorized);
             }
         }
-        let has_body = matches!(*method, http::Method::POST | http::Method::PUT | http::Method::PATCH);
+        // A body-less request (a recycle POST, a port-forward upgrade) names no content type.
+        let length = headers
+            .get(http::header::CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse::<u64>().ok());
+        let chunked = headers.get(http::header::TRANSFER_ENCODING).is_some();
+        let empty = !chunked && length.is_none_or(|l| l == 0) && headers.get(http::header::CONTENT_TYPE).is_none();
+        let has_body = !empty && matches!(*method, http::Method::POST | http::Method::PUT | http::Method::PATCH);
         if has_body && self.bodies != Bodies::Any {
             let ct = headers
                 .get(http::header::CONTENT_TYPE)
@@ -72,8 +79,6 @@ impl Guard {
                         || mime == "application/yaml"
                         || mime == "application/apply-patch+yaml"
                         || (mime.starts_with("application/") && mime.ends_with("+json"))
-                        // A body-less POST (an eviction's is JSON; a port-forward upgrade has none).
-                        || mime.is_empty() && headers.get(http::header::UPGRADE).is_some()
                 }
                 Bodies::Any => true,
             };

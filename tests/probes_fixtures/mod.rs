@@ -71,7 +71,9 @@ pub fn deploy(k: &K8sFake, fleet: &Fleet, cluster: &str, nodes: &[&str], agent_d
         let ready = if agent_down.contains(node) { "False" } else { "True" };
         k.put(json!({"apiVersion": "v1", "kind": "Pod",
             "metadata": {"name": format!("otel-agent-{i}"), "namespace": "observability",
-                "labels": agent["spec"]["template"]["metadata"]["labels"]},
+                "labels": agent["spec"]["template"]["metadata"]["labels"],
+                "ownerReferences": [{"apiVersion": "apps/v1", "kind": "DaemonSet", "name": "otel-agent",
+                    "uid": "fixture-otel-agent", "controller": true}]},
             "spec": {"nodeName": node, "containers": agent["spec"]["template"]["spec"]["containers"]},
             "status": {"phase": "Running", "conditions": [{"type": "Ready", "status": ready}]}}));
     }
@@ -123,9 +125,13 @@ pub fn workload_pods(k: &K8sFake, cluster: &str, ns: &str, service: &str) -> (Va
             })
             .unwrap_or_else(|| panic!("no workload behind {ns}/{service}"));
         let template = &w["spec"]["template"];
+        let workload = w["metadata"]["name"].as_str().unwrap_or_default();
+        // Controlled by its workload, as a controller's pod is (stand-ins are found through the owner).
+        let owner = json!([{"apiVersion": "apps/v1", "kind": w["kind"], "name": workload,
+            "uid": format!("fixture-{workload}"), "controller": true}]);
         let pod = json!({"apiVersion": "v1", "kind": "Pod",
-            "metadata": {"name": format!("{}-0", w["metadata"]["name"].as_str().unwrap_or_default()),
-                "namespace": ns, "labels": template["metadata"]["labels"]},
+            "metadata": {"name": format!("{workload}-0"),
+                "namespace": ns, "labels": template["metadata"]["labels"], "ownerReferences": owner},
             "spec": {"nodeName": "node-0", "containers": template["spec"]["containers"]},
             "status": {"phase": "Running", "conditions": [{"type": "Ready", "status": "True"}]}});
         pods.push(k.put(pod));
