@@ -49,3 +49,38 @@ fn lkeobs_runs_in_a_fresh_sandbox_each_time() {
         assert_ne!(std::path::PathBuf::from(dev), a.kubeconfig());
     }
 }
+
+/// No test starts the lkeobs binary (or a project script) but through the sandbox: no test file names the
+/// binary's path itself, and the project's scripts are started only by `Sandbox::command`.
+#[test]
+fn only_the_sandbox_starts_the_binary() {
+    let tests = tooling::root().join("tests");
+    let mut offenders = Vec::new();
+    let mut stack = vec![tests.clone()];
+    while let Some(dir) = stack.pop() {
+        for entry in std::fs::read_dir(&dir).expect("tests folder").flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                stack.push(path);
+                continue;
+            }
+            // The sandbox itself, and this check, name the binary.
+            if path.extension().is_none_or(|e| e != "rs")
+                || path.ends_with("tooling/hermetic.rs")
+                || path.ends_with("tests/hermetic.rs")
+            {
+                continue;
+            }
+            let text = std::fs::read_to_string(&path).unwrap_or_default();
+            for needle in ["cargo_bin(", "CARGO_BIN_EXE", "target/debug/lkeobs"] {
+                if text.contains(needle) {
+                    offenders.push(format!("{}: {needle}", path.display()));
+                }
+            }
+        }
+    }
+    assert!(
+        offenders.is_empty(),
+        "start lkeobs through tooling::hermetic::Sandbox: {offenders:#?}"
+    );
+}

@@ -192,7 +192,7 @@ fn the_wrapper_tears_down_on_ctrl_c() {
     let d = dir.path().display().to_string();
     let fleet = format!("ci-wrap{}", fastrand::u32(1000..10000));
     harness::write_fleet(dir.path(), &fleet);
-    let bin = assert_cmd::cargo::cargo_bin("lkeobs").display().to_string();
+    let bin = tooling::hermetic::lkeobs_bin().display().to_string();
     let stand_in = format!(
         "env HOME='{d}/home' XDG_STATE_HOME='{d}/state' XDG_CONFIG_HOME='{d}/config' KUBECONFIG='{d}/kubeconfig' \
          LINODE_URL='{url}' '{bin}' --fleet '{d}/lkeobs.toml' --yes up --no-verify >'{d}/up.log' 2>&1; \

@@ -5,6 +5,7 @@ mod tooling;
 use std::os::unix::fs::PermissionsExt;
 use std::process::Command;
 
+use tooling::hermetic::Sandbox;
 use tooling::{require_tool, root, run};
 
 #[test]
@@ -13,7 +14,8 @@ fn scripts_parse_and_answer_help() {
         let path = root().join("scripts").join(s);
         let (ok, out) = run(Command::new("bash").arg("-n").arg(&path));
         assert!(ok, "{s}: {out}");
-        let (ok, out) = run(Command::new(&path).arg("--help"));
+        // The project's scripts run kubectl and lkeobs: never with the developer's environment.
+        let (ok, out) = run(Sandbox::new().command(&path).arg("--help"));
         assert!(ok && out.contains("Usage:"), "{s} --help: {out}");
     }
 }
@@ -55,7 +57,8 @@ fn client_certificate_verifies_against_the_ca_and_key_is_private() {
     assert!(ok, "test CA: {out}");
     let script = root().join("scripts/generate-client-cert.sh");
     let (ok, out) =
-        run(Command::new(&script)
+        run(Sandbox::new()
+            .command(&script)
             .current_dir(d)
             .args(["--out-dir", "certs", "ca.crt", "ca.key", "us-east"]));
     assert!(ok, "generate-client-cert.sh: {out}");
@@ -73,8 +76,10 @@ fn client_certificate_verifies_against_the_ca_and_key_is_private() {
     let mode = std::fs::metadata(&key).unwrap().permissions().mode() & 0o777;
     assert_eq!(mode, 0o600, "private key mode {mode:o}");
     // A second run must not overwrite the key.
-    let (ok, _) = run(Command::new(&script)
-        .current_dir(d)
-        .args(["--out-dir", "certs", "ca.crt", "ca.key", "us-east"]));
+    let (ok, _) =
+        run(Sandbox::new()
+            .command(&script)
+            .current_dir(d)
+            .args(["--out-dir", "certs", "ca.crt", "ca.key", "us-east"]));
     assert!(!ok, "overwrote an existing certificate");
 }

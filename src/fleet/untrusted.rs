@@ -58,12 +58,6 @@ pub fn is_credential_variable(name: &str) -> bool {
     })
 }
 
-/// A character YAML (1.1 or 1.2) or a terminal could treat as a line break or a command: every
-/// Unicode control character (tab, CR, LF, NEL among them) and the line and paragraph separators.
-fn is_forbidden_char(c: char) -> bool {
-    crate::text::is_control(c)
-}
-
 /// Every string value of the document (any key, any depth): no control characters, no `${` (the
 /// collector expands `${env:...}` and `${file:...}` in its configuration). Run on the raw TOML so no
 /// key escapes it.
@@ -78,7 +72,7 @@ pub fn scan_strings(root: &DeTable<'_>) -> Vec<Diag> {
 
 /// A key with a control character is refused at its line (its name is escaped in the diagnostic).
 fn key(k: &toml::Spanned<std::borrow::Cow<'_, str>>, parent: &str, out: &mut Vec<Diag>) {
-    if k.get_ref().chars().any(is_forbidden_char) {
+    if k.get_ref().chars().any(crate::text::is_control) {
         let path = if parent.is_empty() {
             k.get_ref().to_string()
         } else {
@@ -118,7 +112,7 @@ fn walk(path: &str, value: &toml::Spanned<DeValue<'_>>, out: &mut Vec<Diag>) {
 }
 
 fn string_problem(s: &str) -> Option<&'static str> {
-    if let Some(c) = s.chars().find(|c| is_forbidden_char(*c)) {
+    if let Some(c) = s.chars().find(|c| crate::text::is_control(*c)) {
         return Some(if c == '\t' {
             "must not contain a tab (no control characters in fleet values)"
         } else {

@@ -191,8 +191,13 @@ impl Ctx {
     /// Whether `LINODE_URL` points at a simulator (loopback), whose clusters must not take the names of real
     /// ones in the user's kubeconfig.
     pub fn api_is_simulated(&self) -> bool {
+        self.endpoint() == Ok(linode::Endpoint::Simulated)
+    }
+
+    /// What kind of Linode API `LINODE_URL` names (refused: neither the real API nor loopback).
+    fn endpoint(&self) -> Result<linode::Endpoint, String> {
         let allow_other = self.env.non_empty(linode::ALLOW_ENV).is_some();
-        linode::Endpoint::of(&self.linode.base_url, allow_other) == Ok(linode::Endpoint::Simulated)
+        linode::Endpoint::of(&self.linode.base_url, allow_other)
     }
 
     /// The run's Linode API client for a `command` that cannot work without it.
@@ -206,8 +211,7 @@ impl Ctx {
         if let Some(c) = self.client.get() {
             return Ok(Ok(c.clone()));
         }
-        let allow_other = self.env.non_empty(linode::ALLOW_ENV).is_some();
-        let endpoint = linode::Endpoint::of(&self.linode.base_url, allow_other).map_err(crate::Error::Usage)?;
+        let endpoint = self.endpoint().map_err(crate::Error::Usage)?;
         let token = match &self.linode.token {
             Ok(t) => t.clone(),
             Err(why) => return Ok(Err(why.clone())),

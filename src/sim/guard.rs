@@ -129,17 +129,16 @@ fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
-/// A token from the operating system's CSPRNG: `prefix` and 32 hex digits.
-pub fn random_token(prefix: &str) -> String {
+/// A token from the operating system's CSPRNG: `prefix` and 32 hex digits. Without a working generator
+/// there is no token, and the simulator does not start (it never falls back on a guessable one).
+pub fn random_token(prefix: &str) -> std::io::Result<String> {
     use ring::rand::SecureRandom as _;
     let mut bytes = [0u8; 16];
-    // The system generator does not fail on Linux; should it, the token is still unguessable by no one,
-    // so fall back on fastrand only to keep serving (never observed).
-    if ring::rand::SystemRandom::new().fill(&mut bytes).is_err() {
-        bytes = fastrand::u128(..).to_be_bytes();
-    }
+    ring::rand::SystemRandom::new()
+        .fill(&mut bytes)
+        .map_err(|_| std::io::Error::other("the operating system's random generator failed"))?;
     let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
-    format!("{prefix}{hex}")
+    Ok(format!("{prefix}{hex}"))
 }
 
 /// The token of each simulated Kubernetes API, by its URI: what the simulated Linode API puts in a
@@ -214,7 +213,7 @@ mod tests {
 
     #[test]
     fn tokens_are_random_and_long() {
-        let (a, b) = (random_token("sim-k8s-"), random_token("sim-k8s-"));
+        let (a, b) = (random_token("sim-k8s-").unwrap(), random_token("sim-k8s-").unwrap());
         assert_ne!(a, b);
         assert_eq!(a.len(), "sim-k8s-".len() + 32);
     }

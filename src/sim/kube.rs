@@ -315,7 +315,7 @@ impl KubeApi {
         let addr = listener.local_addr()?;
         let state = Arc::new(Mutex::new(state));
         let handler = Arc::new(super::kube_routes::KubeHandler(state.clone()));
-        let token = super::guard::random_token("sim-k8s-");
+        let token = super::guard::random_token("sim-k8s-")?;
         // The token is not demanded yet: kubectl (client-go) sends no bearer token over plain HTTP, and the
         // simulated APIs do not serve TLS. `Host` (against DNS rebinding), content types and body sizes are.
         let guard = super::http::Guard {

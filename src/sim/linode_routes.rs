@@ -379,8 +379,9 @@ fn kubeconfig(state: &mut State, id: u64) -> Reply {
         .get(&label)
         .cloned()
         .unwrap_or_else(|| "http://127.0.0.1:1".to_string());
-    // The token that cluster's API demands (random per API, from the operating system's CSPRNG).
-    let token = super::guard::token_for(&server).unwrap_or_else(|| super::guard::random_token("sim-k8s-"));
+    // That cluster's API's token (random per API, from the operating system's CSPRNG); a cluster whose API
+    // does not run gets a placeholder nothing accepts.
+    let token = super::guard::token_for(&server).unwrap_or_else(|| "sim-k8s-no-api".to_string());
     let yaml = format!(
         "apiVersion: v1\nkind: Config\npreferences: {{}}\nclusters:\n- name: lke{id}\n  cluster:\n    certificate-authority-data: TFMwdExTMUNSVWRKVGlCRFJWSlVTVVpKUTBGVVJTMHRMUzB0Cg==\n    server: {server}\nusers:\n- name: lke{id}-admin\n  user:\n    as-user-extra: {{}}\n    token: {token}\ncontexts:\n- name: lke{id}-ctx\n  context:\n    cluster: lke{id}\n    namespace: default\n    user: lke{id}-admin\ncurrent-context: lke{id}-ctx\n"
     );

@@ -55,7 +55,7 @@ impl Default for Options {
 }
 
 /// A random token, unmistakably the simulator's (`sim-` and 32 hex digits, unlike a Linode token).
-pub fn random_token() -> String {
+pub fn random_token() -> std::io::Result<String> {
     super::guard::random_token("sim-")
 }
 
@@ -79,7 +79,10 @@ pub struct Sim {
 impl Sim {
     /// Starts the simulator (needs a Tokio runtime), restoring the state file's account if it exists.
     pub async fn start(options: &Options) -> std::io::Result<Sim> {
-        let token = options.token.clone().unwrap_or_else(random_token);
+        let token = match &options.token {
+            Some(t) => t.clone(),
+            None => random_token()?,
+        };
         let mut state = State::simulated(&token, options.seed);
         state.faults.rate_limit_percent = percent(options.fail_429);
         state.faults.server_error_percent = percent(options.fail_5xx);
