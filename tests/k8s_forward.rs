@@ -183,9 +183,8 @@ async fn the_service_proxy_times_out_as_on_a_default_deny_hub() {
         "{}/api/v1/namespaces/{NS}/services/otel-gateway:13133/proxy/",
         fake.uri()
     );
-    // reqwest shares lkeobs' one TLS provider, installed before any client is built.
-    lkeobs::tls::install_crypto_provider();
-    let answer = reqwest::Client::new()
+    let answer = fake
+        .http()
         .get(&url)
         .bearer_auth(fake.token())
         .send()

@@ -33,9 +33,8 @@ fn storage_class(tags: &str) -> String {
 async fn raw_apply(fake: &K8sFake, path: &str, body: &str, dry_run: bool) -> (u16, Value) {
     let dry = if dry_run { "&dryRun=All" } else { "" };
     let url = format!("{}{path}?fieldManager=test&force=true{dry}", fake.uri());
-    // reqwest shares lkeobs' one TLS provider, installed before any client is built.
-    lkeobs::tls::install_crypto_provider();
-    let resp = reqwest::Client::new()
+    let resp = fake
+        .http()
         .patch(url)
         .bearer_auth(fake.token())
         .header("content-type", "application/apply-patch+yaml")

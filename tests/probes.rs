@@ -20,8 +20,8 @@ async fn data_path() -> (LinodeFake, DataPath) {
     (linode, data)
 }
 
-fn backend(data: &DataPath, workload: &str) -> Backend {
-    Backend::http(&data.url(workload).expect("a stand-in")).expect("backend")
+async fn backend(data: &DataPath, workload: &str) -> Backend {
+    Backend::http(&data.url(workload).await.expect("a stand-in")).expect("backend")
 }
 
 fn entry(ago_s: u128, line: &str) -> Entry {
@@ -54,7 +54,7 @@ async fn loki_probe_finds_recent_streams_and_names_a_silent_cluster() {
             entry(400, "old"),
         );
     });
-    let backend = backend(&data, "loki");
+    let backend = backend(&data, "loki").await;
 
     let hub = loki::streams(&backend, "hub").await;
     assert_eq!(hub.outcome, Verdict::Pass, "{hub:?}");
@@ -91,7 +91,7 @@ async fn a_wrong_query_finds_nothing_or_is_the_error_the_backend_answers() {
         ]);
         st.sample(node, now as f64 / 1e9 - 5.0, 0.5);
     });
-    let (loki_b, prom) = (backend(&data, "loki"), backend(&data, "prometheus"));
+    let (loki_b, prom) = (backend(&data, "loki").await, backend(&data, "prometheus").await);
     let window = (now - 300_000_000_000, now);
 
     // The probes' own queries find the cluster.
@@ -129,7 +129,7 @@ async fn a_wrong_query_finds_nothing_or_is_the_error_the_backend_answers() {
 #[tokio::test]
 async fn loki_errors_are_reported_with_the_status_and_body() {
     let (_linode, data) = data_path().await;
-    let backend = backend(&data, "loki");
+    let backend = backend(&data, "loki").await;
     // Loki's own limit on the lines of one query.
     let now = now_unix_nanos();
     let err = loki::query_range(&backend, "{cluster_id=\"hub\"}", now - 1_000, now, 10_000)
@@ -177,7 +177,7 @@ fn pod(namespace: &str, name: &str, env: &[(&str, &str)]) -> Value {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn tempo_search_passes_fails_or_skips_by_cluster() {
     let (_linode, data) = tempo_data().await;
-    let backend = backend(&data, "tempo");
+    let backend = backend(&data, "tempo").await;
 
     let hub = tempo::search_cluster(&backend, "hub", None).await;
     assert_eq!(hub.outcome, Verdict::Pass, "{hub:?}");
@@ -231,7 +231,7 @@ async fn tempo_search_passes_fails_or_skips_by_cluster() {
 #[tokio::test]
 async fn tempo_trace_by_id_reads_the_resource_and_waits_out_a_404() {
     let (_linode, data) = tempo_data().await;
-    let backend = backend(&data, "tempo");
+    let backend = backend(&data, "tempo").await;
     let found = tempo::trace_by_id(&backend, "0af7651916cd43dd8448eb211c80319c")
         .await
         .expect("answer")
@@ -246,7 +246,7 @@ async fn tempo_trace_by_id_reads_the_resource_and_waits_out_a_404() {
 async fn tempo_ready_reports_a_503_with_its_reason() {
     let (_linode, data) = data_path().await;
     data.tempo_unready(1);
-    let backend = backend(&data, "tempo");
+    let backend = backend(&data, "tempo").await;
     let o = tempo::ready(&backend).await;
     assert_eq!(o.outcome, Verdict::Fail);
     assert_eq!(

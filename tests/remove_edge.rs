@@ -190,7 +190,7 @@ async fn remove_edge_stops_before_deleting_when_the_hub_cannot_revoke() {
     st.kube_servers.insert("lkeobs-example-us-east".into(), edge_k8s.uri());
     // The hub's API answers nowhere: nothing listens on this port.
     let dead = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let dead_uri = format!("http://{}", dead.local_addr().unwrap());
+    let dead_uri = format!("https://{}", dead.local_addr().unwrap());
     drop(dead);
     st.kube_servers.insert("lkeobs-example-hub".into(), dead_uri);
     let fake = LinodeFake::start_with(st).await;

@@ -238,8 +238,8 @@ fn demo_runs_the_lifecycle_and_exits_0() {
 
 /// Every listener of `lkeobs sim` demands what a real API would: a request with a foreign `Host` (a web page
 /// through DNS rebinding) gets 421, a `text/plain` body 415, an oversized one 413; the kubeconfig's token is
-/// random per API. The Linode API's token is checked as before. (The Kubernetes APIs do not demand their
-/// token yet: kubectl sends none over plain HTTP.)
+/// random per API, demanded on every route over TLS, and every socket the simulator listens on is one of
+/// those APIs (the data path's stand-ins are served in-process, reached only through a port-forward).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_simulators_listeners_demand_their_own_host_and_json_bodies() {
     let sim = start_sim(&[]);
@@ -266,13 +266,51 @@ async fn the_simulators_listeners_demand_their_own_host_and_json_bodies() {
         token.len() >= 40 && !token.contains("token-"),
         "a random token: {token}"
     );
-    let host = server.trim_start_matches("http://").to_string();
+    assert!(server.starts_with("https://127.0.0.1:"), "served over TLS: {server}");
+    let host = server.trim_start_matches("https://").to_string();
     let secrets = format!("{server}/api/v1/namespaces/monitoring/secrets");
-    let http = reqwest::Client::new();
+    // The kubeconfig's CA is the one the API's serving certificate chains to.
+    use base64::Engine as _;
+    let ca_pem = base64::engine::general_purpose::STANDARD
+        .decode(
+            doc["clusters"][0]["cluster"]["certificate-authority-data"]
+                .as_str()
+                .expect("certificate-authority-data"),
+        )
+        .expect("base64");
+    lkeobs::tls::install_crypto_provider();
+    let http = reqwest::Client::builder()
+        .tls_certs_only([reqwest::Certificate::from_pem(&ca_pem).expect("a PEM CA")])
+        .build()
+        .expect("client");
     let status = |r: reqwest::Response| r.status().as_u16();
 
     let ok = http.get(&secrets).bearer_auth(&token).send().await.expect("answer");
     assert_eq!(status(ok), 200);
+    // Without the token, with another cluster's or a wrong one: 401 on every route.
+    for path in [
+        "/api/v1/namespaces/monitoring/secrets",
+        "/version",
+        "/apis",
+        "/openapi/v2",
+    ] {
+        let anonymous = http.get(format!("{server}{path}")).send().await.expect("answer");
+        assert_eq!(status(anonymous), 401, "{path} without a token");
+        let wrong = http
+            .get(format!("{server}{path}"))
+            .bearer_auth("sim-k8s-00000000000000000000000000000000")
+            .send()
+            .await
+            .expect("answer");
+        assert_eq!(status(wrong), 401, "{path} with a wrong token");
+    }
+    // Plain HTTP gets no answer (the listener speaks TLS only).
+    let plain = reqwest::Client::new()
+        .get(format!("http://{host}/api/v1/namespaces/monitoring/secrets"))
+        .send()
+        .await
+        .map(|r| r.status().as_u16());
+    assert!(plain.map_or(true, |code| code != 200), "plain HTTP read a Secret");
     let rebinding = http
         .get(&secrets)
         .bearer_auth(&token)
@@ -312,4 +350,69 @@ async fn the_simulators_listeners_demand_their_own_host_and_json_bodies() {
     assert_eq!(status(linode), 421);
     let anonymous = http.get(format!("{}/regions", sim.url)).send().await.expect("answer");
     assert_eq!(status(anonymous), 401);
+
+    // Every listener of the process: the Linode API and one Kubernetes API per cluster, each refusing a
+    // request without its token (401) and one addressed to another host (421).
+    let mut kube_ports = Vec::new();
+    for cluster in client.list_lke_clusters(None).await.expect("clusters") {
+        let yaml = client.get_kubeconfig(cluster.id).await.expect("kubeconfig");
+        let doc: serde_yaml_ng::Value = serde_yaml_ng::from_str(&yaml).expect("yaml");
+        let server = doc["clusters"][0]["cluster"]["server"].as_str().expect("server");
+        let port: u16 = server.rsplit(':').next().and_then(|p| p.parse().ok()).expect("a port");
+        kube_ports.push(port);
+    }
+    let linode_port: u16 = sim
+        .url
+        .trim_start_matches("http://127.0.0.1:")
+        .trim_end_matches("/v4")
+        .parse()
+        .expect("the Linode API's port");
+    let listening = listening_ports(sim.child.id());
+    let mut expected: Vec<u16> = kube_ports.iter().copied().chain([linode_port]).collect();
+    expected.sort_unstable();
+    assert_eq!(listening, expected, "the simulator listens only on its APIs");
+    for port in &kube_ports {
+        let base = format!("https://127.0.0.1:{port}");
+        for path in [
+            "/api/v1/namespaces/monitoring/secrets",
+            "/api/v1/namespaces/monitoring/pods",
+        ] {
+            let anonymous = http.get(format!("{base}{path}")).send().await.expect("answer");
+            assert_eq!(status(anonymous), 401, "{base}{path}");
+            let foreign = http
+                .get(format!("{base}{path}"))
+                .header("host", "evil.example")
+                .send()
+                .await
+                .expect("answer");
+            assert_eq!(status(foreign), 421, "{base}{path}");
+        }
+    }
+}
+
+/// The TCP ports process `pid` listens on (Linux: its socket inodes matched in /proc/net/tcp).
+fn listening_ports(pid: u32) -> Vec<u16> {
+    let inodes: std::collections::BTreeSet<String> = std::fs::read_dir(format!("/proc/{pid}/fd"))
+        .expect("the simulator's file descriptors")
+        .filter_map(|e| std::fs::read_link(e.ok()?.path()).ok())
+        .filter_map(|l| {
+            let l = l.to_string_lossy().to_string();
+            Some(l.strip_prefix("socket:[")?.strip_suffix(']')?.to_string())
+        })
+        .collect();
+    let mut ports = Vec::new();
+    for table in ["tcp", "tcp6"] {
+        let text = std::fs::read_to_string(format!("/proc/{pid}/net/{table}")).unwrap_or_default();
+        for line in text.lines().skip(1) {
+            let f: Vec<&str> = line.split_whitespace().collect();
+            // local_address rem_address st ... inode (field 9); 0A is LISTEN.
+            if f.len() > 9 && f[3] == "0A" && inodes.contains(f[9]) {
+                let port = f[1].rsplit(':').next().and_then(|p| u16::from_str_radix(p, 16).ok());
+                ports.extend(port);
+            }
+        }
+    }
+    ports.sort_unstable();
+    ports.dedup();
+    ports
 }

@@ -98,8 +98,10 @@ fn name(p: &Value) -> String {
 async fn evict(fake: &K8sFake, ns: &str, pod: &str) -> (u16, Value) {
     let url = format!("{}/api/v1/namespaces/{ns}/pods/{pod}/eviction", fake.uri());
     let body = json!({"apiVersion": "policy/v1", "kind": "Eviction", "metadata": {"name": pod, "namespace": ns}});
-    let r = reqwest::Client::new()
+    let r = fake
+        .http()
         .post(url)
+        .bearer_auth(fake.token())
         .json(&body)
         .send()
         .await

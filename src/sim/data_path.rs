@@ -6,7 +6,6 @@
 //! what the agents took, what a scenario seeded. A silenced cluster sends nothing.
 
 use std::collections::BTreeSet;
-use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -21,6 +20,7 @@ use super::gateway_load::GatewayLoad;
 use super::http::{self, Handler};
 use super::kube::KubeApi;
 use super::linode::{LinodeApi, State};
+use super::pod_port::Target;
 use super::world::{Apis, lock};
 use crate::objects;
 
@@ -88,7 +88,7 @@ impl Shared {
 /// The running stand-ins (stopped when dropped).
 pub struct DataPath {
     shared: Arc<Shared>,
-    hub: Vec<(&'static str, &'static str, u16, SocketAddr)>,
+    hub: Vec<(&'static str, &'static str, u16, Arc<dyn Handler>)>,
     tasks: Mutex<Vec<JoinHandle<()>>>,
 }
 
@@ -98,18 +98,6 @@ impl Drop for DataPath {
             task.abort();
         }
     }
-}
-
-async fn start(handler: Arc<dyn Handler>) -> std::io::Result<(SocketAddr, JoinHandle<()>)> {
-    let listener = http::bind_loopback(0).await?;
-    let addr = listener.local_addr()?;
-    // Reached through a port-forward, whose client names its own local port in `Host`: any loopback port.
-    let guard = http::Guard {
-        token: None,
-        port: None,
-        bodies: http::Bodies::Any,
-    };
-    Ok((addr, http::serve(listener, handler, guard)))
 }
 
 impl DataPath {
@@ -129,11 +117,13 @@ impl DataPath {
             alerts: Mutex::new(Vec::new()),
             load: GatewayLoad::new(),
         });
-        let (prometheus, p) = start(Arc::new(Prometheus(shared.clone()))).await?;
-        let (loki, l) = start(Arc::new(Loki(shared.clone()))).await?;
-        let (tempo, t) = start(Arc::new(Tempo(shared.clone()))).await?;
-        let (gateway, g) = start(Arc::new(Gateway(shared.clone()))).await?;
-        let (grafana, gr) = start(Arc::new(super::data_grafana::Grafana)).await?;
+        // Served in-process on the pods' ports: no listener, so only a port-forward through a cluster's
+        // API (which demands its token) reaches them, as only the kubelet reaches a pod's loopback.
+        let prometheus: Arc<dyn Handler> = Arc::new(Prometheus(shared.clone()));
+        let loki: Arc<dyn Handler> = Arc::new(Loki(shared.clone()));
+        let tempo: Arc<dyn Handler> = Arc::new(Tempo(shared.clone()));
+        let gateway: Arc<dyn Handler> = Arc::new(Gateway(shared.clone()));
+        let grafana: Arc<dyn Handler> = Arc::new(super::data_grafana::Grafana);
         let (mon, hub) = (objects::MONITORING, objects::OBSERVABILITY_HUB);
         Ok(DataPath {
             shared,
@@ -144,23 +134,26 @@ impl DataPath {
                 (hub, "otel-gateway", 13133, gateway),
                 (mon, "grafana", 3000, grafana),
             ],
-            tasks: Mutex::new(vec![p, l, t, g, gr]),
+            tasks: Mutex::new(Vec::new()),
         })
     }
 
     /// Serves the stand-ins on `api`'s pods (the hub's, and the agent intake for `label`'s agents).
     pub(crate) async fn register(&self, label: &str, api: &KubeApi) -> std::io::Result<()> {
         // Every pod the controllers run for the workloads.
-        for (namespace, workload, port, addr) in &self.hub {
-            api.stand_in(namespace, workload, *port, *addr);
+        for (namespace, workload, port, handler) in &self.hub {
+            api.serve_port(namespace, workload, *port, Target::InProcess(handler.clone()));
         }
         let agent = Agent {
             shared: self.shared.clone(),
             label: label.to_string(),
         };
-        let (addr, task) = start(Arc::new(agent)).await?;
-        lock(&self.tasks).push(task);
-        api.stand_in(objects::AGENT.namespace, objects::AGENT.name, 4318, addr);
+        api.serve_port(
+            objects::AGENT.namespace,
+            objects::AGENT.name,
+            4318,
+            Target::InProcess(Arc::new(agent)),
+        );
         Ok(())
     }
 
@@ -211,12 +204,19 @@ impl DataPath {
     }
 
     /// `http://127.0.0.1:<port>` of a hub stand-in (`prometheus`, `loki`, `tempo`, `otel-gateway`), to
-    /// reach it without a port-forward.
-    pub fn url(&self, workload: &str) -> Option<String> {
-        self.hub
-            .iter()
-            .find(|(_, w, _, _)| *w == workload)
-            .map(|(_, _, _, addr)| format!("http://{addr}"))
+    /// reach it without a port-forward: a listener opened on this call for a caller in this process (a
+    /// test); `lkeobs sim` never opens one. It stops with the data path.
+    pub async fn url(&self, workload: &str) -> Option<String> {
+        let handler = self.hub.iter().find(|(_, w, _, _)| *w == workload)?.3.clone();
+        let listener = http::bind_loopback(0).await.ok()?;
+        let addr = listener.local_addr().ok()?;
+        let guard = http::Guard {
+            token: None,
+            port: Some(addr.port()),
+            bodies: http::Bodies::Any,
+        };
+        lock(&self.tasks).push(http::serve(listener, handler, guard));
+        Some(format!("http://{addr}"))
     }
 
     /// Forgets what was seeded.

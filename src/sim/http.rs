@@ -161,6 +161,40 @@ pub async fn bind_loopback(port: u16) -> std::io::Result<TcpListener> {
 /// Serves `handler` on `listener` until the returned task is aborted, every request first held to
 /// `guard` (its `Host`, token, content type and body size).
 pub fn serve(listener: TcpListener, handler: Arc<dyn Handler>, guard: Guard) -> JoinHandle<()> {
+    serve_with(listener, handler, guard, None)
+}
+
+/// As [`serve`], every connection over TLS with `tls` (a client that fails the handshake is dropped).
+pub fn serve_tls(
+    listener: TcpListener,
+    handler: Arc<dyn Handler>,
+    guard: Guard,
+    tls: tokio_rustls::TlsAcceptor,
+) -> JoinHandle<()> {
+    serve_with(listener, handler, guard, Some(tls))
+}
+
+/// Serves one connection `io` (an in-memory one) with `handler`, held to `guard`.
+pub(crate) fn serve_io<IO>(io: IO, handler: Arc<dyn Handler>, guard: Guard)
+where
+    IO: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+{
+    let guard = Arc::new(guard);
+    tokio::spawn(async move {
+        let service = service_fn(move |req| handle(handler.clone(), guard.clone(), req));
+        let _ = http1::Builder::new()
+            .serve_connection(TokioIo::new(io), service)
+            .with_upgrades()
+            .await;
+    });
+}
+
+fn serve_with(
+    listener: TcpListener,
+    handler: Arc<dyn Handler>,
+    guard: Guard,
+    tls: Option<tokio_rustls::TlsAcceptor>,
+) -> JoinHandle<()> {
     let guard = Arc::new(guard);
     tokio::spawn(async move {
         loop {
@@ -169,13 +203,27 @@ pub fn serve(listener: TcpListener, handler: Arc<dyn Handler>, guard: Guard) -> 
             };
             let handler = handler.clone();
             let guard = guard.clone();
+            let tls = tls.clone();
             tokio::spawn(async move {
                 let service = service_fn(move |req| handle(handler.clone(), guard.clone(), req));
-                // A client that goes away mid-request is no error of the simulator's.
-                let _ = http1::Builder::new()
-                    .serve_connection(TokioIo::new(tcp), service)
-                    .with_upgrades()
-                    .await;
+                // A client that goes away mid-request (or mid-handshake) is no error of the simulator's.
+                match tls {
+                    None => {
+                        let _ = http1::Builder::new()
+                            .serve_connection(TokioIo::new(tcp), service)
+                            .with_upgrades()
+                            .await;
+                    }
+                    Some(tls) => {
+                        let Ok(stream) = tls.accept(tcp).await else {
+                            return;
+                        };
+                        let _ = http1::Builder::new()
+                            .serve_connection(TokioIo::new(stream), service)
+                            .with_upgrades()
+                            .await;
+                    }
+                }
             });
         }
     })

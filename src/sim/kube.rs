@@ -59,7 +59,7 @@ pub(crate) struct State {
     pub(crate) pending_deletes: Vec<(Key, Instant)>,
     pub(crate) log: Vec<Logged>,
     /// `(namespace, pod, port)` → where that pod's loopback port is served from, in the simulator.
-    pub(crate) stand_ins: BTreeMap<(String, String, u16), SocketAddr>,
+    pub(crate) stand_ins: BTreeMap<(String, String, u16), super::pod_port::Target>,
 }
 
 /// A simulated cluster's API server. Dropping it stops the server.
@@ -316,15 +316,16 @@ impl KubeApi {
         let state = Arc::new(Mutex::new(state));
         let handler = Arc::new(super::kube_routes::KubeHandler(state.clone()));
         let token = super::guard::random_token("sim-k8s-")?;
-        // The token is not demanded yet: kubectl (client-go) sends no bearer token over plain HTTP, and the
-        // simulated APIs do not serve TLS. `Host` (against DNS rebinding), content types and body sizes are.
+        // Over TLS, as on LKE: clients send their bearer token only there (client-go sends none over plain
+        // HTTP), and every route demands it, as do `Host` (against DNS rebinding), content types and sizes.
+        let tls = super::kube_tls::identity()?;
         let guard = super::http::Guard {
-            token: None,
+            token: Some(token.clone()),
             port: Some(addr.port()),
             bodies: super::http::Bodies::Kubernetes,
         };
-        let server = super::http::serve(listener, handler, guard);
-        super::guard::register_token(&format!("http://{addr}"), &token);
+        let server = super::http::serve_tls(listener, handler, guard, tls.acceptor().clone());
+        super::guard::register_token(&format!("https://{addr}"), &token);
         Ok(KubeApi {
             addr,
             server,
@@ -343,15 +344,27 @@ impl KubeApi {
         lock(&self.state)
     }
 
-    /// `http://127.0.0.1:<port>`.
+    /// `https://127.0.0.1:<port>`.
     pub fn uri(&self) -> String {
-        format!("http://{}", self.addr)
+        format!("https://{}", self.addr)
+    }
+
+    /// The CA the API's serving certificate chains to (DER): a client's root.
+    pub fn ca_der(&self) -> Vec<u8> {
+        super::kube_tls::identity()
+            .map(|t| t.ca_der().to_vec())
+            .unwrap_or_default()
     }
 
     /// Serves port `port` of pod `namespace/pod` from `target`: what a port-forward to that pod
     /// reaches, as if the container listened on the pod's loopback. `pod` may also name a workload
     /// (Deployment, StatefulSet, DaemonSet): then every pod it controls serves the port.
     pub fn stand_in(&self, namespace: &str, pod: &str, port: u16, target: SocketAddr) {
+        self.serve_port(namespace, pod, port, super::pod_port::Target::Addr(target));
+    }
+
+    /// As [`KubeApi::stand_in`], with any [`Target`](super::pod_port::Target) (an in-process handler).
+    pub fn serve_port(&self, namespace: &str, pod: &str, port: u16, target: super::pod_port::Target) {
         lock(&self.state)
             .stand_ins
             .insert((namespace.into(), pod.into(), port), target);

@@ -9,18 +9,17 @@
 //! listening on the pod's loopback: an error on the error channel, as the kubelet writes it, then
 //! the connection closes. The forward ends when the pod side or the client closes.
 
-use std::net::SocketAddr;
 use std::sync::Mutex;
 
+use super::pod_port::{PodIo, Target, dial};
 use bytes::Bytes;
 use futures::{SinkExt, StreamExt};
 use http_body_util::Full;
 use hyper::body::Incoming;
 use hyper_util::rt::TokioIo;
 use serde_json::Value;
+use tokio::io::WriteHalf;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpStream;
-use tokio::net::tcp::OwnedWriteHalf;
 use tokio::sync::mpsc;
 use tokio_tungstenite::WebSocketStream;
 use tokio_tungstenite::tungstenite::Message;
@@ -31,7 +30,7 @@ use super::kube::{State, lock, status};
 use super::kube_spdy;
 
 /// `(namespace, pod or workload, port)` → the stand-in serving it.
-pub(crate) type StandIns = std::collections::BTreeMap<(String, String, u16), SocketAddr>;
+pub(crate) type StandIns = std::collections::BTreeMap<(String, String, u16), Target>;
 
 /// The subprotocol the kubelet speaks for port-forward over WebSocket.
 pub const PROTOCOL: &str = "v4.channel.k8s.io";
@@ -128,7 +127,7 @@ pub(crate) fn upgrade(
     if ports.is_empty() {
         return refuse(400, "BadRequest", "at least one port is required (ports=P)".into());
     }
-    let targets: Vec<(u16, Result<SocketAddr, String>)> = ports.iter().map(|&port| (port, targets(port))).collect();
+    let targets: Vec<(u16, Result<Target, String>)> = ports.iter().map(|&port| (port, targets(port))).collect();
     let on_upgrade = hyper::upgrade::on(&mut req);
     tokio::spawn(async move {
         if let Ok(upgraded) = on_upgrade.await {
@@ -180,14 +179,14 @@ fn spdy(mut req: hyper::Request<Incoming>, targets: kube_spdy::Targets) -> hyper
 /// Where port `port` of a pod is served from: the stand-in registered for the pod, else the one
 /// registered for the workload that controls it; the kubelet's refusal when there is none or the pod
 /// does not run.
-pub(crate) fn target(stand_ins: &StandIns, pod: &Value, port: u16) -> Result<SocketAddr, String> {
+pub(crate) fn target(stand_ins: &StandIns, pod: &Value, port: u16) -> Result<Target, String> {
     let meta = &pod["metadata"];
     let ns = meta["namespace"].as_str().unwrap_or_default().to_string();
     let owner = meta["ownerReferences"]
         .as_array()
         .and_then(|o| o.iter().find(|o| o["controller"] == true))
         .and_then(|o| o["name"].as_str());
-    let at = |name: &str| stand_ins.get(&(ns.clone(), name.to_string(), port)).copied();
+    let at = |name: &str| stand_ins.get(&(ns.clone(), name.to_string(), port)).cloned();
     meta["name"]
         .as_str()
         .and_then(at)
@@ -210,10 +209,10 @@ fn refused(pod: &Value, port: u16) -> String {
 type Ws = WebSocketStream<TokioIo<hyper::upgrade::Upgraded>>;
 
 /// Runs the channels until the pod side or the client closes.
-async fn forward(ws: Ws, targets: Vec<(u16, Result<SocketAddr, String>)>) {
+async fn forward(ws: Ws, targets: Vec<(u16, Result<Target, String>)>) {
     let (mut sink, mut stream) = ws.split();
     let (to_client, mut outgoing) = mpsc::channel::<Vec<u8>>(64);
-    let mut writers: Vec<Option<OwnedWriteHalf>> = Vec::new();
+    let mut writers: Vec<Option<WriteHalf<Box<dyn PodIo>>>> = Vec::new();
     for (i, (port, _)) in targets.iter().enumerate() {
         let [lo, hi] = port.to_le_bytes();
         for ch in [2 * i as u8, 2 * i as u8 + 1] {
@@ -225,12 +224,12 @@ async fn forward(ws: Ws, targets: Vec<(u16, Result<SocketAddr, String>)>) {
     for (i, (_, target)) in targets.into_iter().enumerate() {
         let data = 2 * i as u8;
         let connected = match target {
-            Ok(addr) => TcpStream::connect(addr).await.map_err(|e| format!("dial {addr}: {e}")),
+            Ok(target) => dial(&target).await,
             Err(e) => Err(e),
         };
         match connected {
             Ok(tcp) => {
-                let (mut read, write) = tcp.into_split();
+                let (mut read, write) = tokio::io::split(tcp);
                 writers.push(Some(write));
                 let to_client = to_client.clone();
                 tokio::spawn(async move {

@@ -6,12 +6,10 @@
 //! error stream, and closes both streams when done, as the kubelet's `httpStreamHandler` does.
 
 use std::collections::{BTreeMap, HashMap};
-use std::net::SocketAddr;
 
 use flate2::{Compress, Compression, Decompress, FlushCompress, FlushDecompress};
 use futures::{SinkExt, StreamExt};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
-use tokio::net::TcpStream;
 use tokio::sync::mpsc;
 use tokio_tungstenite::WebSocketStream;
 use tokio_tungstenite::tungstenite::Message;
@@ -254,7 +252,7 @@ fn be32(b: &[u8]) -> u32 {
 }
 
 /// Where each port of the pod leads: its stand-in, or the kubelet's refusal.
-pub(crate) type Targets = Box<dyn Fn(u16) -> Result<SocketAddr, String> + Send>;
+pub(crate) type Targets = Box<dyn Fn(u16) -> Result<super::pod_port::Target, String> + Send>;
 
 /// One forwarded connection's two streams, paired by `requestID`.
 #[derive(Default)]
@@ -341,19 +339,19 @@ where
 /// One forwarded connection: dials the pod's port, copies both ways, then closes both streams (an
 /// error, if any, written to the error stream first).
 async fn forward(
-    target: Result<SocketAddr, String>,
+    target: Result<super::pod_port::Target, String>,
     error: u32,
     stream: u32,
     mut from_client: mpsc::Receiver<Option<Vec<u8>>>,
     out: mpsc::Sender<Vec<u8>>,
 ) {
     let connected = match target {
-        Ok(addr) => TcpStream::connect(addr).await.map_err(|e| format!("dial {addr}: {e}")),
+        Ok(target) => super::pod_port::dial(&target).await,
         Err(e) => Err(e),
     };
     match connected {
         Ok(tcp) => {
-            let (mut pod_read, mut pod_write) = tcp.into_split();
+            let (mut pod_read, mut pod_write) = tokio::io::split(tcp);
             let to_pod = tokio::spawn(async move {
                 while let Some(Some(bytes)) = from_client.recv().await {
                     if pod_write.write_all(&bytes).await.is_err() {

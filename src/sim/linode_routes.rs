@@ -378,12 +378,17 @@ fn kubeconfig(state: &mut State, id: u64) -> Reply {
         .kube_servers
         .get(&label)
         .cloned()
-        .unwrap_or_else(|| "http://127.0.0.1:1".to_string());
+        .unwrap_or_else(|| "https://127.0.0.1:1".to_string());
     // That cluster's API's token (random per API, from the operating system's CSPRNG); a cluster whose API
     // does not run gets a placeholder nothing accepts.
     let token = super::guard::token_for(&server).unwrap_or_else(|| "sim-k8s-no-api".to_string());
+    // The CA of the simulated APIs' serving certificates (made once per simulator process).
+    let ca = match super::kube_tls::identity() {
+        Ok(tls) => base64::engine::general_purpose::STANDARD.encode(tls.ca_pem()),
+        Err(_) => return err(500, None, "the simulator has no TLS identity"),
+    };
     let yaml = format!(
-        "apiVersion: v1\nkind: Config\npreferences: {{}}\nclusters:\n- name: lke{id}\n  cluster:\n    certificate-authority-data: TFMwdExTMUNSVWRKVGlCRFJWSlVTVVpKUTBGVVJTMHRMUzB0Cg==\n    server: {server}\nusers:\n- name: lke{id}-admin\n  user:\n    as-user-extra: {{}}\n    token: {token}\ncontexts:\n- name: lke{id}-ctx\n  context:\n    cluster: lke{id}\n    namespace: default\n    user: lke{id}-admin\ncurrent-context: lke{id}-ctx\n"
+        "apiVersion: v1\nkind: Config\npreferences: {{}}\nclusters:\n- name: lke{id}\n  cluster:\n    certificate-authority-data: {ca}\n    server: {server}\nusers:\n- name: lke{id}-admin\n  user:\n    as-user-extra: {{}}\n    token: {token}\ncontexts:\n- name: lke{id}-ctx\n  context:\n    cluster: lke{id}\n    namespace: default\n    user: lke{id}-admin\ncurrent-context: lke{id}-ctx\n"
     );
     ok(json!({"kubeconfig": base64::engine::general_purpose::STANDARD.encode(yaml)}))
 }

@@ -30,21 +30,33 @@ impl K8sFake {
         ))
     }
 
-    /// The client configuration: plain HTTP, with the bearer token the simulated API demands.
+    /// The client configuration: TLS to the simulator's CA, with the bearer token the simulated API demands.
     pub fn config(&self) -> Config {
         let uri = self.uri().parse().expect("simulator uri");
         let mut config = Config::new(uri);
+        config.root_cert = Some(vec![self.ca_der()]);
         config.auth_info.token = Some(self.token().to_string().into());
         config
     }
 
-    /// A client: plain HTTP, the API's token.
+    /// A client: TLS, the API's token.
     pub fn client(&self) -> Client {
         lkeobs::tls::install_crypto_provider();
         Client::try_from(self.config()).expect("client for the simulator")
     }
 
-    /// The handle under test, built as production builds it (minus TLS).
+    /// A raw HTTP client that trusts the simulator's CA (requests still need the token).
+    #[allow(dead_code)]
+    pub fn http(&self) -> reqwest::Client {
+        lkeobs::tls::install_crypto_provider();
+        let ca = reqwest::Certificate::from_der(&self.ca_der()).expect("the simulator's CA");
+        reqwest::Client::builder()
+            .tls_certs_only([ca])
+            .build()
+            .expect("an HTTP client")
+    }
+
+    /// The handle under test, built as production builds it.
     pub fn k8s(&self) -> K8s {
         K8s::from_config(self.config()).expect("k8s for the simulator")
     }
