@@ -2,6 +2,20 @@
 
 use std::net::Ipv4Addr;
 
+/// The IPv4 ranges that are not the public internet (private, loopback, link-local with the metadata
+/// address, CGNAT, "this network"): what an egress rule to outside destinations excludes.
+pub const NON_PUBLIC_IPV4: [&str; 7] = [
+    "0.0.0.0/8",
+    "10.0.0.0/8",
+    "100.64.0.0/10",
+    "127.0.0.0/8",
+    "169.254.0.0/16",
+    "172.16.0.0/12",
+    "192.168.0.0/16",
+];
+/// The same for IPv6: unique-local, link-local, loopback.
+pub const NON_PUBLIC_IPV6: [&str; 3] = ["fc00::/7", "fe80::/10", "::1/128"];
+
 /// Whether an address can reach a NodeBalancer from outside (not private, loopback, link-local, CGNAT, …).
 pub fn is_public(ip: &Ipv4Addr) -> bool {
     !(ip.is_private()

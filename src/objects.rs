@@ -138,6 +138,14 @@ pub fn is_fleets(labels: &BTreeMap<String, String>, fleet: &str) -> bool {
         && labels.get(FLEET_LABEL).map(String::as_str) == Some(fleet)
 }
 
+/// One address the cluster's API server really answers on (the `kubernetes` Endpoints, where the
+/// Service IP's DNAT leads): what an egress NetworkPolicy for an API watch must name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, serde::Serialize)]
+pub struct ApiServerEndpoint {
+    pub ip: std::net::IpAddr,
+    pub port: u16,
+}
+
 /// Whether a cluster serves the resource metrics API ([`METRICS_APISERVICE`]), and whose it is.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]

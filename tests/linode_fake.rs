@@ -204,7 +204,7 @@ async fn cycle(fake: &LinodeFake, client: &Client) -> Summary {
         version,
         gpu_types,
         tagged_clusters,
-        kubeconfig_server_line: kubeconfig.contains("server: http://127.0.0.1:1\n")
+        kubeconfig_server_line: kubeconfig.contains("server: https://127.0.0.1:1\n")
             && kubeconfig.contains(&format!("name: lke{}-ctx", hub.id)),
         endpoints,
         pools: pools

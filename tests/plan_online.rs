@@ -298,6 +298,8 @@ async fn converged() -> (LinodeFake, Vec<(String, K8sFake)>) {
         ..Default::default()
     };
     for (name, k) in &kubes {
+        // As `up` renders: the egress policies name the API server's real address.
+        inputs.api_server = k.k8s().api_server_endpoints().await.unwrap();
         apply_stack(&k.k8s(), name, &inputs).await;
         if name == "hub" {
             k.set_status(

@@ -182,6 +182,12 @@ async fn evictions_past_the_budget_get_429_and_an_evicted_pod_terminates_until_i
         .expect("still there, terminating");
     assert!(!evicted["metadata"]["deletionTimestamp"].is_null(), "{evicted:#}");
     assert_eq!(evicted["metadata"]["deletionGracePeriodSeconds"], 30);
+    // The eviction spent the one allowed disruption at once; the controller then counts the evicted pod
+    // out (the 429's message quotes its count, as kube-apiserver's does).
+    eventually("the budget counts one healthy pod", || {
+        budget()["status"]["currentHealthy"] == 1
+    })
+    .await;
     let (code, body) = evict(&fake, "obs", &gateway[1]).await;
     assert_eq!(code, 429, "{body:#}");
     assert_eq!(body["reason"], "TooManyRequests");

@@ -8,6 +8,7 @@
 //! `plan` calls [`K8s::dry_run`] for what would be created or changed and [`K8s::list_stale`] for
 //! what `up` would prune; `up` calls [`K8s::apply`], [`K8s::prune`], then the waits.
 
+pub mod api_server;
 pub mod apply;
 pub mod budgets;
 pub mod client;

@@ -114,6 +114,8 @@ pub async fn stacks(
         gateway_address: None,
         firewall_id,
         metrics_api: MetricsApi::Missing,
+        // Read by `live_stack::render` from the cluster.
+        api_server: Vec::new(),
         gpu_runtime: None,
     };
     for c in fleet.clusters() {

@@ -29,6 +29,8 @@ pub(crate) struct Sender {
     pub nodes: Vec<String>,
     /// Why its data does not reach the hub, if it does not.
     pub broken: Option<String>,
+    /// Whether its agents' `k8s_attributes` watch reaches the API server (records carry pod metadata).
+    pub metadata: bool,
 }
 
 fn s(v: &Value) -> &str {
@@ -208,6 +210,10 @@ pub(crate) fn senders(linode: &Mutex<State>, apis: &Apis) -> Vec<Sender> {
                 Some("the hub's gateway pods do not run".to_string())
             } else if let Some(why) = hub.and_then(|h| super::gateway_start::refusal(h)) {
                 Some(why)
+            } else if let Some(why) = hub.and_then(|h| super::data_policies::gateway_link(h)) {
+                Some(why)
+            } else if let Some(why) = hub.and_then(|h| super::data_policies::agent_link(api, h, *is_hub)) {
+                Some(why)
             } else if *is_hub {
                 None
             } else {
@@ -228,6 +234,7 @@ pub(crate) fn senders(linode: &Mutex<State>, apis: &Apis) -> Vec<Sender> {
                     .map(|n| s(&n["metadata"]["name"]).to_string())
                     .collect(),
                 broken,
+                metadata: super::data_policies::agents_watch_the_api(api),
             })
         })
         .collect()

@@ -73,31 +73,44 @@ fn steady(c: &Sender, pod: &str, st: &mut Store, now_ns: u128) {
             st.series.push(Series { labels, samples });
         }
     }
-    let stream = of(&[
+    // The pod's namespace, name and container come from the log file's path; its controller and node only
+    // from the agents' `k8s_attributes` watch of the API server.
+    let mut stream = of(&[
         ("cluster_id", &c.name),
         ("cluster_role", role),
         ("service_name", "app"),
         ("k8s_namespace_name", "default"),
+        ("k8s_pod_name", "app-7d4b9c8f6d-x2v9q"),
     ]);
-    st.log(
-        stream,
-        Entry {
-            ns: now_ns - 2_000_000_000,
-            line: "GET / 200".into(),
-            metadata: of(&[("hub_received_at", pod)]),
-        },
-    );
+    let mut resource = of(&[
+        ("service.name", "app"),
+        ("cluster.id", &c.name),
+        ("cluster.role", role),
+        ("k8s.cluster.name", &c.label),
+        ("hub.received_at", pod),
+    ]);
+    if c.metadata {
+        stream.insert("k8s_deployment_name".into(), "app".into());
+        resource.insert("k8s.deployment.name".into(), "app".into());
+        resource.insert("k8s.namespace.name".into(), "default".into());
+    }
+    // A line every 15 s up to 2 s ago, as a steady service logs: a query whose window ended a moment
+    // before the store answers (a slow request) still finds the lines written before it.
+    for ago_s in [62u128, 47, 32, 17, 2] {
+        st.log(
+            stream.clone(),
+            Entry {
+                ns: now_ns - ago_s * 1_000_000_000,
+                line: "GET / 200".into(),
+                metadata: of(&[("hub_received_at", pod)]),
+            },
+        );
+    }
     st.span(Span {
         trace_id: trace_id(&c.name),
         name: "GET /".into(),
         start_ns: now_ns - 30_000_000_000,
-        resource: of(&[
-            ("service.name", "app"),
-            ("cluster.id", &c.name),
-            ("cluster.role", role),
-            ("k8s.cluster.name", &c.label),
-            ("hub.received_at", pod),
-        ]),
+        resource,
         attributes: Labels::new(),
     });
 }

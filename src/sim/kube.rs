@@ -253,6 +253,9 @@ impl State {
     }
 }
 
+/// The port the control plane listens on behind the `kubernetes` Service's 443.
+pub(crate) const CONTROL_PLANE_PORT: u16 = 6443;
+
 impl State {
     /// A fresh cluster serving the built-in kinds, holding only the namespaces every cluster has
     /// (`default`, `kube-system`, `kube-public`, `kube-node-lease`) and no metrics API.
@@ -277,7 +280,46 @@ impl State {
                 st.write(&namespace, key, json!({"metadata": {"name": ns}}), false);
             }
         }
+        st.control_plane();
         st
+    }
+
+    /// The `kubernetes` Service and its Endpoints: the API server, whose Service IP pods dial and whose
+    /// real address (outside the pod network, as LKE's managed control plane is) the DNAT sends them to.
+    fn control_plane(&mut self) {
+        let address = format!("172.232.{}.{}", fastrand::u8(0..=255), fastrand::u8(1..=254));
+        let (Some(service), Some(endpoints)) =
+            (self.kind_by_name("v1", "Service"), self.kind_by_name("v1", "Endpoints"))
+        else {
+            return;
+        };
+        let key = |plural: &str| {
+            (
+                String::new(),
+                plural.to_string(),
+                "default".to_string(),
+                "kubernetes".to_string(),
+            )
+        };
+        let labels = json!({"component": "apiserver", "provider": "kubernetes"});
+        self.write(
+            &service,
+            key("services"),
+            json!({"apiVersion": "v1", "kind": "Service",
+                   "metadata": {"name": "kubernetes", "namespace": "default", "labels": labels},
+                   "spec": {"type": "ClusterIP", "clusterIP": "10.128.0.1", "clusterIPs": ["10.128.0.1"],
+                            "ports": [{"name": "https", "port": 443, "protocol": "TCP", "targetPort": CONTROL_PLANE_PORT}]}}),
+            false,
+        );
+        self.write(
+            &endpoints,
+            key("endpoints"),
+            json!({"apiVersion": "v1", "kind": "Endpoints",
+                   "metadata": {"name": "kubernetes", "namespace": "default", "labels": {"endpointslice.kubernetes.io/skip-mirror": "true"}},
+                   "subsets": [{"addresses": [{"ip": address}],
+                                "ports": [{"name": "https", "port": CONTROL_PLANE_PORT, "protocol": "TCP"}]}]}),
+            false,
+        );
     }
 }
 

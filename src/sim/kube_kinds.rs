@@ -20,6 +20,7 @@ pub(crate) const BUILTIN: &[(&str, &str, &str, &str, bool)] = &[
     ("", "v1", "configmaps", "ConfigMap", true),
     ("", "v1", "secrets", "Secret", true),
     ("", "v1", "services", "Service", true),
+    ("", "v1", "endpoints", "Endpoints", true),
     ("", "v1", "pods", "Pod", true),
     ("", "v1", "events", "Event", true),
     ("", "v1", "persistentvolumeclaims", "PersistentVolumeClaim", true),

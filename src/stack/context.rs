@@ -24,6 +24,8 @@ pub struct Inputs {
     pub metrics_api: MetricsApi,
     /// What `up` found about the NVIDIA runtime on a GPU cluster (`None`: not looked, as offline).
     pub gpu_runtime: Option<GpuRuntime>,
+    /// The API server's real addresses (the `kubernetes` Endpoints); empty offline.
+    pub api_server: Vec<crate::objects::ApiServerEndpoint>,
 }
 
 /// Whether the cluster has a RuntimeClass whose handler is `nvidia` (LKE-PLATFORM §4).
@@ -73,6 +75,14 @@ pub struct ClusterVars {
     pub label: String,
     pub region: String,
     pub gpu: bool,
+    /// Where the API server really listens (`/32` or `/128` CIDR and port); empty offline.
+    pub api_server: Vec<ApiServerVars>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct ApiServerVars {
+    pub cidr: String,
+    pub port: u16,
 }
 
 #[derive(Debug, Serialize)]
@@ -89,6 +99,9 @@ pub struct StackVars {
 
 #[derive(Debug, Serialize)]
 pub struct SecurityVars {
+    /// What egress rules to the internet exclude (private, loopback, link-local, CGNAT ranges).
+    pub non_public_ipv4: [&'static str; 7],
+    pub non_public_ipv6: [&'static str; 3],
     pub mtls: bool,
     pub gateway_firewall: bool,
     pub grafana_allow_ipv4: Vec<String>,
@@ -98,6 +111,8 @@ pub struct SecurityVars {
 #[derive(Debug, Serialize)]
 pub struct GatewayVars {
     pub external_host: String,
+    /// `external_host` as a one-address CIDR when it is an address (the edges' egress rule); empty otherwise.
+    pub external_cidr: String,
     pub external_placeholder: &'static str,
     pub service_host: &'static str,
     pub firewall_id: String,
@@ -111,6 +126,8 @@ pub struct DestinationVars {
     #[serde(rename = "type")]
     pub kind: String,
     pub endpoint: String,
+    /// The port the exporter dials (the endpoint's, else its scheme's; Datadog's intake is 443).
+    pub port: u16,
     pub site: String,
     pub protocol: String,
     /// The env var (and Secret key) holding the token; empty when there is none.
@@ -182,6 +199,14 @@ pub fn build(fleet: &Fleet, cluster: &Cluster, inputs: &Inputs) -> Context {
             label: naming::cluster_label(&name, cluster.name.get_ref()),
             region: cluster.region.get_ref().clone(),
             gpu: cluster.has_gpu(),
+            api_server: inputs
+                .api_server
+                .iter()
+                .map(|e| ApiServerVars {
+                    cidr: IpNet::from(e.ip).to_string(),
+                    port: e.port,
+                })
+                .collect(),
         },
         images: versions::images(&k8s_version),
         stack: StackVars {
@@ -194,6 +219,8 @@ pub fn build(fleet: &Fleet, cluster: &Cluster, inputs: &Inputs) -> Context {
             gpu_profiling: *fleet.stack.gpu_profiling.get_ref(),
         },
         security: SecurityVars {
+            non_public_ipv4: crate::net::NON_PUBLIC_IPV4,
+            non_public_ipv6: crate::net::NON_PUBLIC_IPV6,
             mtls: fleet.security.mtls,
             gateway_firewall: fleet.security.gateway_firewall,
             grafana_allow_ipv4,
@@ -204,6 +231,12 @@ pub fn build(fleet: &Fleet, cluster: &Cluster, inputs: &Inputs) -> Context {
                 .gateway_address
                 .clone()
                 .unwrap_or_else(|| GATEWAY_PLACEHOLDER.to_string()),
+            external_cidr: inputs
+                .gateway_address
+                .as_deref()
+                .and_then(|a| a.parse::<IpAddr>().ok())
+                .map(|ip| IpNet::from(ip).to_string())
+                .unwrap_or_default(),
             external_placeholder: GATEWAY_PLACEHOLDER,
             service_host: GATEWAY_SERVICE_HOST,
             firewall_id: match (fleet.security.gateway_firewall, inputs.firewall_id) {
@@ -255,8 +288,13 @@ fn destinations(fleet: &Fleet) -> Vec<DestinationVars> {
                     |u| u.as_str().trim_end_matches('/').to_string(),
                 )
             });
+            let port = url::Url::parse(&endpoint)
+                .ok()
+                .and_then(|u| u.port_or_known_default())
+                .unwrap_or(443);
             DestinationVars {
                 id: format!("{exporter}/dest{i}"),
+                port,
                 site: d
                     .site
                     .as_ref()

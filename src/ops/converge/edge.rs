@@ -48,6 +48,8 @@ pub(super) async fn converge(
         firewall_id: None,
         // Found by `stack::apply` when the stack runs an HPA.
         metrics_api: MetricsApi::Missing,
+        // Read by `live_stack::render` from the cluster.
+        api_server: Vec::new(),
         gpu_runtime: gpu_runtime::detect(k8s, &job.cluster).await?,
     };
     let applied = {
