@@ -451,3 +451,59 @@ fn collectors_use_no_deprecated_component_alias() {
     }
     assert!(checked >= 3, "collector configs found: {checked}");
 }
+
+#[test]
+fn the_gateway_dials_its_destinations_ports_on_public_addresses_only() {
+    let docs = documents(&render_stdout("prod", &["--cluster", "hub"]));
+    let egress = find(&docs, "NetworkPolicy", "otel-gateway-egress");
+    let rules = egress["spec"]["egress"].as_sequence().expect("egress rules");
+    let outside = rules
+        .iter()
+        .find(|r| r["to"][0]["ipBlock"]["cidr"] == "0.0.0.0/0")
+        .expect("a rule for outside destinations");
+    let ports: Vec<u64> = outside["ports"]
+        .as_sequence()
+        .expect("ports")
+        .iter()
+        .filter_map(|p| p["port"].as_u64())
+        .collect();
+    // Splunk's 8088, Datadog's 443, the partner's 4317: each once.
+    assert_eq!(ports, [8088, 443, 4317]);
+    let except: Vec<&str> = outside["to"][0]["ipBlock"]["except"]
+        .as_sequence()
+        .expect("except")
+        .iter()
+        .filter_map(Value::as_str)
+        .collect();
+    for range in [
+        "10.0.0.0/8",
+        "169.254.0.0/16",
+        "172.16.0.0/12",
+        "192.168.0.0/16",
+        "127.0.0.0/8",
+        "100.64.0.0/10",
+    ] {
+        assert!(except.contains(&range), "{range} is not excluded: {except:?}");
+    }
+    let v6: Vec<&str> = outside["to"][1]["ipBlock"]["except"]
+        .as_sequence()
+        .expect("v6 except")
+        .iter()
+        .filter_map(Value::as_str)
+        .collect();
+    assert!(v6.contains(&"fe80::/10") && v6.contains(&"fc00::/7"), "{v6:?}");
+    // No other rule of the gateway reaches outside the cluster.
+    assert_eq!(rules.iter().filter(|r| r["to"][0].get("ipBlock").is_some()).count(), 1);
+    // Every lkeobs namespace of the hub denies both directions by default.
+    for ns in ["observability", "monitoring", "observability-hub"] {
+        let deny = docs
+            .iter()
+            .find(|d| {
+                d["kind"] == "NetworkPolicy"
+                    && d["metadata"]["name"] == "default-deny"
+                    && d["metadata"]["namespace"] == ns
+            })
+            .unwrap_or_else(|| panic!("no default-deny in {ns}"));
+        assert_eq!(deny["spec"]["policyTypes"].as_sequence().map(Vec::len), Some(2));
+    }
+}
