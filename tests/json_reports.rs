@@ -1,7 +1,8 @@
 //! The JSON reports (`--output json`) of every command with one, run as a pipeline runs them against
 //! `lkeobs sim` (seeded, so ids repeat), pinned as snapshots with what varies from run to run redacted:
-//! ports, times, durations, the temp folder, the simulator's token, random trace and run ids, pod name
-//! suffixes and the API call counts.
+//! ports, times, durations, the temp folder, the simulator's token, ids and addresses (they follow the order
+//! concurrent creates arrive in), random trace and run ids, pod name suffixes, the counts in probe details and
+//! the API call counts.
 
 mod tooling;
 
@@ -84,9 +85,22 @@ fn run(sim: &Sim, dir: &Path, args: &[&str]) -> (i32, Value) {
 /// Keys whose numbers are times or durations, or counts of polls that depend on timing.
 fn varies(key: &str) -> bool {
     let k = key.to_ascii_lowercase();
-    ["ms", "secs", "seconds", "duration", "elapsed", "latency", "took", "age", "time", "_at", "since", "api_calls"]
-        .iter()
-        .any(|w| k.contains(w))
+    [
+        "ms",
+        "secs",
+        "seconds",
+        "duration",
+        "elapsed",
+        "latency",
+        "took",
+        "age",
+        "time",
+        "_at",
+        "since",
+        "api_calls",
+    ]
+    .iter()
+    .any(|w| k.contains(w))
 }
 
 /// Replaces what varies from run to run in `v` (see the module doc).
@@ -97,6 +111,8 @@ fn redact(v: &mut Value, key: &str, fixed: &[(String, &str)]) {
     // Trace and canary run ids (random hex), and the random suffix of a pod's name.
     let hex = regex::Regex::new(r"\b[0-9a-f]{16,32}\b").expect("regex");
     let pod = regex::Regex::new(r"(-[0-9a-z]{8,10})-[0-9a-z]{5}\b").expect("regex");
+    let number = regex::Regex::new(r"\b\d+(\.\d+)?").expect("regex");
+    let ipv4 = regex::Regex::new(r"\b\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3}\b").expect("regex");
     match v {
         Value::Object(o) => {
             for (k, x) in o.iter_mut() {
@@ -108,6 +124,8 @@ fn redact(v: &mut Value, key: &str, fixed: &[(String, &str)]) {
             }
         }
         Value::Array(a) => a.iter_mut().for_each(|x| redact(x, key, fixed)),
+        // Ids follow the order the concurrent creates reached the simulator.
+        Value::Number(_) if key == "id" || key.ends_with("_id") => *v = Value::String("[ID]".into()),
         Value::Number(n) if varies(key) || n.is_f64() => *v = Value::String("[N]".into()),
         Value::String(s) => {
             let mut t = s.clone();
@@ -115,10 +133,28 @@ fn redact(v: &mut Value, key: &str, fixed: &[(String, &str)]) {
                 t = t.replace(from.as_str(), to);
             }
             let t = port.replace_all(&t, "127.0.0.1:[PORT]");
+            // Node and NodeBalancer addresses follow the same order; loopback stays.
+            let t = ipv4.replace_all(&t, |c: &regex::Captures| {
+                if &c[0] == "127.0.0.1" {
+                    c[0].to_string()
+                } else {
+                    "[IP]".to_string()
+                }
+            });
             let t = hex.replace_all(&t, "[HEX]");
             let t = pod.replace_all(&t, "$1-[POD]");
             let t = stamp.replace_all(&t, "[TIME]");
-            let t = if varies(key) { clock.replace_all(&t, "[DURATION]") } else { t };
+            let t = if varies(key) {
+                clock.replace_all(&t, "[DURATION]")
+            } else {
+                t
+            };
+            // A probe's detail counts what the simulated stores hold at that moment (traces, series, ages).
+            let t = if key == "detail" {
+                number.replace_all(&t, "[N]")
+            } else {
+                t
+            };
             *s = t.into_owned();
         }
         _ => {}
@@ -158,7 +194,17 @@ fn every_commands_json_report_against_lkeobs_sim() {
         ("kubeconfig", vec!["kubeconfig", "--out", &kubeconfig_arg], 0),
         (
             "add_edge",
-            vec!["add-edge", "de-fra-2", "--name", "fra", "--node-type", "g6-standard-1", "--count", "1", "--no-verify"],
+            vec![
+                "add-edge",
+                "de-fra-2",
+                "--name",
+                "fra",
+                "--node-type",
+                "g6-standard-1",
+                "--count",
+                "1",
+                "--no-verify",
+            ],
             0,
         ),
         ("remove_edge", vec!["remove-edge", "fra"], 0),
@@ -176,17 +222,17 @@ fn every_commands_json_report_against_lkeobs_sim() {
 #[test]
 fn the_redaction_keeps_what_is_stable_and_hides_what_varies() {
     let mut v = serde_json::json!({
-        "id": 12, "took_ms": 31, "url": "http://127.0.0.1:4711/v4", "at": "2026-12-07T03:00:00Z",
+        "id": 12, "cluster_id": 7, "ip": "203.0.113.4/32", "took_ms": 31, "url": "http://127.0.0.1:4711/v4", "at": "2026-12-07T03:00:00Z",
         "duration": "1.5s", "name": "hub 2s", "ratio": 0.5, "api_calls": {"GET /x": 3}, "path": "/tmp/x/y",
-        "detail": "trace 2e33c78444ae2f04343304a21a894455, run id b130ceb92d11883f, pod otel-gateway-7478869745-gw84t"
+        "detail": "trace 2e33c78444ae2f04343304a21a894455, run id b130ceb92d11883f, pod otel-gateway-7478869745-gw84t, 2 trace(s) 30s ago"
     });
     redact(&mut v, "", &[("/tmp/x".to_string(), "[DIR]")]);
     assert_eq!(
         v,
         serde_json::json!({
-            "id": 12, "took_ms": "[N]", "url": "http://127.0.0.1:[PORT]/v4", "at": "[TIME]",
+            "id": "[ID]", "cluster_id": "[ID]", "ip": "[IP]/32", "took_ms": "[N]", "url": "http://127.0.0.1:[PORT]/v4", "at": "[TIME]",
             "duration": "[DURATION]", "name": "hub 2s", "ratio": "[N]", "api_calls": "[API_CALLS]", "path": "[DIR]/y",
-            "detail": "trace [HEX], run id [HEX], pod otel-gateway-7478869745-[POD]"
+            "detail": "trace [HEX], run id [HEX], pod otel-gateway-[N]-[POD], [N] trace(s) [N]s ago"
         })
     );
 }
