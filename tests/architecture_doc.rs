@@ -48,7 +48,10 @@ fn architecture_doc_names_every_module_of_the_crate() {
     assert!(declared.len() > 10, "lib.rs declares {declared:?}");
     assert!(named.contains("ops") && named.contains("fleet"), "{named:?}");
     let missing: Vec<&String> = declared.union(&named).filter(|m| !names(&doc, m)).collect();
-    assert!(missing.is_empty(), "docs/architecture.md does not name these modules: {missing:?}");
+    assert!(
+        missing.is_empty(),
+        "docs/architecture.md does not name these modules: {missing:?}"
+    );
 }
 
 #[test]

@@ -33,18 +33,12 @@ fn help_of_the_binary_and_of_every_subcommand() {
 
 /// Bad fleet files, each with what it gets wrong.
 const BAD_FLEETS: [(&str, &str); 8] = [
-    (
-        "syntax",
-        "[fleet]\nname = \"demo\nk8s_version = \"1.33\"\n",
-    ),
+    ("syntax", "[fleet]\nname = \"demo\nk8s_version = \"1.33\"\n"),
     (
         "unknown_keys",
         "[fleet]\nname = \"demo\"\nk8s_version = \"1.33\"\nttl_hours = 4\n\n[hub]\nregoin = \"us-ord\"\npools = [{ type = \"g6-standard-2\", count = 1 }]\n",
     ),
-    (
-        "missing_hub",
-        "[fleet]\nname = \"demo\"\nk8s_version = \"1.33\"\n",
-    ),
+    ("missing_hub", "[fleet]\nname = \"demo\"\nk8s_version = \"1.33\"\n"),
     (
         "names_and_versions",
         "[fleet]\nname = \"Demo--fleet-with-a-very-long-name\"\nk8s_version = 1.33\ntags = [\"x\", \"lkeobs-mine\"]\n\n[hub]\nregion = \"us-ord\"\npools = [{ type = \"g6-standard-2\", count = 1 }]\n\n[edges.hub]\nregion = \"us-east\"\npools = [{ type = \"g6-standard-2\", count = 1 }]\n",

@@ -34,6 +34,9 @@ pub fn skip(what: &str, why: &str) {
         .open(log_path())
         .and_then(|mut f| f.write_all(line.as_bytes()));
     if let Err(e) = written {
-        panic!("the skip of {what} could not be recorded in {}: {e}", log_path().display());
+        panic!(
+            "the skip of {what} could not be recorded in {}: {e}",
+            log_path().display()
+        );
     }
 }
