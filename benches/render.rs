@@ -1,4 +1,4 @@
-//! Benchmark (not a test): `render` of a generated 100-cluster fleet. Target (DESIGN §9): under 200 ms in a release build.
+//! Benchmark (not a test): `render` of a generated 100-cluster fleet. Target: under 200 ms in a release build.
 //! Run with `cargo bench --bench render`; prints in-process and whole-process figures.
 
 use std::fmt::Write as _;

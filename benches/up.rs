@@ -1,5 +1,5 @@
 //! Benchmark (not a test): `lkeobs up --no-verify` against the test fakes (Linode fake + one fake Kubernetes API
-//! per cluster, with controllers) for a hub and N edges, with realistic, time-scaled latencies. Targets (DESIGN §9):
+//! per cluster, with controllers) for a hub and N edges, with realistic, time-scaled latencies. Targets:
 //! wall time within 10% of the critical path, at most 15 Linode API calls per cluster for a no-op re-run, peak
 //! memory under 100 MB with 50 edges. Run with `cargo bench --bench up` (release build of the binary included).
 
@@ -368,7 +368,7 @@ fn main() {
     }
     println!();
     println!(
-        "targets (DESIGN §9): ratio <= 1.10; no-op calls/cluster <= 15; peak memory < 100 MB at N=50 \
+        "targets: ratio <= 1.10; no-op calls/cluster <= 15; peak memory < 100 MB at N=50 \
          (wall includes process start and the one-off preflight/discovery)"
     );
 }

@@ -1,4 +1,4 @@
-//! Every name and tag lkeobs derives from a fleet (DESIGN §3), and the Linode limits they must fit.
+//! Every name and tag lkeobs derives from a fleet, and the Linode limits they must fit.
 
 /// LKE cluster labels: at most 32 characters, `[A-Za-z0-9-]`.
 pub const CLUSTER_LABEL_MAX: usize = 32;

@@ -14,7 +14,7 @@ use tooling::{EXAMPLE_FLEETS, fleet, promtool, render_to, run};
 const KNOWN_METRICS: &[&str] = &[
     // The gateway's internal telemetry, scraped by Prometheus (job `otel-gateway`, hub/20-prometheus.yaml) from its
     // `readers: pull` endpoint: core receiverhelper/exporterhelper documentation.md at v0.159.0, counters with
-    // `_total` (core v0.119.0 #11611; research/OTEL-STACK.md §5.1), gauges bare.
+    // `_total` (core v0.119.0 #11611), gauges bare.
     "otelcol_receiver_accepted_metric_points_total",
     "otelcol_receiver_accepted_log_records_total",
     "otelcol_receiver_accepted_spans_total",

@@ -264,7 +264,7 @@ async fn a_full_cycle_against_the_fake_leaves_nothing_behind() {
 
 #[tokio::test]
 async fn a_full_cycle_with_30_percent_429s_ends_the_same_without_duplicate_creates() {
-    // Real time: each injected 429 asks for Retry-After: 1 and the client really waits.
+    // Real time: each injected 429 asks for Retry-After: 0.050 and the client really waits.
     // (Paused time cannot be used here: it jumps ahead while the runtime idles on socket I/O
     // and fires the request timeouts.)
     let quiet = LinodeFake::start().await;
@@ -272,6 +272,7 @@ async fn a_full_cycle_with_30_percent_429s_ends_the_same_without_duplicate_creat
 
     let fake = LinodeFake::start().await;
     fake.state().faults.rate_limit_percent = 30;
+    fake.state().faults.retry_after = Duration::from_millis(50);
     let client = fake.client();
     let start = tokio::time::Instant::now();
     let summary = cycle(&fake, &client).await;
@@ -295,7 +296,7 @@ async fn a_full_cycle_with_30_percent_429s_ends_the_same_without_duplicate_creat
         "no duplicate firewall create"
     );
     assert!(
-        start.elapsed() >= Duration::from_secs(injected as u64),
+        start.elapsed() >= Duration::from_millis(50 * injected as u64),
         "every Retry-After was honoured"
     );
     assert_eq!(client.api_call_total(), total as u64);

@@ -1,4 +1,4 @@
-//! The live acceptance suite: the README's "Not yet proven on LKE" list as named checks on one small fleet
+//! The live acceptance suite: the "Not yet proven on LKE" list (docs/unproven-on-lke.md) as named checks on one small fleet
 //! (`fleet/ci.toml`), with a cost ceiling before anything is created, a TTL tag for `reap`, teardown
 //! always, proof of zero leftovers and a JUnit file (`target/live-junit.xml`, or `LKEOBS_LIVE_JUNIT`).
 //!

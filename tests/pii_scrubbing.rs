@@ -142,7 +142,7 @@ fn scrub(rules: &[Rule], target: &str, text: &str) -> String {
     String::from_utf8(out).unwrap()
 }
 
-/// (sample, secret that must be gone, marker that must be there) for each README category.
+/// (sample, secret that must be gone, marker that must be there) for each category docs/fleet-file.md lists for pii_scrubbing.
 const SENSITIVE: &[(&str, &str, &str)] = &[
     (
         "user alice.smith+ops@example.co.uk logged in",

@@ -1,5 +1,5 @@
 //! Namespaces carry Pod Security Admission labels their workloads meet, `observability` is
-//! default-deny like `monitoring`, and Prometheus exposes no lifecycle API (issue 11, Low).
+//! default-deny like `monitoring`, and Prometheus exposes no lifecycle API.
 
 mod tooling;
 

@@ -137,7 +137,7 @@ fn payloads() -> Vec<String> {
     let mut p: Vec<String> = [
         "pwned\"",
         "pwned'",
-        // Issue 11: a lone `\r` is a line break to YAML but not to the `indent` filter.
+        // A lone `\r` is a line break to YAML but not to the `indent` filter.
         "\"\r---\rapiVersion: v1\rkind: Namespace\rmetadata:\r  name: pwned\rx: |-\r  y",
         "\"\n---\napiVersion: v1\nkind: Namespace\nmetadata:\n  name: pwned\n",
         "\n---\napiVersion: v1\nkind: Namespace\nmetadata: {name: pwned}\n# ",
@@ -242,75 +242,170 @@ const VERBATIM: [&str; 5] = [
     "stack.persistent_queue",
 ];
 
-#[test]
-fn no_fleet_value_adds_removes_or_breaks_out_of_a_rendered_object() {
-    let renderer = Renderer::new().unwrap();
-    let payloads = payloads();
+/// Whether the pair (fleet string `site`, payload `payload`) is rendered in this run. Under `CI` every pair is
+/// (the full matrix, a few thousand renders); otherwise a deterministic sample: two payloads per string
+/// (`payload == site`, and a stride of 7 through the list, both modulo the payload count) and each payload on
+/// at least one string (`site == payload` modulo the string count), so every string and every payload is
+/// rendered at least once in every fleet.
+fn sampled(full: bool, site: usize, sites: usize, payload: usize, payloads: usize) -> bool {
+    full || payload == site % payloads || payload == (site * 7 + 3) % payloads || site == payload % sites
+}
+
+/// What one worker rendered: renders checked and refused, the strings and payloads it covered.
+#[derive(Default)]
+struct Tally {
+    checked: usize,
+    refused: usize,
+    sites: std::collections::BTreeSet<usize>,
+    payloads: std::collections::BTreeSet<usize>,
+}
+
+/// Renders `name` with every (sampled) hostile value in every string and checks each render, the strings
+/// spread over one worker per core (the full matrix is CPU-bound).
+fn hostile_renders_of(name: &str) {
+    let full = lkeobs::ci::is_ci();
     let started = std::time::Instant::now();
-    let mut checked = 0;
-    let mut refused = 0;
-    for name in EXAMPLE_FLEETS {
-        let original = load(name);
-        let cluster_names: Vec<String> = original.clusters().map(|c| c.name.get_ref().clone()).collect();
-        let expected: Vec<_> = original
-            .clusters()
-            .map(|c| {
-                let mut o = renderer
-                    .render(&original, c, &Inputs::default())
-                    .unwrap()
-                    .objects()
-                    .unwrap();
-                o.sort();
-                o
+    let original = load(name);
+    let sites = strings(&mut original.clone()).len();
+    let payload_count = payloads().len();
+    let workers = std::thread::available_parallelism().map_or(2, |n| n.get()).min(8);
+    let tallies: Vec<Tally> = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..workers)
+            .map(|w| {
+                let original = &original;
+                scope.spawn(move || render_sites(name, original, full, |site| site % workers == w))
             })
             .collect();
-        let sites = strings(&mut original.clone()).len();
-        for site in 0..sites {
-            for payload in &payloads {
-                // An indicator matters where a scalar starts: those replace the value, the rest follow it.
-                let replace = payload.starts_with(['#', '{', '}', '&', '*', '!', '%']);
-                {
-                    let mut fleet = original.clone();
-                    let (path, value) = {
-                        let mut all = strings(&mut fleet);
-                        let (path, s) = &mut all[site];
-                        let value = if replace && !path.ends_with(".type") {
-                            payload.clone()
-                        } else {
-                            format!("{}{payload}", s.get_ref())
-                        };
-                        **s = lkeobs::fleet::spec::spanned(s.span(), value.clone());
-                        (path.clone(), value)
-                    };
-                    let form = rendered_form(&path, &value);
-                    for (i, cluster) in fleet.clusters().enumerate() {
-                        // A cluster's own keys reach that cluster's render only.
-                        if path.starts_with("cluster ") && !path.starts_with(&format!("cluster {}.", cluster_names[i]))
-                        {
-                            continue;
-                        }
-                        let short: String = value.chars().take(80).collect();
-                        let what = format!("{name}/{}: {path} = {short:?}", cluster_names[i]);
-                        checked += 1;
-                        let Ok(rendered) = renderer.render(&fleet, cluster, &Inputs::default()) else {
-                            refused += 1;
-                            continue;
-                        };
-                        // The verbatim keys are the hub's (tags, destinations, retention, queue).
-                        assert_intact(&what, &rendered, &expected[i], &path, &form, i == 0);
-                    }
-                }
-            }
-        }
+        handles
+            .into_iter()
+            .map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
+            .collect()
+    });
+    let checked: usize = tallies.iter().map(|t| t.checked).sum();
+    let refused: usize = tallies.iter().map(|t| t.refused).sum();
+    let sites_seen: std::collections::BTreeSet<usize> = tallies.iter().flat_map(|t| t.sites.iter().copied()).collect();
+    let payloads_seen: std::collections::BTreeSet<usize> =
+        tallies.iter().flat_map(|t| t.payloads.iter().copied()).collect();
+    assert_eq!(
+        sites_seen.len(),
+        sites,
+        "{name}: every fleet string is rendered hostile"
+    );
+    assert_eq!(payloads_seen.len(), payload_count, "{name}: every payload is rendered");
+    if full {
+        assert!(checked >= sites * payload_count, "{name}: {checked} renders checked");
     }
-    assert!(checked > 1000, "{checked} renders checked");
     eprintln!(
-        "{checked} hostile renders checked, {refused} refused, in {:?}",
+        "{name}: {checked} hostile renders checked ({}), {refused} refused, in {:?} on {workers} workers",
+        if full {
+            "full matrix"
+        } else {
+            "sample; CI=true renders all"
+        },
         started.elapsed()
     );
 }
 
-/// The payload of issue 11: a lone `\r` is a line break to YAML but not to the `indent` filter.
+/// Renders the hostile variants of the strings `mine` picks.
+fn render_sites(name: &str, original: &Fleet, full: bool, mine: impl Fn(usize) -> bool) -> Tally {
+    let renderer = Renderer::new().unwrap();
+    let payloads = payloads();
+    let mut tally = Tally::default();
+    let cluster_names: Vec<String> = original.clusters().map(|c| c.name.get_ref().clone()).collect();
+    let expected: Vec<_> = original
+        .clusters()
+        .map(|c| {
+            let mut o = renderer
+                .render(original, c, &Inputs::default())
+                .unwrap()
+                .objects()
+                .unwrap();
+            o.sort();
+            o
+        })
+        .collect();
+    let sites = strings(&mut original.clone()).len();
+    for site in (0..sites).filter(|s| mine(*s)) {
+        for (p, payload) in payloads.iter().enumerate() {
+            if !sampled(full, site, sites, p, payloads.len()) {
+                continue;
+            }
+            tally.sites.insert(site);
+            tally.payloads.insert(p);
+            // An indicator matters where a scalar starts: those replace the value, the rest follow it.
+            let replace = payload.starts_with(['#', '{', '}', '&', '*', '!', '%']);
+            let mut fleet = original.clone();
+            let (path, value) = {
+                let mut all = strings(&mut fleet);
+                let (path, s) = &mut all[site];
+                let value = if replace && !path.ends_with(".type") {
+                    payload.clone()
+                } else {
+                    format!("{}{payload}", s.get_ref())
+                };
+                **s = lkeobs::fleet::spec::spanned(s.span(), value.clone());
+                (path.clone(), value)
+            };
+            let form = rendered_form(&path, &value);
+            for (i, cluster) in fleet.clusters().enumerate() {
+                // A cluster's own keys reach that cluster's render only.
+                if path.starts_with("cluster ") && !path.starts_with(&format!("cluster {}.", cluster_names[i])) {
+                    continue;
+                }
+                let short: String = value.chars().take(80).collect();
+                let what = format!("{name}/{}: {path} = {short:?}", cluster_names[i]);
+                tally.checked += 1;
+                let Ok(rendered) = renderer.render(&fleet, cluster, &Inputs::default()) else {
+                    tally.refused += 1;
+                    continue;
+                };
+                // The verbatim keys are the hub's (tags, destinations, retention, queue).
+                assert_intact(&what, &rendered, &expected[i], &path, &form, i == 0);
+            }
+        }
+    }
+    tally
+}
+
+#[test]
+fn the_sample_covers_every_string_and_every_payload() {
+    for sites in [1, 5, 19, 60] {
+        for payloads in [1, 19, 25] {
+            let pairs: Vec<(usize, usize)> = (0..sites)
+                .flat_map(|s| (0..payloads).map(move |p| (s, p)))
+                .filter(|&(s, p)| sampled(false, s, sites, p, payloads))
+                .collect();
+            for s in 0..sites {
+                assert!(pairs.iter().any(|&(x, _)| x == s), "string {s} of {sites}");
+            }
+            for p in 0..payloads {
+                assert!(pairs.iter().any(|&(_, y)| y == p), "payload {p} of {payloads}");
+            }
+            assert!(pairs.len() <= 2 * sites + payloads, "{} pairs", pairs.len());
+        }
+    }
+    assert!(
+        (0..60).all(|s| (0..19).all(|p| sampled(true, s, 60, p, 19))),
+        "CI renders all"
+    );
+}
+
+#[test]
+fn no_value_of_the_example_fleet_adds_removes_or_breaks_out_of_a_rendered_object() {
+    hostile_renders_of("example");
+}
+
+#[test]
+fn no_value_of_the_prod_fleet_adds_removes_or_breaks_out_of_a_rendered_object() {
+    hostile_renders_of("prod");
+}
+
+#[test]
+fn no_value_of_the_ci_fleet_adds_removes_or_breaks_out_of_a_rendered_object() {
+    hostile_renders_of("ci");
+}
+
+/// A lone `\r` is a line break to YAML but not to the `indent` filter.
 #[test]
 fn datadog_site_with_carriage_returns_adds_no_namespace() {
     let renderer = Renderer::new().unwrap();

@@ -1,4 +1,4 @@
-//! The Kubernetes controllers a node replacement leans on, as the simulator models them (LKE-PLATFORM §9):
+//! The Kubernetes controllers a node replacement leans on, as the simulator models them:
 //! the HPA's bounds, the disruption controller and the Eviction API's 429, kubelets finishing graceful
 //! deletes, the scheduler's cordon rule, pod GC for pods on deleted nodes, and a ReadWriteOnce volume
 //! that detaches before its StatefulSet pod starts on another node.

@@ -67,7 +67,7 @@ async fn converges_through_429s_and_server_errors() {
     let mut state = State::seeded();
     state.faults = Faults {
         rate_limit_percent: 30,
-        retry_after_secs: 1,
+        retry_after: std::time::Duration::from_millis(50),
         server_error_percent: 5,
         ..Faults::default()
     };

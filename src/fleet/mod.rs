@@ -1,4 +1,4 @@
-//! The fleet file: typed spec, span-keeping loader, validation rules and diagnostics (DESIGN §2).
+//! The fleet file: typed spec, span-keeping loader, validation rules and diagnostics (docs/fleet-file.md).
 
 pub mod destination;
 pub mod diag;

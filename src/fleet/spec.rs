@@ -1,4 +1,4 @@
-//! The typed fleet file (DESIGN §2): what a parsed, span-carrying `lkeobs.toml` holds.
+//! The typed fleet file: what a parsed, span-carrying `lkeobs.toml` holds.
 
 use std::ops::Range;
 

@@ -1,4 +1,4 @@
-//! Teardown's cluster-side deletes (DESIGN §5): our LoadBalancer Services and our volumes, each
+//! Teardown's cluster-side deletes (docs/architecture.md, the sweep): our LoadBalancer Services and our volumes, each
 //! waited for until gone, so the cloud controller and the CSI driver release their NodeBalancers
 //! and Linode volumes while the cluster still runs.
 

@@ -175,6 +175,13 @@ fn header_u64(headers: &HeaderMap, name: &str) -> Option<u64> {
     headers.get(name)?.to_str().ok()?.trim().parse().ok()
 }
 
+/// `Retry-After` in seconds: whole (as Linode sends it) or decimal (`0.05`, as the simulator sends it when its
+/// clock runs fast), never negative; an HTTP date or anything else is ignored.
+fn retry_after_header(headers: &HeaderMap) -> Option<Duration> {
+    let secs: f64 = headers.get("retry-after")?.to_str().ok()?.trim().parse().ok()?;
+    (secs.is_finite() && secs >= 0.0).then(|| Duration::from_secs_f64(secs.min(86_400.0 * 365.0)))
+}
+
 /// Time from now until a unix epoch second (zero if it has passed).
 fn until_epoch(epoch_secs: u64) -> Duration {
     let now = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default();
@@ -199,7 +206,7 @@ fn api_error(method: &Method, path: &ApiPath, status: u16, headers: &HeaderMap, 
         Err(_) if looks_html => (Vec::new(), BodyKind::Html),
         Err(_) => (Vec::new(), BodyKind::Other),
     };
-    let retry_after = header_u64(headers, "retry-after").map(Duration::from_secs).or_else(|| {
+    let retry_after = retry_after_header(headers).or_else(|| {
         (status == 429)
             .then(|| header_u64(headers, "x-ratelimit-reset").map(until_epoch))
             .flatten()
@@ -237,5 +244,21 @@ mod tests {
         );
         assert_eq!(e.errors.len(), 1);
         assert_eq!(e.errors[0].field, None);
+    }
+
+    #[test]
+    fn retry_after_in_whole_or_decimal_seconds() {
+        let wait = |v: &'static str| {
+            let mut headers = HeaderMap::new();
+            headers.insert("retry-after", HeaderValue::from_static(v));
+            retry_after_header(&headers)
+        };
+        assert_eq!(wait("2"), Some(Duration::from_secs(2)));
+        assert_eq!(wait(" 0.050 "), Some(Duration::from_millis(50)));
+        assert_eq!(wait("0"), Some(Duration::ZERO));
+        assert_eq!(wait("-1"), None);
+        assert_eq!(wait("NaN"), None);
+        assert_eq!(wait("Wed, 21 Oct 2015 07:28:00 GMT"), None);
+        assert_eq!(retry_after_header(&HeaderMap::new()), None);
     }
 }

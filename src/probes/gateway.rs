@@ -34,7 +34,7 @@ pub async fn health(backend: &Backend) -> Outcome {
 
 /// The counters, summed over every gateway replica, by metric name. Collector 0.159.0 exposes them
 /// through a `readers` pull exporter, which appends `_total` (core v0.119.0, #11611); the regex
-/// accepts both forms (OTEL-STACK §5.1).
+/// accepts both forms.
 pub fn counters_query() -> String {
     "sum by (__name__) ({job=\"otel-gateway\", __name__=~\"otelcol_(receiver_(accepted|refused|failed)|exporter_(sent|send_failed|enqueue_failed))_(spans|metric_points|log_records)(_total)?\"})".to_string()
 }

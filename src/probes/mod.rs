@@ -1,4 +1,4 @@
-//! Verification probes (DESIGN §6), run concurrently: each yields a named outcome per cluster (pass,
+//! Verification probes, run concurrently: each yields a named outcome per cluster (pass,
 //! fail, or skip with a reason), reaching its service through a [`Backend`] (port-forward or URL).
 
 pub mod alerts;

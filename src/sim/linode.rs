@@ -25,8 +25,9 @@ pub const SEEDED_TOKEN: &str = "sim-token-7f3a9c1e5b";
 pub struct Faults {
     /// Share of requests answered 429 with `Retry-After`.
     pub rate_limit_percent: u32,
-    /// `Retry-After` seconds on injected 429s.
-    pub retry_after_secs: u64,
+    /// `Retry-After` on injected 429s (sent in whole seconds, or decimal below one: tests and a fast
+    /// `lkeobs sim` clock ask for milliseconds, which the client honours).
+    pub retry_after: Duration,
     /// Share of requests answered `server_error_status`.
     pub server_error_percent: u32,
     /// Status of injected server errors (503 by default: not an ambiguous answer).
@@ -44,7 +45,7 @@ impl Default for Faults {
     fn default() -> Self {
         Self {
             rate_limit_percent: 0,
-            retry_after_secs: 1,
+            retry_after: Duration::from_secs(1),
             server_error_percent: 0,
             server_error_status: 503,
             lose_next_post_answers: 0,

@@ -1,4 +1,4 @@
-//! The account's rate limits as the Linode API applies them (research/LKE-PLATFORM.md §limits): at most
+//! The account's rate limits as the Linode API applies them: at most
 //! 1600 requests a minute, and 200 a minute for paginated list calls; past either the API answers 429
 //! with `Retry-After` (seconds until the window has room). Every answer carries `X-RateLimit-Limit` and
 //! `X-RateLimit-Remaining`, which lkeobs' limiter reads to slow down before it hits the wall.

@@ -1,5 +1,5 @@
-//! The Linode fake's Kubernetes upgrades and node replacement, as LKE behaves (spec 4.189 and
-//! `research/LKE-PLATFORM.md` §upgrades): `PUT /lke/clusters/{id}` moves `k8s_version` up one minor at a
+//! The Linode fake's Kubernetes upgrades and node replacement, as LKE is documented to behave (spec 4.189 and
+//! linodego): `PUT /lke/clusters/{id}` moves `k8s_version` up one minor at a
 //! time and never down, and only the control plane takes it; a node carries the version its cluster had
 //! when the node was made, so existing nodes keep the old one until recycled (`POST …/recycle` on the
 //! cluster, a pool or one node replaces nodes with new Linodes) or replaced (`DELETE …/nodes/{id}`

@@ -87,7 +87,7 @@ pub(crate) fn handle(state: &mut State, request: &Request) -> Reply {
         logged.injected = Some(429);
         state.log.push(logged);
         return api_error(429, None, "Too Many Requests")
-            .insert_header("Retry-After", faults.retry_after_secs.to_string().as_str())
+            .insert_header("Retry-After", retry_after_value(faults.retry_after).as_str())
             .insert_header("X-RateLimit-Limit", "1600")
             .insert_header("X-RateLimit-Remaining", "0");
     }
@@ -391,4 +391,13 @@ fn kubeconfig(state: &mut State, id: u64) -> Reply {
         "apiVersion: v1\nkind: Config\npreferences: {{}}\nclusters:\n- name: lke{id}\n  cluster:\n    certificate-authority-data: {ca}\n    server: {server}\nusers:\n- name: lke{id}-admin\n  user:\n    as-user-extra: {{}}\n    token: {token}\ncontexts:\n- name: lke{id}-ctx\n  context:\n    cluster: lke{id}\n    namespace: default\n    user: lke{id}-admin\ncurrent-context: lke{id}-ctx\n"
     );
     ok(json!({"kubeconfig": base64::engine::general_purpose::STANDARD.encode(yaml)}))
+}
+
+/// A `Retry-After` value: whole seconds as Linode sends them, or decimal seconds below one (`0.05`).
+fn retry_after_value(wait: std::time::Duration) -> String {
+    if wait.subsec_millis() == 0 || wait.as_secs() > 0 {
+        wait.as_secs().to_string()
+    } else {
+        format!("{:.3}", wait.as_secs_f64())
+    }
 }

@@ -88,6 +88,8 @@ impl Sim {
         state.faults.server_error_percent = percent(options.fail_5xx);
         state.faults.lose_next_post_answers = options.lose_answers;
         state.faults.lost_answer_delay = LOST_ANSWER_DELAY;
+        // An injected 429 asks for one second of the simulator's clock, as fast as its LKE runs.
+        state.faults.retry_after = Duration::from_secs_f64(1.0 / options.speed.max(1.0));
         if options.speed >= 30.0 {
             state.kubeconfig_retry_after_secs = 0;
         }

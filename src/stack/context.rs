@@ -28,7 +28,7 @@ pub struct Inputs {
     pub api_server: Vec<crate::objects::ApiServerEndpoint>,
 }
 
-/// Whether the cluster has a RuntimeClass whose handler is `nvidia` (LKE-PLATFORM §4).
+/// Whether the cluster has a RuntimeClass whose handler is `nvidia` (whether LKE has one is unproven: docs/unproven-on-lke.md).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum GpuRuntime {
     /// The name of a RuntimeClass with handler `nvidia`: the DCGM exporter runs with it.

@@ -7,7 +7,7 @@ use serde_yaml_ng::Value;
 
 use super::render::{RenderError, RenderedCluster};
 
-/// Linode's smallest volume: smaller claims are rounded up (research/LKE-PLATFORM.md §6).
+/// Linode's smallest volume: smaller claims are rounded up.
 pub const MIN_VOLUME_GIB: u64 = 10;
 
 /// One StatefulSet volume claim template: a volume per replica.

@@ -1,4 +1,4 @@
-//! Every container image lkeobs deploys, pinned in this one place (README "Component versions" explains each choice).
+//! Every container image lkeobs deploys, pinned in this one place (docs/stack.md, "Component versions", explains each choice).
 
 use serde::Serialize;
 
@@ -15,7 +15,7 @@ pub struct Images {
     pub metrics_server: String,
 }
 
-/// OpenTelemetry Collector contrib: newest release reviewed in research/OTEL-STACK.md; configs use its snake_case component names.
+/// OpenTelemetry Collector contrib: newest release reviewed (docs/stack.md); configs use its snake_case component names.
 pub const OTELCOL: &str = "otel/opentelemetry-collector-contrib:0.159.0";
 /// The collector project's load generator at the collector's own version (`lkeobs loadtest`); the
 /// flags lkeobs passes are checked against this version's (`ops::loadtest::job::TELEMETRYGEN_FLAGS`).
@@ -31,8 +31,8 @@ pub const GRAFANA: &str = "grafana/grafana:13.2.0";
 /// NVIDIA DCGM exporter 4.x for GPU pools.
 pub const DCGM_EXPORTER: &str = "nvcr.io/nvidia/k8s/dcgm-exporter:4.2.3-4.1.3-ubuntu22.04";
 
-/// metrics-server, deployed where an HPA runs and no metrics API exists (LKE ships none, research
-/// §7). Its compatibility matrix (README): 0.8.x for Kubernetes 1.31+, 0.9.x for 1.34+ (0.9.0's
+/// metrics-server, deployed where an HPA runs and no metrics API exists (LKE ships none).
+/// Its compatibility matrix (metrics-server's README): 0.8.x for Kubernetes 1.31+, 0.9.x for 1.34+ (0.9.0's
 /// manifests are 0.8.1's with another image). So v0.8.1 (the newest 0.8) below 1.34, v0.9.0 from it.
 const METRICS_SERVER: [(u32, &str); 2] = [(31, "v0.8.1"), (34, "v0.9.0")];
 const METRICS_SERVER_REPO: &str = "registry.k8s.io/metrics-server/metrics-server";

@@ -1,10 +1,10 @@
-//! The README's "Not yet proven on LKE" list as named items, and the order the suite runs them in on one
+//! The "Not yet proven on LKE" list (docs/unproven-on-lke.md) as named items, and the order the suite runs them in on one
 //! fleet: safety first (cost ceiling), then `up`, the items, teardown and the leftover proof.
 
 use crate::harness::Harness;
 use crate::{changes, gpu, platform, safety, stack};
 
-/// Every item: its id (the JUnit class) and the README bullet it proves.
+/// Every item: its id (the JUnit class) and the docs/unproven-on-lke.md bullet it proves.
 pub const ITEMS: [(&str, &str); 13] = [
     ("probes-over-port-forward", "Probes over port-forward"),
     ("account-capabilities", "Account capabilities and GPU availability"),

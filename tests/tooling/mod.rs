@@ -18,6 +18,7 @@ pub fn fleet(name: &str) -> PathBuf {
 pub const EXAMPLE_FLEETS: [&str; 3] = ["example", "prod", "ci"];
 
 pub mod hermetic;
+pub mod skips;
 
 /// The lkeobs binary in a sandbox of its own ([`hermetic::Sandbox`]): an empty environment (no colour, no
 /// inherited fleet, token, API URL or `CI`), HOME, KUBECONFIG and XDG folders in a fresh folder, run from the
@@ -43,16 +44,14 @@ pub fn tool(env_var: &str, name: &str) -> Option<PathBuf> {
     std::env::split_paths(&path).map(|d| d.join(name)).find(|p| p.is_file())
 }
 
-/// Returns the tool or, when it is missing, skips loudly (None) — or panics under CI.
+/// Returns the tool or, when it is missing, records the skip ([`skips::skip`]) and returns None — or panics under CI.
 pub fn require_tool(env_var: &str, name: &str, install_hint: &str) -> Option<PathBuf> {
     match tool(env_var, name) {
         Some(p) => Some(p),
-        None if in_ci() => {
-            panic!("{name} is required under CI but was not found (set {env_var} or put it on PATH; {install_hint})")
-        }
         None => {
-            eprintln!(
-                "\n*** SKIPPED: {name} not found (set {env_var} or put it on PATH; {install_hint}). CI=true makes this a failure. ***\n"
+            skips::skip(
+                name,
+                &format!("not found (set {env_var} or put it on PATH; {install_hint})"),
             );
             None
         }

@@ -1,4 +1,4 @@
-//! Edits fleet-file text for `add-edge` and `remove-edge` (DESIGN §1–§2): comments, blank lines and order are kept
+//! Edits fleet-file text for `add-edge` and `remove-edge`: comments, blank lines and order are kept
 //! byte-for-byte, and every result is validated with the fleet's own rules before it is returned.
 
 mod doc;
