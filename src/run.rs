@@ -111,26 +111,13 @@ pub(crate) fn dispatch(ctx: &Ctx, runtime: &tokio::runtime::Runtime, command: &C
             .block_on(commands::validate::run(ctx, args))
             .map(|r| emit(p, &r)),
         Command::Render(args) => commands::render::run(ctx, args).map(|r| emit(p, &r)),
-        Command::Plan(args) => {
-            let options = commands::plan::Options {
-                offline: args.offline,
-                detailed_exitcode: args.detailed_exitcode,
-                max_monthly_cost: args.max_monthly_cost,
-            };
-            runtime
-                .block_on(commands::plan::run(ctx, &options))
-                .map(|r| emit(p, &r))
-        }
+        Command::Plan(args) => runtime
+            .block_on(commands::plan::run(ctx, &commands::plan::options(args)))
+            .map(|r| emit(p, &r)),
         // `up --dry-run` is `plan` (online).
-        Command::Up(args) if args.dry_run => {
-            let options = commands::plan::Options {
-                max_monthly_cost: args.max_monthly_cost,
-                ..Default::default()
-            };
-            runtime
-                .block_on(commands::plan::run(ctx, &options))
-                .map(|r| emit(p, &r))
-        }
+        Command::Up(args) if args.dry_run => runtime
+            .block_on(commands::plan::run(ctx, &commands::plan::dry_run_options(args)))
+            .map(|r| emit(p, &r)),
         Command::Up(args) => runtime
             .block_on(interruptible(commands::up::run(ctx, args)))
             .map(|r| emit(p, &r)),

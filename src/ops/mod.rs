@@ -14,6 +14,7 @@ pub mod gateway_firewall;
 pub mod gpu_runtime;
 pub mod live_stack;
 pub mod loadtest;
+pub mod plan;
 pub mod rounds;
 pub mod sweep;
 pub mod upgrade;

@@ -29,14 +29,14 @@ use tokio::time::Instant;
 pub use crate::ops::gateway_firewall::FirewallReport;
 pub use report::{ClusterReport, Gateway, Grafana, Report, Stage, Verification};
 
-use super::{Ctx, cost, discover, gateway_firewall};
+use super::{Ctx, cost, gateway_firewall, plan};
 use crate::fleet::{Cluster, Fleet, Loaded, Role};
 use crate::k8s::K8s;
 use crate::linode::Client;
 use crate::ops::upgrade::Gate;
 use crate::pki::Ca;
 use crate::plan::cost::Budget;
-use crate::plan::{self, ClusterPlan, ObservedCluster};
+use crate::plan::{ClusterPlan, ObservedCluster};
 use crate::stack::Renderer;
 use crate::ui::progress::{Mode, Progress};
 use crate::{Error, naming};
@@ -143,10 +143,8 @@ pub async fn converge(ctx: &Ctx, loaded: &Loaded, opts: &Options) -> Result<Repo
     let client = ctx.require_linode("up")?;
     // Everything that can be checked is checked before the first write.
     let destinations = inputs::destination_tokens(&ctx.env, loaded)?;
-    discover::preflight(&client, loaded).await?;
-    let observed = discover::observe(&client, fleet).await?;
-    discover::check_versions(loaded, &observed)?;
-    let plan = plan::online(fleet, &observed, &renderer)?;
+    let planned = plan::compute(ctx, &client, loaded, &renderer, plan::Objects::LeaveToApply).await?;
+    let (observed, plan) = (planned.observed, planned.plan);
     if !plan.problems.is_empty() {
         return Err(Error::Runtime(format!(
             "nothing was changed: {}",
