@@ -39,11 +39,20 @@ pub async fn compute(
     discover::preflight(client, loaded).await?;
     let observed = discover::observe(client, &loaded.fleet).await?;
     discover::check_versions(loaded, &observed)?;
-    let mut plan = plan::online(&loaded.fleet, &observed, renderer)?;
+    let expires = expiry(&loaded.fleet, &observed)?;
+    let mut plan = plan::online(&loaded.fleet, &observed, renderer, expires)?;
     if objects == Objects::Compare {
         compare::stacks(client, &loaded.fleet, &observed, &mut plan, renderer, ctx.deadline()).await?;
     }
     Ok(Planned { observed, plan })
+}
+
+/// The fleet's expiry for the plan's requests: the one its clusters carry, else now + `ttl`.
+fn expiry(fleet: &crate::fleet::Fleet, observed: &Observed) -> Result<Option<u64>, Error> {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_err(|e| Error::Internal(format!("the clock is before 1970: {e}")))?;
+    plan::expiry(fleet, observed, now).map_err(Error::Usage)
 }
 
 /// What `plan` prints: the plan, its monthly cost, the fleet's security warnings and the API calls it took.
@@ -135,7 +144,8 @@ pub async fn run(ctx: &Ctx, args: &Options) -> Result<Report, Error> {
             } else {
                 "no Linode token".into()
             };
-            (plan::offline(&loaded.fleet, &renderer)?, Cost::offline(&why))
+            let expires = expiry(&loaded.fleet, &Observed::default())?;
+            (plan::offline(&loaded.fleet, &renderer, expires)?, Cost::offline(&why))
         }
         Ok(client) => {
             let planned = compute(ctx, &client, &loaded, &renderer, Objects::Compare).await?;

@@ -4,6 +4,7 @@
 //! the edges' nodes are known; every step idempotent, so a re-run resumes from whatever the account holds.
 
 mod cluster;
+mod done;
 mod edge;
 mod finish;
 mod hub;
@@ -16,6 +17,7 @@ mod upgrade_step;
 mod upgrade_text;
 mod verify;
 
+
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::Ipv4Addr;
 use std::sync::Arc;
@@ -27,6 +29,7 @@ use tokio::task::JoinSet;
 use tokio::time::Instant;
 
 pub use crate::ops::gateway_firewall::FirewallReport;
+pub use done::Done;
 pub use report::{ClusterReport, Gateway, Grafana, Report, Stage, Verification};
 
 use super::{Ctx, cost, gateway_firewall, plan};
@@ -127,8 +130,12 @@ pub(crate) struct Job {
     /// `add-edge`: the hub's stack is not converged; only read (gateway address, CA), plus the new edge's
     /// gateway credential with mTLS.
     pub read_only: bool,
-    /// The fleet's expiry (`ttl`), for the tags.
-    pub expires: Option<u64>,
+}
+
+/// Why `up` refuses a plan before its first write: the problems it lists (resources with the fleet's
+/// names that are not its own, moves LKE cannot make).
+pub(crate) fn refusal(plan: &crate::plan::Plan) -> Option<Error> {
+    (!plan.problems.is_empty()).then(|| Error::Runtime(format!("nothing was changed: {}", plan.problems.join("; "))))
 }
 
 /// Converges the account to the fleet file and returns the report; clusters that failed and failed probes
@@ -145,11 +152,8 @@ pub async fn converge(ctx: &Ctx, loaded: &Loaded, opts: &Options) -> Result<Repo
     let destinations = inputs::destination_tokens(&ctx.env, loaded)?;
     let planned = plan::compute(ctx, &client, loaded, &renderer, plan::Objects::LeaveToApply).await?;
     let (observed, plan) = (planned.observed, planned.plan);
-    if !plan.problems.is_empty() {
-        return Err(Error::Runtime(format!(
-            "nothing was changed: {}",
-            plan.problems.join("; ")
-        )));
+    if let Some(refused) = refusal(&plan) {
+        return Err(refused);
     }
     if let Some(budget) = Budget::resolve(opts.max_monthly_cost, fleet) {
         let cost = cost::price(&client, fleet, Some(&observed.clusters), &renderer).await?;
@@ -164,7 +168,6 @@ pub async fn converge(ctx: &Ctx, loaded: &Loaded, opts: &Options) -> Result<Repo
             "the hub of fleet {name:?} does not exist yet: run `lkeobs up` first"
         )));
     }
-    let expires = inputs::expiry(fleet, &observed)?;
     let deadline = ctx.deadline().unwrap_or_else(|| Instant::now() + DEFAULT_BUDGET);
 
     // Which clusters this run works on; the others' node addresses stay in the firewall as discovered.
@@ -197,14 +200,12 @@ pub async fn converge(ctx: &Ctx, loaded: &Loaded, opts: &Options) -> Result<Repo
             plan: cp.clone(),
             observed: have,
             read_only,
-            expires,
         });
     }
 
     // The firewall comes first: the hub's gateway Service names it from its first apply.
     let fw = if fleet.security.gateway_firewall {
-        let known: Vec<Ipv4Addr> = observed_ips.values().flatten().copied().collect();
-        Some(gateway_firewall::ensure(&client, fleet, observed.firewall.as_ref(), &known, expires).await?)
+        Some(gateway_firewall::ensure(&client, observed.firewall.as_ref(), plan.firewall.as_ref()).await?)
     } else {
         None
     };

@@ -80,7 +80,7 @@ pub struct ClusterReport {
     pub seconds: f64,
     /// What this run changed (empty: nothing).
     #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub changes: Vec<String>,
+    pub changes: Vec<super::done::Done>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
     /// Its Kubernetes upgrade in this run.
