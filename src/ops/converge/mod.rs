@@ -17,6 +17,9 @@ mod upgrade_step;
 mod upgrade_text;
 mod verify;
 
+#[cfg(test)]
+mod plan_contract_tests;
+
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::Ipv4Addr;
