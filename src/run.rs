@@ -124,42 +124,18 @@ pub(crate) fn dispatch(ctx: &Ctx, runtime: &tokio::runtime::Runtime, command: &C
         Command::AddEdge(args) => runtime
             .block_on(interruptible(commands::add_edge::run(ctx, args)))
             .map(|r| emit(p, &r)),
-        Command::Verify(args) => {
-            let options = commands::verify::Options {
-                canary: args.canary,
-                junit: args.junit.clone(),
-                wait: args.wait,
-                passes: args.passes,
-            };
-            runtime
-                .block_on(interruptible(commands::verify::run(ctx, &options)))
-                .map(|r| emit(p, &r))
-        }
+        Command::Verify(args) => runtime
+            .block_on(interruptible(commands::verify::run(ctx, args)))
+            .map(|r| emit(p, &r)),
         Command::Reap(args) => runtime.block_on(commands::reap::run(ctx, args)).map(|r| emit(p, &r)),
         Command::RemoveEdge(args) => runtime
             .block_on(commands::remove_edge::run(ctx, args))
             .map(|r| emit(p, &r)),
         Command::Status => runtime.block_on(commands::status::run(ctx)).map(|r| emit(p, &r)),
         // Not `interruptible`: the command races Ctrl-C itself, so that it can remove its Jobs first.
-        Command::Loadtest(args) => {
-            let args = commands::loadtest::Args {
-                edges: args.edges.clone(),
-                options: ops::loadtest::Options {
-                    rates: ops::loadtest::Rates {
-                        traces: args.traces_per_sec,
-                        metrics: args.metrics_per_sec,
-                        logs: args.logs_per_sec,
-                    },
-                    duration: args.duration,
-                    max_refused_percent: args.max_refused_percent,
-                    progress: crate::ui::progress::Mode::detect(),
-                    deadline: None,
-                },
-            };
-            runtime
-                .block_on(commands::loadtest::run(ctx, &args, stop_signal()))
-                .map(|r| emit(p, &r))
-        }
+        Command::Loadtest(args) => runtime
+            .block_on(commands::loadtest::run(ctx, args, stop_signal()))
+            .map(|r| emit(p, &r)),
         Command::Teardown => runtime.block_on(commands::teardown::run(ctx)).map(|r| emit(p, &r)),
         Command::Kubeconfig(args) => runtime
             .block_on(commands::kubeconfig::run(ctx, args))

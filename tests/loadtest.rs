@@ -10,7 +10,7 @@ mod tooling;
 
 use std::time::Duration;
 
-use lkeobs::commands::loadtest::{self, Args};
+use lkeobs::ops::loadtest::fleet::{self as loadtest, FleetOptions as Args};
 use lkeobs::error::exit;
 use lkeobs::linode::Token;
 use lkeobs::ops::loadtest::{Options, Rates};

@@ -2,6 +2,7 @@
 //! several commands use — discovery, comparison, the fleet's cost, connecting to clusters, certificates and edge credentials,
 //! the gateway firewall, convergence, deleting what a fleet owns, verification rounds.
 
+pub mod add_edge;
 pub mod certs;
 pub mod compare;
 pub mod connect;
@@ -12,12 +13,20 @@ pub mod edge_auth;
 pub mod environment;
 pub mod gateway_firewall;
 pub mod gpu_runtime;
+pub mod kubeconfig;
 pub mod live_stack;
 pub mod loadtest;
 pub mod plan;
+pub mod reap;
+pub mod remove_edge;
+pub mod render;
 pub mod rounds;
+pub mod status;
 pub mod sweep;
+pub mod teardown;
 pub mod upgrade;
+pub mod validate;
+pub mod verify;
 
 use std::path::PathBuf;
 use std::sync::{Arc, OnceLock};

@@ -20,7 +20,6 @@ mod verify;
 #[cfg(test)]
 mod plan_contract_tests;
 
-
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::Ipv4Addr;
 use std::sync::Arc;
@@ -133,6 +132,12 @@ pub(crate) struct Job {
     /// `add-edge`: the hub's stack is not converged; only read (gateway address, CA), plus the new edge's
     /// gateway credential with mTLS.
     pub read_only: bool,
+}
+
+/// Runs `up`: loads the fleet file and converges the account to it.
+pub async fn run(ctx: &Ctx, opts: &Options) -> Result<Report, Error> {
+    let loaded = ctx.load_fleet_to_apply()?;
+    converge(ctx, &loaded, opts).await
 }
 
 /// Why `up` refuses a plan before its first write: the problems it lists (resources with the fleet's
