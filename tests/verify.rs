@@ -7,9 +7,9 @@ mod support;
 use std::path::Path;
 use std::time::Duration;
 
-use lkeobs::ops::verify::{self, Options};
 use lkeobs::error::exit;
 use lkeobs::linode::Token;
+use lkeobs::ops::verify::{self, Options};
 use lkeobs::ops::{Ctx, LinodeAccess, Paths};
 use lkeobs::ui::Printer;
 use probes_fixtures::{FLEET, HubBackends, deploy, fleet, mount_hub_backends, proxied};

@@ -9,7 +9,7 @@ use crate::Error;
 use crate::k8s::K8s;
 use crate::objects::CLIENT_TLS_SECRET;
 use crate::objects::MetricsApi;
-use crate::ops::certs::{self, CertAction};
+use crate::ops::converge::certs::{self, CertAction};
 use crate::ops::edge_auth;
 use crate::ops::gpu_runtime;
 use crate::stack::Inputs;

@@ -3,6 +3,7 @@
 //! stack), the hub publishing its gateway address and CA to the edges, the gateway firewall re-synced once
 //! the edges' nodes are known; every step idempotent, so a re-run resumes from whatever the account holds.
 
+pub mod certs;
 mod cluster;
 mod done;
 mod edge;
@@ -13,6 +14,7 @@ mod local_files;
 mod report;
 mod stack;
 mod tasks;
+pub mod upgrade;
 mod upgrade_step;
 mod upgrade_text;
 mod verify;
@@ -38,7 +40,7 @@ use super::{Ctx, cost, gateway_firewall, plan};
 use crate::fleet::{Cluster, Fleet, Loaded, Role};
 use crate::k8s::K8s;
 use crate::linode::Client;
-use crate::ops::upgrade::Gate;
+use crate::ops::converge::upgrade::Gate;
 use crate::pki::Ca;
 use crate::plan::cost::Budget;
 use crate::plan::{ClusterPlan, ObservedCluster};

@@ -6,8 +6,8 @@ use serde::Serialize;
 use crate::fleet::Role;
 use crate::linode::ApiCalls;
 use crate::objects;
+use crate::ops::converge::upgrade::{Status, UpgradeReport};
 use crate::ops::gateway_firewall::FirewallReport;
-use crate::ops::upgrade::{Status, UpgradeReport};
 use crate::ui::{Failure, Outcome};
 
 /// The steps of one cluster, in order.

@@ -13,8 +13,8 @@ use super::{EdgeNodes, HubState, Job, NodeAddresses, Shared, cluster, edge, hub,
 use crate::fleet::Role;
 use crate::k8s::K8s;
 use crate::linode::Firewall;
+use crate::ops::converge::upgrade::Turn;
 use crate::ops::gateway_firewall as firewall;
-use crate::ops::upgrade::Turn;
 use crate::{Error, naming};
 
 /// One cluster's outcome and what the end of the run needs from it.
