@@ -1,4 +1,4 @@
-//! The top-level error and the one place that maps errors to exit codes (DESIGN §1).
+//! The top-level error and the one place that maps errors to exit codes.
 
 use crate::fleet::FleetError;
 use crate::stack::render::RenderError;

@@ -1,5 +1,5 @@
 //! `lkeobs reap [--dry-run]`: find every fleet on the account whose `lkeobs-expires-<unix-seconds>` tag has
-//! passed and tear it down (DESIGN §5); no fleet file needed, only tags.
+//! passed and tear it down; no fleet file needed, only tags.
 
 use std::collections::BTreeMap;
 

@@ -4,9 +4,11 @@
 
 use std::collections::BTreeSet;
 
+use futures::{StreamExt as _, TryStreamExt as _};
 use serde::Serialize;
 
 use crate::fleet::Role;
+use crate::k8s::K8s;
 use crate::ops::{Ctx, connect, discover};
 use crate::plan::is_ours;
 use crate::probes::Backends;
@@ -90,6 +92,83 @@ pub struct FirewallStatus {
     pub unexpected: Vec<String>,
 }
 
+/// Clusters whose Kubernetes API `status` reads at once.
+const FAN_OUT: usize = 8;
+
+/// One cluster as `status` found it.
+struct Found {
+    status: ClusterStatus,
+    /// An edge's node addresses (for the firewall drift).
+    edge_ips: Vec<String>,
+    /// The hub's API and its gateway address.
+    hub: Option<(K8s, Option<String>)>,
+}
+
+/// Reads one cluster: its Linode state from discovery, then its stack pods (and, for the hub, the gateway
+/// address) through its Kubernetes API.
+async fn cluster_status(
+    client: &crate::linode::Client,
+    name: &str,
+    c: &crate::fleet::Cluster,
+    observed: &crate::plan::Observed,
+) -> Result<Found, Error> {
+    let label = naming::cluster_label(name, c.name.get_ref());
+    let mut found = Found {
+        status: ClusterStatus {
+            name: c.name.get_ref().clone(),
+            label: label.clone(),
+            state: ClusterState::Missing,
+            id: None,
+            k8s_version: None,
+            upgrading_to: None,
+            nodes: 0,
+            nodes_ready: 0,
+            pods: None,
+            freshness: None,
+            note: None,
+        },
+        edge_ips: Vec::new(),
+        hub: None,
+    };
+    let st = &mut found.status;
+    let Some(o) = observed.clusters.iter().find(|o| o.cluster.label == label) else {
+        return Ok(found);
+    };
+    st.id = Some(o.cluster.id);
+    if !is_ours(&o.cluster.tags, name) {
+        st.state = ClusterState::NotOurs;
+        return Ok(found);
+    }
+    st.state = ClusterState::Exists;
+    st.k8s_version = Some(o.cluster.k8s_version.clone());
+    st.upgrading_to = o
+        .cluster
+        .tags
+        .iter()
+        .find_map(|t| crate::naming::parse_upgrade_tag(t))
+        .map(str::to_string);
+    let nodes: Vec<_> = o.pools.iter().flat_map(|p| p.nodes.iter()).collect();
+    st.nodes = nodes.len();
+    st.nodes_ready = nodes.iter().filter(|n| n.is_ready()).count();
+    if c.role == Role::Edge {
+        found.edge_ips = o.node_ipv4.iter().map(|ip| ip.to_string()).collect();
+    }
+    match connect::connect(client, o.cluster.id).await? {
+        Err(why) => st.note = Some(why),
+        Ok(k8s) => {
+            match k8s.fleet_pods_ready(name).await {
+                Ok(p) => st.pods = Some(p),
+                Err(e) => st.note = Some(e.to_string()),
+            }
+            if c.role == Role::Hub {
+                let gateway = connect::gateway_address(&k8s).await.unwrap_or(None);
+                found.hub = Some((k8s, gateway));
+            }
+        }
+    }
+    Ok(found)
+}
+
 /// Runs `status`.
 pub async fn run(ctx: &Ctx) -> Result<Report, Error> {
     let loaded = ctx.load_fleet()?;
@@ -105,58 +184,25 @@ pub async fn run(ctx: &Ctx) -> Result<Report, Error> {
         firewall: None,
         api_calls: Default::default(),
     };
+    // Every cluster at once, at most FAN_OUT connecting at a time; the report keeps the fleet's order.
+    let mut found: Vec<(usize, Found)> = futures::stream::iter(fleet.clusters().enumerate())
+        .map(|(i, c)| {
+            let (client, observed) = (&client, &observed);
+            async move { cluster_status(client, name, c, observed).await.map(|f| (i, f)) }
+        })
+        .buffer_unordered(FAN_OUT)
+        .try_collect()
+        .await?;
+    found.sort_by_key(|(i, _)| *i);
     let mut edge_ips = BTreeSet::new();
     let mut hub = None;
-    for c in fleet.clusters() {
-        let label = naming::cluster_label(name, c.name.get_ref());
-        let mut st = ClusterStatus {
-            name: c.name.get_ref().clone(),
-            label: label.clone(),
-            state: ClusterState::Missing,
-            id: None,
-            k8s_version: None,
-            upgrading_to: None,
-            nodes: 0,
-            nodes_ready: 0,
-            pods: None,
-            freshness: None,
-            note: None,
-        };
-        if let Some(o) = observed.clusters.iter().find(|o| o.cluster.label == label) {
-            st.id = Some(o.cluster.id);
-            if !is_ours(&o.cluster.tags, name) {
-                st.state = ClusterState::NotOurs;
-            } else {
-                st.state = ClusterState::Exists;
-                st.k8s_version = Some(o.cluster.k8s_version.clone());
-                st.upgrading_to = o
-                    .cluster
-                    .tags
-                    .iter()
-                    .find_map(|t| crate::naming::parse_upgrade_tag(t))
-                    .map(str::to_string);
-                let nodes: Vec<_> = o.pools.iter().flat_map(|p| p.nodes.iter()).collect();
-                st.nodes = nodes.len();
-                st.nodes_ready = nodes.iter().filter(|n| n.is_ready()).count();
-                if c.role == Role::Edge {
-                    edge_ips.extend(o.node_ipv4.iter().map(|ip| ip.to_string()));
-                }
-                match connect::connect(&client, o.cluster.id).await? {
-                    Err(why) => st.note = Some(why),
-                    Ok(k8s) => {
-                        match k8s.fleet_pods_ready(name).await {
-                            Ok(p) => st.pods = Some(p),
-                            Err(e) => st.note = Some(e.to_string()),
-                        }
-                        if c.role == Role::Hub {
-                            report.gateway = connect::gateway_address(&k8s).await.unwrap_or(None);
-                            hub = Some(k8s);
-                        }
-                    }
-                }
-            }
+    for (_, f) in found {
+        edge_ips.extend(f.edge_ips);
+        if let Some((k8s, gateway)) = f.hub {
+            report.gateway = gateway;
+            hub = Some(k8s);
         }
-        report.clusters.push(st);
+        report.clusters.push(f.status);
     }
     if let Some(hub) = &hub {
         let names: Vec<String> = report.clusters.iter().map(|c| c.name.clone()).collect();

@@ -1,4 +1,4 @@
-//! `lkeobs teardown` (DESIGN §5): after the person confirms, delete everything the fleet owns
+//! `lkeobs teardown`: after the person confirms, delete everything the fleet owns
 //! (`ops::sweep`), drop its kubeconfig contexts, and report what was deleted and what (if anything) is left.
 
 use crate::ops::Ctx;

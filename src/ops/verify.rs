@@ -1,4 +1,4 @@
-//! `lkeobs verify`: finds the fleet's clusters, runs the probes (DESIGN §6) and reports a table,
+//! `lkeobs verify`: finds the fleet's clusters, runs the probes and reports a table,
 //! JSON or JUnit; exit 3 when a probe fails. `--wait` repeats rounds until `--passes` pass in a row.
 
 use std::path::PathBuf;

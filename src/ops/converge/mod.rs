@@ -1,4 +1,4 @@
-//! Converging the account to the fleet file (DESIGN §4), for `up` and `add-edge`: validate and preflight,
+//! Converging the account to the fleet file for `up` and `add-edge`: validate and preflight,
 //! discover and plan, then one task per cluster run at once (create or adopt, kubeconfig, nodes Ready,
 //! stack), the hub publishing its gateway address and CA to the edges, the gateway firewall re-synced once
 //! the edges' nodes are known; every step idempotent, so a re-run resumes from whatever the account holds.
