@@ -6,13 +6,18 @@ use clap::CommandFactory;
 use crate::Error;
 use crate::cli::{Cli, Command};
 use crate::commands;
-use crate::error::exit;
+use crate::error::{Convention, exit};
 use crate::ops::Ctx;
 use crate::ui::{Printer, Report};
 
 /// Prints a command's report once (text or one JSON document on stdout) and returns the exit code its
 /// outcome maps to; a failed outcome is also said on stderr, after the report.
 fn emit<R: Report>(printer: &Printer, report: &R) -> i32 {
+    emit_as(printer, report, Convention::Standard)
+}
+
+/// [`emit`] with the exit codes read as `convention` says.
+fn emit_as<R: Report>(printer: &Printer, report: &R, convention: Convention) -> i32 {
     if printer.json() {
         printer.report_json(report);
     } else {
@@ -26,7 +31,15 @@ fn emit<R: Report>(printer: &Printer, report: &R) -> i32 {
     if let Some(message) = outcome.message() {
         printer.error_block(&format!("error: {message}\n"));
     }
-    outcome.exit_code()
+    outcome.ending().code(convention)
+}
+
+/// How the exit codes of `command` read: Terraform's convention for `plan --detailed-exitcode`.
+pub fn convention(command: &Command) -> Convention {
+    match command {
+        Command::Plan(args) if args.detailed_exitcode => Convention::DetailedExitcode,
+        _ => Convention::Standard,
+    }
 }
 
 /// Runs `fut` until it ends or Ctrl-C / SIGTERM arrives. Every step of the commands wrapped this way is
@@ -50,7 +63,7 @@ pub fn dispatch(ctx: &Ctx, runtime: &tokio::runtime::Runtime, command: &Command)
         Command::Render(args) => commands::render::run(ctx, args).map(|r| emit(p, &r)),
         Command::Plan(args) => runtime
             .block_on(commands::plan::run(ctx, &commands::plan::options(args)))
-            .map(|r| emit(p, &r)),
+            .map(|r| emit_as(p, &r, convention(command))),
         // `up --dry-run` is `plan` (online).
         Command::Up(args) if args.dry_run => runtime
             .block_on(commands::plan::run(ctx, &commands::plan::dry_run_options(args)))

@@ -100,11 +100,7 @@ pub fn run(cli: Cli) -> i32 {
         Ok(code) => code,
         Err(err) => {
             report_error(&printer, &err, ctx.api_calls());
-            match &cli.command {
-                // Terraform's convention: with --detailed-exitcode, 2 means changes, so every error is 1.
-                Command::Plan(args) if args.detailed_exitcode => exit::FAILURE,
-                _ => err.exit_code(),
-            }
+            err.ending().code(crate::dispatch::convention(&cli.command))
         }
     }
 }

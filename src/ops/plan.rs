@@ -80,8 +80,8 @@ impl crate::ui::Report for Report {
     }
 
     /// Problems (resources with our names that are not ours) fail the command after the plan that lists
-    /// them; a fleet over its monthly limit ends it with exit code 2 (1 with `--detailed-exitcode`, where
-    /// 2 means changes).
+    /// them; a fleet over its monthly limit is invalid input (exit code 2; 1 with `--detailed-exitcode`,
+    /// where 2 means changes: see `error::Convention`).
     fn outcome(&self) -> Outcome {
         let over = match (&self.budget, &self.cost) {
             (Some(b), Cost::Priced(c)) => b.check(c).err(),
@@ -93,12 +93,10 @@ impl crate::ui::Report for Report {
                 format!("the plan cannot be carried out: {}", self.plan.problems.join("; ")),
             )
         } else if let Some(why) = over {
-            let failure = if self.detailed_exitcode {
-                Failure::Conflict
-            } else {
-                Failure::OverBudget
-            };
-            Outcome::failed(failure, format!("{why}; `up` would create or change nothing"))
+            Outcome::failed(
+                Failure::OverBudget,
+                format!("{why}; `up` would create or change nothing"),
+            )
         } else if self.detailed_exitcode && self.plan.changes > 0 {
             Outcome::Changes
         } else {

@@ -171,8 +171,8 @@ pub(crate) async fn delete_in_order(
         out.nodes.extend(node_ids(client, c.id).await?);
     }
     let mut tasks = tokio::task::JoinSet::new();
-    for c in clusters.iter().cloned() {
-        let (client, fleet) = (client.clone(), fleet.to_string());
+    for c in clusters {
+        let (client, fleet, c) = (client.clone(), fleet.to_string(), c.clone());
         tasks.spawn(async move {
             let mut notes = Vec::new();
             let t = drain(&client, &c, &fleet, deadline, &mut notes).await;
