@@ -80,7 +80,7 @@ fn steps(printer: &Printer, runtime: &tokio::runtime::Runtime, sim: &Sim, dir: &
                 state: Some(dir.join("state")),
             },
         );
-        let code = crate::run::dispatch(&ctx, runtime, &cli.command)?;
+        let code = crate::dispatch::dispatch(&ctx, runtime, &cli.command)?;
         if code != crate::error::exit::OK {
             return Ok(code);
         }

@@ -1,4 +1,4 @@
-//! The top-level error and the one place that maps errors to exit codes (DESIGN §1).
+//! The top-level error and the one place that maps errors to exit codes.
 
 use crate::fleet::FleetError;
 use crate::stack::render::RenderError;
@@ -13,6 +13,46 @@ pub mod exit {
     pub const INTERRUPTED: i32 = 130;
     /// `plan --detailed-exitcode`: there are changes.
     pub const PLAN_CHANGES: i32 = 2;
+}
+
+/// How a command ended, for its exit code: every error ([`Error::ending`]) and every report's outcome
+/// (`ui::Outcome::ending`) is one of these, and [`Ending::code`] is the one mapping to exit codes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Ending {
+    Done,
+    /// `plan --detailed-exitcode` found changes to make.
+    Changes,
+    Failed,
+    /// A bad fleet file, flag or environment, or a fleet over its monthly limit.
+    InvalidInput,
+    VerifyFailed,
+    /// Teardown (or reap) finished but resources are still there.
+    LeftBehind,
+    Interrupted,
+}
+
+/// How exit codes read: as documented, or Terraform's `--detailed-exitcode` (2: changes; any failure 1).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Convention {
+    #[default]
+    Standard,
+    DetailedExitcode,
+}
+
+impl Ending {
+    /// The process exit code.
+    pub fn code(self, convention: Convention) -> i32 {
+        match (self, convention) {
+            (Ending::Done, _) => exit::OK,
+            (Ending::Changes, _) => exit::PLAN_CHANGES,
+            (_, Convention::DetailedExitcode) => exit::FAILURE,
+            (Ending::Failed, _) => exit::FAILURE,
+            (Ending::InvalidInput, _) => exit::INVALID_INPUT,
+            (Ending::VerifyFailed, _) => exit::VERIFY_FAILED,
+            (Ending::LeftBehind, _) => exit::LEFT_BEHIND,
+            (Ending::Interrupted, _) => exit::INTERRUPTED,
+        }
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -73,9 +113,14 @@ impl Error {
 
     /// The process exit code for this error.
     pub fn exit_code(&self) -> i32 {
+        self.ending().code(Convention::Standard)
+    }
+
+    /// How a command that fails with this error ends.
+    pub fn ending(&self) -> Ending {
         match self {
-            Error::Fleet(_) | Error::Usage(_) | Error::Missing(_) | Error::OverBudget(_) => exit::INVALID_INPUT,
-            Error::Interrupted(_) => exit::INTERRUPTED,
+            Error::Fleet(_) | Error::Usage(_) | Error::Missing(_) | Error::OverBudget(_) => Ending::InvalidInput,
+            Error::Interrupted(_) => Ending::Interrupted,
             Error::Render(_)
             | Error::Io { .. }
             | Error::Linode(_)
@@ -85,7 +130,7 @@ impl Error {
             | Error::Conflict(_)
             | Error::Cluster(_)
             | Error::Runtime(_)
-            | Error::Internal(_) => exit::FAILURE,
+            | Error::Internal(_) => Ending::Failed,
         }
     }
 }
@@ -102,3 +147,27 @@ impl From<crate::fleet::edit::EditError> for Error {
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn one_mapping_to_exit_codes_and_the_detailed_exitcode_convention() {
+        let all = [
+            Ending::Done,
+            Ending::Changes,
+            Ending::Failed,
+            Ending::InvalidInput,
+            Ending::VerifyFailed,
+            Ending::LeftBehind,
+            Ending::Interrupted,
+        ];
+        let standard: Vec<i32> = all.iter().map(|e| e.code(Convention::Standard)).collect();
+        assert_eq!(standard, [0, 2, 1, 2, 3, 4, 130]);
+        let detailed: Vec<i32> = all.iter().map(|e| e.code(Convention::DetailedExitcode)).collect();
+        assert_eq!(detailed, [0, 2, 1, 1, 1, 1, 1]);
+        assert_eq!(Error::Usage("x".into()).exit_code(), 2);
+        assert_eq!(Error::Runtime("x".into()).ending(), Ending::Failed);
+    }
+}

@@ -1,7 +1,8 @@
 //! lkeobs: stand up, grow, check and tear down a federated observability fleet on Linode Kubernetes Engine.
 //!
 //! Layers point down, and no arrow points sideways or up:
-//! - `main`, `run` (dispatch, prints each report once, exit codes), `cli` (clap only), `error`;
+//! - `main`, `run` (the process: printer, context, errors, exit codes), `demo`, `dispatch` (one command,
+//!   its report printed once), `signal` (Ctrl-C / SIGTERM), `cli` (clap only), `error`;
 //! - `commands`: one thin entry point per command, returning a typed `ui::Report`;
 //! - `ops`: the shared layer under the commands (context, discovery, comparison, convergence, sweeping,
 //!   certificates, edge credentials, the gateway firewall, verification rounds);
@@ -17,6 +18,7 @@ pub mod ci;
 pub mod cli;
 pub mod commands;
 pub mod demo;
+pub mod dispatch;
 pub mod error;
 pub mod firewall;
 pub mod fleet;
@@ -31,6 +33,7 @@ pub mod pki;
 pub mod plan;
 pub mod probes;
 pub mod run;
+pub mod signal;
 pub mod sim;
 pub mod stack;
 pub mod text;

@@ -3,7 +3,7 @@
 
 mod support;
 
-use lkeobs::ops::certs::{self, CertAction};
+use lkeobs::ops::converge::certs::{self, CertAction};
 use lkeobs::pki::Ca;
 use support::k8s_fake::K8sFake;
 

@@ -10,9 +10,9 @@ mod tooling;
 
 use std::time::Duration;
 
-use lkeobs::commands::loadtest::{self, Args};
 use lkeobs::error::exit;
 use lkeobs::linode::Token;
+use lkeobs::ops::loadtest::fleet::{self as loadtest, FleetOptions as Args};
 use lkeobs::ops::loadtest::{Options, Rates};
 use lkeobs::ops::{Ctx, LinodeAccess, Paths};
 use lkeobs::ui::progress::Mode;

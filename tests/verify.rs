@@ -1,4 +1,4 @@
-//! `commands::verify::run` against the Linode fake and fake Kubernetes APIs: clusters found by tags,
+//! `ops::verify::run` against the Linode fake and fake Kubernetes APIs: clusters found by tags,
 //! probes run, the JUnit file written, exit code 3 on failure, and `--wait`/`--passes` rounds.
 
 mod probes_fixtures;
@@ -7,9 +7,9 @@ mod support;
 use std::path::Path;
 use std::time::Duration;
 
-use lkeobs::commands::verify::{self, Options};
 use lkeobs::error::exit;
 use lkeobs::linode::Token;
+use lkeobs::ops::verify::{self, Options};
 use lkeobs::ops::{Ctx, LinodeAccess, Paths};
 use lkeobs::ui::Printer;
 use probes_fixtures::{FLEET, HubBackends, deploy, fleet, mount_hub_backends, proxied};

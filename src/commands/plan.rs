@@ -1,130 +1,29 @@
-//! `lkeobs plan`: print what `up` would do. With a token it runs the preflight, discovers what exists
-//! (by label and tags) and compares; without one (or with `--offline`) it plans against an empty account.
-//! Either way it says what the fleet costs a month (with a token: from the live price lists) and checks
-//! the monthly limit.
+//! `lkeobs plan` (also `up --dry-run`): print what `up` would do, what the fleet costs a month and whether
+//! it fits the monthly limit (`ops::plan`).
 
-use serde::Serialize;
+use crate::Error;
+use crate::cli::{PlanArgs, UpArgs};
+use crate::ops::Ctx;
+use crate::ops::plan::{self, Options, Report};
 
-use crate::linode::ApiCalls;
-use crate::ops::{Ctx, compare, cost, discover};
-use crate::plan::cost::{Budget, Cost};
-use crate::plan::{self, Plan};
-use crate::stack::Renderer;
-use crate::ui::{Failure, Outcome, cost_text, plan_text};
-
-/// What `plan` prints: the plan, its monthly cost, the fleet's security warnings and the API calls it took.
-#[derive(Serialize)]
-pub struct Report {
-    #[serde(flatten)]
-    pub plan: Plan,
-    pub cost: Cost,
-    /// The monthly limit, when one is set (`--max-monthly-cost`, else `[fleet] max_monthly_cost`).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub budget: Option<Budget>,
-    pub warnings: Vec<String>,
-    api_calls: ApiCalls,
-    /// `--detailed-exitcode`: changes to make end the command with exit code 2.
-    #[serde(skip)]
-    detailed_exitcode: bool,
-}
-
-impl crate::ui::Report for Report {
-    fn text(&self) -> String {
-        let mut out = plan_text::render(&self.plan);
-        out.push('\n');
-        out.push_str(&cost_text::render(&self.cost, self.budget.as_ref()));
-        out
-    }
-
-    /// Problems (resources with our names that are not ours) fail the command after the plan that lists
-    /// them; a fleet over its monthly limit ends it with exit code 2 (1 with `--detailed-exitcode`, where
-    /// 2 means changes).
-    fn outcome(&self) -> Outcome {
-        let over = match (&self.budget, &self.cost) {
-            (Some(b), Cost::Priced(c)) => b.check(c).err(),
-            _ => None,
-        };
-        if !self.plan.problems.is_empty() {
-            Outcome::failed(
-                Failure::Conflict,
-                format!("the plan cannot be carried out: {}", self.plan.problems.join("; ")),
-            )
-        } else if let Some(why) = over {
-            let failure = if self.detailed_exitcode {
-                Failure::Conflict
-            } else {
-                Failure::OverBudget
-            };
-            Outcome::failed(failure, format!("{why}; `up` would create or change nothing"))
-        } else if self.detailed_exitcode && self.plan.changes > 0 {
-            Outcome::Changes
-        } else {
-            Outcome::Done
-        }
+/// The plan options `plan`'s flags ask for.
+pub fn options(args: &PlanArgs) -> Options {
+    Options {
+        offline: args.offline,
+        detailed_exitcode: args.detailed_exitcode,
+        max_monthly_cost: args.max_monthly_cost,
     }
 }
 
-/// How `plan` runs (also `up --dry-run`).
-#[derive(Debug, Clone, Copy, Default)]
-pub struct Options {
-    /// Plan against an empty account, without the API.
-    pub offline: bool,
-    /// Changes to make end the command with exit code 2.
-    pub detailed_exitcode: bool,
-    /// `--max-monthly-cost` (overrides the fleet file's `max_monthly_cost`).
-    pub max_monthly_cost: Option<f64>,
+/// The plan options of `up --dry-run` (online, exit code 0 on changes).
+pub fn dry_run_options(args: &UpArgs) -> Options {
+    Options {
+        max_monthly_cost: args.max_monthly_cost,
+        ..Options::default()
+    }
 }
 
 /// Runs `plan`.
-pub async fn run(ctx: &Ctx, args: &Options) -> Result<Report, crate::Error> {
-    let loaded = ctx.load_fleet_to_apply()?;
-    let warnings = ctx.security_warnings(&loaded.fleet);
-    let renderer = Renderer::new()?;
-    let budget = Budget::resolve(args.max_monthly_cost, &loaded.fleet);
-    let client = if args.offline {
-        Err("--offline".to_string())
-    } else {
-        ctx.linode_client()?.inspect_err(|why| {
-            ctx.printer.note(&format!("{why}; planning against an empty account"));
-        })
-    };
-    let (plan, cost) = match client {
-        Err(why) => {
-            if args.max_monthly_cost.is_some() {
-                return Err(crate::Error::Missing(format!(
-                    "--max-monthly-cost needs the prices from the Linode API, which this run cannot read ({why})"
-                )));
-            }
-            let why = if why == "--offline" {
-                why
-            } else {
-                "no Linode token".into()
-            };
-            (plan::offline(&loaded.fleet, &renderer)?, Cost::offline(&why))
-        }
-        Ok(client) => {
-            discover::preflight(&client, &loaded).await?;
-            let observed = discover::observe(&client, &loaded.fleet).await?;
-            discover::check_versions(&loaded, &observed)?;
-            let mut plan = plan::online(&loaded.fleet, &observed, &renderer)?;
-            compare::stacks(&client, &loaded.fleet, &observed, &mut plan, &renderer, ctx.deadline()).await?;
-            let cost = match cost::price(&client, &loaded.fleet, Some(&observed.clusters), &renderer).await {
-                Ok(c) => Cost::Priced(c),
-                // Without a limit to check, a price list that cannot be read costs the plan nothing.
-                Err(crate::Error::Linode(e)) if budget.is_none() => Cost::Unavailable {
-                    reason: format!("the price lists could not be read: {e}"),
-                },
-                Err(e) => return Err(e),
-            };
-            (plan, cost)
-        }
-    };
-    Ok(Report {
-        plan,
-        cost,
-        budget,
-        warnings,
-        api_calls: ctx.api_calls(),
-        detailed_exitcode: args.detailed_exitcode,
-    })
+pub async fn run(ctx: &Ctx, options: &Options) -> Result<Report, Error> {
+    plan::run(ctx, options).await
 }

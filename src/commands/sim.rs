@@ -28,8 +28,9 @@ impl Report for Listening {
     }
 }
 
-/// Starts the simulator, prints where it listens, serves until stopped (saving the state file).
-pub async fn run(ctx: &Ctx, args: &SimArgs) -> Result<(), Error> {
+/// Starts the simulator, hands where it listens to `listening` (the dispatcher prints it as every report),
+/// serves until stopped (saving the state file).
+pub async fn run(ctx: &Ctx, args: &SimArgs, listening: impl FnOnce(&Listening)) -> Result<(), Error> {
     let options = Options {
         port: args.port,
         token: args.token.clone(),
@@ -45,18 +46,16 @@ pub async fn run(ctx: &Ctx, args: &SimArgs) -> Result<(), Error> {
     let mut sim = Sim::start(&options)
         .await
         .map_err(|e| Error::io("start the simulator (its port on 127.0.0.1, its state file)", e))?;
-    let listening = Listening {
+    let report = Listening {
         linode_url: sim.url(),
         linode_token: sim.token().to_string(),
         state_file: args.state.as_ref().map(|p| p.display().to_string()),
     };
-    if ctx.printer.json() {
-        ctx.printer.report_json(&listening);
-    } else {
-        ctx.printer.report(&listening.text());
+    listening(&report);
+    if !ctx.printer.json() {
         ctx.printer.note("the simulator serves until Ctrl-C (or SIGTERM)");
     }
-    sim.serve_until(crate::run::stop_signal())
+    sim.serve_until(crate::signal::stop_signal())
         .await
         .map_err(|e| Error::io("save the simulator's state file", e))
 }

@@ -1,4 +1,4 @@
-//! `lkeobs up` (DESIGN §4): converge the account to the fleet file (`ops::converge`); `--dry-run` is `plan`,
+//! `lkeobs up`: converge the account to the fleet file (`ops::converge`); `--dry-run` is `plan`,
 //! dispatched by `run`.
 
 use crate::Error;
@@ -25,6 +25,5 @@ pub fn options(args: &UpArgs) -> Options {
 
 /// Runs `up`.
 pub async fn run(ctx: &Ctx, args: &UpArgs) -> Result<Report, Error> {
-    let loaded = ctx.load_fleet_to_apply()?;
-    converge::converge(ctx, &loaded, &options(args)).await
+    converge::run(ctx, &options(args)).await
 }

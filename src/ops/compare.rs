@@ -10,7 +10,7 @@ use crate::k8s::{Change, K8s, Manifests, Planned, Replacement};
 use crate::linode::Client;
 use crate::naming;
 use crate::objects::{METRICS_APISERVICE, MetricsApi};
-use crate::ops::{connect, gpu_runtime, live_stack, upgrade};
+use crate::ops::{connect, gpu_runtime, live_stack};
 use crate::plan::{Action, ObjectPlan, Observed, Plan};
 use crate::stack::{Inputs, Renderer, secrets};
 
@@ -97,6 +97,22 @@ async fn compare_cluster(
     Ok((out, metrics_api))
 }
 
+/// `plan`'s warnings for a cluster whose upgrade to `to` a PodDisruptionBudget would block: which budget,
+/// and what to change.
+async fn blocked_upgrade(k8s: &K8s, label: &str, to: &str) -> Result<Vec<String>, crate::k8s::K8sError> {
+    Ok(k8s
+        .rigid_budgets()
+        .await?
+        .iter()
+        .map(|b| {
+            format!(
+                "{label}: the upgrade to {to} is blocked: {}; `up` leaves this cluster as it is (exit 3) and upgrades the others",
+                b.describe()
+            )
+        })
+        .collect())
+}
+
 /// Fills in the objects of every cluster in `plan` that exists, the hub first (edges need its gateway address).
 /// A cluster whose Kubernetes API cannot be reached becomes a problem of the plan and the others are
 /// still compared, so one run reports everything.
@@ -164,7 +180,7 @@ pub async fn stacks(
             ));
         }
         if let Some(to) = &upgrade_to {
-            match upgrade::blocked_upgrade(&k8s, &label, to).await {
+            match blocked_upgrade(&k8s, &label, to).await {
                 Ok(warnings) => plan.blocked_upgrades.extend(warnings),
                 Err(e) => plan
                     .problems

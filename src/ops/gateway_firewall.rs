@@ -7,7 +7,7 @@ use std::net::Ipv4Addr;
 use serde::Serialize;
 
 use crate::fleet::Fleet;
-use crate::linode::{Client, CreateFirewall, Firewall, FirewallRules};
+use crate::linode::{Client, Firewall, FirewallRules};
 use crate::{firewall, naming};
 
 /// What happened to the firewall.
@@ -30,28 +30,20 @@ fn too_many(e: firewall::TooManyAddresses) -> crate::Error {
     crate::Error::Runtime(format!("gateway firewall: {e}"))
 }
 
-/// Finds the fleet's firewall or creates it with the rules for the addresses known now.
+/// Finds the fleet's firewall or creates it with the plan's create request (the rules for the addresses
+/// known when the plan was made).
 pub async fn ensure(
     client: &Client,
-    fleet: &Fleet,
     existing: Option<&Firewall>,
-    known_ips: &[Ipv4Addr],
-    expires: Option<u64>,
+    plan: Option<&crate::plan::FirewallPlan>,
 ) -> Result<(Firewall, bool), crate::Error> {
     if let Some(fw) = existing {
         return Ok((fw.clone(), false));
     }
-    let mut tags = naming::fleet_tags(fleet.name(), &fleet.user_tags());
-    if let Some(t) = expires {
-        tags.push(naming::expires_tag(t));
-    }
-    let request = CreateFirewall {
-        label: naming::firewall_label(fleet.name()),
-        rules: firewall::gateway_rules(known_ips).map_err(too_many)?,
-        tags,
-        devices: None,
-    };
-    Ok((client.create_firewall_idempotent(&request).await?, true))
+    let request = plan
+        .and_then(|p| p.create.as_ref())
+        .ok_or_else(|| crate::Error::Internal("the plan holds no create request for the gateway firewall".into()))?;
+    Ok((client.create_firewall_idempotent(request).await?, true))
 }
 
 /// Public IPv4 addresses of the given node Linodes (one instance listing).

@@ -1,5 +1,5 @@
 //! Which container runtime the DCGM exporter needs on a GPU cluster: the RuntimeClass whose handler is
-//! `nvidia` when the cluster has one (LKE-PLATFORM §4: whether `nvidia` is containerd's default on LKE
+//! `nvidia` when the cluster has one (whether `nvidia` is containerd's default on LKE
 //! is unverified), looked up before the stack is rendered so rendering stays free of I/O.
 
 use crate::fleet::Cluster;

@@ -1,6 +1,6 @@
-//! Deleting what a fleet owns (DESIGN §5), shared by `teardown`, `reap` and `remove-edge`: drain each
-//! cluster's LoadBalancers and claims, delete in the safe order, sweep what the platform leaves behind, then
-//! re-list and prove nothing is left. Works from tags alone and never touches a resource without the
+//! Deleting what a fleet owns, shared by `teardown`, `reap` and `remove-edge`: drain each cluster's
+//! LoadBalancers and claims, delete in the safe order, sweep what the platform leaves behind, then re-list
+//! and prove nothing is left. Works from tags alone and never touches a resource without the
 //! fleet's tags.
 
 use std::collections::BTreeSet;
@@ -141,29 +141,38 @@ pub(crate) async fn sweep(client: &Client, owned: &Owned<'_>) -> Result<(Vec<u64
     Ok((nbs, vols))
 }
 
-/// Deletes every resource of `fleet` (found by its tags) and returns what is left.
-pub async fn teardown_fleet(client: &Client, fleet: &str, deadline: Option<Instant>) -> Result<Report, Error> {
-    let deadline = deadline.unwrap_or_else(|| Instant::now() + DEFAULT_BUDGET);
-    let mut report = Report {
-        fleet: fleet.to_string(),
-        ..Report::default()
-    };
-    let clusters: Vec<LkeCluster> = client
-        .list_lke_clusters(Some(&ours(fleet)))
-        .await?
-        .into_iter()
-        .filter(|c| is_ours(&c.tags, fleet))
-        .collect();
-    let cluster_ids: BTreeSet<u64> = clusters.iter().map(|c| c.id).collect();
-    // The node Linodes, to wait for them and to recognise their volumes.
-    let mut nodes: BTreeSet<u64> = BTreeSet::new();
-    for c in &clusters {
-        nodes.extend(node_ids(client, c.id).await?);
+/// What [`delete_in_order`] deleted.
+#[derive(Debug, Default)]
+pub(crate) struct Deleted {
+    /// The clusters, each drained first.
+    pub clusters: Vec<ClusterTeardown>,
+    /// The fleet's gateway firewall, when it was to go too.
+    pub firewall: Option<u64>,
+    pub swept_nodebalancers: Vec<u64>,
+    pub swept_volumes: Vec<u64>,
+    /// The clusters' node Linodes (gone once it returns).
+    pub nodes: BTreeSet<u64>,
+    pub notes: Vec<String>,
+}
+
+/// The one ordered delete of `teardown`, `reap` and `remove-edge`: drain every cluster (LoadBalancer
+/// Services and claims, while its controllers still run) at once; with `whole_fleet`, the fleet's firewall;
+/// the clusters; wait until their node Linodes are gone; then sweep the NodeBalancers and volumes the
+/// platform leaves (the fleet's tagged ones too with `whole_fleet`, else only those of these clusters).
+pub(crate) async fn delete_in_order(
+    client: &Client,
+    fleet: &str,
+    clusters: &[LkeCluster],
+    whole_fleet: bool,
+    deadline: Instant,
+) -> Result<Deleted, Error> {
+    let mut out = Deleted::default();
+    for c in clusters {
+        out.nodes.extend(node_ids(client, c.id).await?);
     }
-    // 1. Kubernetes-side deletes, all clusters at once.
     let mut tasks = tokio::task::JoinSet::new();
-    for c in clusters.clone() {
-        let (client, fleet) = (client.clone(), fleet.to_string());
+    for c in clusters {
+        let (client, fleet, c) = (client.clone(), fleet.to_string(), c.clone());
         tasks.spawn(async move {
             let mut notes = Vec::new();
             let t = drain(&client, &c, &fleet, deadline, &mut notes).await;
@@ -171,33 +180,60 @@ pub async fn teardown_fleet(client: &Client, fleet: &str, deadline: Option<Insta
         });
     }
     while let Some(joined) = tasks.join_next().await {
-        let (t, notes) = joined.map_err(|e| Error::Internal(format!("teardown task failed: {e}")))?;
-        report.clusters.push(t);
-        report.notes.extend(notes);
+        let (t, notes) = joined.map_err(|e| Error::Internal(format!("a drain task failed: {e}")))?;
+        out.clusters.push(t);
+        out.notes.extend(notes);
     }
-    report.clusters.sort_by(|a, b| a.label.cmp(&b.label));
-    // 2. The firewall, then the clusters; wait until their node Linodes are gone.
-    let fw_label = naming::firewall_label(fleet);
-    for fw in client.list_firewalls(Some(&Filter::label(&fw_label))).await? {
-        if fw.label == fw_label && is_ours(&fw.tags, fleet) {
-            client.delete_firewall(fw.id).await?;
-            report.firewall = Some(fw.id);
+    out.clusters.sort_by(|a, b| a.label.cmp(&b.label));
+    if whole_fleet {
+        let fw_label = naming::firewall_label(fleet);
+        for fw in client.list_firewalls(Some(&Filter::label(&fw_label))).await? {
+            if fw.label == fw_label && is_ours(&fw.tags, fleet) {
+                client.delete_firewall(fw.id).await?;
+                out.firewall = Some(fw.id);
+            }
         }
     }
-    for c in &clusters {
+    for c in clusters {
         client.delete_lke_cluster(c.id).await?;
     }
-    wait_gone(client, &nodes, deadline).await?;
-    // 3. Sweep what the platform may leave: NodeBalancers and volumes that are ours.
+    wait_gone(client, &out.nodes, deadline).await?;
+    let owned = Owned {
+        fleet: whole_fleet.then_some(fleet),
+        clusters: clusters.iter().map(|c| c.id).collect(),
+        nodes: out.nodes.clone(),
+    };
+    (out.swept_nodebalancers, out.swept_volumes) = sweep(client, &owned).await?;
+    Ok(out)
+}
+
+/// Deletes every resource of `fleet` (found by its tags) and returns what is left.
+pub async fn teardown_fleet(client: &Client, fleet: &str, deadline: Option<Instant>) -> Result<Report, Error> {
+    let deadline = deadline.unwrap_or_else(|| Instant::now() + DEFAULT_BUDGET);
+    let clusters: Vec<LkeCluster> = client
+        .list_lke_clusters(Some(&ours(fleet)))
+        .await?
+        .into_iter()
+        .filter(|c| is_ours(&c.tags, fleet))
+        .collect();
+    let deleted = delete_in_order(client, fleet, &clusters, true, deadline).await?;
     let owned = Owned {
         fleet: Some(fleet),
-        clusters: cluster_ids,
-        nodes,
+        clusters: clusters.iter().map(|c| c.id).collect(),
+        nodes: deleted.nodes,
     };
-    (report.swept_nodebalancers, report.swept_volumes) = sweep(client, &owned).await?;
-    // 4. Prove it.
-    report.left = leftovers(client, &owned).await?;
-    Ok(report)
+    // Prove it.
+    let left = leftovers(client, &owned).await?;
+    Ok(Report {
+        fleet: fleet.to_string(),
+        clusters: deleted.clusters,
+        firewall: deleted.firewall,
+        swept_nodebalancers: deleted.swept_nodebalancers,
+        swept_volumes: deleted.swept_volumes,
+        left,
+        notes: deleted.notes,
+        api_calls: Default::default(),
+    })
 }
 
 pub(crate) async fn wait_gone(client: &Client, nodes: &BTreeSet<u64>, deadline: Instant) -> Result<(), Error> {

@@ -4,7 +4,8 @@ use std::collections::BTreeSet;
 use std::net::Ipv4Addr;
 
 use super::{
-    AclChange, AclVia, Action, ClusterChange, ClusterPlan, FirewallPlan, ObjectPlan, Plan, PlanMode, PoolPlan, pools,
+    AclChange, AclVia, Action, ClusterChange, ClusterPlan, FirewallPlan, LinodeWrite, ObjectPlan, Plan, PlanMode,
+    PoolPlan, pools, requests,
 };
 use crate::firewall;
 use crate::fleet::{Cluster, Fleet, Role};
@@ -80,7 +81,12 @@ fn objects(fleet: &Fleet, c: &Cluster, renderer: &Renderer) -> Result<Vec<Object
     Ok(out)
 }
 
-fn create_cluster(fleet: &Fleet, c: &Cluster, renderer: &Renderer) -> Result<ClusterPlan, crate::Error> {
+fn create_cluster(
+    fleet: &Fleet,
+    c: &Cluster,
+    renderer: &Renderer,
+    expires: Option<u64>,
+) -> Result<ClusterPlan, crate::Error> {
     let name = fleet.name();
     Ok(ClusterPlan {
         action: Action::Create,
@@ -97,6 +103,7 @@ fn create_cluster(fleet: &Fleet, c: &Cluster, renderer: &Renderer) -> Result<Clu
         acl: None,
         objects_compared: true,
         objects: objects(fleet, c, renderer)?,
+        writes: vec![LinodeWrite::CreateCluster(requests::create_cluster(fleet, c, expires))],
     })
 }
 
@@ -112,26 +119,34 @@ fn firewall_create(fleet: &Fleet) -> FirewallPlan {
         add: Vec::new(),
         remove: Vec::new(),
         pending_edges: Vec::new(),
+        create: None,
     }
 }
 
-/// The offline plan: everything is created.
-pub fn offline(fleet: &Fleet, renderer: &Renderer) -> Result<Plan, crate::Error> {
+/// The offline plan: everything is created; new resources carry the expiry `expires`.
+pub fn offline(fleet: &Fleet, renderer: &Renderer, expires: Option<u64>) -> Result<Plan, crate::Error> {
     let clusters = fleet
         .clusters()
-        .map(|c| create_cluster(fleet, c, renderer))
+        .map(|c| create_cluster(fleet, c, renderer, expires))
         .collect::<Result<Vec<_>, _>>()?;
     let mut plan = Plan {
         ok: true,
         fleet: fleet.name().to_string(),
         mode: PlanMode::Offline,
         clusters,
-        firewall: fleet.security.gateway_firewall.then(|| firewall_create(fleet)),
+        firewall: fleet.security.gateway_firewall.then(|| {
+            let mut fw = firewall_create(fleet);
+            fw.create = firewall::gateway_rules(&[])
+                .ok()
+                .map(|rules| requests::create_firewall(fleet, rules, expires));
+            fw
+        }),
         changes: 0,
         problems: Vec::new(),
         notes: Vec::new(),
         destinations: super::destinations::review(fleet, None),
         blocked_upgrades: Vec::new(),
+        expires,
     };
     plan.changes = plan.count_changes();
     Ok(plan)
@@ -190,6 +205,7 @@ fn upgrade_change(have: &ObservedCluster, want: &str, label: &str, plan: &mut Pl
 
 /// The plan for a cluster that exists and is ours.
 fn existing_cluster(fleet: &Fleet, c: &Cluster, have: &ObservedCluster, plan: &mut Plan) -> ClusterPlan {
+    let expires = plan.expires;
     let name = fleet.name();
     let label = naming::cluster_label(name, c.name.get_ref());
     let want_version = fleet.fleet.k8s_version.get_ref();
@@ -215,12 +231,33 @@ fn existing_cluster(fleet: &Fleet, c: &Cluster, have: &ObservedCluster, plan: &m
         changes.push(ClusterChange::TagsAdded(missing));
     }
     let acl = acl_change(fleet, have);
+    let action = if changes.is_empty() && acl.is_none() {
+        Action::Adopt
+    } else {
+        Action::Update
+    };
+    let pools = pools::diff(&c.pools, &have.pools);
+    let mut writes = Vec::new();
+    if action == Action::Update {
+        let ha_on = changes.contains(&ClusterChange::HighAvailabilityOn);
+        writes.extend(requests::update_cluster(fleet, c, have, ha_on, expires).map(LinodeWrite::UpdateCluster));
+    }
+    match acl.as_ref().map(|a| a.via) {
+        Some(AclVia::ClusterUpdate) => writes.push(LinodeWrite::UpdateCluster(requests::enable_acl(fleet))),
+        Some(AclVia::AclEndpoint) => writes.push(LinodeWrite::PutAcl(requests::acl_body(fleet))),
+        None => {}
+    }
+    writes.extend(pools.iter().filter_map(|p| p.write.clone()));
+    // Replaced pools and those the fleet dropped go once the nodes are Ready.
+    writes.extend(
+        pools
+            .iter()
+            .filter(|p| matches!(p.action, Action::Replace | Action::Delete))
+            .filter_map(|p| p.id)
+            .map(|pool| LinodeWrite::DeletePool { pool }),
+    );
     ClusterPlan {
-        action: if changes.is_empty() && acl.is_none() {
-            Action::Adopt
-        } else {
-            Action::Update
-        },
+        action,
         id: Some(have.cluster.id),
         name: c.name.get_ref().clone(),
         role: c.role.as_str(),
@@ -230,10 +267,11 @@ fn existing_cluster(fleet: &Fleet, c: &Cluster, have: &ObservedCluster, plan: &m
         high_availability: ha,
         tags: have.cluster.tags.clone(),
         changes,
-        pools: pools::diff(&c.pools, &have.pools),
+        pools,
         acl,
         objects_compared: false,
         objects: Vec::new(),
+        writes,
     }
 }
 
@@ -268,8 +306,13 @@ fn acl_change(fleet: &Fleet, have: &ObservedCluster) -> Option<AclChange> {
     }
 }
 
-/// The online plan: `observed` is what discovery found.
-pub fn online(fleet: &Fleet, observed: &Observed, renderer: &Renderer) -> Result<Plan, crate::Error> {
+/// The online plan: `observed` is what discovery found; new resources carry the expiry `expires`.
+pub fn online(
+    fleet: &Fleet,
+    observed: &Observed,
+    renderer: &Renderer,
+    expires: Option<u64>,
+) -> Result<Plan, crate::Error> {
     let name = fleet.name();
     let mut plan = Plan {
         ok: true,
@@ -283,6 +326,7 @@ pub fn online(fleet: &Fleet, observed: &Observed, renderer: &Renderer) -> Result
         // Until the hub's gateway is read (`ops::compare`), every destination counts as new.
         destinations: super::destinations::review(fleet, None),
         blocked_upgrades: Vec::new(),
+        expires,
     };
     let mut wanted_labels = BTreeSet::new();
     let mut edge_ips: Vec<Ipv4Addr> = Vec::new();
@@ -295,7 +339,7 @@ pub fn online(fleet: &Fleet, observed: &Observed, renderer: &Renderer) -> Result
                 if c.role == Role::Edge {
                     pending_edges.push(c.name.get_ref().clone());
                 }
-                plan.clusters.push(create_cluster(fleet, c, renderer)?);
+                plan.clusters.push(create_cluster(fleet, c, renderer, expires)?);
             }
             Some(o) if !is_ours(&o.cluster.tags, name) => plan.problems.push(format!(
                 "cluster {label} (id {}) exists but is not tagged `lkeobs` and `{}`: it is not ours, so lkeobs will not touch it; delete or rename it, or choose another fleet name",
@@ -331,6 +375,7 @@ pub fn online(fleet: &Fleet, observed: &Observed, renderer: &Renderer) -> Result
             observed.firewall.as_ref(),
             &edge_ips,
             pending_edges,
+            expires,
             &mut plan.problems,
         );
     } else if let Some(fw) = observed.firewall.as_ref().filter(|f| is_ours(&f.tags, name)) {
@@ -360,6 +405,7 @@ fn firewall_plan(
     existing: Option<&Firewall>,
     edge_ips: &[Ipv4Addr],
     pending_edges: Vec<String>,
+    expires: Option<u64>,
     problems: &mut Vec<String>,
 ) -> Option<FirewallPlan> {
     let mut plan = firewall_create(fleet);
@@ -374,6 +420,7 @@ fn firewall_plan(
     let want_ips = firewall::allowed_ips(&wanted);
     let Some(fw) = existing else {
         plan.add = by_address(want_ips.iter());
+        plan.create = Some(requests::create_firewall(fleet, wanted, expires));
         return Some(plan);
     };
     plan.id = Some(fw.id);

@@ -6,10 +6,12 @@ mod change;
 pub mod cost;
 pub mod destinations;
 mod pools;
+mod requests;
 
 pub use build::{Observed, ObservedCluster, SeenAcl, is_ours, offline, online, version_step};
 pub use change::{ClusterChange, PoolChange};
 pub use pools::{node_labels, node_taints};
+pub use requests::{LinodeWrite, expiry};
 
 use std::collections::BTreeMap;
 
@@ -86,6 +88,9 @@ pub struct Plan {
     /// can never let a pod go): that cluster is left as it is while the others upgrade. Text: `warning:`.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub blocked_upgrades: Vec<String>,
+    /// The fleet's expiry (unix seconds) that new resources are tagged with, when it has a `ttl`.
+    #[serde(skip)]
+    pub expires: Option<u64>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -112,6 +117,24 @@ pub struct ClusterPlan {
     /// objects are not listed; comparing them needs the Kubernetes layer).
     pub objects_compared: bool,
     pub objects: Vec<ObjectPlan>,
+    /// The Linode requests `up` sends for this cluster, in order (pool deletions last, after nodes Ready).
+    #[serde(skip)]
+    pub writes: Vec<LinodeWrite>,
+}
+
+impl ClusterPlan {
+    /// The nodes `up` waits for: each pool's count (with the autoscaler, at least its minimum); pools to
+    /// delete do not count.
+    pub fn expected_nodes(&self) -> usize {
+        self.pools
+            .iter()
+            .filter(|p| p.action != Action::Delete)
+            .map(|p| match &p.autoscale {
+                Some(a) => a.min as usize,
+                None => p.count as usize,
+            })
+            .sum()
+    }
 }
 
 /// A change of an existing cluster's control-plane ACL (`up` puts the fleet's list).
@@ -174,6 +197,9 @@ pub struct PoolPlan {
     /// What an update or replacement changes besides labels and taints (`up` executes these by variant).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub changes: Vec<PoolChange>,
+    /// The create or update request of this pool (a deletion is the cluster's last writes).
+    #[serde(skip)]
+    pub write: Option<LinodeWrite>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -211,6 +237,9 @@ pub struct FirewallPlan {
     /// Edges whose node addresses are added once their nodes exist.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub pending_edges: Vec<String>,
+    /// The create request, when the firewall does not exist: the rules for the edge addresses known now.
+    #[serde(skip)]
+    pub create: Option<crate::linode::CreateFirewall>,
 }
 
 impl Plan {

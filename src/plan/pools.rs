@@ -61,6 +61,8 @@ fn desired(p: &Pool, action: Action, id: Option<u64>, changes: Vec<PoolChange>) 
         taints: node_taints(p),
         labels_before: None,
         taints_before: None,
+        write: matches!(action, Action::Create | Action::Replace)
+            .then(|| super::LinodeWrite::CreatePool(super::requests::pool_spec(p))),
         changes,
     }
 }
@@ -103,6 +105,10 @@ fn matched(want: &Pool, have: &NodePool) -> PoolPlan {
     }
     if !plan.changes.is_empty() || plan.labels_before.is_some() || plan.taints_before.is_some() {
         plan.action = Action::Update;
+        plan.write = Some(super::LinodeWrite::UpdatePool {
+            pool: have.id,
+            body: super::requests::pool_update(want, &plan),
+        });
     }
     plan
 }
@@ -204,6 +210,7 @@ pub fn diff(want: &[Pool], have: &[NodePool]) -> Vec<PoolPlan> {
             labels_before: None,
             taints_before: None,
             changes: Vec::new(),
+            write: None,
         });
     }
     out

@@ -4,7 +4,7 @@
 
 use serde::Serialize;
 
-use crate::error::exit;
+use crate::error::{Convention, Ending};
 
 /// A command's final report.
 pub trait Report: Serialize {
@@ -47,15 +47,20 @@ impl Outcome {
         Outcome::Failed(failure, message.into())
     }
 
-    /// The process exit code.
+    /// The process exit code (documented convention).
     pub fn exit_code(&self) -> i32 {
+        self.ending().code(Convention::Standard)
+    }
+
+    /// How the command ended.
+    pub fn ending(&self) -> Ending {
         match self {
-            Outcome::Done => exit::OK,
-            Outcome::Changes => exit::PLAN_CHANGES,
-            Outcome::Failed(Failure::LeftBehind, _) => exit::LEFT_BEHIND,
-            Outcome::Failed(Failure::VerifyFailed, _) => exit::VERIFY_FAILED,
-            Outcome::Failed(Failure::OverBudget, _) => exit::INVALID_INPUT,
-            Outcome::Failed(Failure::Conflict | Failure::Incomplete, _) => exit::FAILURE,
+            Outcome::Done => Ending::Done,
+            Outcome::Changes => Ending::Changes,
+            Outcome::Failed(Failure::LeftBehind, _) => Ending::LeftBehind,
+            Outcome::Failed(Failure::VerifyFailed, _) => Ending::VerifyFailed,
+            Outcome::Failed(Failure::OverBudget, _) => Ending::InvalidInput,
+            Outcome::Failed(Failure::Conflict | Failure::Incomplete, _) => Ending::Failed,
         }
     }
 

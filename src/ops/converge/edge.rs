@@ -1,6 +1,7 @@
 //! An edge in `up`: once the hub has published its gateway address (and CA), the edge stack pointed at it,
 //! this edge's client certificate and gateway credential, then prune and rollouts.
 
+use super::done::Done;
 use super::report::Stage;
 use super::tasks::Record;
 use super::{HubOut, HubState, Job, Shared, stack};
@@ -8,7 +9,7 @@ use crate::Error;
 use crate::k8s::K8s;
 use crate::objects::CLIENT_TLS_SECRET;
 use crate::objects::MetricsApi;
-use crate::ops::certs::{self, CertAction};
+use crate::ops::converge::certs::{self, CertAction};
 use crate::ops::edge_auth;
 use crate::ops::gpu_runtime;
 use crate::stack::Inputs;
@@ -57,7 +58,9 @@ pub(super) async fn converge(
         stack::apply(k8s, &sh.renderer, fleet, &job.cluster, &inputs, fresh, sh.deadline).await?
     };
     if applied.changed > 0 {
-        rec.change(format!("{} stack object(s) applied", applied.changed));
+        rec.change(Done::StackApplied {
+            objects: applied.changed,
+        });
     }
 
     if let Some(ca) = &hub.ca {
@@ -65,9 +68,13 @@ pub(super) async fn converge(
         let _slot = sh.permits.acquire().await;
         match certs::ensure_client_cert(k8s, name, edge, ca, sh.rotate).await? {
             CertAction::Kept => {}
-            CertAction::Created => rec.change("client certificate issued"),
+            CertAction::Created => rec.change(Done::CertificateIssued {
+                certificate: "client certificate".into(),
+            }),
             CertAction::Reissued => {
-                rec.change("client certificate reissued");
+                rec.change(Done::CertificateReissued {
+                    certificate: "client certificate".into(),
+                });
                 if !fresh {
                     for w in applied
                         .manifests
@@ -91,7 +98,9 @@ pub(super) async fn converge(
         let _slot = sh.permits.acquire().await;
         if edge_auth::ensure_edge(k8s, name, edge, password).await? {
             let (ns, secret) = edge_auth::EDGE_AUTH_SECRET;
-            rec.change(format!("gateway credential stored (Secret {ns}/{secret})"));
+            rec.change(Done::GatewayCredentialStored {
+                secret: format!("{ns}/{secret}"),
+            });
             if !fresh {
                 // The agent and the scraper read the password from their environment, set at start.
                 for w in applied
@@ -109,7 +118,7 @@ pub(super) async fn converge(
     rec.stage(sh, Stage::Rollout);
     let pruned = stack::settle(k8s, name, &applied, sh.deadline).await?;
     if pruned > 0 {
-        rec.change(format!("{pruned} object(s) no longer rendered were pruned"));
+        rec.change(Done::Pruned { objects: pruned });
     }
     Ok(applied)
 }

@@ -8,8 +8,8 @@ use super::report::{Gateway, Report, Verification, grafana_access, grafana_url};
 use super::{HubState, Options, Shared, hub, tasks, verify};
 use crate::fleet::{Loaded, Role};
 use crate::ops::Ctx;
+use crate::ops::converge::upgrade::Status;
 use crate::ops::gateway_firewall::FirewallReport;
-use crate::ops::upgrade::Status;
 use crate::{Error, naming, probes};
 
 /// "the upgrade stopped at us" when a cluster's upgrade did not finish (its report says why).

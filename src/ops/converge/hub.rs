@@ -6,14 +6,15 @@
 
 use std::sync::Arc;
 
+use super::done::Done;
 use super::report::Stage;
 use super::tasks::Record;
 use super::{HubOut, HubState, Job, Shared, stack};
 use crate::Error;
 use crate::k8s::K8s;
 use crate::objects::{CA_SECRET, GATEWAY, GATEWAY_LB, GRAFANA, GRAFANA_TLS_SECRET, MetricsApi};
-use crate::ops::certs::{self, CertAction};
 use crate::ops::connect::{connect, gateway_address};
+use crate::ops::converge::certs::{self, CertAction};
 use crate::ops::edge_auth::{self, Passwords};
 use crate::ops::gpu_runtime;
 use crate::pki::Ca;
@@ -44,9 +45,9 @@ async fn grafana_cert(
     );
     match certs::ensure_grafana_cert(k8s, sh.fleet.name(), ca, &address, sh.rotate).await? {
         CertAction::Kept => {}
-        CertAction::Created => rec.change(format!("{what} issued")),
+        CertAction::Created => rec.change(Done::CertificateIssued { certificate: what }),
         CertAction::Reissued => {
-            rec.change(format!("{what} reissued"));
+            rec.change(Done::CertificateReissued { certificate: what });
             if !fresh {
                 for w in applied
                     .manifests
@@ -74,8 +75,8 @@ async fn edge_credentials(
 ) -> Result<Passwords, Error> {
     let edges: Vec<&str> = sh.fleet.edges.iter().map(|e| e.name.get_ref().as_str()).collect();
     let (passwords, change) = edge_auth::ensure_hub(k8s, sh.fleet.name(), &edges, prune).await?;
-    if let Some(what) = change.summary() {
-        rec.change(what);
+    if let Some(summary) = change.summary() {
+        rec.change(Done::EdgeCredentials { summary });
     }
     if change.htpasswd_changed && restart {
         edge_auth::restart_gateway(
@@ -117,19 +118,18 @@ pub(super) async fn converge(
         let _slot = sh.permits.acquire().await;
         let applied = stack::apply(k8s, &sh.renderer, fleet, &job.cluster, &inputs, fresh, sh.deadline).await?;
         if applied.changed > 0 {
-            rec.change(format!("{} stack object(s) applied", applied.changed));
+            rec.change(Done::StackApplied {
+                objects: applied.changed,
+            });
         }
         // The CA signs the gateway's certificates (mTLS) and Grafana's (a public Grafana serves HTTPS).
         let ca = if fleet.security.mtls || grafana_tls {
             let ensured = certs::ensure_ca(k8s, name, sh.rotate).await?;
             match (ensured.action, &ensured.rotation) {
-                (CertAction::Created, _) => rec.change(format!(
-                    "fleet CA created (Secret {}/{})",
-                    CA_SECRET.namespace, CA_SECRET.name
-                )),
-                (CertAction::Reissued, Some(why)) => rec.change(format!(
-                    "fleet CA replaced ({why}); every certificate is reissued from the new one"
-                )),
+                (CertAction::Created, _) => rec.change(Done::CaCreated {
+                    secret: format!("{}/{}", CA_SECRET.namespace, CA_SECRET.name),
+                }),
+                (CertAction::Reissued, Some(why)) => rec.change(Done::CaReplaced { why: why.to_string() }),
                 (_, Some(why)) => sh.progress.line(&format!(
                     "warning: {why}: `lkeobs up --rotate-certs` replaces it and reissues every certificate"
                 )),
@@ -140,10 +140,10 @@ pub(super) async fn converge(
             None
         };
         if stack::ensure_grafana_admin(k8s, name).await? {
-            rec.change("Grafana admin password generated (Secret monitoring/grafana-admin)");
+            rec.change(Done::GrafanaPasswordGenerated);
         }
         if stack::ensure_destinations(k8s, name, &sh.destinations).await? {
-            rec.change("destination tokens stored (Secret observability-hub/lkeobs-destinations)");
+            rec.change(Done::DestinationTokensStored);
         }
         (applied, ca)
     };
@@ -166,9 +166,13 @@ pub(super) async fn converge(
         let action = certs::ensure_gateway_cert(k8s, name, ca, Some(&address), sh.rotate).await?;
         match action {
             CertAction::Kept => {}
-            CertAction::Created => rec.change("gateway server certificate issued"),
+            CertAction::Created => rec.change(Done::CertificateIssued {
+                certificate: "gateway server certificate".into(),
+            }),
             CertAction::Reissued => {
-                rec.change("gateway server certificate reissued");
+                rec.change(Done::CertificateReissued {
+                    certificate: "gateway server certificate".into(),
+                });
                 if !fresh {
                     for w in applied
                         .manifests
@@ -200,7 +204,7 @@ pub(super) async fn converge(
     rec.stage(sh, Stage::Rollout);
     let pruned = stack::settle(k8s, name, &applied, sh.deadline).await?;
     if pruned > 0 {
-        rec.change(format!("{pruned} object(s) no longer rendered were pruned"));
+        rec.change(Done::Pruned { objects: pruned });
     }
     Ok(applied)
 }

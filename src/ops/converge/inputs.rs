@@ -1,13 +1,13 @@
-//! What `up` takes from outside the fleet file before its first write: the destinations' tokens (from the
-//! environment captured at start-up) and the fleet's expiry (from the clusters' tags, or now + `ttl`).
+//! What `up` takes from outside the fleet file before its first write: the destinations' tokens, from the
+//! environment captured at start-up.
 
 use std::collections::BTreeMap;
 
 use secrecy::{ExposeSecret, SecretString};
 
-use crate::fleet::{Diag, Fleet, FleetError, Loaded};
+use crate::Error;
+use crate::fleet::{Diag, FleetError, Loaded};
 use crate::ops::environment::Environment;
-use crate::{Error, naming, plan};
 
 /// The destinations' tokens from the environment; a missing one is an error on its `token_env` line,
 /// raised before anything is created.
@@ -54,26 +54,4 @@ pub(super) fn destination_tokens(
         }
         .into())
     }
-}
-
-/// The fleet's expiry (unix seconds) when it has a `ttl`: the one its clusters already carry, else now + ttl.
-pub(super) fn expiry(fleet: &Fleet, observed: &plan::Observed) -> Result<Option<u64>, Error> {
-    let Some(ttl) = &fleet.fleet.ttl else {
-        return Ok(None);
-    };
-    let existing = observed
-        .clusters
-        .iter()
-        .filter(|o| plan::is_ours(&o.cluster.tags, fleet.name()))
-        .flat_map(|o| o.cluster.tags.iter())
-        .filter_map(|t| naming::parse_expires_tag(t))
-        .min();
-    if existing.is_some() {
-        return Ok(existing);
-    }
-    let ttl = crate::fleet::duration::parse(ttl.get_ref()).map_err(Error::Usage)?;
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_err(|e| Error::Internal(format!("the clock is before 1970: {e}")))?;
-    Ok(Some((now + ttl).as_secs()))
 }

@@ -1,9 +1,11 @@
-//! Converging the account to the fleet file (DESIGN §4), for `up` and `add-edge`: validate and preflight,
+//! Converging the account to the fleet file for `up` and `add-edge`: validate and preflight,
 //! discover and plan, then one task per cluster run at once (create or adopt, kubeconfig, nodes Ready,
 //! stack), the hub publishing its gateway address and CA to the edges, the gateway firewall re-synced once
 //! the edges' nodes are known; every step idempotent, so a re-run resumes from whatever the account holds.
 
+pub mod certs;
 mod cluster;
+mod done;
 mod edge;
 mod finish;
 mod hub;
@@ -12,9 +14,13 @@ mod local_files;
 mod report;
 mod stack;
 mod tasks;
+pub mod upgrade;
 mod upgrade_step;
 mod upgrade_text;
 mod verify;
+
+#[cfg(test)]
+mod plan_contract_tests;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::Ipv4Addr;
@@ -27,16 +33,17 @@ use tokio::task::JoinSet;
 use tokio::time::Instant;
 
 pub use crate::ops::gateway_firewall::FirewallReport;
+pub use done::Done;
 pub use report::{ClusterReport, Gateway, Grafana, Report, Stage, Verification};
 
-use super::{Ctx, cost, discover, gateway_firewall};
+use super::{Ctx, cost, gateway_firewall, plan};
 use crate::fleet::{Cluster, Fleet, Loaded, Role};
 use crate::k8s::K8s;
 use crate::linode::Client;
-use crate::ops::upgrade::Gate;
+use crate::ops::converge::upgrade::Gate;
 use crate::pki::Ca;
 use crate::plan::cost::Budget;
-use crate::plan::{self, ClusterPlan, ObservedCluster};
+use crate::plan::{ClusterPlan, ObservedCluster};
 use crate::stack::Renderer;
 use crate::ui::progress::{Mode, Progress};
 use crate::{Error, naming};
@@ -127,8 +134,18 @@ pub(crate) struct Job {
     /// `add-edge`: the hub's stack is not converged; only read (gateway address, CA), plus the new edge's
     /// gateway credential with mTLS.
     pub read_only: bool,
-    /// The fleet's expiry (`ttl`), for the tags.
-    pub expires: Option<u64>,
+}
+
+/// Runs `up`: loads the fleet file and converges the account to it.
+pub async fn run(ctx: &Ctx, opts: &Options) -> Result<Report, Error> {
+    let loaded = ctx.load_fleet_to_apply()?;
+    converge(ctx, &loaded, opts).await
+}
+
+/// Why `up` refuses a plan before its first write: the problems it lists (resources with the fleet's
+/// names that are not its own, moves LKE cannot make).
+pub(crate) fn refusal(plan: &crate::plan::Plan) -> Option<Error> {
+    (!plan.problems.is_empty()).then(|| Error::Runtime(format!("nothing was changed: {}", plan.problems.join("; "))))
 }
 
 /// Converges the account to the fleet file and returns the report; clusters that failed and failed probes
@@ -143,15 +160,10 @@ pub async fn converge(ctx: &Ctx, loaded: &Loaded, opts: &Options) -> Result<Repo
     let client = ctx.require_linode("up")?;
     // Everything that can be checked is checked before the first write.
     let destinations = inputs::destination_tokens(&ctx.env, loaded)?;
-    discover::preflight(&client, loaded).await?;
-    let observed = discover::observe(&client, fleet).await?;
-    discover::check_versions(loaded, &observed)?;
-    let plan = plan::online(fleet, &observed, &renderer)?;
-    if !plan.problems.is_empty() {
-        return Err(Error::Runtime(format!(
-            "nothing was changed: {}",
-            plan.problems.join("; ")
-        )));
+    let planned = plan::compute(ctx, &client, loaded, &renderer, plan::Objects::LeaveToApply).await?;
+    let (observed, plan) = (planned.observed, planned.plan);
+    if let Some(refused) = refusal(&plan) {
+        return Err(refused);
     }
     if let Some(budget) = Budget::resolve(opts.max_monthly_cost, fleet) {
         let cost = cost::price(&client, fleet, Some(&observed.clusters), &renderer).await?;
@@ -166,7 +178,6 @@ pub async fn converge(ctx: &Ctx, loaded: &Loaded, opts: &Options) -> Result<Repo
             "the hub of fleet {name:?} does not exist yet: run `lkeobs up` first"
         )));
     }
-    let expires = inputs::expiry(fleet, &observed)?;
     let deadline = ctx.deadline().unwrap_or_else(|| Instant::now() + DEFAULT_BUDGET);
 
     // Which clusters this run works on; the others' node addresses stay in the firewall as discovered.
@@ -199,14 +210,12 @@ pub async fn converge(ctx: &Ctx, loaded: &Loaded, opts: &Options) -> Result<Repo
             plan: cp.clone(),
             observed: have,
             read_only,
-            expires,
         });
     }
 
     // The firewall comes first: the hub's gateway Service names it from its first apply.
     let fw = if fleet.security.gateway_firewall {
-        let known: Vec<Ipv4Addr> = observed_ips.values().flatten().copied().collect();
-        Some(gateway_firewall::ensure(&client, fleet, observed.firewall.as_ref(), &known, expires).await?)
+        Some(gateway_firewall::ensure(&client, observed.firewall.as_ref(), plan.firewall.as_ref()).await?)
     } else {
         None
     };

@@ -6,8 +6,8 @@ use serde::Serialize;
 use crate::fleet::Role;
 use crate::linode::ApiCalls;
 use crate::objects;
+use crate::ops::converge::upgrade::{Status, UpgradeReport};
 use crate::ops::gateway_firewall::FirewallReport;
-use crate::ops::upgrade::{Status, UpgradeReport};
 use crate::ui::{Failure, Outcome};
 
 /// The steps of one cluster, in order.
@@ -80,7 +80,7 @@ pub struct ClusterReport {
     pub seconds: f64,
     /// What this run changed (empty: nothing).
     #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub changes: Vec<String>,
+    pub changes: Vec<super::done::Done>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
     /// Its Kubernetes upgrade in this run.

@@ -13,8 +13,8 @@ use super::{EdgeNodes, HubState, Job, NodeAddresses, Shared, cluster, edge, hub,
 use crate::fleet::Role;
 use crate::k8s::K8s;
 use crate::linode::Firewall;
+use crate::ops::converge::upgrade::Turn;
 use crate::ops::gateway_firewall as firewall;
-use crate::ops::upgrade::Turn;
 use crate::{Error, naming};
 
 /// One cluster's outcome and what the end of the run needs from it.
@@ -56,8 +56,8 @@ impl Record {
         sh.progress.step(&self.report.name, stage.doing());
     }
 
-    pub(super) fn change(&mut self, what: impl Into<String>) {
-        self.report.changes.push(what.into());
+    pub(super) fn change(&mut self, done: super::done::Done) {
+        self.report.changes.push(done);
     }
 }
 
@@ -119,12 +119,10 @@ async fn steps(
     rec.stage(sh, Stage::Cluster);
     let ensured = {
         let _slot = sh.permits.acquire().await;
-        cluster::ensure(&sh.client, &sh.fleet, c, &job.plan, job.observed.as_ref(), job.expires).await?
+        cluster::ensure(&sh.client, &job.plan).await?
     };
     rec.report.id = Some(ensured.id);
-    if ensured.changes.iter().any(|c| !c.is_empty()) {
-        rec.report.changes.extend(ensured.changes.iter().cloned());
-    }
+    rec.report.changes.extend(ensured.done.iter().cloned());
 
     rec.stage(sh, Stage::Kubeconfig);
     let wait = sh.deadline.saturating_duration_since(Instant::now());
@@ -134,13 +132,10 @@ async fn steps(
     rec.k8s = Some(k8s.clone());
 
     rec.stage(sh, Stage::Nodes);
-    rec.report.nodes = k8s.wait_nodes_ready(cluster::expected_nodes(c), sh.deadline).await?;
-    if !ensured.delete_after_ready.is_empty() {
-        // The new pools carry the load now: the old ones go.
+    rec.report.nodes = k8s.wait_nodes_ready(job.plan.expected_nodes(), sh.deadline).await?;
+    if cluster::deletes_after_ready(&job.plan) {
         let _slot = sh.permits.acquire().await;
-        for pid in &ensured.delete_after_ready {
-            sh.client.delete_node_pool(ensured.id, *pid).await?;
-        }
+        cluster::delete_after_ready(&sh.client, ensured.id, &job.plan).await?;
     }
     if let Some(tx) = nodes_tx {
         let nodes = match (&job.observed, ensured.pools_changed) {

@@ -11,8 +11,8 @@ use super::{HubState, Job, Shared, verify};
 use crate::Error;
 use crate::fleet::Role;
 use crate::k8s::{K8s, Workload};
+use crate::ops::converge::upgrade::{NodesChanged, Status, Turn, Upgrade, UpgradeReport};
 use crate::ops::gateway_firewall;
-use crate::ops::upgrade::{NodesChanged, Status, Turn, Upgrade, UpgradeReport};
 use crate::probes::{Outcome, Target};
 
 /// The cluster's probes after its upgrade: an edge's against the hub its data goes to.

@@ -2,7 +2,7 @@
 //! stage's time, how long each store was down while its pod moved, and what stopped or blocked it.
 
 use super::report::{ClusterReport, Report};
-use crate::ops::upgrade::{Status, UpgradeReport};
+use crate::ops::converge::upgrade::{Status, UpgradeReport};
 
 /// `; stores down: monitoring/loki 1.2s, monitoring/prometheus 2.0s (2 moves)`, or nothing.
 fn stores(u: &UpgradeReport) -> String {
@@ -71,7 +71,7 @@ pub(super) fn upgrades(r: &Report, out: &mut String) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ops::upgrade::StoreDowntime;
+    use crate::ops::converge::upgrade::StoreDowntime;
 
     #[test]
     fn the_hub_line_says_how_long_each_store_was_down() {

@@ -2,6 +2,7 @@
 //! edge's agent and the real mTLS path to the hub gateway; meanwhile the gateway's figures are sampled and
 //! the run's marked items looked for at the hub; afterwards the Jobs are removed (also when interrupted).
 
+pub mod fleet;
 pub mod gateway;
 pub mod job;
 pub mod jobs;

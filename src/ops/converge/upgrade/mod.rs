@@ -128,22 +128,6 @@ fn blocked_by(budgets: &[RigidBudget]) -> String {
     budgets.iter().map(RigidBudget::describe).collect::<Vec<_>>().join("; ")
 }
 
-/// `plan`'s warnings for a cluster whose upgrade to `to` a PodDisruptionBudget would block: which budget,
-/// and what to change.
-pub async fn blocked_upgrade(k8s: &K8s, label: &str, to: &str) -> Result<Vec<String>, crate::k8s::K8sError> {
-    Ok(k8s
-        .rigid_budgets()
-        .await?
-        .iter()
-        .map(|b| {
-            format!(
-                "{label}: the upgrade to {to} is blocked: {}; `up` leaves this cluster as it is (exit 3) and upgrades the others",
-                b.describe()
-            )
-        })
-        .collect())
-}
-
 /// Called once nodes of the new version are Ready (and again once the old ones are gone), e.g. to put the
 /// new nodes' addresses into the gateway firewall before an edge's data must pass it.
 pub type NodesChanged<'a> = &'a (dyn Fn() -> BoxFuture<'a, Result<(), Error>> + Sync);

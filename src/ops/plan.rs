@@ -1,0 +1,170 @@
+//! The one planning function behind `plan`, `up --dry-run` and `up` ([`compute`]), and `plan`'s run: the
+//! plan, its monthly cost and the monthly limit.
+
+use serde::Serialize;
+
+use super::{Ctx, compare, cost, discover};
+use crate::Error;
+use crate::fleet::Loaded;
+use crate::linode::{ApiCalls, Client};
+use crate::plan::cost::{Budget, Cost};
+use crate::plan::{self, Observed, Plan};
+use crate::stack::Renderer;
+use crate::ui::{Failure, Outcome, cost_text, plan_text};
+
+/// Whether the plan compares each existing cluster's stack with what it runs (`plan`), or leaves that to
+/// the apply (`up`, whose server-side apply with a dry run first compares each object itself).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Objects {
+    Compare,
+    LeaveToApply,
+}
+
+/// A plan and what it was computed from.
+#[derive(Debug, Clone)]
+pub struct Planned {
+    pub observed: Observed,
+    pub plan: Plan,
+}
+
+/// Plans the fleet against the account: the preflight, discovery, the version check, the plan, and (with
+/// [`Objects::Compare`]) each existing cluster's stack compared. Nothing is written.
+pub async fn compute(
+    ctx: &Ctx,
+    client: &Client,
+    loaded: &Loaded,
+    renderer: &Renderer,
+    objects: Objects,
+) -> Result<Planned, Error> {
+    discover::preflight(client, loaded).await?;
+    let observed = discover::observe(client, &loaded.fleet).await?;
+    discover::check_versions(loaded, &observed)?;
+    let expires = expiry(&loaded.fleet, &observed)?;
+    let mut plan = plan::online(&loaded.fleet, &observed, renderer, expires)?;
+    if objects == Objects::Compare {
+        compare::stacks(client, &loaded.fleet, &observed, &mut plan, renderer, ctx.deadline()).await?;
+    }
+    Ok(Planned { observed, plan })
+}
+
+/// The fleet's expiry for the plan's requests: the one its clusters carry, else now + `ttl`.
+fn expiry(fleet: &crate::fleet::Fleet, observed: &Observed) -> Result<Option<u64>, Error> {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_err(|e| Error::Internal(format!("the clock is before 1970: {e}")))?;
+    plan::expiry(fleet, observed, now).map_err(Error::Usage)
+}
+
+/// What `plan` prints: the plan, its monthly cost, the fleet's security warnings and the API calls it took.
+#[derive(Serialize)]
+pub struct Report {
+    #[serde(flatten)]
+    pub plan: Plan,
+    pub cost: Cost,
+    /// The monthly limit, when one is set (`--max-monthly-cost`, else `[fleet] max_monthly_cost`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub budget: Option<Budget>,
+    pub warnings: Vec<String>,
+    api_calls: ApiCalls,
+    /// `--detailed-exitcode`: changes to make end the command with exit code 2.
+    #[serde(skip)]
+    detailed_exitcode: bool,
+}
+
+impl crate::ui::Report for Report {
+    fn text(&self) -> String {
+        let mut out = plan_text::render(&self.plan);
+        out.push('\n');
+        out.push_str(&cost_text::render(&self.cost, self.budget.as_ref()));
+        out
+    }
+
+    /// Problems (resources with our names that are not ours) fail the command after the plan that lists
+    /// them; a fleet over its monthly limit is invalid input (exit code 2; 1 with `--detailed-exitcode`,
+    /// where 2 means changes: see `error::Convention`).
+    fn outcome(&self) -> Outcome {
+        let over = match (&self.budget, &self.cost) {
+            (Some(b), Cost::Priced(c)) => b.check(c).err(),
+            _ => None,
+        };
+        if !self.plan.problems.is_empty() {
+            Outcome::failed(
+                Failure::Conflict,
+                format!("the plan cannot be carried out: {}", self.plan.problems.join("; ")),
+            )
+        } else if let Some(why) = over {
+            Outcome::failed(
+                Failure::OverBudget,
+                format!("{why}; `up` would create or change nothing"),
+            )
+        } else if self.detailed_exitcode && self.plan.changes > 0 {
+            Outcome::Changes
+        } else {
+            Outcome::Done
+        }
+    }
+}
+
+/// How `plan` runs (also `up --dry-run`).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Options {
+    /// Plan against an empty account, without the API.
+    pub offline: bool,
+    /// Changes to make end the command with exit code 2.
+    pub detailed_exitcode: bool,
+    /// `--max-monthly-cost` (overrides the fleet file's `max_monthly_cost`).
+    pub max_monthly_cost: Option<f64>,
+}
+
+/// Runs `plan`: with a token the plan of [`compute`] priced from the live price lists; without one (or with
+/// `--offline`) the plan against an empty account.
+pub async fn run(ctx: &Ctx, args: &Options) -> Result<Report, Error> {
+    let loaded = ctx.load_fleet_to_apply()?;
+    let warnings = ctx.security_warnings(&loaded.fleet);
+    let renderer = Renderer::new()?;
+    let budget = Budget::resolve(args.max_monthly_cost, &loaded.fleet);
+    let client = if args.offline {
+        Err("--offline".to_string())
+    } else {
+        ctx.linode_client()?.inspect_err(|why| {
+            ctx.printer.note(&format!("{why}; planning against an empty account"));
+        })
+    };
+    let (plan, cost) = match client {
+        Err(why) => {
+            if args.max_monthly_cost.is_some() {
+                return Err(Error::Missing(format!(
+                    "--max-monthly-cost needs the prices from the Linode API, which this run cannot read ({why})"
+                )));
+            }
+            let why = if why == "--offline" {
+                why
+            } else {
+                "no Linode token".into()
+            };
+            let expires = expiry(&loaded.fleet, &Observed::default())?;
+            (plan::offline(&loaded.fleet, &renderer, expires)?, Cost::offline(&why))
+        }
+        Ok(client) => {
+            let planned = compute(ctx, &client, &loaded, &renderer, Objects::Compare).await?;
+            let observed = Some(planned.observed.clusters.as_slice());
+            let cost = match cost::price(&client, &loaded.fleet, observed, &renderer).await {
+                Ok(c) => Cost::Priced(c),
+                // Without a limit to check, a price list that cannot be read costs the plan nothing.
+                Err(Error::Linode(e)) if budget.is_none() => Cost::Unavailable {
+                    reason: format!("the price lists could not be read: {e}"),
+                },
+                Err(e) => return Err(e),
+            };
+            (planned.plan, cost)
+        }
+    };
+    Ok(Report {
+        plan,
+        cost,
+        budget,
+        warnings,
+        api_calls: ctx.api_calls(),
+        detailed_exitcode: args.detailed_exitcode,
+    })
+}
