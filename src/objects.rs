@@ -87,6 +87,8 @@ pub const GATEWAY_TLS_SECRET: Named = Named::new(OBSERVABILITY_HUB, "otel-gatewa
 pub const GRAFANA_TLS_SECRET: Named = Named::new(MONITORING, "grafana-tls");
 /// Grafana's admin user and generated password.
 pub const GRAFANA_ADMIN_SECRET: Named = Named::new(MONITORING, "grafana-admin");
+/// The alert receivers' secrets (one key per variable of `[alerts]`), mounted by Alertmanager only.
+pub const ALERTMANAGER_SECRET: Named = Named::new(MONITORING, "lkeobs-alertmanager");
 /// The destinations' tokens, read from the environment by `up`.
 pub const DESTINATIONS_SECRET: Named = Named::new(OBSERVABILITY_HUB, "lkeobs-destinations");
 /// An edge's client certificate, in that edge.
