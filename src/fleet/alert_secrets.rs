@@ -120,7 +120,9 @@ fn value_problem(r: &Receiver, value: &str, allow: Option<&TokenAllowlist>) -> O
     }
     let url = match url::Url::parse(value) {
         Ok(u) if u.scheme() == "https" && u.host_str().is_some() => u,
-        _ => return Some("is not an https:// URL (a Slack incoming-webhook URL starts https://hooks.slack.com/)".into()),
+        _ => {
+            return Some("is not an https:// URL (a Slack incoming-webhook URL starts https://hooks.slack.com/)".into());
+        }
     };
     if !url.username().is_empty() || url.password().is_some() {
         return Some("carries user-info (user:password@)".into());
@@ -128,7 +130,11 @@ fn value_problem(r: &Receiver, value: &str, allow: Option<&TokenAllowlist>) -> O
     if let Some(why) = url.host().and_then(|h| internal_host(&h)) {
         return Some(format!("points at {why}: a receiver must be a public endpoint"));
     }
-    let host = url.host_str().unwrap_or_default().trim_matches(['[', ']']).to_ascii_lowercase();
+    let host = url
+        .host_str()
+        .unwrap_or_default()
+        .trim_matches(['[', ']'])
+        .to_ascii_lowercase();
     match allow.and_then(|l| l.hosts(r.secret_env().map_or("", |(_, e)| e.get_ref()))) {
         Some(hosts) if !hosts.contains(&host) => Some(format!(
             "goes to {host}, but the operator's allowlist lets it go to {} only",

@@ -63,7 +63,11 @@ fn receiver(mut t: Table<'_, '_>, diags: &mut Vec<Diag>) -> Receiver {
         url_env: t.get("url_env", ENV, diags),
         channel: t.get("channel", "a Slack channel like \"#alerts\"", diags),
         routing_key_env: t.get("routing_key_env", ENV, diags),
-        smtp_host: t.get("smtp_host", "host:port of the SMTP server, like \"smtp.example.com:587\"", diags),
+        smtp_host: t.get(
+            "smtp_host",
+            "host:port of the SMTP server, like \"smtp.example.com:587\"",
+            diags,
+        ),
         from: t.get("from", "an email address", diags),
         to: t.strings("to", diags),
         username: t.get("username", STRING, diags),

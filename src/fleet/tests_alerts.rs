@@ -56,7 +56,10 @@ fn alerts_valid_example_passes() {
 #[test]
 fn receiver_unknown_key_is_named_with_did_you_mean() {
     let e = one_error(
-        &alerts("url_env = \"SLACK_WEBHOOK_URL\"", "url_env = \"SLACK_WEBHOOK_URL\"\nchanel = \"#x\""),
+        &alerts(
+            "url_env = \"SLACK_WEBHOOK_URL\"",
+            "url_env = \"SLACK_WEBHOOK_URL\"\nchanel = \"#x\"",
+        ),
         "alerts.receivers[0].chanel",
         "unknown key",
     );
@@ -66,27 +69,60 @@ fn receiver_unknown_key_is_named_with_did_you_mean() {
 
 #[test]
 fn receiver_type_known() {
-    let e = one_error(&alerts("type = \"slack\"", "type = \"slak\""), "alerts.receivers[0].type", "unknown receiver type");
+    let e = one_error(
+        &alerts("type = \"slack\"", "type = \"slak\""),
+        "alerts.receivers[0].type",
+        "unknown receiver type",
+    );
     assert!(e.help.unwrap_or_default().contains("\"slack\""));
 }
 
 #[test]
 fn receiver_keys_follow_its_type() {
-    one_error(&alerts("url_env = \"SLACK_WEBHOOK_URL\"\n", ""), "alerts.receivers[0].url_env", "needs `url_env`");
-    one_error(&alerts("routing_key_env = \"PD_ROUTING_KEY\"", "routing_key_env = \"PD_ROUTING_KEY\"\nurl = \"https://x.example.com\""), "alerts.receivers[2].url", "not used by a pagerduty receiver");
-    one_error(&alerts("password_env = \"SMTP_PASSWORD\"\n", ""), "alerts.receivers[3].password_env", "needs `password_env`");
+    one_error(
+        &alerts("url_env = \"SLACK_WEBHOOK_URL\"\n", ""),
+        "alerts.receivers[0].url_env",
+        "needs `url_env`",
+    );
+    one_error(
+        &alerts(
+            "routing_key_env = \"PD_ROUTING_KEY\"",
+            "routing_key_env = \"PD_ROUTING_KEY\"\nurl = \"https://x.example.com\"",
+        ),
+        "alerts.receivers[2].url",
+        "not used by a pagerduty receiver",
+    );
+    one_error(
+        &alerts("password_env = \"SMTP_PASSWORD\"\n", ""),
+        "alerts.receivers[3].password_env",
+        "needs `password_env`",
+    );
 }
 
 #[test]
 fn webhook_url_is_https_to_a_public_host() {
     let e = one_error(
-        &alerts("https://hooks.example.com/alertmanager", "http://hooks.example.com/alertmanager"),
+        &alerts(
+            "https://hooks.example.com/alertmanager",
+            "http://hooks.example.com/alertmanager",
+        ),
         "alerts.receivers[1].url",
         "https://",
     );
     assert_eq!(e.line, 34, "the url's own line");
-    one_error(&alerts("https://hooks.example.com/alertmanager", "https://169.254.169.254/x"), "alerts.receivers[1].url", "metadata");
-    one_error(&alerts("https://hooks.example.com/alertmanager", "https://u:p@hooks.example.com/"), "alerts.receivers[1].url", "user-info");
+    one_error(
+        &alerts("https://hooks.example.com/alertmanager", "https://169.254.169.254/x"),
+        "alerts.receivers[1].url",
+        "metadata",
+    );
+    one_error(
+        &alerts(
+            "https://hooks.example.com/alertmanager",
+            "https://u:p@hooks.example.com/",
+        ),
+        "alerts.receivers[1].url",
+        "user-info",
+    );
 }
 
 #[test]
@@ -97,32 +133,75 @@ fn secrets_are_variable_names_not_values_nor_lkeobs_credentials() {
         "environment variable name",
     );
     assert_eq!(e.value, "<not shown>");
-    one_error(&alerts("\"PD_ROUTING_KEY\"", "\"LINODE_TOKEN\""), "alerts.receivers[2].routing_key_env", "credential variable");
+    one_error(
+        &alerts("\"PD_ROUTING_KEY\"", "\"LINODE_TOKEN\""),
+        "alerts.receivers[2].routing_key_env",
+        "credential variable",
+    );
 }
 
 #[test]
 fn smtp_host_and_addresses() {
-    one_error(&alerts("smtp.example.com:587", "smtp.example.com"), "alerts.receivers[3].smtp_host", "host:port");
-    one_error(&alerts("smtp.example.com:587", "10.0.0.1:25"), "alerts.receivers[3].smtp_host", "private");
-    one_error(&alerts("\"oncall@example.com\"", "\"oncall\""), "alerts.receivers[3].to[0]", "email address");
+    one_error(
+        &alerts("smtp.example.com:587", "smtp.example.com"),
+        "alerts.receivers[3].smtp_host",
+        "host:port",
+    );
+    one_error(
+        &alerts("smtp.example.com:587", "10.0.0.1:25"),
+        "alerts.receivers[3].smtp_host",
+        "private",
+    );
+    one_error(
+        &alerts("\"oncall@example.com\"", "\"oncall\""),
+        "alerts.receivers[3].to[0]",
+        "email address",
+    );
 }
 
 #[test]
 fn receivers_are_named_once_and_routes_name_them() {
     let errs = errors(&alerts("name = \"pager\"", "name = \"chat\""));
-    assert!(errs.iter().any(|e| e.field == "alerts.receivers[2].name" && e.message.contains("second receiver")), "{errs:#?}");
-    let e = one_error(&alerts("receiver = \"pager\"", "receiver = \"pagr\""), "alerts.routes[0].receiver", "names no receiver");
+    assert!(
+        errs.iter()
+            .any(|e| e.field == "alerts.receivers[2].name" && e.message.contains("second receiver")),
+        "{errs:#?}"
+    );
+    let e = one_error(
+        &alerts("receiver = \"pager\"", "receiver = \"pagr\""),
+        "alerts.routes[0].receiver",
+        "names no receiver",
+    );
     assert!(e.help.unwrap_or_default().contains("\"pager\""));
-    one_error(&alerts("default_receiver = \"chat\"", "default_receiver = \"nobody\""), "alerts.default_receiver", "names no receiver");
+    one_error(
+        &alerts("default_receiver = \"chat\"", "default_receiver = \"nobody\""),
+        "alerts.default_receiver",
+        "names no receiver",
+    );
 }
 
 #[test]
 fn route_matchers_are_known_values() {
-    let e = one_error(&alerts("severity = \"critical\"", "severity = \"crit\""), "alerts.routes[0].severity", "matches no alert");
+    let e = one_error(
+        &alerts("severity = \"critical\"", "severity = \"crit\""),
+        "alerts.routes[0].severity",
+        "matches no alert",
+    );
     assert!(e.help.unwrap_or_default().contains("critical"));
-    let e = one_error(&alerts("alertname = \"LkeobsMetricsSilent\"", "alertname = \"LkeobsMetricSilent\""), "alerts.routes[1].alertname", "matches no alert");
+    let e = one_error(
+        &alerts(
+            "alertname = \"LkeobsMetricsSilent\"",
+            "alertname = \"LkeobsMetricSilent\"",
+        ),
+        "alerts.routes[1].alertname",
+        "matches no alert",
+    );
     assert!(e.help.unwrap_or_default().contains("LkeobsMetricsSilent"));
-    one_error(&alerts("cluster_id = \"us-east\"", "cluster_id = \"us-west\""), "alerts.routes[0].cluster_id", "matches no alert");
+    one_error(
+        &alerts("cluster_id = \"us-east\"", "cluster_id = \"us-west\""),
+        "alerts.routes[0].cluster_id",
+        "matches no alert",
+    );
     one_error(
         &alerts("alertname = \"LkeobsMetricsSilent\"\n", ""),
         "alerts.routes[1]",
@@ -132,8 +211,16 @@ fn route_matchers_are_known_values() {
 
 #[test]
 fn durations_and_labels() {
-    one_error(&alerts("repeat_interval = \"4h\"", "repeat_interval = \"4 hours\""), "alerts.repeat_interval", "not a duration");
-    one_error(&alerts("group_by = [\"cluster_id\"]", "group_by = [\"cluster-id\"]"), "alerts.routes[1].group_by[0]", "label name");
+    one_error(
+        &alerts("repeat_interval = \"4h\"", "repeat_interval = \"4 hours\""),
+        "alerts.repeat_interval",
+        "not a duration",
+    );
+    one_error(
+        &alerts("group_by = [\"cluster_id\"]", "group_by = [\"cluster-id\"]"),
+        "alerts.routes[1].group_by[0]",
+        "label name",
+    );
 }
 
 #[test]
@@ -142,7 +229,11 @@ fn receiver_secrets_follow_the_allowlist_and_ci() {
     use super::trust::TokenAllowlist;
     let f = super::parse("t.toml", &append(ALERTS)).expect("valid").fleet;
     assert!(check_allowlist(&f, None, false).is_empty());
-    assert_eq!(check_allowlist(&f, None, true).len(), 4, "every receiver secret needs the operator's consent under CI");
+    assert_eq!(
+        check_allowlist(&f, None, true).len(),
+        4,
+        "every receiver secret needs the operator's consent under CI"
+    );
     let list = TokenAllowlist::from_sources(
         &[
             "SLACK_WEBHOOK_URL=hooks.slack.com".into(),
@@ -154,7 +245,11 @@ fn receiver_secrets_follow_the_allowlist_and_ci() {
     .expect("parses");
     let diags = check_allowlist(&f, list.as_ref(), true);
     let fields: Vec<&str> = diags.iter().map(|d| d.field.as_str()).collect();
-    assert_eq!(fields, ["alerts.receivers[1].token_env", "alerts.receivers[3].password_env"], "{diags:#?}");
+    assert_eq!(
+        fields,
+        ["alerts.receivers[1].token_env", "alerts.receivers[3].password_env"],
+        "{diags:#?}"
+    );
     assert!(diags[0].message.contains("hooks.example.com"));
 }
 
@@ -176,9 +271,20 @@ fn secret_values_come_from_the_environment() {
     assert!(errs[0].message.contains("PD_ROUTING_KEY is not set"));
     let mut env = env;
     env.insert("PD_ROUTING_KEY", SecretString::from("key"));
-    env.insert("SLACK_WEBHOOK_URL", SecretString::from("http://hooks.slack.com/services/x"));
+    env.insert(
+        "SLACK_WEBHOOK_URL",
+        SecretString::from("http://hooks.slack.com/services/x"),
+    );
     let errs = super::alert_secrets::read(&f, |n| env.get(n), None).expect_err("plain http");
     assert!(errs[0].message.contains("not an https:// URL") && !errs[0].message.contains("services/x"));
-    env.insert("SLACK_WEBHOOK_URL", SecretString::from("https://hooks.slack.com/services/x"));
-    assert_eq!(super::alert_secrets::read(&f, |n| env.get(n), None).map(|m| m.len()).ok(), Some(4));
+    env.insert(
+        "SLACK_WEBHOOK_URL",
+        SecretString::from("https://hooks.slack.com/services/x"),
+    );
+    assert_eq!(
+        super::alert_secrets::read(&f, |n| env.get(n), None)
+            .map(|m| m.len())
+            .ok(),
+        Some(4)
+    );
 }

@@ -25,7 +25,14 @@ pub(super) fn check(f: &Fleet, d: &mut Vec<Diag>) {
         receiver(i, r, d);
         let n = r.name.get_ref();
         if !n.is_empty() && !names.insert(n.clone()) {
-            d.push(Diag::new(r.name.span(), format!("alerts.receivers[{i}].name"), "a second receiver of this name").value(show(&r.name)));
+            d.push(
+                Diag::new(
+                    r.name.span(),
+                    format!("alerts.receivers[{i}].name"),
+                    "a second receiver of this name",
+                )
+                .value(show(&r.name)),
+            );
         }
     }
     let known: Vec<&str> = a.receivers.iter().map(|r| r.name.get_ref().as_str()).collect();
@@ -58,7 +65,11 @@ fn names_receiver(field: &str, v: &Spanned<String>, known: &[&str], d: &mut Vec<
         Some(s) => format!("did you mean \"{s}\"?"),
         None => format!("receivers: {}", known.join(", ")),
     };
-    d.push(Diag::new(v.span(), field, "names no receiver of [[alerts.receivers]]").value(show(v)).help(help));
+    d.push(
+        Diag::new(v.span(), field, "names no receiver of [[alerts.receivers]]")
+            .value(show(v))
+            .help(help),
+    );
 }
 
 fn receiver(i: usize, r: &Receiver, d: &mut Vec<Diag>) {
@@ -66,8 +77,12 @@ fn receiver(i: usize, r: &Receiver, d: &mut Vec<Diag>) {
     let name = r.name.get_ref();
     if !name.is_empty() && !crate::naming::is_dns_label(name) {
         d.push(
-            Diag::new(r.name.span(), format!("{field}.name"), "must use only a-z, 0-9 and '-' (at most 63), starting and ending with a letter or digit")
-                .value(show(&r.name)),
+            Diag::new(
+                r.name.span(),
+                format!("{field}.name"),
+                "must use only a-z, 0-9 and '-' (at most 63), starting and ending with a letter or digit",
+            )
+            .value(show(&r.name)),
         );
     }
     let text = r.kind.get_ref().as_str();
@@ -85,17 +100,25 @@ fn receiver(i: usize, r: &Receiver, d: &mut Vec<Diag>) {
     let need = |present: bool, key: &str, d: &mut Vec<Diag>| {
         if !present {
             d.push(
-                Diag::new(r.kind.span(), format!("{field}.{key}"), format!("a {kind} receiver needs `{key}`"))
-                    .value(show(&r.kind)),
+                Diag::new(
+                    r.kind.span(),
+                    format!("{field}.{key}"),
+                    format!("a {kind} receiver needs `{key}`"),
+                )
+                .value(show(&r.kind)),
             );
         }
     };
     let forbid = |v: Option<&Spanned<String>>, key: &str, d: &mut Vec<Diag>| {
         if let Some(v) = v {
             d.push(
-                Diag::new(v.span(), format!("{field}.{key}"), format!("not used by a {kind} receiver"))
-                    .value("<not shown>")
-                    .redacted(),
+                Diag::new(
+                    v.span(),
+                    format!("{field}.{key}"),
+                    format!("not used by a {kind} receiver"),
+                )
+                .value("<not shown>")
+                .redacted(),
             );
         }
     };
@@ -152,15 +175,31 @@ fn receiver(i: usize, r: &Receiver, d: &mut Vec<Diag>) {
     for (key, v) in addresses {
         let s = v.get_ref();
         let ok = s.split_once('@').is_some_and(|(a, b)| !a.is_empty() && b.contains('.'))
-            && !s.chars().any(|c| c.is_whitespace() || matches!(c, '<' | '>' | ',' | ';'));
+            && !s
+                .chars()
+                .any(|c| c.is_whitespace() || matches!(c, '<' | '>' | ',' | ';'));
         if !ok {
-            d.push(Diag::new(v.span(), format!("{field}.{key}"), "must be one plain email address like oncall@example.com").value(show(v)));
+            d.push(
+                Diag::new(
+                    v.span(),
+                    format!("{field}.{key}"),
+                    "must be one plain email address like oncall@example.com",
+                )
+                .value(show(v)),
+            );
         }
     }
     if let Some(c) = &r.channel
         && (c.get_ref().is_empty() || c.get_ref().chars().any(char::is_whitespace))
     {
-        d.push(Diag::new(c.span(), format!("{field}.channel"), "must be a Slack channel like \"#alerts\"").value(show(c)));
+        d.push(
+            Diag::new(
+                c.span(),
+                format!("{field}.channel"),
+                "must be a Slack channel like \"#alerts\"",
+            )
+            .value(show(c)),
+        );
     }
 }
 
@@ -168,9 +207,13 @@ fn receiver(i: usize, r: &Receiver, d: &mut Vec<Diag>) {
 fn env_name(field: &str, v: &Spanned<String>, d: &mut Vec<Diag>) {
     if !is_env_name(v.get_ref()) {
         d.push(
-            Diag::new(v.span(), field, "must be an environment variable name ([A-Z_][A-Z0-9_]*), not the secret itself")
-                .value("<not shown>")
-                .redacted(),
+            Diag::new(
+                v.span(),
+                field,
+                "must be an environment variable name ([A-Z_][A-Z0-9_]*), not the secret itself",
+            )
+            .value("<not shown>")
+            .redacted(),
         );
     } else if is_credential_variable(v.get_ref()) {
         d.push(
@@ -190,12 +233,27 @@ pub(super) fn https_url(field: &str, v: &Spanned<String>, d: &mut Vec<Diag>) {
     let url = match url::Url::parse(v.get_ref()) {
         Ok(u) if u.scheme() == "https" && u.host_str().is_some() => u,
         _ => {
-            d.push(Diag::new(v.span(), field, "must be an https:// URL with a host (alerts leave the hub only over TLS)").value(show(v)));
+            d.push(
+                Diag::new(
+                    v.span(),
+                    field,
+                    "must be an https:// URL with a host (alerts leave the hub only over TLS)",
+                )
+                .value(show(v)),
+            );
             return;
         }
     };
     if !url.username().is_empty() || url.password().is_some() {
-        d.push(Diag::new(v.span(), field, "must not carry user-info (user:password@): a token comes from token_env").value("<not shown>").redacted());
+        d.push(
+            Diag::new(
+                v.span(),
+                field,
+                "must not carry user-info (user:password@): a token comes from token_env",
+            )
+            .value("<not shown>")
+            .redacted(),
+        );
     } else if let Some(why) = url.host().and_then(|h| internal_host(&h)) {
         d.push(
             Diag::new(v.span(), field, format!("points at {why}: a receiver must be a public endpoint"))
@@ -217,7 +275,14 @@ fn smtp_host(field: &str, v: &Spanned<String>, d: &mut Vec<Diag>) {
     });
     match internal {
         None => d.push(Diag::new(v.span(), field, "the host is not a host name or address").value(show(v))),
-        Some(Some(why)) => d.push(Diag::new(v.span(), field, format!("points at {why}: a receiver must be a public endpoint")).value(show(v))),
+        Some(Some(why)) => d.push(
+            Diag::new(
+                v.span(),
+                field,
+                format!("points at {why}: a receiver must be a public endpoint"),
+            )
+            .value(show(v)),
+        ),
         Some(None) => {}
     }
 }
@@ -229,7 +294,14 @@ fn labels(field: &str, list: &[Spanned<String>], d: &mut Vec<Diag>) {
             || (s.chars().next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
                 && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '_'));
         if !ok {
-            d.push(Diag::new(l.span(), format!("{field}[{j}]"), "must be a label name like \"cluster_id\" (or \"...\" for every label)").value(show(l)));
+            d.push(
+                Diag::new(
+                    l.span(),
+                    format!("{field}[{j}]"),
+                    "must be a label name like \"cluster_id\" (or \"...\" for every label)",
+                )
+                .value(show(l)),
+            );
         }
     }
 }
@@ -247,8 +319,12 @@ fn route(i: usize, r: &Route, receivers: &[&str], clusters: &[&str], alerts: &[&
     }
     if r.severity.is_none() && r.alertname.is_none() && r.cluster_id.is_none() {
         d.push(
-            Diag::new(r.span.clone(), format!("{field}"), "a route matches on at least one of severity, alertname, cluster_id")
-                .help("the alerts no route matches go to alerts.default_receiver"),
+            Diag::new(
+                r.span.clone(),
+                format!("{field}"),
+                "a route matches on at least one of severity, alertname, cluster_id",
+            )
+            .help("the alerts no route matches go to alerts.default_receiver"),
         );
     }
     let closed = |key: &str, v: &Option<Spanned<String>>, allowed: &[&str], what: &str, d: &mut Vec<Diag>| {
@@ -260,7 +336,15 @@ fn route(i: usize, r: &Route, receivers: &[&str], clusters: &[&str], alerts: &[&
             Some(s) => format!("did you mean \"{s}\"?"),
             None => format!("{what}: {}", allowed.join(", ")),
         };
-        d.push(Diag::new(v.span(), format!("{field}.{key}"), format!("matches no alert: not one of the {what}")).value(show(v)).help(help));
+        d.push(
+            Diag::new(
+                v.span(),
+                format!("{field}.{key}"),
+                format!("matches no alert: not one of the {what}"),
+            )
+            .value(show(v))
+            .help(help),
+        );
     };
     closed("severity", &r.severity, &SEVERITIES, "severities lkeobs' rules use", d);
     closed("alertname", &r.alertname, alerts, "alerts lkeobs' rules define", d);

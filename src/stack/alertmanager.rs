@@ -104,7 +104,10 @@ pub fn vars(alerts: Option<&Alerts>) -> AlertmanagerVars {
                 url: text(&r.url, ""),
                 smarthost: text(&r.smtp_host, ""),
                 to: r.to.iter().map(|t| t.get_ref().as_str()).collect::<Vec<_>>().join(", "),
-                username: r.username.as_ref().map_or_else(|| from.clone(), |u| u.get_ref().clone()),
+                username: r
+                    .username
+                    .as_ref()
+                    .map_or_else(|| from.clone(), |u| u.get_ref().clone()),
                 from,
             }
         })
@@ -115,10 +118,14 @@ pub fn vars(alerts: Option<&Alerts>) -> AlertmanagerVars {
         .routes
         .iter()
         .map(|r| {
-            let matchers = [("severity", &r.severity), ("alertname", &r.alertname), ("cluster_id", &r.cluster_id)]
-                .into_iter()
-                .filter_map(|(label, v)| v.as_ref().map(|v| format!("{label}=\"{}\"", v.get_ref())))
-                .collect();
+            let matchers = [
+                ("severity", &r.severity),
+                ("alertname", &r.alertname),
+                ("cluster_id", &r.cluster_id),
+            ]
+            .into_iter()
+            .filter_map(|(label, v)| v.as_ref().map(|v| format!("{label}=\"{}\"", v.get_ref())))
+            .collect();
             RouteVars {
                 receiver: r.receiver.get_ref().clone(),
                 matchers,

@@ -39,7 +39,12 @@ pub fn runtime_secrets(fleet: &Fleet, cluster: &Cluster) -> Vec<(ObjectRef, &'st
                     "destination tokens, from the environment",
                 ));
             }
-            if fleet.alerts.iter().flat_map(|a| &a.receivers).any(|r| r.secret_env().is_some()) {
+            if fleet
+                .alerts
+                .iter()
+                .flat_map(|a| &a.receivers)
+                .any(|r| r.secret_env().is_some())
+            {
                 out.push((
                     ALERTMANAGER_SECRET.secret_ref(),
                     "alert receivers' secrets, from the environment",

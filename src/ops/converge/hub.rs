@@ -143,6 +143,9 @@ pub(super) async fn converge(
         if stack::ensure_destinations(k8s, name, &sh.destinations).await? {
             rec.change("destination tokens stored (Secret observability-hub/lkeobs-destinations)");
         }
+        if stack::ensure_alert_secrets(k8s, name, &sh.alert_secrets).await? {
+            rec.change("alert receivers' secrets stored (Secret monitoring/lkeobs-alertmanager)");
+        }
         (applied, ca)
     };
     let edge_passwords = if fleet.security.mtls {

@@ -56,6 +56,22 @@ pub(super) fn destination_tokens(
     }
 }
 
+/// The alert receivers' secrets from the environment; a missing or unusable one is an error on its line,
+/// raised before anything is created.
+pub(super) fn alert_secrets(
+    environment: &Environment,
+    allow: Option<&crate::fleet::trust::TokenAllowlist>,
+    loaded: &Loaded,
+) -> Result<BTreeMap<String, SecretString>, Error> {
+    crate::fleet::alert_secrets::read(&loaded.fleet, |n| environment.non_empty(n), allow).map_err(|diags| {
+        FleetError::Invalid {
+            file: loaded.file.clone(),
+            errors: diags.iter().map(|d| loaded.locate(d)).collect(),
+        }
+        .into()
+    })
+}
+
 /// The fleet's expiry (unix seconds) when it has a `ttl`: the one its clusters already carry, else now + ttl.
 pub(super) fn expiry(fleet: &Fleet, observed: &plan::Observed) -> Result<Option<u64>, Error> {
     let Some(ttl) = &fleet.fleet.ttl else {
