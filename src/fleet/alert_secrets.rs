@@ -121,7 +121,9 @@ fn value_problem(r: &Receiver, value: &str, allow: Option<&TokenAllowlist>) -> O
     let url = match url::Url::parse(value) {
         Ok(u) if u.scheme() == "https" && u.host_str().is_some() => u,
         _ => {
-            return Some("is not an https:// URL (a Slack incoming-webhook URL starts https://hooks.slack.com/)".into());
+            return Some(
+                "is not an https:// URL (a Slack incoming-webhook URL starts https://hooks.slack.com/)".into(),
+            );
         }
     };
     if !url.username().is_empty() || url.password().is_some() {
