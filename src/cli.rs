@@ -322,6 +322,10 @@ pub struct SimArgs {
     /// Share of what load generators (`lkeobs loadtest`) send that the hub's gateway refuses (0 to 1).
     #[arg(long = "gateway-refuse", default_value_t = 0.0, value_parser = parse_share, value_name = "SHARE")]
     pub gateway_refuse: f64,
+    /// An alert receiver (`[[alerts.receivers]]` name) whose notifications the hub's Alertmanager fails to
+    /// deliver (repeatable).
+    #[arg(long = "alert-receiver-fail", value_name = "NAME")]
+    pub alert_receiver_fail: Vec<String>,
 }
 
 #[derive(Debug, Args)]

@@ -88,6 +88,8 @@ impl Shared {
 /// The running stand-ins (stopped when dropped).
 pub struct DataPath {
     shared: Arc<Shared>,
+    /// The Alertmanager stand-in's state (its fault switch).
+    alertmanager: Arc<Mutex<super::data_alertmanager::AmState>>,
     hub: Vec<(&'static str, &'static str, u16, SocketAddr)>,
     tasks: Mutex<Vec<JoinHandle<()>>>,
 }
@@ -134,17 +136,25 @@ impl DataPath {
         let (tempo, t) = start(Arc::new(Tempo(shared.clone()))).await?;
         let (gateway, g) = start(Arc::new(Gateway(shared.clone()))).await?;
         let (grafana, gr) = start(Arc::new(super::data_grafana::Grafana)).await?;
+        let alertmanager = Arc::new(Mutex::new(super::data_alertmanager::AmState::default()));
+        let (am, a) = start(Arc::new(super::data_alertmanager::Alertmanager {
+            apis: shared.apis.clone(),
+            state: alertmanager.clone(),
+        }))
+        .await?;
         let (mon, hub) = (objects::MONITORING, objects::OBSERVABILITY_HUB);
         Ok(DataPath {
             shared,
+            alertmanager,
             hub: vec![
                 (mon, "prometheus", 9090, prometheus),
                 (mon, "loki", 3100, loki),
                 (mon, "tempo", 3200, tempo),
                 (hub, "otel-gateway", 13133, gateway),
                 (mon, "grafana", 3000, grafana),
+                (mon, "alertmanager", 9093, am),
             ],
-            tasks: Mutex::new(vec![p, l, t, g, gr]),
+            tasks: Mutex::new(vec![p, l, t, g, gr, a]),
         })
     }
 
@@ -217,6 +227,12 @@ impl DataPath {
             .iter()
             .find(|(_, w, _, _)| *w == workload)
             .map(|(_, _, _, addr)| format!("http://{addr}"))
+    }
+
+    /// From now on every notification to the alert receiver `name` fails (the hub's Alertmanager counts it
+    /// in `alertmanager_notifications_failed_total`).
+    pub fn fail_receiver(&self, name: &str) {
+        lock(&self.alertmanager).failing.insert(name.to_string());
     }
 
     /// Forgets what was seeded.
