@@ -73,6 +73,8 @@ pub const GATEWAY_LB: Named = Named::new(OBSERVABILITY_HUB, "otel-gateway-extern
 pub const GATEWAY_SERVICE_HOST: &str = "otel-gateway.observability-hub.svc.cluster.local";
 /// Grafana's workload and Service (a LoadBalancer when `grafana_allow` is set).
 pub const GRAFANA: Named = Named::new(MONITORING, "grafana");
+/// The hub's Alertmanager (only with `[alerts]`), port 9093.
+pub const ALERTMANAGER: Named = Named::new(MONITORING, "alertmanager");
 pub const PROMETHEUS: Named = Named::new(MONITORING, "prometheus");
 pub const LOKI: Named = Named::new(MONITORING, "loki");
 pub const TEMPO: Named = Named::new(MONITORING, "tempo");

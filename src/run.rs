@@ -153,6 +153,7 @@ pub(crate) fn dispatch(ctx: &Ctx, runtime: &tokio::runtime::Runtime, command: &C
             .block_on(commands::remove_edge::run(ctx, args))
             .map(|r| emit(p, &r)),
         Command::Status => runtime.block_on(commands::status::run(ctx)).map(|r| emit(p, &r)),
+        Command::Alerts(args) => runtime.block_on(commands::alerts::run(ctx, args)).map(|r| emit(p, &r)),
         // Not `interruptible`: the command races Ctrl-C itself, so that it can remove its Jobs first.
         Command::Loadtest(args) => {
             let args = commands::loadtest::Args {

@@ -2,6 +2,7 @@
 //! several commands use — discovery, comparison, the fleet's cost, connecting to clusters, certificates and edge credentials,
 //! the gateway firewall, convergence, deleting what a fleet owns, verification rounds.
 
+pub mod alerts;
 pub mod certs;
 pub mod compare;
 pub mod connect;

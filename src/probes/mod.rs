@@ -1,6 +1,7 @@
 //! Verification probes (DESIGN §6), run concurrently: each yields a named outcome per cluster (pass,
 //! fail, or skip with a reason), reaching its service through a [`Backend`] (port-forward or URL).
 
+pub mod alertmanager;
 pub mod alerts;
 pub mod backend;
 pub mod canary;

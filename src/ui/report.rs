@@ -40,6 +40,8 @@ pub enum Failure {
     Incomplete,
     /// The fleet as planned costs more than its monthly limit (invalid input, as a bad fleet file).
     OverBudget,
+    /// `alerts test`: a receiver did not get the test alert.
+    Undelivered,
 }
 
 impl Outcome {
@@ -55,7 +57,7 @@ impl Outcome {
             Outcome::Failed(Failure::LeftBehind, _) => exit::LEFT_BEHIND,
             Outcome::Failed(Failure::VerifyFailed, _) => exit::VERIFY_FAILED,
             Outcome::Failed(Failure::OverBudget, _) => exit::INVALID_INPUT,
-            Outcome::Failed(Failure::Conflict | Failure::Incomplete, _) => exit::FAILURE,
+            Outcome::Failed(Failure::Conflict | Failure::Incomplete | Failure::Undelivered, _) => exit::FAILURE,
         }
     }
 
