@@ -59,6 +59,18 @@ async fn alerts_test_reports_each_receiver_and_names_a_failing_one() {
     }
     assert!(!format!("{report}{stderr}").contains("S3CRET"));
 
+    // verify passes its Alertmanager probe: ready, config loaded, no receiver failing.
+    let (code, verify, stderr) = dir.run_env(&world, &["verify", "--wait", "60s"], &[]).await;
+    let probe = |v: &serde_json::Value| {
+        v["outcomes"]
+            .as_array()
+            .and_then(|o| o.iter().find(|o| o["name"] == "alertmanager"))
+            .cloned()
+            .unwrap_or_default()
+    };
+    assert_eq!(probe(&verify)["outcome"], "pass", "{stderr}\n{verify:#}");
+    assert_eq!(code, 0, "{stderr}\n{verify:#}");
+
     // One receiver fails at the hub's Alertmanager: exit 1 naming it; the other is still delivered.
     data.fail_receiver("tickets");
     let (code, report, stderr) = dir.run_env(&world, &["alerts", "test", "--wait", "20s"], &[]).await;
@@ -66,6 +78,20 @@ async fn alerts_test_reports_each_receiver_and_names_a_failing_one() {
     assert!(stderr.contains("tickets") && !stderr.contains("chat"), "{stderr}");
     assert_eq!(report["deliveries"][0]["result"], "delivered", "{report:#}");
     assert_eq!(report["deliveries"][1]["result"], "failed", "{report:#}");
+
+    // status shows the failures per receiver and the silences; verify fails naming the receiver.
+    let (code, status, stderr) = dir.run_env(&world, &["status"], &[]).await;
+    assert_eq!(code, 0, "{stderr}\n{status:#}");
+    let am = &status["alertmanager"];
+    assert_eq!(am["state"], "read", "{status:#}");
+    assert_eq!(am["silences"], serde_json::json!([]), "{status:#}");
+    assert!(am["receivers"]["tickets"]["failed"].as_f64() > Some(0.0), "{status:#}");
+    assert_eq!(am["receivers"]["chat"]["failed"], 0.0, "{status:#}");
+    let (code, verify, stderr) = dir.run_env(&world, &["verify"], &[]).await;
+    assert_eq!(code, 3, "{stderr}\n{verify:#}");
+    let probe = probe(&verify);
+    assert_eq!(probe["outcome"], "fail", "{verify:#}");
+    assert!(probe["detail"].as_str().unwrap_or("").contains("tickets"), "{probe:#}");
 
     // --receiver tests one; a misspelt one is a usage error with a did-you-mean.
     let (code, report, stderr) = dir

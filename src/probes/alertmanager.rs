@@ -210,6 +210,71 @@ pub async fn probe(am: &Backend) -> Outcome {
     }
 }
 
+/// What `status` shows of the hub's Alertmanager.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "state", rename_all = "lowercase")]
+pub enum AlertmanagerStatus {
+    /// It answered: its active silences and each receiver's notifications since it started.
+    Read {
+        silences: Vec<Silence>,
+        receivers: BTreeMap<String, Counts>,
+    },
+    /// It could not be asked.
+    Unknown { reason: String },
+}
+
+/// Active silences and per-receiver counters (Alertmanager's API does not say a notification's error
+/// text, only its logs do: the failure counts stand for it).
+pub async fn status(am: &Backend) -> AlertmanagerStatus {
+    let read = async {
+        let names = loaded(am).await?;
+        let c = counters(am).await?;
+        let receivers = names
+            .into_iter()
+            .map(|n| {
+                let x = c.receivers.get(&n).copied().unwrap_or_default();
+                (n, x)
+            })
+            .collect();
+        Ok::<_, String>(AlertmanagerStatus::Read {
+            silences: silences(am).await?,
+            receivers,
+        })
+    };
+    read.await
+        .unwrap_or_else(|reason| AlertmanagerStatus::Unknown { reason })
+}
+
+/// The text lines of [`AlertmanagerStatus`] for `status`.
+pub fn status_text(s: &AlertmanagerStatus) -> String {
+    match s {
+        AlertmanagerStatus::Unknown { reason } => format!("\nalertmanager: unknown ({reason})\n"),
+        AlertmanagerStatus::Read { silences, receivers } => {
+            let mut t = format!("\nalertmanager: {} active silence(s)\n", silences.len());
+            for x in silences {
+                t.push_str(&format!(
+                    "  silence {} until {} {}\n",
+                    x.matchers.join(","),
+                    x.ends_at,
+                    x.comment
+                ));
+            }
+            for (name, c) in receivers {
+                let health = if c.failed > 0.0 {
+                    format!(
+                        "{} of {} notifications FAILED (see Alertmanager's log for the error)",
+                        c.failed, c.attempts
+                    )
+                } else {
+                    format!("{} notifications, none failed", c.attempts)
+                };
+                t.push_str(&format!("  receiver {name:<20} {health}\n"));
+            }
+            t
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -210,6 +210,18 @@ pub async fn run_with(
         }
     }
 
+    // With [alerts]: the hub's Alertmanager ready, its config loaded, no receiver failing.
+    if fleet.alerts.is_some()
+        && let Some(t) = targets.iter().find(|t| t.role == Role::Hub)
+    {
+        let am = Backend::service(&t.k8s, crate::objects::ALERTMANAGER, alertmanager::PORT);
+        jobs.push(Job::one(
+            "alertmanager",
+            "hub",
+            async move { alertmanager::probe(&am).await }.boxed(),
+        ));
+    }
+
     let deadline = options.deadline;
     let mut outcomes: Vec<Outcome> = futures::future::join_all(jobs.into_iter().map(|j| j.finish(deadline)))
         .await
