@@ -321,7 +321,7 @@ fn route(i: usize, r: &Route, receivers: &[&str], clusters: &[&str], alerts: &[&
         d.push(
             Diag::new(
                 r.span.clone(),
-                format!("{field}"),
+                field.clone(),
                 "a route matches on at least one of severity, alertname, cluster_id",
             )
             .help("the alerts no route matches go to alerts.default_receiver"),
