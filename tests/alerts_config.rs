@@ -90,7 +90,7 @@ fn amtool_accepts_the_rendered_config_and_refuses_a_broken_one() {
     );
     assert!(out.contains("2 receivers") && out.contains("2 inhibit rules"), "{out}");
 
-    // The example fleet's (Slack, PagerDuty, webhook) too.
+    // The example fleet's (Slack, PagerDuty, webhook, email) too.
     let out_dir = tempfile::tempdir().unwrap();
     render_to("alerts", out_dir.path());
     let config = configmap(&out_dir.path().join("hub"), "alertmanager", "alertmanager.yml").expect("ConfigMap");
@@ -243,5 +243,5 @@ async fn up_refuses_a_receiver_whose_secret_is_not_in_the_environment_before_any
 fn the_example_alerts_fleet_is_valid() {
     let text = std::fs::read_to_string(fleet("alerts")).unwrap();
     let loaded = lkeobs::fleet::parse("alerts.toml", &text).expect("valid");
-    assert_eq!(loaded.fleet.alerts.map(|a| a.receivers.len()), Some(3));
+    assert_eq!(loaded.fleet.alerts.map(|a| a.receivers.len()), Some(4));
 }
