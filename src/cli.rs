@@ -115,6 +115,9 @@ pub enum Command {
     /// Send load (telemetrygen Jobs) through each edge's agent and the mTLS path to the gateway; report
     /// rates, refusals, queue and latency; exit 3 when the gateway refuses or drops too much.
     Loadtest(LoadtestArgs),
+    /// Alertmanager on the hub (fleets with [alerts]): `alerts test` sends a synthetic alert to each receiver
+    /// and reports delivery from Alertmanager's own counters; exit 1 naming a receiver that failed.
+    Alerts(AlertsArgs),
     /// Print shell completions.
     Completions(CompletionsArgs),
     /// Serve a local Linode + LKE simulator on 127.0.0.1 (prints the LINODE_URL and LINODE_TOKEN to use).
@@ -122,6 +125,28 @@ pub enum Command {
     /// Run the whole lifecycle (up, status, verify --canary, add-edge, teardown) on the example fleet
     /// against an in-process simulator: no account, no cost, well under a minute.
     Demo(DemoArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct AlertsArgs {
+    #[command(subcommand)]
+    pub command: AlertsCommand,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AlertsCommand {
+    /// Send a synthetic alert through the hub's Alertmanager to each receiver (or one) and report delivery.
+    Test(AlertsTestArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct AlertsTestArgs {
+    /// Only this receiver (a `[[alerts.receivers]]` name).
+    #[arg(long, value_name = "NAME")]
+    pub receiver: Option<String>,
+    /// How long Alertmanager has to try each receiver, e.g. 60s.
+    #[arg(long, default_value = "60s", value_parser = parse_duration, value_name = "DURATION")]
+    pub wait: std::time::Duration,
 }
 
 #[derive(Debug, Args)]
@@ -322,6 +347,10 @@ pub struct SimArgs {
     /// Share of what load generators (`lkeobs loadtest`) send that the hub's gateway refuses (0 to 1).
     #[arg(long = "gateway-refuse", default_value_t = 0.0, value_parser = parse_share, value_name = "SHARE")]
     pub gateway_refuse: f64,
+    /// An alert receiver (`[[alerts.receivers]]` name) whose notifications the hub's Alertmanager fails to
+    /// deliver (repeatable).
+    #[arg(long = "alert-receiver-fail", value_name = "NAME")]
+    pub alert_receiver_fail: Vec<String>,
 }
 
 #[derive(Debug, Args)]

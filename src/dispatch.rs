@@ -82,6 +82,7 @@ pub fn dispatch(ctx: &Ctx, runtime: &tokio::runtime::Runtime, command: &Command)
             .block_on(commands::remove_edge::run(ctx, args))
             .map(|r| emit(p, &r)),
         Command::Status => runtime.block_on(commands::status::run(ctx)).map(|r| emit(p, &r)),
+        Command::Alerts(args) => runtime.block_on(commands::alerts::run(ctx, args)).map(|r| emit(p, &r)),
         // Not `interruptible`: the command races Ctrl-C itself, so that it can remove its Jobs first.
         Command::Loadtest(args) => runtime
             .block_on(commands::loadtest::run(ctx, args, crate::signal::stop_signal()))

@@ -73,6 +73,8 @@ pub const GATEWAY_LB: Named = Named::new(OBSERVABILITY_HUB, "otel-gateway-extern
 pub const GATEWAY_SERVICE_HOST: &str = "otel-gateway.observability-hub.svc.cluster.local";
 /// Grafana's workload and Service (a LoadBalancer when `grafana_allow` is set).
 pub const GRAFANA: Named = Named::new(MONITORING, "grafana");
+/// The hub's Alertmanager (only with `[alerts]`), port 9093.
+pub const ALERTMANAGER: Named = Named::new(MONITORING, "alertmanager");
 pub const PROMETHEUS: Named = Named::new(MONITORING, "prometheus");
 pub const LOKI: Named = Named::new(MONITORING, "loki");
 pub const TEMPO: Named = Named::new(MONITORING, "tempo");
@@ -87,6 +89,8 @@ pub const GATEWAY_TLS_SECRET: Named = Named::new(OBSERVABILITY_HUB, "otel-gatewa
 pub const GRAFANA_TLS_SECRET: Named = Named::new(MONITORING, "grafana-tls");
 /// Grafana's admin user and generated password.
 pub const GRAFANA_ADMIN_SECRET: Named = Named::new(MONITORING, "grafana-admin");
+/// The alert receivers' secrets (one key per variable of `[alerts]`), mounted by Alertmanager only.
+pub const ALERTMANAGER_SECRET: Named = Named::new(MONITORING, "lkeobs-alertmanager");
 /// The destinations' tokens, read from the environment by `up`.
 pub const DESTINATIONS_SECRET: Named = Named::new(OBSERVABILITY_HUB, "lkeobs-destinations");
 /// An edge's client certificate, in that edge.

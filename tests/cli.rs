@@ -219,6 +219,7 @@ fn help_lists_only_built_commands() {
         "plan",
         "up",
         "add-edge",
+        "alerts",
         "verify",
         "kubeconfig",
         "status",

@@ -2,6 +2,7 @@
 //! returns a typed report (`ui::Report`) that `run` prints once.
 
 pub mod add_edge;
+pub mod alerts;
 pub mod kubeconfig;
 pub mod loadtest;
 pub mod plan;

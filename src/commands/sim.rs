@@ -42,6 +42,7 @@ pub async fn run(ctx: &Ctx, args: &SimArgs, listening: impl FnOnce(&Listening)) 
         outages: args.outages.clone(),
         lose_answers: args.lose_answers,
         gateway_refuse: args.gateway_refuse,
+        failing_receivers: args.alert_receiver_fail.clone(),
     };
     let mut sim = Sim::start(&options)
         .await

@@ -182,6 +182,8 @@ fn read_fleet(top: &mut Table<'_, '_>, diags: &mut Vec<Diag>) -> Fleet {
         }
     }
 
+    let alerts = super::load_alerts::read(top, diags);
+
     Fleet {
         fleet: meta,
         hub,
@@ -189,6 +191,7 @@ fn read_fleet(top: &mut Table<'_, '_>, diags: &mut Vec<Diag>) -> Fleet {
         security,
         stack,
         destinations,
+        alerts,
     }
 }
 

@@ -1,10 +1,13 @@
 //! The fleet file: typed spec, span-keeping loader, validation rules and diagnostics (docs/fleet-file.md).
 
+pub mod alert_secrets;
+pub mod alerts;
 pub mod destination;
 pub mod diag;
 pub mod duration;
 pub mod edit;
 mod load;
+mod load_alerts;
 pub mod node_meta;
 pub mod policy;
 pub mod preflight;
@@ -13,6 +16,7 @@ pub mod spec;
 pub mod trust;
 pub mod untrusted;
 pub mod validate;
+pub mod validate_alerts;
 mod validate_destination;
 pub mod warnings;
 
@@ -95,6 +99,8 @@ pub fn parse(file: &str, source: &str) -> Result<Loaded, FleetError> {
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_alerts;
 #[cfg(test)]
 mod tests_destinations;
 #[cfg(test)]

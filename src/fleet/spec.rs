@@ -21,6 +21,8 @@ pub struct Fleet {
     pub security: Security,
     pub stack: Stack,
     pub destinations: Vec<Destination>,
+    /// `[alerts]`: where the hub's Alertmanager sends; absent, no Alertmanager is deployed.
+    pub alerts: Option<super::alerts::Alerts>,
 }
 
 /// `[fleet]`.

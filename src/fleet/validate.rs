@@ -29,6 +29,7 @@ pub fn validate(f: &Fleet) -> Vec<Diag> {
     for (i, dest) in f.destinations.iter().enumerate() {
         super::validate_destination::destination(i, dest, &mut d);
     }
+    super::validate_alerts::check(f, &mut d);
     super::untrusted::check(f, &mut d);
     d
 }

@@ -141,6 +141,11 @@ impl Ctx {
         use crate::fleet::{policy, trust};
         let loaded = self.load_fleet()?;
         let mut diags = trust::check_tokens(&loaded.fleet, self.trust.tokens.as_ref(), self.trust.ci);
+        diags.extend(crate::fleet::alert_secrets::check_allowlist(
+            &loaded.fleet,
+            self.trust.tokens.as_ref(),
+            self.trust.ci,
+        ));
         if self.trust.policy == policy::Policy::Strict {
             diags.extend(policy::violations(&loaded.fleet));
         }

@@ -4,6 +4,7 @@
 //! what a fleet owns, verification rounds.
 
 pub mod add_edge;
+pub mod alerts;
 pub mod compare;
 pub mod connect;
 pub mod converge;

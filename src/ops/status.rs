@@ -23,6 +23,9 @@ pub struct Report {
     /// The alerts firing at the hub's Prometheus; `None` when there is no hub to ask.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub alerts: Option<HubAlerts>,
+    /// With `[alerts]`: the hub's Alertmanager (active silences, notification failures per receiver).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub alertmanager: Option<crate::probes::alertmanager::AlertmanagerStatus>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub gateway: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -180,6 +183,7 @@ pub async fn run(ctx: &Ctx) -> Result<Report, Error> {
         fleet: name.to_string(),
         clusters: Vec::new(),
         alerts: None,
+        alertmanager: None,
         gateway: None,
         firewall: None,
         api_calls: Default::default(),
@@ -215,6 +219,11 @@ pub async fn run(ctx: &Ctx) -> Result<Report, Error> {
             c.freshness = fresh.remove(&c.name);
         }
         report.alerts = Some(firing);
+        if fleet.alerts.is_some() {
+            use crate::probes::alertmanager;
+            let am = crate::probes::Backend::service(hub, crate::objects::ALERTMANAGER, alertmanager::PORT);
+            report.alertmanager = Some(alertmanager::status(&am).await);
+        }
     }
     if fleet.security.gateway_firewall {
         let label = naming::firewall_label(name);
@@ -265,6 +274,9 @@ fn text(r: &Report) -> String {
     t.push_str(&freshness_text(r));
     if let Some(a) = &r.alerts {
         t.push_str(&alerts_text(a));
+    }
+    if let Some(a) = &r.alertmanager {
+        t.push_str(&crate::probes::alertmanager::status_text(a));
     }
     t.push_str(&format!(
         "\ngateway: {}\n",

@@ -1,6 +1,7 @@
 //! Verification probes, run concurrently: each yields a named outcome per cluster (pass,
 //! fail, or skip with a reason), reaching its service through a [`Backend`] (port-forward or URL).
 
+pub mod alertmanager;
 pub mod alerts;
 pub mod backend;
 pub mod canary;
@@ -207,6 +208,18 @@ pub async fn run_with(
                 jobs.extend(canary_jobs(fleet, agents, b, options.deadline));
             }
         }
+    }
+
+    // With [alerts]: the hub's Alertmanager ready, its config loaded, no receiver failing.
+    if fleet.alerts.is_some()
+        && let Some(t) = targets.iter().find(|t| t.role == Role::Hub)
+    {
+        let am = Backend::service(&t.k8s, crate::objects::ALERTMANAGER, alertmanager::PORT);
+        jobs.push(Job::one(
+            "alertmanager",
+            "hub",
+            async move { alertmanager::probe(&am).await }.boxed(),
+        ));
     }
 
     let deadline = options.deadline;

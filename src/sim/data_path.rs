@@ -88,6 +88,8 @@ impl Shared {
 /// The running stand-ins (stopped when dropped).
 pub struct DataPath {
     shared: Arc<Shared>,
+    /// The Alertmanager stand-in's state (its fault switch).
+    alertmanager: Arc<Mutex<super::data_alertmanager::AmState>>,
     hub: Vec<(&'static str, &'static str, u16, Arc<dyn Handler>)>,
     tasks: Mutex<Vec<JoinHandle<()>>>,
 }
@@ -124,15 +126,22 @@ impl DataPath {
         let tempo: Arc<dyn Handler> = Arc::new(Tempo(shared.clone()));
         let gateway: Arc<dyn Handler> = Arc::new(Gateway(shared.clone()));
         let grafana: Arc<dyn Handler> = Arc::new(super::data_grafana::Grafana);
+        let alertmanager = Arc::new(Mutex::new(super::data_alertmanager::AmState::default()));
+        let am: Arc<dyn Handler> = Arc::new(super::data_alertmanager::Alertmanager {
+            apis: shared.apis.clone(),
+            state: alertmanager.clone(),
+        });
         let (mon, hub) = (objects::MONITORING, objects::OBSERVABILITY_HUB);
         Ok(DataPath {
             shared,
+            alertmanager,
             hub: vec![
                 (mon, "prometheus", 9090, prometheus),
                 (mon, "loki", 3100, loki),
                 (mon, "tempo", 3200, tempo),
                 (hub, "otel-gateway", 13133, gateway),
                 (mon, "grafana", 3000, grafana),
+                (mon, "alertmanager", 9093, am),
             ],
             tasks: Mutex::new(Vec::new()),
         })
@@ -217,6 +226,12 @@ impl DataPath {
         };
         lock(&self.tasks).push(http::serve(listener, handler, guard));
         Some(format!("http://{addr}"))
+    }
+
+    /// From now on every notification to the alert receiver `name` fails (the hub's Alertmanager counts it
+    /// in `alertmanager_notifications_failed_total`).
+    pub fn fail_receiver(&self, name: &str) {
+        lock(&self.alertmanager).failing.insert(name.to_string());
     }
 
     /// Forgets what was seeded.

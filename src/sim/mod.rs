@@ -8,6 +8,7 @@
 mod ccm;
 mod controllers;
 mod csi;
+mod data_alertmanager;
 mod data_answers;
 mod data_grafana;
 mod data_links;

@@ -32,6 +32,8 @@ pub struct Options {
     pub lose_answers: u32,
     /// Share (0 to 1) of what load generators send that the hub's gateway refuses.
     pub gateway_refuse: f64,
+    /// Alert receivers whose notifications the hub's Alertmanager fails to deliver.
+    pub failing_receivers: Vec<String>,
 }
 
 /// How late a lost answer comes: past lkeobs' 60 s request timeout, so the client has given up on it.
@@ -50,6 +52,7 @@ impl Default for Options {
             outages: Vec::new(),
             lose_answers: 0,
             gateway_refuse: 0.0,
+            failing_receivers: Vec::new(),
         }
     }
 }
@@ -110,7 +113,11 @@ impl Sim {
         }
         let listener = http::bind_loopback(options.port).await?;
         let world = World::serve(listener, state, restored, Latencies::at_speed(options.speed)).await?;
-        world.data_path().await?.refuse(options.gateway_refuse);
+        let data = world.data_path().await?;
+        data.refuse(options.gateway_refuse);
+        for name in &options.failing_receivers {
+            data.fail_receiver(name);
+        }
         if options.state_file.is_some() {
             last_saved = Some(persist::snapshot(&world));
         }

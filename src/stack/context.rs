@@ -47,6 +47,8 @@ pub struct Context {
     pub gateway: GatewayVars,
     pub destinations: Vec<DestinationVars>,
     pub gpu: GpuVars,
+    /// The hub's Alertmanager, from `[alerts]` (disabled without it).
+    pub alertmanager: super::alertmanager::AlertmanagerVars,
     /// `{key, value}` of the label prune skips.
     pub never_prune: NeverPruneVars,
 }
@@ -247,6 +249,7 @@ pub fn build(fleet: &Fleet, cluster: &Cluster, inputs: &Inputs) -> Context {
         },
         destinations: destinations(fleet),
         gpu: gpu_vars(inputs.gpu_runtime.as_ref()),
+        alertmanager: super::alertmanager::vars(fleet.alerts.as_ref()),
         never_prune: NeverPruneVars {
             key: NEVER_PRUNE.0,
             value: NEVER_PRUNE.1,

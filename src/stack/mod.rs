@@ -1,5 +1,6 @@
 //! The embedded observability stack: templates under manifests/, pinned images, and per-cluster rendering (no I/O).
 
+pub mod alertmanager;
 pub mod context;
 pub mod embedded;
 pub mod footprint;

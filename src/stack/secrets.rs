@@ -2,7 +2,7 @@
 
 use crate::fleet::{Cluster, Fleet, Role};
 use crate::objects::{
-    CA_SECRET, CLIENT_TLS_SECRET, DESTINATIONS_SECRET, EDGE_AUTH_SECRET, EDGE_CREDENTIALS_SECRET,
+    ALERTMANAGER_SECRET, CA_SECRET, CLIENT_TLS_SECRET, DESTINATIONS_SECRET, EDGE_AUTH_SECRET, EDGE_CREDENTIALS_SECRET,
     GATEWAY_HTPASSWD_SECRET, GATEWAY_TLS_SECRET, GRAFANA_ADMIN_SECRET, GRAFANA_TLS_SECRET, ObjectRef,
 };
 
@@ -37,6 +37,17 @@ pub fn runtime_secrets(fleet: &Fleet, cluster: &Cluster) -> Vec<(ObjectRef, &'st
                 out.push((
                     DESTINATIONS_SECRET.secret_ref(),
                     "destination tokens, from the environment",
+                ));
+            }
+            if fleet
+                .alerts
+                .iter()
+                .flat_map(|a| &a.receivers)
+                .any(|r| r.secret_env().is_some())
+            {
+                out.push((
+                    ALERTMANAGER_SECRET.secret_ref(),
+                    "alert receivers' secrets, from the environment",
                 ));
             }
         }

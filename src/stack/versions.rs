@@ -13,6 +13,7 @@ pub struct Images {
     pub kube_state_metrics: String,
     pub dcgm_exporter: String,
     pub metrics_server: String,
+    pub alertmanager: String,
 }
 
 /// OpenTelemetry Collector contrib: newest release reviewed (docs/stack.md); configs use its snake_case component names.
@@ -28,6 +29,9 @@ pub const LOKI: &str = "grafana/loki:3.7.6";
 pub const TEMPO: &str = "grafana/tempo:2.10.8";
 /// Grafana 13: `tracesToLogsV2`, Loki structured-metadata derived fields.
 pub const GRAFANA: &str = "grafana/grafana:13.2.0";
+/// Alertmanager 0.35: the newest release; `receiver_name` on its notification counters behind
+/// `--enable-feature=receiver-name-in-metrics` (0.27+). Its config stays within what Debian's amtool 0.25 checks.
+pub const ALERTMANAGER: &str = "quay.io/prometheus/alertmanager:v0.35.1";
 /// NVIDIA DCGM exporter 4.x for GPU pools.
 pub const DCGM_EXPORTER: &str = "nvcr.io/nvidia/k8s/dcgm-exporter:4.2.3-4.1.3-ubuntu22.04";
 
@@ -82,6 +86,7 @@ pub fn images(k8s_version: &str) -> Images {
         kube_state_metrics: format!("{KSM_REPO}:{}", kube_state_metrics_tag(k8s_version)),
         dcgm_exporter: DCGM_EXPORTER.into(),
         metrics_server: format!("{METRICS_SERVER_REPO}:{}", metrics_server_tag(k8s_version)),
+        alertmanager: ALERTMANAGER.into(),
     }
 }
 
@@ -124,6 +129,7 @@ mod tests {
             &i.kube_state_metrics,
             &i.dcgm_exporter,
             &i.metrics_server,
+            &i.alertmanager,
         ] {
             let tag = image.rsplit_once(':').map(|(_, t)| t).unwrap_or("");
             assert!(!tag.is_empty() && tag != "latest", "{image} is not pinned");

@@ -40,6 +40,8 @@ pub enum Failure {
     Incomplete,
     /// The fleet as planned costs more than its monthly limit (invalid input, as a bad fleet file).
     OverBudget,
+    /// `alerts test`: a receiver did not get the test alert.
+    Undelivered,
 }
 
 impl Outcome {
@@ -60,7 +62,7 @@ impl Outcome {
             Outcome::Failed(Failure::LeftBehind, _) => Ending::LeftBehind,
             Outcome::Failed(Failure::VerifyFailed, _) => Ending::VerifyFailed,
             Outcome::Failed(Failure::OverBudget, _) => Ending::InvalidInput,
-            Outcome::Failed(Failure::Conflict | Failure::Incomplete, _) => Ending::Failed,
+            Outcome::Failed(Failure::Conflict | Failure::Incomplete | Failure::Undelivered, _) => Ending::Failed,
         }
     }
 

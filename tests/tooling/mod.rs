@@ -93,6 +93,20 @@ pub fn promtool() -> Option<PathBuf> {
     require_tool("PROMTOOL", "promtool", "apt-get install prometheus")
 }
 
+/// Alertmanager's `amtool` (Debian `prometheus-alertmanager`, 0.25), or `None` after a loud skip (an error under CI).
+pub fn amtool() -> Option<PathBuf> {
+    require_tool("AMTOOL", "amtool", "apt-get install prometheus-alertmanager")
+}
+
+/// Alertmanager itself (Debian `prometheus-alertmanager` installs it as `prometheus-alertmanager`).
+pub fn alertmanager() -> Option<PathBuf> {
+    require_tool(
+        "ALERTMANAGER",
+        "prometheus-alertmanager",
+        "apt-get install prometheus-alertmanager",
+    )
+}
+
 /// The `kubernetes-validate` tool (PyPI), or `None` after a loud skip message (an error under CI).
 pub fn kubernetes_validate() -> Option<PathBuf> {
     require_tool(

@@ -65,6 +65,7 @@ pub enum Done {
     },
     GrafanaPasswordGenerated,
     DestinationTokensStored,
+    AlertSecretsStored,
     GatewayCredentialStored {
         secret: String,
     },
@@ -108,6 +109,10 @@ impl fmt::Display for Done {
             Done::DestinationTokensStored => write!(
                 f,
                 "destination tokens stored (Secret observability-hub/lkeobs-destinations)"
+            ),
+            Done::AlertSecretsStored => write!(
+                f,
+                "alert receivers' secrets stored (Secret monitoring/lkeobs-alertmanager)"
             ),
             Done::GatewayCredentialStored { secret } => write!(f, "gateway credential stored (Secret {secret})"),
             Done::EdgeCredentials { summary } => write!(f, "{summary}"),

@@ -145,6 +145,9 @@ pub(super) async fn converge(
         if stack::ensure_destinations(k8s, name, &sh.destinations).await? {
             rec.change(Done::DestinationTokensStored);
         }
+        if stack::ensure_alert_secrets(k8s, name, &sh.alert_secrets).await? {
+            rec.change(Done::AlertSecretsStored);
+        }
         (applied, ca)
     };
     let edge_passwords = if fleet.security.mtls {

@@ -55,3 +55,19 @@ pub(super) fn destination_tokens(
         .into())
     }
 }
+
+/// The alert receivers' secrets from the environment; a missing or unusable one is an error on its line,
+/// raised before anything is created.
+pub(super) fn alert_secrets(
+    environment: &Environment,
+    allow: Option<&crate::fleet::trust::TokenAllowlist>,
+    loaded: &Loaded,
+) -> Result<BTreeMap<String, SecretString>, Error> {
+    crate::fleet::alert_secrets::read(&loaded.fleet, |n| environment.non_empty(n), allow).map_err(|diags| {
+        FleetError::Invalid {
+            file: loaded.file.clone(),
+            errors: diags.iter().map(|d| loaded.locate(d)).collect(),
+        }
+        .into()
+    })
+}

@@ -116,6 +116,8 @@ pub(crate) struct Shared {
     pub rotate: bool,
     pub firewall_id: Option<u64>,
     pub destinations: BTreeMap<String, SecretString>,
+    /// The alert receivers' secrets (`[alerts]`), by variable name.
+    pub alert_secrets: BTreeMap<String, SecretString>,
     pub hub: watch::Sender<HubState>,
     /// The clusters this run upgrades, and their order.
     pub gate: Gate,
@@ -160,6 +162,7 @@ pub async fn converge(ctx: &Ctx, loaded: &Loaded, opts: &Options) -> Result<Repo
     let client = ctx.require_linode("up")?;
     // Everything that can be checked is checked before the first write.
     let destinations = inputs::destination_tokens(&ctx.env, loaded)?;
+    let alert_secrets = inputs::alert_secrets(&ctx.env, ctx.trust.tokens.as_ref(), loaded)?;
     let planned = plan::compute(ctx, &client, loaded, &renderer, plan::Objects::LeaveToApply).await?;
     let (observed, plan) = (planned.observed, planned.plan);
     if let Some(refused) = refusal(&plan) {
@@ -238,6 +241,7 @@ pub async fn converge(ctx: &Ctx, loaded: &Loaded, opts: &Options) -> Result<Repo
         rotate: opts.rotate_certs,
         firewall_id: fw.as_ref().map(|(f, _)| f.id),
         destinations,
+        alert_secrets,
         hub: hub_tx,
         gate: Gate::new(&upgrading, opts.upgrade_concurrency),
         firewall_sync: tokio::sync::Mutex::new(()),

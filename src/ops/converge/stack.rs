@@ -115,3 +115,26 @@ pub(super) async fn ensure_destinations(
         .await?;
     Ok(true)
 }
+
+/// The alert receivers' secrets Secret (one key per variable of `[alerts]`, mounted by Alertmanager), replaced
+/// only when a value changed.
+pub(super) async fn ensure_alert_secrets(
+    hub: &K8s,
+    fleet: &str,
+    secrets: &BTreeMap<String, SecretString>,
+) -> Result<bool, crate::Error> {
+    let (ns, name) = objects::ALERTMANAGER_SECRET.pair();
+    if secrets.is_empty() {
+        return Ok(false);
+    }
+    let data: BTreeMap<String, Vec<u8>> = secrets
+        .iter()
+        .map(|(k, v)| (k.clone(), v.expose_secret().trim().as_bytes().to_vec()))
+        .collect();
+    if hub.get_secret(ns, name).await?.as_ref() == Some(&data) {
+        return Ok(false);
+    }
+    hub.ensure_secret(ns, name, &objects::labels(fleet, "hub"), &data, SecretMode::Replace)
+        .await?;
+    Ok(true)
+}
