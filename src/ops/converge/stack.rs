@@ -100,20 +100,7 @@ pub(super) async fn ensure_destinations(
     fleet: &str,
     tokens: &BTreeMap<String, SecretString>,
 ) -> Result<bool, crate::Error> {
-    let (ns, name) = DESTINATIONS_SECRET.pair();
-    if tokens.is_empty() {
-        return Ok(false);
-    }
-    let data: BTreeMap<String, Vec<u8>> = tokens
-        .iter()
-        .map(|(k, v)| (k.clone(), v.expose_secret().as_bytes().to_vec()))
-        .collect();
-    if hub.get_secret(ns, name).await?.as_ref() == Some(&data) {
-        return Ok(false);
-    }
-    hub.ensure_secret(ns, name, &objects::labels(fleet, "hub"), &data, SecretMode::Replace)
-        .await?;
-    Ok(true)
+    ensure_env_secret(hub, fleet, DESTINATIONS_SECRET, tokens).await
 }
 
 /// The alert receivers' secrets Secret (one key per variable of `[alerts]`, mounted by Alertmanager), replaced
@@ -123,11 +110,22 @@ pub(super) async fn ensure_alert_secrets(
     fleet: &str,
     secrets: &BTreeMap<String, SecretString>,
 ) -> Result<bool, crate::Error> {
-    let (ns, name) = objects::ALERTMANAGER_SECRET.pair();
-    if secrets.is_empty() {
+    ensure_env_secret(hub, fleet, objects::ALERTMANAGER_SECRET, secrets).await
+}
+
+/// A hub Secret holding values read from the environment (one key per variable, surrounding whitespace
+/// trimmed), replaced only when a value changed; nothing to store, no Secret.
+async fn ensure_env_secret(
+    hub: &K8s,
+    fleet: &str,
+    secret: objects::Named,
+    values: &BTreeMap<String, SecretString>,
+) -> Result<bool, crate::Error> {
+    let (ns, name) = secret.pair();
+    if values.is_empty() {
         return Ok(false);
     }
-    let data: BTreeMap<String, Vec<u8>> = secrets
+    let data: BTreeMap<String, Vec<u8>> = values
         .iter()
         .map(|(k, v)| (k.clone(), v.expose_secret().trim().as_bytes().to_vec()))
         .collect();
