@@ -107,4 +107,22 @@ async fn alerts_test_reports_each_receiver_and_names_a_failing_one() {
         report["error"].as_str().unwrap_or("").contains("did you mean `chat`"),
         "{report:#}"
     );
+
+    // The fleet drops [alerts]: the receivers' secrets do not outlive their use.
+    std::fs::write(dir.fleet(), FLEET).expect("the fleet without [alerts]");
+    let (code, report, stderr) = dir.run_env(&world, &["up", "--yes", "--no-verify"], &[]).await;
+    assert_eq!(code, 0, "{stderr}\n{report:#}");
+    assert!(
+        hub.get_secret("monitoring", "lkeobs-alertmanager")
+            .await
+            .expect("read")
+            .is_none(),
+        "the Secret of the receivers' secrets is deleted with [alerts]"
+    );
+    let changes = report.to_string();
+    assert!(changes.contains("secret_removed"), "{report:#}");
+    // A second run has nothing left to remove.
+    let (code, report, stderr) = dir.run_env(&world, &["up", "--yes", "--no-verify"], &[]).await;
+    assert_eq!(code, 0, "{stderr}\n{report:#}");
+    assert!(!report.to_string().contains("secret_removed"), "{report:#}");
 }

@@ -71,6 +71,16 @@ impl K8s {
             .await
     }
 
+    /// Deletes a Secret; whether it existed (already gone counts as done).
+    pub async fn delete_secret(&self, namespace: &str, name: &str) -> Result<bool> {
+        let api: Api<Secret> = Api::namespaced(self.client().clone(), namespace);
+        match api.delete(name, &kube::api::DeleteParams::default()).await {
+            Ok(_) => Ok(true),
+            Err(e) if api_code(&e) == Some(404) => Ok(false),
+            Err(e) => Err(K8sError::api(format!("delete secret {namespace}/{name}"), e)),
+        }
+    }
+
     /// [`K8s::ensure_secret`] for a certificate and key (`tls.crt`, `tls.key`, and `ca.crt`): a
     /// `kubernetes.io/tls` Secret. One of another type by that name (an Opaque one made by an older lkeobs)
     /// is deleted and created again, since a Secret's type cannot change.

@@ -66,6 +66,11 @@ pub enum Done {
     GrafanaPasswordGenerated,
     DestinationTokensStored,
     AlertSecretsStored,
+    /// A Secret of values from the environment that nothing uses any more (the fleet dropped its
+    /// destinations' tokens or its `[alerts]`), deleted.
+    SecretRemoved {
+        secret: String,
+    },
     GatewayCredentialStored {
         secret: String,
     },
@@ -110,6 +115,7 @@ impl fmt::Display for Done {
                 f,
                 "destination tokens stored (Secret observability-hub/lkeobs-destinations)"
             ),
+            Done::SecretRemoved { secret } => write!(f, "Secret {secret} removed (nothing uses it any more)"),
             Done::AlertSecretsStored => write!(
                 f,
                 "alert receivers' secrets stored (Secret monitoring/lkeobs-alertmanager)"

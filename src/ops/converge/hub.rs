@@ -142,11 +142,18 @@ pub(super) async fn converge(
         if stack::ensure_grafana_admin(k8s, name).await? {
             rec.change(Done::GrafanaPasswordGenerated);
         }
-        if stack::ensure_destinations(k8s, name, &sh.destinations).await? {
-            rec.change(Done::DestinationTokensStored);
+        let removed = |secret: crate::objects::Named| Done::SecretRemoved {
+            secret: secret.to_string(),
+        };
+        match stack::ensure_destinations(k8s, name, &sh.destinations).await? {
+            stack::EnvSecret::Stored => rec.change(Done::DestinationTokensStored),
+            stack::EnvSecret::Removed => rec.change(removed(crate::objects::DESTINATIONS_SECRET)),
+            stack::EnvSecret::Unchanged => {}
         }
-        if stack::ensure_alert_secrets(k8s, name, &sh.alert_secrets).await? {
-            rec.change(Done::AlertSecretsStored);
+        match stack::ensure_alert_secrets(k8s, name, &sh.alert_secrets).await? {
+            stack::EnvSecret::Stored => rec.change(Done::AlertSecretsStored),
+            stack::EnvSecret::Removed => rec.change(removed(crate::objects::ALERTMANAGER_SECRET)),
+            stack::EnvSecret::Unchanged => {}
         }
         (applied, ca)
     };

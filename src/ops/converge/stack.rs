@@ -99,7 +99,7 @@ pub(super) async fn ensure_destinations(
     hub: &K8s,
     fleet: &str,
     tokens: &BTreeMap<String, SecretString>,
-) -> Result<bool, crate::Error> {
+) -> Result<EnvSecret, crate::Error> {
     ensure_env_secret(hub, fleet, DESTINATIONS_SECRET, tokens).await
 }
 
@@ -109,30 +109,46 @@ pub(super) async fn ensure_alert_secrets(
     hub: &K8s,
     fleet: &str,
     secrets: &BTreeMap<String, SecretString>,
-) -> Result<bool, crate::Error> {
+) -> Result<EnvSecret, crate::Error> {
     ensure_env_secret(hub, fleet, objects::ALERTMANAGER_SECRET, secrets).await
 }
 
+/// What [`ensure_env_secret`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum EnvSecret {
+    Unchanged,
+    Stored,
+    /// Nothing to store any more: the Secret was deleted (its values must not outlive their use).
+    Removed,
+}
+
 /// A hub Secret holding values read from the environment (one key per variable, surrounding whitespace
-/// trimmed), replaced only when a value changed; nothing to store, no Secret.
+/// trimmed), replaced only when a value changed; with nothing to store, deleted if it exists. Called after
+/// the stack is applied, so no pod of the new stack still refers to a Secret removed here.
 async fn ensure_env_secret(
     hub: &K8s,
     fleet: &str,
     secret: objects::Named,
     values: &BTreeMap<String, SecretString>,
-) -> Result<bool, crate::Error> {
+) -> Result<EnvSecret, crate::Error> {
     let (ns, name) = secret.pair();
     if values.is_empty() {
-        return Ok(false);
+        // Read first: a re-run with nothing to remove writes nothing.
+        let present = hub.get_secret(ns, name).await?.is_some();
+        return Ok(if present && hub.delete_secret(ns, name).await? {
+            EnvSecret::Removed
+        } else {
+            EnvSecret::Unchanged
+        });
     }
     let data: BTreeMap<String, Vec<u8>> = values
         .iter()
         .map(|(k, v)| (k.clone(), v.expose_secret().trim().as_bytes().to_vec()))
         .collect();
     if hub.get_secret(ns, name).await?.as_ref() == Some(&data) {
-        return Ok(false);
+        return Ok(EnvSecret::Unchanged);
     }
     hub.ensure_secret(ns, name, &objects::labels(fleet, "hub"), &data, SecretMode::Replace)
         .await?;
-    Ok(true)
+    Ok(EnvSecret::Stored)
 }
