@@ -126,3 +126,64 @@ async fn alerts_test_reports_each_receiver_and_names_a_failing_one() {
     assert_eq!(code, 0, "{stderr}\n{report:#}");
     assert!(!report.to_string().contains("secret_removed"), "{report:#}");
 }
+
+/// The receivers a `plan` shows: all new on an empty account, unchanged once `up` applied them, and a
+/// webhook moved to another host marked `needs review` with the host it had.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn plan_reviews_the_receivers_against_the_running_alertmanager() {
+    let world = World::start(LABELS, Latencies::default()).await;
+    world.linode.state().kubeconfig_retry_after_secs = 0;
+    let _data = world.data_path().await;
+    let dir = Dir::new(&fleet());
+    let env = [("SLACK_WEBHOOK_URL", "https://hooks.slack.com/services/T0/B0/S3CRET")];
+    let receivers = |plan: &serde_json::Value| -> Vec<(String, String, bool)> {
+        plan["receivers"]
+            .as_array()
+            .map(|r| {
+                r.iter()
+                    .map(|r| {
+                        let s = |k: &str| r[k].as_str().unwrap_or_default().to_string();
+                        (s("name"), s("status"), r["needs_review"] == true)
+                    })
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    let (_, plan, stderr) = dir.run_env(&world, &["plan"], &env).await;
+    assert_eq!(
+        receivers(&plan),
+        [
+            ("chat".into(), "new".into(), true),
+            ("tickets".into(), "new".into(), true)
+        ],
+        "{stderr}\n{plan:#}"
+    );
+    let (code, report, stderr) = dir.run_env(&world, &["up", "--yes", "--no-verify"], &env).await;
+    assert_eq!(code, 0, "{stderr}\n{report:#}");
+    let (_, plan, stderr) = dir.run_env(&world, &["plan"], &env).await;
+    assert_eq!(
+        receivers(&plan),
+        [
+            ("chat".into(), "unchanged".into(), false),
+            ("tickets".into(), "unchanged".into(), false)
+        ],
+        "{stderr}\n{plan:#}"
+    );
+    let moved = fleet().replace(
+        "https://hooks.example.com/alertmanager",
+        "https://alerts.example.org/in",
+    );
+    std::fs::write(dir.fleet(), moved).expect("the fleet with the webhook moved");
+    let (_, plan, stderr) = dir.run_env(&world, &["plan"], &env).await;
+    assert_eq!(
+        receivers(&plan)[1],
+        ("tickets".into(), "host_changed".into(), true),
+        "{stderr}\n{plan:#}"
+    );
+    assert_eq!(plan["receivers"][1]["running_host"], "hooks.example.com", "{plan:#}");
+    let text = dir.run_text(&world, &["plan"]).await;
+    assert!(
+        text.contains("! receiver tickets (webhook) → alerts.example.org: host changed from hooks.example.com"),
+        "{text}"
+    );
+}

@@ -163,6 +163,12 @@ pub async fn stacks(
                 let running = k8s.get_config_map_data(GATEWAY_NAMESPACE, GATEWAY_CONFIG).await?;
                 let config = running.as_ref().and_then(|d| d.get("config.yaml"));
                 plan.destinations = crate::plan::destinations::review(fleet, config.map(String::as_str));
+                if fleet.alerts.is_some() {
+                    let (ns, cm) = crate::objects::ALERTMANAGER.pair();
+                    let running = k8s.get_config_map_data(ns, cm).await?;
+                    let config = running.as_ref().and_then(|d| d.get("alertmanager.yml"));
+                    plan.receivers = crate::plan::receivers::review(fleet, config.map(String::as_str));
+                }
             }
             inputs.gpu_runtime = gpu_runtime::detect(&k8s, c).await?;
             compare_cluster(&k8s, fleet, c, &inputs, renderer, deadline).await

@@ -145,6 +145,7 @@ pub fn offline(fleet: &Fleet, renderer: &Renderer, expires: Option<u64>) -> Resu
         problems: Vec::new(),
         notes: Vec::new(),
         destinations: super::destinations::review(fleet, None),
+        receivers: super::receivers::review(fleet, None),
         blocked_upgrades: Vec::new(),
         expires,
     };
@@ -325,6 +326,7 @@ pub fn online(
         notes: Vec::new(),
         // Until the hub's gateway is read (`ops::compare`), every destination counts as new.
         destinations: super::destinations::review(fleet, None),
+        receivers: super::receivers::review(fleet, None),
         blocked_upgrades: Vec::new(),
         expires,
     };

@@ -6,6 +6,7 @@ mod change;
 pub mod cost;
 pub mod destinations;
 mod pools;
+pub mod receivers;
 mod requests;
 
 pub use build::{Observed, ObservedCluster, SeenAcl, is_ours, offline, online, version_step};
@@ -84,6 +85,9 @@ pub struct Plan {
     /// Each `[[destinations]]` entry against what the hub's gateway runs: new or moved ones need review.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub destinations: Vec<destinations::DestinationReview>,
+    /// Each `[alerts]` receiver against what the hub's Alertmanager runs: new or moved ones need review.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub receivers: Vec<receivers::ReceiverReview>,
     /// Upgrades `up` will not carry out, each with why and what to change (a PodDisruptionBudget that
     /// can never let a pod go): that cluster is left as it is while the others upgrade. Text: `warning:`.
     #[serde(skip_serializing_if = "Vec::is_empty")]

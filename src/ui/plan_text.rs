@@ -115,6 +115,14 @@ pub fn render(plan: &Plan) -> String {
         }
         out.push('\n');
     }
+    if !plan.receivers.is_empty() {
+        let _ = writeln!(out, "alert receivers (alerts and their labels leave the fleet here):");
+        for r in &plan.receivers {
+            let mark = if r.needs_review { "!" } else { "=" };
+            let _ = writeln!(out, "  {mark} {}", r.describe());
+        }
+        out.push('\n');
+    }
     for n in &plan.notes {
         let _ = writeln!(out, "note: {n}");
     }
