@@ -21,6 +21,18 @@ pub enum ReviewStatus {
     Unchanged,
 }
 
+impl ReviewStatus {
+    /// How the plan's text says it, with the host what runs sends to when it moved.
+    pub fn describe(self, running_host: Option<&str>) -> String {
+        match (self, running_host) {
+            (ReviewStatus::New, _) => "new, needs review".to_string(),
+            (ReviewStatus::HostChanged, Some(was)) => format!("host changed from {was}, needs review"),
+            (ReviewStatus::HostChanged, None) => "host changed, needs review".to_string(),
+            (ReviewStatus::Unchanged, _) => "unchanged".to_string(),
+        }
+    }
+}
+
 /// One destination in the plan.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct DestinationReview {
@@ -124,12 +136,7 @@ impl DestinationReview {
             .as_ref()
             .map(|t| format!(" (token {t})"))
             .unwrap_or_default();
-        let status = match (self.status, &self.running_host) {
-            (ReviewStatus::New, _) => "new, needs review".to_string(),
-            (ReviewStatus::HostChanged, Some(was)) => format!("host changed from {was}, needs review"),
-            (ReviewStatus::HostChanged, None) => "host changed, needs review".to_string(),
-            (ReviewStatus::Unchanged, _) => "unchanged".to_string(),
-        };
+        let status = self.status.describe(self.running_host.as_deref());
         format!(
             "destinations[{}] {} → {}{token}: {status}",
             self.index, self.kind, self.host

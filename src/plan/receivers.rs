@@ -27,12 +27,7 @@ pub struct ReceiverReview {
 impl ReceiverReview {
     /// One line of the plan's text.
     pub fn describe(&self) -> String {
-        let status = match (self.status, &self.running_host) {
-            (ReviewStatus::New, _) => "new, needs review".to_string(),
-            (ReviewStatus::HostChanged, Some(was)) => format!("host changed from {was}, needs review"),
-            (ReviewStatus::HostChanged, None) => "host changed, needs review".to_string(),
-            (ReviewStatus::Unchanged, _) => "unchanged".to_string(),
-        };
+        let status = self.status.describe(self.running_host.as_deref());
         format!("receiver {} ({}) → {}: {status}", self.name, self.kind, self.host)
     }
 }

@@ -46,7 +46,12 @@ fn identity(cluster: &Value) -> Option<(String, String, bool)> {
 }
 
 fn running(api: &KubeApi, namespace: &str, prefix: &str) -> bool {
-    api.list("v1", "Pod").iter().any(|p| {
+    first_running(api, namespace, prefix).is_some()
+}
+
+/// A running pod of `namespace` whose name starts with `prefix`.
+pub(crate) fn first_running(api: &KubeApi, namespace: &str, prefix: &str) -> Option<Value> {
+    api.list("v1", "Pod").into_iter().find(|p| {
         p["metadata"]["namespace"] == namespace
             && s(&p["metadata"]["name"]).starts_with(prefix)
             && p["status"]["phase"] == "Running"

@@ -31,15 +31,14 @@ fn namespace_labels(api: &KubeApi, namespace: &str) -> Value {
         .unwrap_or(Value::Null)
 }
 
-/// A running pod of `namespace` whose name starts with `prefix`, as a peer, with the pod itself.
-fn running_pod(api: &KubeApi, namespace: &str, prefix: &str) -> Option<(Peer, Value)> {
-    let pod = api.list("v1", "Pod").into_iter().find(|p| {
-        p["metadata"]["namespace"] == namespace
-            && s(&p["metadata"]["name"]).starts_with(prefix)
-            && p["status"]["phase"] == "Running"
-    })?;
-    let peer = Peer::pod(namespace, &namespace_labels(api, namespace), &pod["metadata"]["labels"]);
-    Some((peer, pod))
+/// A running pod of `namespace` whose name starts with `prefix`, as a peer.
+fn running_pod(api: &KubeApi, namespace: &str, prefix: &str) -> Option<Peer> {
+    let pod = super::data_links::first_running(api, namespace, prefix)?;
+    Some(Peer::pod(
+        namespace,
+        &namespace_labels(api, namespace),
+        &pod["metadata"]["labels"],
+    ))
 }
 
 /// The endpoints (`host:port`, or a URL) of a collector's exporters, from its ConfigMap.
@@ -165,13 +164,13 @@ fn container_port(pod: &Value, name: &str) -> Option<u16> {
 /// edge the gateway is the hub's NodeBalancer: the hub gateway's ingress from the NodeBalancer is judged
 /// on `hub` too.
 pub(crate) fn agent_link(api: &KubeApi, hub: &KubeApi, is_hub: bool) -> Option<String> {
-    let (agent, _) = running_pod(api, objects::AGENT.namespace, objects::AGENT.name)?;
+    let agent = running_pod(api, objects::AGENT.namespace, objects::AGENT.name)?;
     for (_, endpoint) in exporter_endpoints(api, objects::AGENT) {
         if let Err(why) = connect(api, &agent, &endpoint) {
             return Some(format!("its agents cannot reach {endpoint}: {why}"));
         }
         if !is_hub && let Some((_, port)) = host_port(&endpoint) {
-            let (gateway, _) = running_pod(hub, objects::GATEWAY.namespace, objects::GATEWAY.name)?;
+            let gateway = running_pod(hub, objects::GATEWAY.namespace, objects::GATEWAY.name)?;
             let nodebalancer = Peer::address(IpAddr::from(NODEBALANCER_SOURCE));
             if !allows(&policies(hub), Direction::Ingress, &gateway, &nodebalancer, port, "TCP") {
                 return Some(format!(
@@ -196,7 +195,7 @@ pub(crate) fn api_server(api: &KubeApi) -> Option<(IpAddr, u16)> {
 /// Whether the agents of `api` reach the API server (their `k8s_attributes` watch; without it records
 /// carry no pod metadata). They dial the Service IP from `KUBERNETES_SERVICE_HOST`: no DNS.
 pub(crate) fn agents_watch_the_api(api: &KubeApi) -> bool {
-    let Some((agent, _)) = running_pod(api, objects::AGENT.namespace, objects::AGENT.name) else {
+    let Some(agent) = running_pod(api, objects::AGENT.namespace, objects::AGENT.name) else {
         return false;
     };
     let Some((ip, port)) = api_server(api) else {
@@ -214,7 +213,7 @@ pub(crate) fn agents_watch_the_api(api: &KubeApi) -> bool {
 
 /// Why the hub gateway cannot deliver to the in-cluster stores its exporters name, if it cannot.
 pub(crate) fn gateway_link(hub: &KubeApi) -> Option<String> {
-    let (gateway, _) = running_pod(hub, objects::GATEWAY.namespace, objects::GATEWAY.name)?;
+    let gateway = running_pod(hub, objects::GATEWAY.namespace, objects::GATEWAY.name)?;
     exporter_endpoints(hub, objects::GATEWAY)
         .into_iter()
         .filter(|(_, e)| host_port(e).is_some_and(|(h, _)| h.ends_with(".svc.cluster.local")))

@@ -179,14 +179,20 @@ pub(crate) fn serve_io<IO>(io: IO, handler: Arc<dyn Handler>, guard: Guard)
 where
     IO: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
 {
-    let guard = Arc::new(guard);
-    tokio::spawn(async move {
-        let service = service_fn(move |req| handle(handler.clone(), guard.clone(), req));
-        let _ = http1::Builder::new()
-            .serve_connection(TokioIo::new(io), service)
-            .with_upgrades()
-            .await;
-    });
+    tokio::spawn(connection(io, handler, Arc::new(guard)));
+}
+
+/// Serves one connection until the client goes (a client that goes away mid-request is no error of the
+/// simulator's).
+async fn connection<IO>(io: IO, handler: Arc<dyn Handler>, guard: Arc<Guard>)
+where
+    IO: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+{
+    let service = service_fn(move |req| handle(handler.clone(), guard.clone(), req));
+    let _ = http1::Builder::new()
+        .serve_connection(TokioIo::new(io), service)
+        .with_upgrades()
+        .await;
 }
 
 fn serve_with(
@@ -201,27 +207,15 @@ fn serve_with(
             let Ok((tcp, _)) = listener.accept().await else {
                 continue;
             };
-            let handler = handler.clone();
-            let guard = guard.clone();
-            let tls = tls.clone();
+            let (handler, guard, tls) = (handler.clone(), guard.clone(), tls.clone());
             tokio::spawn(async move {
-                let service = service_fn(move |req| handle(handler.clone(), guard.clone(), req));
-                // A client that goes away mid-request (or mid-handshake) is no error of the simulator's.
                 match tls {
-                    None => {
-                        let _ = http1::Builder::new()
-                            .serve_connection(TokioIo::new(tcp), service)
-                            .with_upgrades()
-                            .await;
-                    }
+                    None => connection(tcp, handler, guard).await,
+                    // A client that fails the handshake is dropped.
                     Some(tls) => {
-                        let Ok(stream) = tls.accept(tcp).await else {
-                            return;
-                        };
-                        let _ = http1::Builder::new()
-                            .serve_connection(TokioIo::new(stream), service)
-                            .with_upgrades()
-                            .await;
+                        if let Ok(stream) = tls.accept(tcp).await {
+                            connection(stream, handler, guard).await;
+                        }
                     }
                 }
             });
