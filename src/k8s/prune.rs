@@ -66,11 +66,34 @@ impl K8s {
     /// Deletion is in the background: dependents (pods, ReplicaSets) go after their owner.
     /// Refuses an empty `keep`: it would delete everything lkeobs applied.
     pub async fn prune(&self, fleet: &str, keep: &Manifests, deadline: Instant) -> Result<Vec<ObjectRef>> {
+        self.prune_where(fleet, keep, |_| true, deadline).await
+    }
+
+    /// [`K8s::prune`] of only the stale objects `planned` lists (what the plan showed): one that is no
+    /// longer stale, or that became stale since, is left.
+    pub async fn prune_planned(
+        &self,
+        fleet: &str,
+        keep: &Manifests,
+        planned: &[ObjectRef],
+        deadline: Instant,
+    ) -> Result<Vec<ObjectRef>> {
+        self.prune_where(fleet, keep, |o| planned.contains(o), deadline).await
+    }
+
+    async fn prune_where(
+        &self,
+        fleet: &str,
+        keep: &Manifests,
+        chosen: impl Fn(&ObjectRef) -> bool,
+        deadline: Instant,
+    ) -> Result<Vec<ObjectRef>> {
         if keep.is_empty() {
             return Err(K8sError::NothingToKeep);
         }
         let start = Instant::now();
-        let stale = self.find_stale_by(fleet, keep, deadline).await?;
+        let mut stale = self.find_stale_by(fleet, keep, deadline).await?;
+        stale.retain(|s| chosen(&s.object));
         let mut deleted = Vec::with_capacity(stale.len());
         for s in stale {
             let api = s.resolved.api_in(self.client(), s.object.namespace.as_deref());

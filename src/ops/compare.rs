@@ -3,6 +3,7 @@
 
 use std::time::Duration;
 
+use futures::StreamExt;
 use tokio::time::Instant;
 
 use crate::fleet::{Cluster, Fleet, Role};
@@ -10,7 +11,7 @@ use crate::k8s::{Change, K8s, Manifests, Planned, Replacement};
 use crate::linode::Client;
 use crate::naming;
 use crate::objects::{METRICS_APISERVICE, MetricsApi};
-use crate::ops::{connect, gpu_runtime, live_stack};
+use crate::ops::{FAN_OUT, connect, gpu_runtime, live_stack};
 use crate::plan::{Action, ObjectPlan, Observed, Plan};
 use crate::stack::{Inputs, Renderer, secrets};
 
@@ -113,20 +114,127 @@ async fn blocked_upgrade(k8s: &K8s, label: &str, to: &str) -> Result<Vec<String>
         .collect())
 }
 
-/// Fills in the objects of every cluster in `plan` that exists, the hub first (edges need its gateway address).
-/// A cluster whose Kubernetes API cannot be reached becomes a problem of the plan and the others are
-/// still compared, so one run reports everything.
+/// The firewall id the comparison renders while the plan creates the firewall: the gateway Service's
+/// annotation then differs from what runs, so the plan lists the update `up` makes with the real id.
+const PLANNED_FIREWALL_ID: u64 = 0;
+
+/// What comparing one cluster found, merged into the plan in the fleet's order.
+#[derive(Default)]
+struct Compared {
+    objects: Option<Vec<ObjectPlan>>,
+    problems: Vec<String>,
+    notes: Vec<String>,
+    blocked_upgrades: Vec<String>,
+    /// The hub's: its gateway address (for the edges' render) and the reviews of what its gateway and
+    /// Alertmanager run.
+    gateway_address: Option<String>,
+    destinations: Option<Vec<crate::plan::destinations::DestinationReview>>,
+    receivers: Option<Vec<crate::plan::receivers::ReceiverReview>>,
+}
+
+/// What every cluster's comparison uses.
+#[derive(Clone, Copy)]
+struct With<'a> {
+    client: &'a Client,
+    fleet: &'a Fleet,
+    renderer: &'a Renderer,
+    deadline: Instant,
+}
+
+/// Compares one existing cluster (`id`): connect, the hub's reviews, render with the live inputs, dry run,
+/// stale objects, and the disruption budgets an upgrade to `upgrade_to` would meet.
+async fn compare_one(
+    with: &With<'_>,
+    c: &Cluster,
+    id: u64,
+    upgrade_to: Option<String>,
+    mut inputs: Inputs,
+) -> Compared {
+    let With {
+        client,
+        fleet,
+        renderer,
+        deadline,
+    } = *with;
+    let mut out = Compared::default();
+    let label = naming::cluster_label(fleet.name(), c.name.get_ref());
+    let k8s = match connect::connect(client, id).await {
+        Ok(Ok(k)) => k,
+        Err(e) => {
+            out.problems.push(format!("cannot compare the stack of {label}: {e}"));
+            return out;
+        }
+        Ok(Err(why)) => {
+            // A cluster LKE is still preparing: `up` will apply its whole stack.
+            out.notes.push(format!(
+                "{label}: stack objects not compared: {why}; `up` applies the whole stack"
+            ));
+            return out;
+        }
+    };
+    let compared = async {
+        if c.role == Role::Hub {
+            out.gateway_address = connect::gateway_address(&k8s).await?;
+            inputs.gateway_address = out.gateway_address.clone();
+            let running = k8s.get_config_map_data(GATEWAY_NAMESPACE, GATEWAY_CONFIG).await?;
+            let config = running.as_ref().and_then(|d| d.get("config.yaml"));
+            out.destinations = Some(crate::plan::destinations::review(fleet, config.map(String::as_str)));
+            if fleet.alerts.is_some() {
+                let (ns, cm) = crate::objects::ALERTMANAGER.pair();
+                let running = k8s.get_config_map_data(ns, cm).await?;
+                let config = running.as_ref().and_then(|d| d.get("alertmanager.yml"));
+                out.receivers = Some(crate::plan::receivers::review(fleet, config.map(String::as_str)));
+            }
+        }
+        inputs.gpu_runtime = gpu_runtime::detect(&k8s, c).await?;
+        compare_cluster(&k8s, fleet, c, &inputs, renderer, deadline).await
+    };
+    let (objects, metrics_api) = match compared.await {
+        Ok(compared) => compared,
+        Err(e) => {
+            out.problems.push(format!("cannot compare the stack of {label}: {e}"));
+            return out;
+        }
+    };
+    if metrics_api == MetricsApi::Foreign {
+        out.notes.push(format!(
+            "{label}: serves a metrics API lkeobs did not deploy (APIService {METRICS_APISERVICE}): left alone"
+        ));
+    }
+    if let Some(to) = &upgrade_to {
+        match blocked_upgrade(&k8s, &label, to).await {
+            Ok(warnings) => out.blocked_upgrades.extend(warnings),
+            Err(e) => out
+                .problems
+                .push(format!("cannot read the disruption budgets of {label}: {e}")),
+        }
+    }
+    let refused = objects.iter().filter(|o| o.replace == Some(Replacement::Refused));
+    out.problems.extend(refused.map(|o| refused_problem(&label, o)));
+    out.objects = Some(objects);
+    out
+}
+
+/// Fills in the objects of every cluster in `plan` that exists (with `scope`, only the hub's and that
+/// edge's): the hub first (edges need its gateway address), then the edges, [`FAN_OUT`] at a time. A
+/// cluster whose Kubernetes API cannot be reached becomes a problem of the plan and the others are still
+/// compared, so one run reports everything.
 pub async fn stacks(
     client: &Client,
     fleet: &Fleet,
     observed: &Observed,
     plan: &mut Plan,
     renderer: &Renderer,
+    scope: Option<&str>,
     deadline: Option<Instant>,
 ) -> Result<(), crate::Error> {
     let deadline = deadline.unwrap_or_else(|| Instant::now() + DEFAULT_BUDGET);
-    let firewall_id = observed.firewall.as_ref().map(|f| f.id);
-    let mut inputs = Inputs {
+    let creates_firewall = plan.firewall.as_ref().is_some_and(|f| f.action == Action::Create);
+    let firewall_id = match &observed.firewall {
+        Some(f) => Some(f.id),
+        None => creates_firewall.then_some(PLANNED_FIREWALL_ID),
+    };
+    let inputs = Inputs {
         gateway_address: None,
         firewall_id,
         metrics_api: MetricsApi::Missing,
@@ -134,70 +242,57 @@ pub async fn stacks(
         api_server: Vec::new(),
         gpu_runtime: None,
     };
-    for c in fleet.clusters() {
-        let Some(cp) = plan.clusters.iter_mut().find(|p| p.name == *c.name.get_ref()) else {
-            continue;
-        };
-        let Some(id) = cp.id else {
-            continue;
-        };
+    // Each existing cluster to compare: (its place in the plan, the cluster, its id, an upgrade's target).
+    let existing = |c: &'_ Cluster| {
+        let i = plan.clusters.iter().position(|p| p.name == *c.name.get_ref())?;
+        let cp = &plan.clusters[i];
+        let id = cp.id?;
         let upgrade_to = cp.changes.iter().find_map(|ch| ch.upgrade_to()).map(str::to_string);
-        let label = naming::cluster_label(fleet.name(), c.name.get_ref());
-        let k8s = match connect::connect(client, id).await {
-            Ok(Ok(k)) => k,
-            Err(e) => {
-                plan.problems.push(format!("cannot compare the stack of {label}: {e}"));
-                continue;
-            }
-            Ok(Err(why)) => {
-                // A cluster LKE is still preparing: `up` will apply its whole stack.
-                plan.notes.push(format!(
-                    "{label}: stack objects not compared: {why}; `up` applies the whole stack"
-                ));
-                continue;
-            }
-        };
-        let compared = async {
-            if c.role == Role::Hub {
-                inputs.gateway_address = connect::gateway_address(&k8s).await?;
-                let running = k8s.get_config_map_data(GATEWAY_NAMESPACE, GATEWAY_CONFIG).await?;
-                let config = running.as_ref().and_then(|d| d.get("config.yaml"));
-                plan.destinations = crate::plan::destinations::review(fleet, config.map(String::as_str));
-                if fleet.alerts.is_some() {
-                    let (ns, cm) = crate::objects::ALERTMANAGER.pair();
-                    let running = k8s.get_config_map_data(ns, cm).await?;
-                    let config = running.as_ref().and_then(|d| d.get("alertmanager.yml"));
-                    plan.receivers = crate::plan::receivers::review(fleet, config.map(String::as_str));
-                }
-            }
-            inputs.gpu_runtime = gpu_runtime::detect(&k8s, c).await?;
-            compare_cluster(&k8s, fleet, c, &inputs, renderer, deadline).await
-        };
-        let (objects, metrics_api) = match compared.await {
-            Ok(compared) => compared,
-            Err(e) => {
-                plan.problems.push(format!("cannot compare the stack of {label}: {e}"));
-                continue;
-            }
-        };
-        if metrics_api == MetricsApi::Foreign {
-            plan.notes.push(format!(
-                "{label}: serves a metrics API lkeobs did not deploy (APIService {METRICS_APISERVICE}): left alone"
-            ));
+        Some((i, id, upgrade_to))
+    };
+    let with = With {
+        client,
+        fleet,
+        renderer,
+        deadline,
+    };
+    let mut results: Vec<(usize, Compared)> = Vec::new();
+    let mut edge_inputs = inputs.clone();
+    if let Some((i, id, upgrade_to)) = existing(&fleet.hub) {
+        let hub = compare_one(&with, &fleet.hub, id, upgrade_to, inputs.clone()).await;
+        edge_inputs.gateway_address = hub.gateway_address.clone();
+        results.push((i, hub));
+    }
+    let edges: Vec<_> = fleet
+        .edges
+        .iter()
+        .filter(|e| scope.is_none_or(|only| e.name.get_ref() == only))
+        .filter_map(|e| existing(e).map(|x| (e, x)))
+        .collect();
+    let compared: Vec<(usize, Compared)> = futures::stream::iter(edges)
+        .map(|(e, (i, id, upgrade_to))| {
+            let inputs = edge_inputs.clone();
+            let with = &with;
+            async move { (i, compare_one(with, e, id, upgrade_to, inputs).await) }
+        })
+        .buffer_unordered(FAN_OUT)
+        .collect()
+        .await;
+    results.extend(compared);
+    results.sort_by_key(|(i, _)| *i);
+    for (i, found) in results {
+        plan.problems.extend(found.problems);
+        plan.notes.extend(found.notes);
+        plan.blocked_upgrades.extend(found.blocked_upgrades);
+        if let Some(d) = found.destinations {
+            plan.destinations = d;
         }
-        if let Some(to) = &upgrade_to {
-            match blocked_upgrade(&k8s, &label, to).await {
-                Ok(warnings) => plan.blocked_upgrades.extend(warnings),
-                Err(e) => plan
-                    .problems
-                    .push(format!("cannot read the disruption budgets of {label}: {e}")),
-            }
+        if let Some(r) = found.receivers {
+            plan.receivers = r;
         }
-        let refused = objects.iter().filter(|o| o.replace == Some(Replacement::Refused));
-        plan.problems.extend(refused.map(|o| refused_problem(&label, o)));
-        if let Some(cp) = plan.clusters.iter_mut().find(|p| p.name == *c.name.get_ref()) {
-            cp.objects = objects;
-            cp.objects_compared = true;
+        if let Some(objects) = found.objects {
+            plan.clusters[i].objects = objects;
+            plan.clusters[i].objects_compared = true;
         }
     }
     plan.changes = plan.count_changes();

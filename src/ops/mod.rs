@@ -29,4 +29,8 @@ pub mod teardown;
 pub mod validate;
 pub mod verify;
 
+/// How many clusters a command reads or compares at once (`status`, `plan`'s comparison, probes, sweeps):
+/// bounded, so a fleet of hundreds of edges neither runs them one by one nor opens hundreds of connections.
+pub const FAN_OUT: usize = 8;
+
 pub use ctx::{Ctx, LinodeAccess, Paths, Trust, linode_access_from_env};

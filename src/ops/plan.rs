@@ -12,12 +12,14 @@ use crate::plan::{self, Observed, Plan};
 use crate::stack::Renderer;
 use crate::ui::{Failure, Outcome, cost_text, plan_text};
 
-/// Whether the plan compares each existing cluster's stack with what it runs (`plan`), or leaves that to
-/// the apply (`up`, whose server-side apply with a dry run first compares each object itself).
+/// Which existing clusters' stacks the plan compares with what they run (a server-side dry run and the
+/// objects to prune): what it lists is what `up` applies and prunes on those clusters.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Objects {
-    Compare,
-    LeaveToApply,
+pub enum Objects<'a> {
+    /// Every cluster's (`plan`, `up`).
+    All,
+    /// The hub's and this edge's (`add-edge`, which converges nothing else).
+    HubAnd(&'a str),
 }
 
 /// A plan and what it was computed from.
@@ -27,23 +29,34 @@ pub struct Planned {
     pub plan: Plan,
 }
 
-/// Plans the fleet against the account: the preflight, discovery, the version check, the plan, and (with
-/// [`Objects::Compare`]) each existing cluster's stack compared. Nothing is written.
+/// Plans the fleet against the account: the preflight, discovery, the version check, the plan, and the
+/// stacks of the existing clusters `objects` names compared. Nothing is written.
 pub async fn compute(
     ctx: &Ctx,
     client: &Client,
     loaded: &Loaded,
     renderer: &Renderer,
-    objects: Objects,
+    objects: Objects<'_>,
 ) -> Result<Planned, Error> {
     discover::preflight(client, loaded).await?;
     let observed = discover::observe(client, &loaded.fleet).await?;
     discover::check_versions(loaded, &observed)?;
     let expires = expiry(&loaded.fleet, &observed)?;
     let mut plan = plan::online(&loaded.fleet, &observed, renderer, expires)?;
-    if objects == Objects::Compare {
-        compare::stacks(client, &loaded.fleet, &observed, &mut plan, renderer, ctx.deadline()).await?;
-    }
+    let scope = match objects {
+        Objects::All => None,
+        Objects::HubAnd(edge) => Some(edge),
+    };
+    compare::stacks(
+        client,
+        &loaded.fleet,
+        &observed,
+        &mut plan,
+        renderer,
+        scope,
+        ctx.deadline(),
+    )
+    .await?;
     Ok(Planned { observed, plan })
 }
 
@@ -146,7 +159,7 @@ pub async fn run(ctx: &Ctx, args: &Options) -> Result<Report, Error> {
             (plan::offline(&loaded.fleet, &renderer, expires)?, Cost::offline(&why))
         }
         Ok(client) => {
-            let planned = compute(ctx, &client, &loaded, &renderer, Objects::Compare).await?;
+            let planned = compute(ctx, &client, &loaded, &renderer, Objects::All).await?;
             let observed = Some(planned.observed.clusters.as_slice());
             let cost = match cost::price(&client, &loaded.fleet, observed, &renderer).await {
                 Ok(c) => Cost::Priced(c),

@@ -95,8 +95,7 @@ pub struct FirewallStatus {
     pub unexpected: Vec<String>,
 }
 
-/// Clusters whose Kubernetes API `status` reads at once.
-const FAN_OUT: usize = 8;
+use super::FAN_OUT;
 
 /// One cluster as `status` found it.
 struct Found {

@@ -55,7 +55,16 @@ pub(super) async fn converge(
     };
     let applied = {
         let _slot = sh.permits.acquire().await;
-        stack::apply(k8s, &sh.renderer, fleet, &job.cluster, &inputs, fresh, sh.deadline).await?
+        stack::apply(
+            k8s,
+            &sh.renderer,
+            fleet,
+            &job.cluster,
+            &inputs,
+            &stack::StackPlan::of(&job.plan, fleet, &job.cluster, fresh),
+            sh.deadline,
+        )
+        .await?
     };
     if applied.changed > 0 {
         rec.change(Done::StackApplied {

@@ -163,7 +163,11 @@ pub async fn converge(ctx: &Ctx, loaded: &Loaded, opts: &Options) -> Result<Repo
     // Everything that can be checked is checked before the first write.
     let destinations = inputs::destination_tokens(&ctx.env, loaded)?;
     let alert_secrets = inputs::alert_secrets(&ctx.env, ctx.trust.tokens.as_ref(), loaded)?;
-    let planned = plan::compute(ctx, &client, loaded, &renderer, plan::Objects::LeaveToApply).await?;
+    let objects = match &opts.only_edge {
+        None => plan::Objects::All,
+        Some(edge) => plan::Objects::HubAnd(edge),
+    };
+    let planned = plan::compute(ctx, &client, loaded, &renderer, objects).await?;
     let (observed, plan) = (planned.observed, planned.plan);
     if let Some(refused) = refusal(&plan) {
         return Err(refused);

@@ -1,5 +1,5 @@
-//! One cluster's stack in `up`: apply only what differs (a dry run first on clusters that existed, so a
-//! converged cluster gets no write), the Secrets `up` generates, then prune and rollouts.
+//! One cluster's stack in `up`: apply what the plan lists (on a cluster the plan did not compare, what a
+//! dry run finds different), the Secrets `up` generates, then prune what the plan lists and roll out.
 
 use std::collections::BTreeMap;
 
@@ -9,9 +9,50 @@ use tokio::time::Instant;
 
 use crate::fleet::{Cluster, Fleet};
 use crate::k8s::{Change, K8s, Manifests, SecretMode, Workload};
+use crate::objects::ObjectRef;
 use crate::objects::{self, DESTINATIONS_SECRET, GRAFANA_ADMIN_SECRET};
 use crate::ops::live_stack;
-use crate::stack::{Inputs, Renderer};
+use crate::plan::{Action, ClusterPlan};
+use crate::stack::{Inputs, Renderer, secrets};
+
+/// What `up` does to one cluster's stack, as the plan says.
+#[derive(Debug, Clone)]
+pub(super) enum StackPlan {
+    /// The plan did not compare the stack (a new cluster, or one LKE was still preparing): apply what
+    /// differs from what runs (everything on a `fresh` cluster, without a dry run), prune what is stale.
+    Whole { fresh: bool },
+    /// The plan compared it: apply exactly these objects (rendered again, with the same inputs) and prune
+    /// exactly these, if they are still not rendered.
+    Planned {
+        apply: Vec<ObjectRef>,
+        prune: Vec<ObjectRef>,
+    },
+}
+
+impl StackPlan {
+    /// The stack part of a cluster's plan. `fresh`: the cluster was created by this run.
+    pub(super) fn of(plan: &ClusterPlan, fleet: &Fleet, cluster: &Cluster, fresh: bool) -> StackPlan {
+        if fresh || !plan.objects_compared {
+            return StackPlan::Whole { fresh };
+        }
+        // The Secrets `up` generates are listed by the plan and made by their own steps, not applied.
+        let generated: Vec<ObjectRef> = secrets::runtime_secrets(fleet, cluster)
+            .into_iter()
+            .map(|(o, _)| o)
+            .collect();
+        let of = |f: fn(Action) -> bool| {
+            plan.objects
+                .iter()
+                .filter(|o| f(o.action) && !generated.contains(&o.object))
+                .map(|o| o.object.clone())
+                .collect()
+        };
+        StackPlan::Planned {
+            apply: of(|a| matches!(a, Action::Create | Action::Update | Action::Replace)),
+            prune: of(|a| a == Action::Delete),
+        }
+    }
+}
 
 /// What an apply did.
 #[derive(Debug)]
@@ -19,52 +60,67 @@ pub(super) struct Applied {
     pub manifests: Manifests,
     /// Objects created or changed.
     pub changed: usize,
+    /// What the plan says to prune (None: whatever is stale).
+    prune: Option<Vec<ObjectRef>>,
 }
 
-/// Renders and applies the cluster's stack. `fresh`: the cluster was just created, so every object is new
-/// and the dry run is skipped.
+/// Renders the cluster's stack and applies what `stack` says.
 pub(super) async fn apply(
     k8s: &K8s,
     renderer: &Renderer,
     fleet: &Fleet,
     cluster: &Cluster,
     inputs: &Inputs,
-    fresh: bool,
+    stack: &StackPlan,
     deadline: Instant,
 ) -> Result<Applied, crate::Error> {
     let (rendered, _) = live_stack::render(k8s, renderer, fleet, cluster, inputs).await?;
     let manifests = Manifests::parse(rendered.documents())?;
-    if fresh {
-        let applied = k8s.apply(&manifests, deadline).await?;
-        return Ok(Applied {
-            changed: applied.len(),
-            manifests,
-        });
-    }
-    let changed: Vec<_> = k8s
-        .dry_run(&manifests, deadline)
-        .await?
-        .into_iter()
-        .filter(|p| p.change != Change::Unchanged)
-        .map(|p| p.object)
-        .collect();
+    let changed: Vec<ObjectRef> = match stack {
+        StackPlan::Whole { fresh: true } => manifests.refs(),
+        StackPlan::Whole { fresh: false } => k8s
+            .dry_run(&manifests, deadline)
+            .await?
+            .into_iter()
+            .filter(|p| p.change != Change::Unchanged)
+            .map(|p| p.object)
+            .collect(),
+        StackPlan::Planned { apply, .. } => {
+            let rendered = manifests.refs();
+            if let Some(missing) = apply.iter().find(|o| !rendered.contains(o)) {
+                return Err(crate::Error::Internal(format!(
+                    "the plan applies {missing}, which this run no longer renders"
+                )));
+            }
+            apply.clone()
+        }
+    };
     if !changed.is_empty() {
         k8s.apply(&manifests.only(&changed), deadline).await?;
     }
     Ok(Applied {
         changed: changed.len(),
         manifests,
+        prune: match stack {
+            StackPlan::Planned { prune, .. } => Some(prune.clone()),
+            StackPlan::Whole { .. } => None,
+        },
     })
 }
 
-/// Deletes what is no longer rendered, then waits for every workload to roll out; returns how many were pruned.
+/// Deletes what is no longer rendered (with a plan, only what it lists), then waits for every workload to
+/// roll out; returns how many were pruned.
 pub(super) async fn settle(
     k8s: &K8s,
     fleet: &str,
     applied: &Applied,
     deadline: Instant,
 ) -> Result<usize, crate::Error> {
-    let pruned = k8s.prune(fleet, &applied.manifests, deadline).await?;
+    let pruned = match &applied.prune {
+        Some(planned) if planned.is_empty() => Vec::new(),
+        Some(planned) => k8s.prune_planned(fleet, &applied.manifests, planned, deadline).await?,
+        None => k8s.prune(fleet, &applied.manifests, deadline).await?,
+    };
     let workloads: Vec<Workload> = applied.manifests.workloads();
     k8s.wait_rollouts(&workloads, deadline).await?;
     Ok(pruned.len())
