@@ -12,7 +12,7 @@ mod requests;
 pub use build::{Observed, ObservedCluster, SeenAcl, is_ours, offline, online, version_step};
 pub use change::{ClusterChange, PoolChange};
 pub use pools::{node_labels, node_taints};
-pub use requests::{LinodeWrite, expiry};
+pub use requests::{LinodeWrite, expiry, upgrade_control_plane, upgrade_surge, upgrade_untag};
 
 use std::collections::BTreeMap;
 

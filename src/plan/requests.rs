@@ -1,6 +1,7 @@
 //! The Linode requests the plan makes `up` send, built here once: the cluster create and update bodies
 //! (tags, HA, ACL, version), each pool's create, update or delete by pool id, the control-plane ACL and the
-//! gateway firewall's create body. `up` sends these and nothing else.
+//! gateway firewall's create body, and the bodies of the upgrade engine's steps (decided from the cluster
+//! as read between steps, so a cut-off upgrade resumes). `up` sends these and nothing else.
 
 use std::time::Duration;
 
@@ -238,5 +239,70 @@ pub fn create_firewall(fleet: &Fleet, rules: crate::linode::FirewallRules, expir
         rules,
         tags: with_expiry(naming::fleet_tags(fleet.name(), &fleet.user_tags()), expires),
         devices: None,
+    }
+}
+
+/// The upgrade's control-plane step: the new version (unless the cluster runs it) with the tag that marks
+/// the upgrade in progress, in one PUT; `None` when both are there already.
+pub fn upgrade_control_plane(tags: &[String], version: &str, to: &str) -> Option<UpdateLkeCluster> {
+    let tag = naming::upgrade_tag(to);
+    let moves = version != to;
+    if !moves && tags.contains(&tag) {
+        return None;
+    }
+    let mut tags = tags.to_vec();
+    if !tags.contains(&tag) {
+        tags.push(tag);
+    }
+    Some(UpdateLkeCluster {
+        tags: Some(tags),
+        k8s_version: moves.then(|| to.to_string()),
+        ..UpdateLkeCluster::default()
+    })
+}
+
+/// The upgrade's last step: the tags without the in-progress one; `None` when none is there.
+pub fn upgrade_untag(tags: &[String]) -> Option<UpdateLkeCluster> {
+    let kept: Vec<String> = tags
+        .iter()
+        .filter(|t| naming::parse_upgrade_tag(t).is_none())
+        .cloned()
+        .collect();
+    (kept.len() != tags.len()).then(|| UpdateLkeCluster {
+        tags: Some(kept),
+        ..UpdateLkeCluster::default()
+    })
+}
+
+/// A pool's surge during a node replacement: one node more than it holds, so a new one is Ready before an
+/// old one goes.
+pub fn upgrade_surge(count: u32) -> UpdateNodePool {
+    UpdateNodePool {
+        count: Some(count),
+        ..UpdateNodePool::default()
+    }
+}
+
+#[cfg(test)]
+mod upgrade_tests {
+    use super::*;
+
+    #[test]
+    fn the_control_plane_step_moves_and_tags_once_then_is_done() {
+        let tag = naming::upgrade_tag("1.34");
+        let first = upgrade_control_plane(&["team".into()], "1.33", "1.34").expect("a PUT");
+        assert_eq!(first.k8s_version.as_deref(), Some("1.34"));
+        assert_eq!(first.tags, Some(vec!["team".to_string(), tag.clone()]));
+        // Moved, not yet tagged (a cut-off run): the tag only.
+        let tag_only = upgrade_control_plane(&["team".into()], "1.34", "1.34").expect("a PUT");
+        assert_eq!(tag_only.k8s_version, None);
+        assert_eq!(
+            upgrade_control_plane(&["team".into(), tag.clone()], "1.34", "1.34"),
+            None
+        );
+        assert_eq!(upgrade_untag(&["team".into()]), None);
+        let untag = upgrade_untag(&["team".into(), tag]).expect("a PUT");
+        assert_eq!(untag.tags, Some(vec!["team".to_string()]));
+        assert_eq!(upgrade_surge(4).count, Some(4));
     }
 }

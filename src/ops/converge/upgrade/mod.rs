@@ -20,8 +20,7 @@ use crate::Error;
 use crate::k8s::budgets::RigidBudget;
 use crate::k8s::drain::major_minor;
 use crate::k8s::{K8s, Workload};
-use crate::linode::{Client, UpdateLkeCluster};
-use crate::naming;
+use crate::linode::Client;
 use crate::probes::{self, Outcome};
 
 /// How a cluster's upgrade ended.
@@ -153,40 +152,19 @@ impl Upgrade<'_> {
     /// Control plane to the new version, with the tag that marks the upgrade in progress (one PUT).
     async fn control_plane(&self) -> Result<String, Error> {
         let have = self.client.get_lke_cluster(self.cluster_id).await?;
-        let tag = naming::upgrade_tag(&self.to);
-        let moves = have.k8s_version != self.to;
-        if !moves && have.tags.contains(&tag) {
+        let Some(req) = crate::plan::upgrade_control_plane(&have.tags, &have.k8s_version, &self.to) else {
             return Ok(have.k8s_version);
-        }
-        let mut tags = have.tags.clone();
-        if !tags.contains(&tag) {
-            tags.push(tag);
-        }
-        (self.say)(format!("control plane {} → {}", have.k8s_version, self.to));
-        let req = UpdateLkeCluster {
-            tags: Some(tags),
-            k8s_version: moves.then(|| self.to.clone()),
-            ..UpdateLkeCluster::default()
         };
+        (self.say)(format!("control plane {} → {}", have.k8s_version, self.to));
         Ok(self.client.update_lke_cluster(self.cluster_id, &req).await?.k8s_version)
     }
 
     /// Drops the in-progress tag.
     async fn untag(&self) -> Result<(), Error> {
         let have = self.client.get_lke_cluster(self.cluster_id).await?;
-        if !have.tags.iter().any(|t| naming::parse_upgrade_tag(t).is_some()) {
-            return Ok(());
+        if let Some(req) = crate::plan::upgrade_untag(&have.tags) {
+            self.client.update_lke_cluster(self.cluster_id, &req).await?;
         }
-        let tags = have
-            .tags
-            .into_iter()
-            .filter(|t| naming::parse_upgrade_tag(t).is_none())
-            .collect();
-        let req = UpdateLkeCluster {
-            tags: Some(tags),
-            ..UpdateLkeCluster::default()
-        };
-        self.client.update_lke_cluster(self.cluster_id, &req).await?;
         Ok(())
     }
 

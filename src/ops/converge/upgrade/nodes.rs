@@ -15,7 +15,7 @@ use super::StoreDowntime;
 use crate::Error;
 use crate::k8s::K8s;
 use crate::k8s::drain::{Evicted, NodeInfo};
-use crate::linode::{Client, NodePool, UpdateNodePool};
+use crate::linode::{Client, NodePool};
 
 /// What the replacement did.
 #[derive(Debug, Clone, Default)]
@@ -183,10 +183,7 @@ impl Replace<'_> {
                 // One more node of the new version, Ready, before an old one goes.
                 let surge = size + 1;
                 if pool.count < surge {
-                    let req = UpdateNodePool {
-                        count: Some(surge),
-                        ..UpdateNodePool::default()
-                    };
+                    let req = crate::plan::upgrade_surge(surge);
                     self.client.update_node_pool(self.cluster_id, pool_id, &req).await?;
                 }
                 (self.say)(format!(
