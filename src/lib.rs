@@ -11,7 +11,7 @@
 //!   API), `pki` (certificates, pure), `kubeconfig` (files);
 //! - at the bottom: `fleet` (the fleet file), `objects` (well-known Kubernetes objects and labels),
 //!   `naming` (Linode labels and tags), `firewall` (gateway firewall rules), `net`, `tls`, `ci`, `text`
-//!   (terminal-safe text).
+//!   (terminal-safe text), `poll` (one deadline-bounded poll).
 #![forbid(unsafe_code)]
 
 pub mod ci;
@@ -31,6 +31,7 @@ pub mod objects;
 pub mod ops;
 pub mod pki;
 pub mod plan;
+pub mod poll;
 pub mod probes;
 pub mod run;
 pub mod signal;

@@ -3,6 +3,7 @@
 //! eviction of its pods through the Eviction API (PodDisruptionBudgets honoured; DaemonSet and mirror pods
 //! stay, as they would be recreated on the node).
 
+use crate::poll::Step;
 use std::time::Duration;
 
 use k8s_openapi::api::core::v1::{Node, Pod};
@@ -253,18 +254,17 @@ impl K8s {
         deadline: Instant,
     ) -> Result<Instant> {
         let api: Api<Pod> = Api::namespaced(self.client().clone(), namespace);
-        let start = Instant::now();
-        let mut state;
-        loop {
+        // The pace of the polling: the pod's state decides.
+        let polled = crate::poll::until(Duration::from_millis(100), deadline, || async {
             let pod = api
                 .get_opt(name)
                 .await
                 .map_err(|e| K8sError::api(format!("get pod {namespace}/{name}"), e))?;
-            state = match &pod {
+            Ok(Step::Pending(match &pod {
                 None => "gone, not yet re-created".to_string(),
                 Some(p) if p.uid().as_deref() == Some(old_uid) => "the old pod is still terminating".into(),
                 Some(p) if pod_ready(p) && p.metadata.deletion_timestamp.is_none() => {
-                    return Ok(Instant::now());
+                    return Ok(Step::Done(Instant::now()));
                 }
                 Some(p) => format!(
                     "re-created{}, not Ready yet",
@@ -274,18 +274,15 @@ impl K8s {
                         .map(|n| format!(" on {n}"))
                         .unwrap_or_default()
                 ),
-            };
-            if Instant::now() + Duration::from_millis(100) > deadline {
-                return Err(K8sError::Timeout {
-                    what: format!("pod {namespace}/{name} back after its move"),
-                    state,
-                    waited: start.elapsed(),
-                    hint: String::new(),
-                });
-            }
-            // The pace of the polling: the pod's state decides.
-            sleep(Duration::from_millis(100)).await;
-        }
+            }))
+        })
+        .await?;
+        polled.map_err(|t| K8sError::Timeout {
+            what: format!("pod {namespace}/{name} back after its move"),
+            state: t.last,
+            waited: t.waited,
+            hint: String::new(),
+        })
     }
 }
 

@@ -128,17 +128,23 @@ pub async fn test(am: &Backend, fleet: &str, wanted: &[String], wait: Duration) 
             failed: a.failed - b.failed,
         }
     };
-    let after = loop {
-        let after = alertmanager::counters(am).await.map_err(Error::Runtime)?;
-        let settled = wanted.iter().all(|r| {
-            let g = grown(&after, r);
+    let settled = |after: &alertmanager::Counters| {
+        wanted.iter().all(|r| {
+            let g = grown(after, r);
             g.attempts > 0.0 || g.failed > 0.0 || !loaded.contains(r)
-        });
-        if settled || tokio::time::Instant::now() >= deadline {
-            break after;
-        }
-        tokio::time::sleep(Duration::from_millis(500)).await;
+        })
     };
+    // Until every receiver tried (or is not loaded), else what the counters say at the deadline.
+    let polled = crate::poll::until(Duration::from_millis(500), deadline, || async {
+        let after = alertmanager::counters(am).await.map_err(Error::Runtime)?;
+        Ok::<_, Error>(if settled(&after) {
+            crate::poll::Step::Done(after)
+        } else {
+            crate::poll::Step::Pending(after)
+        })
+    })
+    .await?;
+    let after = polled.unwrap_or_else(|t| t.last);
     // Resolve the test alerts so they do not linger (a failure here changes nothing reported).
     let now = rfc3339(std::time::SystemTime::now());
     for r in wanted.iter().filter(|r| loaded.contains(r)) {

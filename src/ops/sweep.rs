@@ -9,6 +9,8 @@ use std::time::Duration;
 use serde::Serialize;
 use tokio::time::Instant;
 
+use crate::poll::Step;
+
 use crate::linode::{Client, Filter, LkeCluster};
 use crate::plan::is_ours;
 use crate::{Error, naming};
@@ -237,23 +239,26 @@ pub async fn teardown_fleet(client: &Client, fleet: &str, deadline: Option<Insta
 }
 
 pub(crate) async fn wait_gone(client: &Client, nodes: &BTreeSet<u64>, deadline: Instant) -> Result<(), Error> {
-    loop {
+    let polled = crate::poll::until(POLL, deadline, || async {
         let alive = client
             .list_instances(None)
             .await?
             .into_iter()
             .filter(|i| nodes.contains(&i.id))
             .count();
-        if alive == 0 {
-            return Ok(());
-        }
-        if Instant::now() + POLL > deadline {
-            return Err(Error::Cluster(format!(
-                "{alive} node Linode(s) of the deleted clusters still exist at the deadline; re-run teardown to finish"
-            )));
-        }
-        tokio::time::sleep(POLL).await;
-    }
+        Ok::<_, Error>(if alive == 0 {
+            Step::Done(())
+        } else {
+            Step::Pending(alive)
+        })
+    })
+    .await?;
+    polled.map_err(|t| {
+        Error::Cluster(format!(
+            "{} node Linode(s) of the deleted clusters still exist at the deadline; re-run teardown to finish",
+            t.last
+        ))
+    })
 }
 
 /// Everything that could still be ours.

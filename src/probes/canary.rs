@@ -6,6 +6,8 @@ use std::time::Duration;
 
 use tokio::time::Instant;
 
+use crate::poll::Step;
+
 use super::backend::{Backend, Backends, Reply};
 use super::otlp::{self, Canary};
 use super::outcome::Outcome;
@@ -91,42 +93,42 @@ where
     F: Fn() -> Fut,
     Fut: std::future::Future<Output = Result<Seen, String>>,
 {
-    let mut last_error;
-    loop {
-        match look().await {
-            Ok(Some((cluster, hub))) => {
-                let latency = sent.elapsed();
-                let outcome = match (cluster.as_deref(), hub.as_deref()) {
-                    (Some(c), Some(h)) if c == edge && !h.is_empty() => Outcome::pass(
-                        name,
-                        edge,
-                        format!("found in {store} with cluster.id={c}, hub.received_at={h}"),
-                    )
-                    .with_latency(latency),
-                    (Some(c), _) if c != edge => Outcome::fail(
-                        name,
-                        edge,
-                        format!("found in {store} but with cluster.id={c}, not {edge}"),
-                    )
-                    .with_latency(latency),
-                    (None, _) => Outcome::fail(name, edge, format!("found in {store} without a cluster.id"))
-                        .with_latency(latency),
-                    _ => Outcome::fail(name, edge, format!("found in {store} without a hub.received_at"))
-                        .with_latency(latency),
-                };
-                return outcome.took(latency);
-            }
-            Ok(None) => last_error = None,
-            Err(e) => last_error = Some(e),
-        }
-        if Instant::now() + POLL >= until {
+    let polled = crate::poll::until(POLL, until, || async {
+        Ok::<_, std::convert::Infallible>(match look().await {
+            Ok(Some(seen)) => Step::Done(seen),
+            Ok(None) => Step::Pending(None),
+            Err(e) => Step::Pending(Some(e)),
+        })
+    })
+    .await;
+    let (cluster, hub) = match polled {
+        Ok(Ok(seen)) => seen,
+        Ok(Err(timed_out)) => {
             let waited = sent.elapsed().as_secs();
-            let why = last_error.map(|e| format!("; last error: {e}")).unwrap_or_default();
+            let why = timed_out.last.map(|e| format!("; last error: {e}")).unwrap_or_default();
             return Outcome::fail(name, edge, format!("not found in {store} after {waited}s{why}"))
                 .took(sent.elapsed());
         }
-        tokio::time::sleep(POLL).await;
-    }
+        Err(never) => match never {},
+    };
+    let latency = sent.elapsed();
+    let outcome = match (cluster.as_deref(), hub.as_deref()) {
+        (Some(c), Some(h)) if c == edge && !h.is_empty() => Outcome::pass(
+            name,
+            edge,
+            format!("found in {store} with cluster.id={c}, hub.received_at={h}"),
+        )
+        .with_latency(latency),
+        (Some(c), _) if c != edge => Outcome::fail(
+            name,
+            edge,
+            format!("found in {store} but with cluster.id={c}, not {edge}"),
+        )
+        .with_latency(latency),
+        (None, _) => Outcome::fail(name, edge, format!("found in {store} without a cluster.id")).with_latency(latency),
+        _ => Outcome::fail(name, edge, format!("found in {store} without a hub.received_at")).with_latency(latency),
+    };
+    outcome.took(latency)
 }
 
 /// Sends one canary at `edge`'s agent and looks for it at the hub: three outcomes

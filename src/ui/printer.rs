@@ -18,21 +18,31 @@ pub struct Printer {
     color: bool,
     /// Which Linode API the run talks to, once it has a client (`Linode API: real (…)`).
     api_line: std::sync::Arc<std::sync::OnceLock<String>>,
-    /// The same as data, for JSON reports: `{"kind": "real"|"simulated"|"other", "url": …}`.
-    api: std::sync::Arc<std::sync::OnceLock<serde_json::Value>>,
+    /// The same as data, for JSON reports.
+    api: std::sync::Arc<std::sync::OnceLock<LinodeApi>>,
 }
 
-/// A pretty-printed JSON object with `linode_api` put first (the report's own fields keep their order):
-/// an online command's report says first which Linode API it talked to.
-fn with_api(text: String, api: Option<&serde_json::Value>) -> String {
-    match (api, text.strip_prefix("{\n")) {
-        (Some(api), Some(rest)) => {
-            let api = serde_json::to_string_pretty(api)
-                .unwrap_or_default()
-                .replace('\n', "\n  ");
-            format!("{{\n  \"linode_api\": {api},\n{rest}")
-        }
-        _ => text,
+/// Which Linode API a run talked to, as JSON reports carry it: `{"kind": "real"|"simulated"|"other", "url": …}`.
+#[derive(Debug, Clone, Serialize)]
+pub struct LinodeApi {
+    pub kind: &'static str,
+    pub url: String,
+}
+
+/// Every JSON report: `linode_api` first when the run had a client, then the report's own fields in
+/// their order.
+#[derive(Serialize)]
+struct Envelope<'a, T: Serialize> {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    linode_api: Option<&'a LinodeApi>,
+    #[serde(flatten)]
+    report: &'a T,
+}
+
+fn envelope<'a, T: Serialize>(report: &'a T, api: Option<&'a LinodeApi>) -> Envelope<'a, T> {
+    Envelope {
+        linode_api: api,
+        report,
     }
 }
 
@@ -66,8 +76,11 @@ impl Printer {
     }
 
     /// Which Linode API the run talks to, for JSON reports (`linode_api`).
-    pub fn set_api(&self, kind: &str, url: &str) {
-        let _ = self.api.set(serde_json::json!({"kind": kind, "url": url}));
+    pub fn set_api(&self, kind: &'static str, url: &str) {
+        let _ = self.api.set(LinodeApi {
+            kind,
+            url: url.to_string(),
+        });
     }
 
     /// Which Linode API the run talks to, once it has a client.
@@ -84,9 +97,8 @@ impl Printer {
 
     /// The final report, JSON form: one document on stdout.
     pub fn report_json<T: Serialize>(&self, value: &T) {
-        let text = serde_json::to_string_pretty(value)
+        let text = serde_json::to_string_pretty(&envelope(value, self.api.get()))
             .unwrap_or_else(|e| format!("{{\"error\":\"cannot serialize report: {e}\"}}"));
-        let text = with_api(text, self.api.get());
         self.report(&format!("{text}\n"));
     }
 
@@ -117,17 +129,29 @@ mod tests {
     use super::*;
 
     #[test]
-    fn the_api_goes_first_and_the_report_stays_valid_json_in_its_order() {
-        let report = serde_json::to_string_pretty(&serde_json::json!({"ok": true})).unwrap();
-        let api = serde_json::json!({"kind": "simulated", "url": "http://127.0.0.1:1/v4"});
-        let text = with_api(report.clone(), Some(&api));
-        assert!(text.starts_with("{\n  \"linode_api\": {\n    \"kind\""), "{text}");
+    fn the_api_goes_first_and_the_report_keeps_its_order() {
+        #[derive(Serialize)]
+        struct Report {
+            ok: bool,
+            changes: u32,
+        }
+        let report = Report { ok: true, changes: 2 };
+        let api = LinodeApi {
+            kind: "simulated",
+            url: "http://127.0.0.1:1/v4".into(),
+        };
+        let text = serde_json::to_string_pretty(&envelope(&report, Some(&api))).unwrap();
+        assert!(
+            text.starts_with("{\n  \"linode_api\": {\n    \"kind\": \"simulated\""),
+            "{text}"
+        );
+        assert!(text.find("\"ok\"") < text.find("\"changes\""), "{text}");
         let v: serde_json::Value = serde_json::from_str(&text).unwrap();
         assert_eq!(
             (v["linode_api"]["kind"].as_str(), v["ok"].as_bool()),
             (Some("simulated"), Some(true))
         );
-        assert_eq!(with_api(report.clone(), None), report);
-        assert_eq!(with_api("[]".into(), Some(&api)), "[]");
+        let alone = serde_json::to_string_pretty(&envelope(&report, None)).unwrap();
+        assert_eq!(alone, serde_json::to_string_pretty(&report).unwrap());
     }
 }

@@ -80,17 +80,14 @@ pub async fn remove(k8s: &K8s, name: &str, wait: Duration) -> Result<(), String>
         Err(e) if crate::k8s::error::api_code(&e) == Some(404) => return Ok(()),
         Err(e) => return Err(format!("deleting {what}: {e}")),
     }
-    let until = Instant::now() + wait;
-    loop {
+    // The pace of the check; the Job's absence decides.
+    let polled = crate::poll::until(Duration::from_millis(200), Instant::now() + wait, || async {
         match api(k8s).get_opt(name).await {
-            Ok(None) => return Ok(()),
-            Ok(Some(_)) if Instant::now() >= until => {
-                return Err(format!("{what} is still there {}s after its deletion", wait.as_secs()));
-            }
-            Ok(Some(_)) => {}
-            Err(e) => return Err(format!("reading {what} after its deletion: {e}")),
+            Ok(None) => Ok(crate::poll::Step::Done(())),
+            Ok(Some(_)) => Ok(crate::poll::Step::Pending(())),
+            Err(e) => Err(format!("reading {what} after its deletion: {e}")),
         }
-        // The pace of the check; the Job's absence decides.
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
+    })
+    .await?;
+    polled.map_err(|_| format!("{what} is still there {}s after its deletion", wait.as_secs()))
 }
