@@ -4,9 +4,26 @@ use std::ops::Range;
 
 use serde::Serialize;
 
+/// What sort of problem a diagnostic is (what tools and `--output json` match on, never the message).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Kind {
+    /// A key the fleet file does not know (a typo, or a key of another table).
+    UnknownKey,
+    /// A required key is missing.
+    MissingKey,
+    /// A value of the wrong type (a number where a string is expected, …).
+    WrongType,
+    /// A value of the right type that breaks a rule (a range, a format, a reference, a combination).
+    #[default]
+    Invalid,
+}
+
 /// One problem found in a fleet file.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Diag {
+    /// What sort of problem it is.
+    pub kind: Kind,
     /// Byte range in the source the problem points at.
     pub span: Range<usize>,
     /// Dotted path of the offending key, e.g. `edges.us-east.pools[0].count`.
@@ -24,6 +41,7 @@ pub struct Diag {
 impl Diag {
     pub fn new(span: Range<usize>, field: impl Into<String>, message: impl Into<String>) -> Self {
         Diag {
+            kind: Kind::Invalid,
             span,
             field: field.into(),
             value: String::new(),
@@ -31,6 +49,12 @@ impl Diag {
             help: None,
             redact: false,
         }
+    }
+
+    /// Sets what sort of problem it is (the default is [`Kind::Invalid`]).
+    pub fn kind(mut self, kind: Kind) -> Self {
+        self.kind = kind;
+        self
     }
 
     /// Marks the line as possibly holding a secret, so it is never echoed.
@@ -53,6 +77,7 @@ impl Diag {
 /// A diagnostic resolved against its source: what `--output json` shows.
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
 pub struct Located {
+    pub kind: Kind,
     pub file: String,
     pub line: usize,
     pub column: usize,
@@ -91,6 +116,7 @@ impl Located {
         // Keys, values and source lines come from the file: none reaches a terminal or a CI log raw.
         let safe = |s: &str| crate::text::escape_controls(s).into_owned();
         Located {
+            kind: diag.kind,
             file: safe(file),
             line,
             column,

@@ -2,7 +2,7 @@
 
 use toml::de::DeTable;
 
-use super::diag::Diag;
+use super::diag::{Diag, Kind};
 use super::reader::Table;
 use super::spec::{
     Autoscale, Cluster, Destination, Fleet, FleetMeta, GatewayScale, NodeLabel, NodeTaint, Pool, Role, Security,
@@ -61,6 +61,7 @@ fn read_fleet(top: &mut Table<'_, '_>, diags: &mut Vec<Diag>) -> Fleet {
             if !diags.iter().any(|d| d.field == "fleet") {
                 diags.push(
                     Diag::new(top_span.clone(), "fleet", "missing the [fleet] table")
+                        .kind(Kind::MissingKey)
                         .help("start the file with [fleet] name = \"...\" and k8s_version = \"1.33\""),
                 );
             }
@@ -85,6 +86,7 @@ fn read_fleet(top: &mut Table<'_, '_>, diags: &mut Vec<Diag>) -> Fleet {
                         "hub",
                         "missing the [hub] table: every fleet has one hub",
                     )
+                    .kind(Kind::MissingKey)
                     .help("add [hub] with region = \"...\" and pools = [...]"),
                 );
             }
@@ -234,6 +236,7 @@ fn read_cluster(mut t: Table<'_, '_>, name: Spanned<String>, role: Role, diags: 
         }
         None if !has_pools => diags.push(
             Diag::new(name.span(), t.field("pools"), "missing required key `pools`")
+                .kind(Kind::MissingKey)
                 .help("add pools = [{ type = \"g6-standard-2\", count = 2 }]"),
         ),
         None => {}

@@ -5,7 +5,7 @@ use std::ops::Range;
 use serde::de::DeserializeOwned;
 use toml::de::{DeTable, DeValue, ValueDeserializer};
 
-use super::diag::{Diag, did_you_mean};
+use super::diag::{Diag, Kind, did_you_mean};
 use super::spec::{Spanned, spanned};
 
 /// Reads one table, remembering which keys were asked for so the rest can be reported as unknown.
@@ -106,6 +106,7 @@ impl<'s, 'i> Table<'s, 'i> {
                 let found = kind_name(value.get_ref());
                 let text = snippet(self.src, &span);
                 let mut d = Diag::new(span.clone(), self.field(key), format!("must be {what}, found {found}"))
+                    .kind(Kind::WrongType)
                     .value(text.clone());
                 if what.starts_with("a string") && matches!(value.get_ref(), DeValue::Integer(_) | DeValue::Float(_)) {
                     d = d.help(format!("quote it: {key} = \"{text}\""));
@@ -132,6 +133,7 @@ impl<'s, 'i> Table<'s, 'i> {
                     self.field(key),
                     format!("missing required key `{key}`"),
                 )
+                .kind(Kind::MissingKey)
                 .help(format!("add `{key} = ...` ({what})")),
             );
             return None;
@@ -272,13 +274,14 @@ impl<'s, 'i> Table<'s, 'i> {
                 format!("in `{}`", self.path)
             };
             let mut d = Diag::new(key.span(), self.field(name), format!("unknown key {where_}"))
+                .kind(Kind::UnknownKey)
                 .value(snippet(self.src, &value.span()));
             d = match did_you_mean(name, &self.known) {
                 Some(s) => {
                     // The typo explains the "missing" error for the key it was meant to be: report it once.
                     let meant = self.field(s);
                     let before = diags.len();
-                    diags.retain(|x| !(x.field == meant && x.message.starts_with("missing required key")));
+                    diags.retain(|x| !(x.field == meant && x.kind == Kind::MissingKey));
                     if diags.len() < before {
                         d.help(format!("did you mean `{s}`? (`{s}` is required)"))
                     } else {

@@ -439,3 +439,23 @@ fn max_monthly_cost_is_a_positive_finite_number_of_dollars() {
         "a number of US dollars",
     );
 }
+
+#[test]
+fn each_diagnostic_says_its_kind_and_json_carries_it() {
+    use super::diag::Kind;
+    let unknown = errors(&with("region = \"us-ord\"", "regoin = \"us-ord\""));
+    // The typo is reported once, as the unknown key it is (the missing `region` it explains is dropped).
+    assert_eq!(
+        unknown.iter().map(|e| e.kind).collect::<Vec<_>>(),
+        vec![Kind::UnknownKey],
+        "{unknown:#?}"
+    );
+    let json = serde_json::to_value(&unknown[0]).unwrap();
+    assert_eq!(json["kind"], "unknown_key", "{json:#}");
+    let wrong = errors(&with("k8s_version = \"1.33\"", "k8s_version = 1.33"));
+    assert_eq!(wrong[0].kind, Kind::WrongType, "{wrong:#?}");
+    let missing = errors(&with("region = \"us-ord\"\n", ""));
+    assert!(missing.iter().any(|e| e.kind == Kind::MissingKey), "{missing:#?}");
+    let invalid = errors(&with("k8s_version = \"1.33\"", "k8s_version = \"one\""));
+    assert_eq!(invalid[0].kind, Kind::Invalid, "{invalid:#?}");
+}

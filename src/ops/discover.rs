@@ -1,10 +1,9 @@
 //! Reads what exists in the Linode account for a fleet (clusters by label and tag, their pools and node
 //! addresses, the gateway firewall) and the live catalog for the preflight.
 
+use futures::StreamExt;
 use std::collections::BTreeMap;
 use std::net::Ipv4Addr;
-
-use tokio::task::JoinSet;
 
 use crate::fleet::preflight::{self, Catalog};
 use crate::fleet::{Fleet, Role};
@@ -86,6 +85,9 @@ pub fn check_versions(loaded: &crate::fleet::Loaded, observed: &crate::plan::Obs
     .into())
 }
 
+/// One cluster's pools and control-plane ACL, as listed.
+type Listed = Result<(Vec<linode::NodePool>, SeenAcl), linode::Error>;
+
 /// Everything the plan compares: one cluster list, one pool list per cluster of ours, one instance list
 /// when an edge exists (node addresses for the firewall), one firewall lookup by label.
 pub async fn observe(client: &Client, fleet: &Fleet) -> Result<Observed, crate::Error> {
@@ -103,13 +105,15 @@ pub async fn observe(client: &Client, fleet: &Fleet) -> Result<Observed, crate::
         .filter(|c| labels.contains_key(&c.label) || is_ours(&c.tags, name))
         .collect();
 
-    let mut tasks = JoinSet::new();
-    for (i, c) in relevant.iter().enumerate() {
-        if is_ours(&c.tags, name) {
-            let client = client.clone();
+    // Each of our clusters' pools (and ACL), FAN_OUT at a time.
+    let want_acl = fleet.security.control_plane_acl_set;
+    let listing: Vec<_> = relevant
+        .iter()
+        .enumerate()
+        .filter(|(_, c)| is_ours(&c.tags, name))
+        .map(|(i, c)| {
             let id = c.id;
-            let want_acl = fleet.security.control_plane_acl_set;
-            tasks.spawn(async move {
+            async move {
                 let (pools, acl) = tokio::join!(client.list_node_pools(id), async {
                     if want_acl {
                         client.find_control_plane_acl(id).await.map(|acl| match acl {
@@ -121,13 +125,16 @@ pub async fn observe(client: &Client, fleet: &Fleet) -> Result<Observed, crate::
                     }
                 });
                 (i, pools.and_then(|p| acl.map(|a| (p, a))))
-            });
-        }
-    }
+            }
+        })
+        .collect();
+    let listed: Vec<(usize, Listed)> = futures::stream::iter(listing)
+        .buffer_unordered(super::FAN_OUT)
+        .collect()
+        .await;
     let mut pools: BTreeMap<usize, Vec<linode::NodePool>> = BTreeMap::new();
     let mut acls: BTreeMap<usize, SeenAcl> = BTreeMap::new();
-    while let Some(joined) = tasks.join_next().await {
-        let (i, result) = joined.map_err(|e| crate::Error::Internal(format!("pool listing task failed: {e}")))?;
+    for (i, result) in listed {
         let (p, acl) = result?;
         pools.insert(i, p);
         acls.insert(i, acl);

@@ -9,7 +9,9 @@ use std::time::Duration;
 use serde::Serialize;
 use tokio::time::Instant;
 
+use crate::ops::FAN_OUT;
 use crate::poll::Step;
+use futures::StreamExt;
 
 use crate::linode::{Client, Filter, LkeCluster};
 use crate::plan::is_ours;
@@ -169,20 +171,26 @@ pub(crate) async fn delete_in_order(
     deadline: Instant,
 ) -> Result<Deleted, Error> {
     let mut out = Deleted::default();
-    for c in clusters {
-        out.nodes.extend(node_ids(client, c.id).await?);
+    // Each cluster's node ids, then its drain, FAN_OUT clusters at a time.
+    let listing: Vec<_> = clusters.iter().map(|c| node_ids(client, c.id)).collect();
+    let listed: Vec<Result<BTreeSet<u64>, Error>> =
+        futures::stream::iter(listing).buffer_unordered(FAN_OUT).collect().await;
+    for nodes in listed {
+        out.nodes.extend(nodes?);
     }
-    let mut tasks = tokio::task::JoinSet::new();
-    for c in clusters {
-        let (client, fleet, c) = (client.clone(), fleet.to_string(), c.clone());
-        tasks.spawn(async move {
+    let draining: Vec<_> = clusters
+        .iter()
+        .map(|c| async move {
             let mut notes = Vec::new();
-            let t = drain(&client, &c, &fleet, deadline, &mut notes).await;
+            let t = drain(client, c, fleet, deadline, &mut notes).await;
             (t, notes)
-        });
-    }
-    while let Some(joined) = tasks.join_next().await {
-        let (t, notes) = joined.map_err(|e| Error::Internal(format!("a drain task failed: {e}")))?;
+        })
+        .collect();
+    let drained: Vec<_> = futures::stream::iter(draining)
+        .buffer_unordered(FAN_OUT)
+        .collect()
+        .await;
+    for (t, notes) in drained {
         out.clusters.push(t);
         out.notes.extend(notes);
     }

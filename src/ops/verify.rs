@@ -4,6 +4,7 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
+use futures::StreamExt;
 use serde::Serialize;
 use tokio::time::Instant;
 
@@ -104,30 +105,41 @@ impl crate::ui::Report for Report {
 pub async fn targets(client: &Client, fleet: &Fleet) -> Result<(Vec<Target>, Vec<Outcome>), Error> {
     let observed = discover::observe(client, fleet).await?;
     let name = fleet.name();
-    let mut targets = Vec::new();
-    let mut problems = Vec::new();
-    for c in fleet.clusters() {
-        let cname = c.name.get_ref();
-        let label = naming::cluster_label(name, cname);
-        let fail = |detail: String| Outcome::fail("cluster", cname, detail);
-        let Some(o) = observed.clusters.iter().find(|o| o.cluster.label == label) else {
-            problems.push(fail(format!("cluster {label} does not exist (run `lkeobs up`)")));
-            continue;
-        };
-        if !is_ours(&o.cluster.tags, name) {
-            problems.push(fail(format!(
-                "cluster {label} exists but does not carry this fleet's tags: it is not ours"
-            )));
-            continue;
-        }
-        match connect::connect(client, o.cluster.id).await {
-            Ok(Ok(k8s)) => targets.push(Target {
-                name: cname.clone(),
-                role: c.role,
-                k8s,
-            }),
-            Ok(Err(why)) => problems.push(fail(format!("cluster {label}: {why}"))),
-            Err(e) => problems.push(fail(format!("cluster {label}: {e}"))),
+    // Every cluster connected at once, at most FAN_OUT at a time; the fleet's order kept.
+    let found: Vec<Result<Target, Outcome>> = futures::stream::iter(fleet.clusters())
+        .map(|c| {
+            let observed = &observed;
+            async move {
+                let cname = c.name.get_ref();
+                let label = naming::cluster_label(name, cname);
+                let fail = |detail: String| Outcome::fail("cluster", cname, detail);
+                let Some(o) = observed.clusters.iter().find(|o| o.cluster.label == label) else {
+                    return Err(fail(format!("cluster {label} does not exist (run `lkeobs up`)")));
+                };
+                if !is_ours(&o.cluster.tags, name) {
+                    return Err(fail(format!(
+                        "cluster {label} exists but does not carry this fleet's tags: it is not ours"
+                    )));
+                }
+                match connect::connect(client, o.cluster.id).await {
+                    Ok(Ok(k8s)) => Ok(Target {
+                        name: cname.clone(),
+                        role: c.role,
+                        k8s,
+                    }),
+                    Ok(Err(why)) => Err(fail(format!("cluster {label}: {why}"))),
+                    Err(e) => Err(fail(format!("cluster {label}: {e}"))),
+                }
+            }
+        })
+        .buffered(super::FAN_OUT)
+        .collect()
+        .await;
+    let (mut targets, mut problems) = (Vec::new(), Vec::new());
+    for f in found {
+        match f {
+            Ok(t) => targets.push(t),
+            Err(o) => problems.push(o),
         }
     }
     Ok((targets, problems))

@@ -18,8 +18,8 @@ pub mod tempo;
 use std::collections::BTreeMap;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use futures::FutureExt;
 use futures::future::BoxFuture;
+use futures::{FutureExt, StreamExt};
 use tokio::time::Instant;
 
 pub use backend::{Backend, Backends};
@@ -116,6 +116,11 @@ pub async fn run(fleet: &Fleet, targets: &[Target], options: &Options) -> Vec<Ou
         .collect();
     run_with(fleet, targets, backends.as_ref(), &agents, options).await
 }
+
+/// Probes running at once: each holds a request through a port-forward (the canary's poll up to its wait),
+/// so a fleet of hundreds of edges neither opens hundreds of streams at the hub's API server nor runs them
+/// one by one.
+pub const PROBES_AT_ONCE: usize = 64;
 
 /// [`run`] with the backends given: `hub` `None` when the hub cannot be reached; `agents` the edges'
 /// OTLP/HTTP receivers for the canary, by cluster name.
@@ -223,11 +228,12 @@ pub async fn run_with(
     }
 
     let deadline = options.deadline;
-    let mut outcomes: Vec<Outcome> = futures::future::join_all(jobs.into_iter().map(|j| j.finish(deadline)))
-        .await
-        .into_iter()
-        .flatten()
-        .collect();
+    let finishing: Vec<_> = jobs.into_iter().map(|j| j.finish(deadline)).collect();
+    let finished: Vec<Vec<Outcome>> = futures::stream::iter(finishing)
+        .buffered(PROBES_AT_ONCE)
+        .collect()
+        .await;
+    let mut outcomes: Vec<Outcome> = finished.into_iter().flatten().collect();
     // Grouped by cluster in fleet order (hub first), probes in the order above.
     let rank = |c: &str| clusters.iter().position(|x| x == c).unwrap_or(usize::MAX);
     outcomes.sort_by_key(|o| rank(&o.cluster));
