@@ -6,8 +6,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use lkeobs::linode::{
-    Client, ClientConfig, CreateObjectStorageKey, EndpointType, Error, RateLimits, RetrySettings, Token,
-    pick_endpoint,
+    Client, ClientConfig, CreateObjectStorageKey, EndpointType, Error, RateLimits, RetrySettings, Token, pick_endpoint,
 };
 use secrecy::ExposeSecret;
 use serde_json::{Value, json};
@@ -100,10 +99,16 @@ async fn deleting_a_bucket_that_holds_objects_is_a_typed_error_that_says_so() {
         .expect(1)
         .mount(&server)
         .await;
-    let err = client.delete_bucket("us-ord", "lkeobs-demo-abcdef-logs").await.unwrap_err();
+    let err = client
+        .delete_bucket("us-ord", "lkeobs-demo-abcdef-logs")
+        .await
+        .unwrap_err();
     assert!(matches!(err, Error::BucketNotEmpty { .. }), "{err:?}");
     let text = err.to_string();
-    assert!(text.contains("lkeobs-demo-abcdef-logs") && text.contains("not empty"), "{text}");
+    assert!(
+        text.contains("lkeobs-demo-abcdef-logs") && text.contains("not empty"),
+        "{text}"
+    );
     assert!(text.contains("empty it over S3"), "{text}");
     assert_eq!(err.status(), Some(400));
 
@@ -111,7 +116,8 @@ async fn deleting_a_bucket_that_holds_objects_is_a_typed_error_that_says_so() {
     Mock::given(method("DELETE"))
         .and(path("/v4/object-storage/buckets/us-ord/other"))
         .respond_with(
-            ResponseTemplate::new(400).set_body_json(json!({"errors": [{"reason": "Invalid region", "field": "region"}]})),
+            ResponseTemplate::new(400)
+                .set_body_json(json!({"errors": [{"reason": "Invalid region", "field": "region"}]})),
         )
         .mount(&server)
         .await;
@@ -141,7 +147,13 @@ async fn a_created_key_carries_its_secret_and_the_request_is_limited_read_write(
         .await;
     let request = CreateObjectStorageKey::limited_read_write("lkeobs-demo", [("us-ord", "b")]);
     let key = client.create_object_storage_key(&request).await.unwrap();
-    assert_eq!(key.secret_key.as_ref().map(|s| s.expose_secret().to_string()).as_deref(), Some("the-secret"));
+    assert_eq!(
+        key.secret_key
+            .as_ref()
+            .map(|s| s.expose_secret().to_string())
+            .as_deref(),
+        Some("the-secret")
+    );
     assert!(!format!("{key:?}").contains("the-secret"));
     let sent = &server.received_requests().await.unwrap()[0];
     let body: Value = serde_json::from_slice(&sent.body).unwrap();

@@ -35,7 +35,13 @@ fn sha256_hex(body: &[u8]) -> String {
 /// What every signed request must carry.
 fn assert_signed(r: &Request) {
     let hash = header(r, "x-amz-content-sha256").expect("x-amz-content-sha256");
-    assert_eq!(hash, sha256_hex(&r.body), "{} {}: payload hash is not the body's", r.method, r.url);
+    assert_eq!(
+        hash,
+        sha256_hex(&r.body),
+        "{} {}: payload hash is not the body's",
+        r.method,
+        r.url
+    );
     let auth = header(r, "authorization").expect("authorization");
     assert!(
         auth.starts_with("AWS4-HMAC-SHA256 Credential=AKTEST/") && auth.contains("/us-ord/s3/aws4_request"),
@@ -66,12 +72,27 @@ async fn requests_are_path_style_plain_http_and_signed_with_the_real_payload_has
         .mount(&server)
         .await;
     let client = S3Client::new(config(&server)).unwrap();
-    assert_eq!(client.signing_region(), "us-ord", "a loopback host signs with the bucket's region");
+    assert_eq!(
+        client.signing_region(),
+        "us-ord",
+        "a loopback host signs with the bucket's region"
+    );
     client
-        .put_object("lkeobs-demo-abcdef-logs", ".lkeobs-owner", b"demo".to_vec(), "text/plain")
+        .put_object(
+            "lkeobs-demo-abcdef-logs",
+            ".lkeobs-owner",
+            b"demo".to_vec(),
+            "text/plain",
+        )
         .await
         .unwrap();
-    assert_eq!(client.get_object("lkeobs-demo-abcdef-logs", ".lkeobs-owner").await.unwrap(), None);
+    assert_eq!(
+        client
+            .get_object("lkeobs-demo-abcdef-logs", ".lkeobs-owner")
+            .await
+            .unwrap(),
+        None
+    );
     let requests = server.received_requests().await.unwrap();
     assert_eq!(requests.len(), 2);
     assert_eq!(requests[0].url.scheme(), "http");
@@ -123,7 +144,10 @@ async fn delete_objects_and_lifecycle_carry_content_md5_and_refuse_more_than_100
         assert_signed(r);
         let md5 = base64::engine::general_purpose::STANDARD.encode(Md5::digest(&r.body));
         assert_eq!(header(r, "content-md5"), Some(md5.as_str()), "{} {}", r.method, r.url);
-        assert!(header(r, "authorization").unwrap().contains("content-md5"), "Content-MD5 not signed");
+        assert!(
+            header(r, "authorization").unwrap().contains("content-md5"),
+            "Content-MD5 not signed"
+        );
     }
     let body = String::from_utf8_lossy(&requests[0].body);
     assert_eq!(body.matches("<Object>").count(), 1000);

@@ -44,7 +44,12 @@ fn key() -> Value {
 /// Spec 4.189's bucket-create schema with the two documented corrections.
 fn corrected_bucket_schema(spec: &Value) -> Value {
     let mut schema = openapi::request_schema(spec, "POST", "/object-storage/buckets");
-    let required: Vec<&str> = schema["required"].as_array().unwrap().iter().filter_map(Value::as_str).collect();
+    let required: Vec<&str> = schema["required"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(Value::as_str)
+        .collect();
     assert!(
         required.contains(&"cluster") && schema["properties"].get("cluster").is_none(),
         "spec 4.189's bucket create no longer requires a `cluster` it does not define: drop correction 1"
@@ -68,13 +73,19 @@ fn bucket_create_bodies_match_the_corrected_spec_and_lkeobs_rule() {
     let mut failures = Vec::new();
     for (name, body) in [
         ("bucket create, as up sends it", bucket(Some(EndpointType::E3), None)),
-        ("bucket create, no endpoint type, acl private", bucket(None, Some(BucketAcl::Private))),
+        (
+            "bucket create, no endpoint type, acl private",
+            bucket(None, Some(BucketAcl::Private)),
+        ),
     ] {
         for v in openapi::violations(&schema, &body) {
             failures.push(format!("{name}: {v}\n  body: {body}"));
         }
         let fields: Vec<&String> = body.as_object().unwrap().keys().collect();
-        if fields.iter().any(|f| !["label", "region", "endpoint_type", "acl"].contains(&f.as_str())) {
+        if fields
+            .iter()
+            .any(|f| !["label", "region", "endpoint_type", "acl"].contains(&f.as_str()))
+        {
             failures.push(format!("{name}: a field lkeobs never sends: {fields:?}"));
         }
         if body.get("acl").is_some_and(|acl| acl != "private") {
@@ -101,13 +112,22 @@ fn the_bucket_checks_reject_drift() {
     assert!(!openapi::violations(&schema, &extra).is_empty(), "extra field accepted");
     let mut bad_type = good.clone();
     bad_type["endpoint_type"] = json!("E9");
-    assert!(!openapi::violations(&schema, &bad_type).is_empty(), "unknown endpoint type accepted");
+    assert!(
+        !openapi::violations(&schema, &bad_type).is_empty(),
+        "unknown endpoint type accepted"
+    );
     let mut bad_label = good.clone();
     bad_label["label"] = json!("Lkeobs--Demo");
-    assert!(!openapi::violations(&schema, &bad_label).is_empty(), "bad label accepted");
+    assert!(
+        !openapi::violations(&schema, &bad_label).is_empty(),
+        "bad label accepted"
+    );
     let mut no_label = good;
     no_label.as_object_mut().unwrap().remove("label");
-    assert!(!openapi::violations(&schema, &no_label).is_empty(), "missing label accepted");
+    assert!(
+        !openapi::violations(&schema, &no_label).is_empty(),
+        "missing label accepted"
+    );
 }
 
 #[test]
@@ -150,7 +170,10 @@ fn key_create_matches_the_spec_and_the_newer_cli_operation() {
     assert!(failures.is_empty(), "{}\n  body: {body}", failures.join("\n"));
     let mut drift = body;
     drift["bucket_access"][0]["permissions"] = json!("admin");
-    assert!(!openapi::violations(&schema, &drift).is_empty(), "bad permission accepted");
+    assert!(
+        !openapi::violations(&schema, &drift).is_empty(),
+        "bad permission accepted"
+    );
     drift["bucket_access"][0]["permissions"] = json!("read_write");
     drift["bucket_access"][0]["bogus"] = json!(1);
     assert!(!openapi::violations(&schema, &drift).is_empty(), "extra field accepted");
