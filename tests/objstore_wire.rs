@@ -185,6 +185,8 @@ async fn an_old_key_fails_at_the_first_403_and_a_new_one_when_its_window_ends() 
     denied_then_ok(&server, 1_000_000).await;
     let old = S3Client::new(config(&server)).unwrap();
     let err = old.put_object("b", "k", b"x".to_vec(), "text/plain").await.unwrap_err();
+    let shown = format!("{err} {err:?} {old:?} {:?}", config(&server));
+    assert!(!shown.contains("wire-secret"), "the secret leaked: {shown}");
     assert!(err.is_forbidden() && err.code() == Some("AccessDenied"), "{err}");
     assert_eq!(old.calls()["PutObject"], 1);
 

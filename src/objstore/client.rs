@@ -257,7 +257,7 @@ impl S3Client {
                 Ok(answer) => (status_error(req, &answer), Some(answer)),
                 Err(err) => (err, None),
             };
-            let give_up = |err: S3Error, answer: Option<RawResponse>| answer.map_or(Err(err), Ok);
+            let give_up = |err: S3Error, answer: Option<RawResponse>| answer.ok_or(err);
             let now = Instant::now();
             let allowed_until = if err.is_forbidden() {
                 match self.inner.forbidden_until {
