@@ -212,3 +212,107 @@ async fn server_errors_are_retried_a_bounded_number_of_times() {
     assert_eq!(err.code(), Some("SlowDown"));
     assert_eq!(client.calls()["GetBucketVersioning"], 3);
 }
+
+fn listing(keys: &[&str], next: Option<&str>) -> String {
+    let contents: String = keys
+        .iter()
+        .map(|k| format!("<Contents><Key>{k}</Key><Size>1</Size></Contents>"))
+        .collect();
+    let next = next.map_or(String::new(), |t| {
+        format!("<NextContinuationToken>{t}</NextContinuationToken>")
+    });
+    format!(
+        "<ListBucketResult><IsTruncated>{}</IsTruncated>{next}{contents}</ListBucketResult>",
+        !next.is_empty()
+    )
+}
+
+async fn unversioned(server: &MockServer) {
+    Mock::given(method("GET"))
+        .and(query_param("versioning", ""))
+        .respond_with(ResponseTemplate::new(200).set_body_string("<VersioningConfiguration/>"))
+        .mount(server)
+        .await;
+}
+
+#[tokio::test]
+async fn keys_deleteobjects_refuses_fail_the_emptying() {
+    let server = MockServer::start().await;
+    unversioned(&server).await;
+    Mock::given(method("GET"))
+        .and(query_param("list-type", "2"))
+        .respond_with(ResponseTemplate::new(200).set_body_string(listing(&["a", "b"], None)))
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .and(query_param("delete", ""))
+        .respond_with(ResponseTemplate::new(200).set_body_string(
+            "<DeleteResult><Error><Key>b</Key><Code>AccessDenied</Code><Message>no</Message></Error></DeleteResult>",
+        ))
+        .mount(&server)
+        .await;
+    let client = S3Client::new(config(&server)).unwrap();
+    let err = client
+        .empty_bucket("b", tokio::time::Instant::now() + Duration::from_secs(30))
+        .await
+        .unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("1 of 2 keys not deleted (first: b: AccessDenied no)"),
+        "{err}"
+    );
+}
+
+#[tokio::test]
+async fn emptying_stops_at_a_deadline_reached_midway_and_sets_the_lifecycle_rule() {
+    let server = MockServer::start().await;
+    unversioned(&server).await;
+    // The first page answers at once; the next one only after the deadline.
+    Mock::given(method("GET"))
+        .and(query_param("list-type", "2"))
+        .and(query_param("continuation-token", "page2"))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_string(listing(&["c"], None))
+                .set_delay(Duration::from_secs(3)),
+        )
+        .with_priority(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(query_param("list-type", "2"))
+        .respond_with(ResponseTemplate::new(200).set_body_string(listing(&["a", "b"], Some("page2"))))
+        .with_priority(2)
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .and(query_param("delete", ""))
+        .respond_with(ResponseTemplate::new(200).set_body_string("<DeleteResult/>"))
+        .mount(&server)
+        .await;
+    Mock::given(method("PUT"))
+        .and(query_param("lifecycle", ""))
+        .respond_with(ResponseTemplate::new(200))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let client = S3Client::new(config(&server)).unwrap();
+    let deadline = tokio::time::Instant::now() + Duration::from_millis(800);
+    let emptied = client.empty_bucket("b", deadline).await.unwrap();
+    assert_eq!(emptied.deleted, 2);
+    assert!(emptied.lifecycle_set);
+    assert_eq!(
+        emptied.left,
+        Some(2),
+        "the listing after the deadline still shows a and b (the fake does not delete)"
+    );
+    let lifecycle = server
+        .received_requests()
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|r| r.method.as_str() == "PUT")
+        .expect("a lifecycle put");
+    let body = String::from_utf8_lossy(&lifecycle.body);
+    assert!(body.contains("<Expiration><Days>1</Days></Expiration>"), "{body}");
+}
