@@ -8,7 +8,8 @@
 //!   certificates, edge credentials, the gateway firewall, verification rounds);
 //! - `plan` (the plan as data), `probes` (verification), `ui` (printer, progress, plan text, reports);
 //! - `stack` (templates, rendering, no I/O), `k8s` (one cluster's Kubernetes API), `linode` (the Linode
-//!   API), `pki` (certificates, pure), `kubeconfig` (files);
+//!   API), `objstore` (S3 on Linode Object Storage: owner marker, emptying buckets), `pki` (certificates,
+//!   pure), `kubeconfig` (files);
 //! - at the bottom: `fleet` (the fleet file), `objects` (well-known Kubernetes objects and labels),
 //!   `naming` (Linode labels and tags), `firewall` (gateway firewall rules), `net`, `tls`, `ci`, `text`
 //!   (terminal-safe text), `poll` (one deadline-bounded poll).
@@ -28,6 +29,7 @@ pub mod linode;
 pub mod naming;
 pub mod net;
 pub mod objects;
+pub mod objstore;
 pub mod ops;
 pub mod pki;
 pub mod plan;

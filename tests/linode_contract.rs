@@ -9,6 +9,10 @@
 #[path = "support/openapi.rs"]
 mod openapi;
 
+/// Object Storage bodies, and which schema each is checked against.
+#[path = "linode_contract/object_storage.rs"]
+mod object_storage;
+
 use std::collections::BTreeMap;
 
 use lkeobs::linode::{

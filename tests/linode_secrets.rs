@@ -122,6 +122,12 @@ async fn every_error_kind(server: &MockServer) -> Vec<Error> {
         errors.push(client.get_region(id).await.unwrap_err());
     }
     errors.push(client.get_kubeconfig(1).await.unwrap_err());
+    Mock::given(method("DELETE"))
+        .and(path("/v4/object-storage/buckets/us-ord/full"))
+        .respond_with(ResponseTemplate::new(400).set_body_json(json!({"errors": [{"reason": "Bucket is not empty"}]})))
+        .mount(server)
+        .await;
+    errors.push(client.delete_bucket("us-ord", "full").await.unwrap_err());
     errors.push(
         client
             .with_deadline(Some(Instant::now() + Duration::from_secs(5)))
@@ -190,6 +196,7 @@ async fn the_token_is_absent_from_debug_and_display_of_client_config_and_every_e
             Error::DeadlinePassed { .. } => "DeadlinePassed",
             Error::Deadline { .. } => "Deadline",
             Error::Kubeconfig { .. } => "Kubeconfig",
+            Error::BucketNotEmpty { .. } => "BucketNotEmpty",
         })
         .collect();
     for kind in [
@@ -203,6 +210,7 @@ async fn the_token_is_absent_from_debug_and_display_of_client_config_and_every_e
         "DeadlinePassed",
         "Deadline",
         "Kubeconfig",
+        "BucketNotEmpty",
     ] {
         assert!(kinds.contains(&kind), "{kind} not produced: {kinds:?}");
     }

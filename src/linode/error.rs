@@ -207,6 +207,19 @@ pub enum Error {
         /// The error that would have been retried.
         last: Box<Error>,
     },
+    /// The API refused to delete a bucket that still holds objects (or versions).
+    #[error(
+        "bucket {label} in {region} is not empty: the API deletes only empty buckets; empty it over S3 first \
+         (or let a lifecycle rule expire its objects) [{api}]"
+    )]
+    BucketNotEmpty {
+        /// Region id.
+        region: String,
+        /// Bucket name.
+        label: String,
+        /// The API's answer.
+        api: Box<ApiError>,
+    },
     /// The kubeconfig was returned but is not valid base64 UTF-8 text.
     #[error("cluster {cluster_id}: the kubeconfig is not valid base64 text: {reason}")]
     Kubeconfig {
@@ -269,6 +282,7 @@ impl Error {
         match self {
             Error::Api(api) => Some(api.status),
             Error::Deadline { last, .. } => last.status(),
+            Error::BucketNotEmpty { api, .. } => Some(api.status),
             _ => None,
         }
     }

@@ -28,6 +28,7 @@
 
 mod account;
 mod auth;
+mod bucket_names;
 mod calls;
 mod client;
 mod endpoint;
@@ -37,6 +38,7 @@ mod firewalls;
 mod instances;
 mod lke;
 mod nodebalancers;
+mod object_storage;
 mod pools;
 mod prices;
 mod ratelimit;
@@ -50,6 +52,10 @@ mod wire;
 
 pub use account::{Account, account_capability};
 pub use auth::{Token, linode_cli_config_path, resolve_token};
+pub use bucket_names::{
+    BUCKET_LABEL_MAX, BucketSignal, BucketSuffix, FLEET_PART_MAX, ParsedBucketName, bucket_name, bucket_prefix,
+    fleet_part, is_fleet_bucket, is_valid_bucket_label, parse_bucket_name,
+};
 pub use calls::ApiCalls;
 pub use client::{Client, ClientConfig, DEFAULT_BASE_URL, PAGE_SIZE};
 pub use endpoint::{ALLOW_ENV, Endpoint};
@@ -66,6 +72,11 @@ pub use lke::{
     LkeCluster, LkeVersion, UpdateLkeCluster,
 };
 pub use nodebalancers::{EntityRef, NodeBalancer};
+pub use object_storage::{
+    AccountSettings, Bucket, BucketAccess, BucketAcl, BucketPermission, CreateBucket, CreateObjectStorageKey,
+    EndpointType, KeyRegion, ObjectStorageEndpoint, ObjectStorageKey, ObjectStoragePrice, ObjectStorageRegionPrice,
+    ObjectStorageStatus, ObjectStorageType, pick_endpoint, s3_host,
+};
 pub use pools::{Autoscaler, LkeNode, NodePool, NodePoolSpec, Taint, TaintEffect, UpdateNodePool};
 pub use prices::{PriceLists, PricedType};
 pub use ratelimit::{RateLimiter, RateLimits, RequestClass};

@@ -68,9 +68,49 @@ impl Sandbox {
         cmd
     }
 
+    /// Starts a server in the background from `cmd` (made by [`Sandbox::command`]), run in the sandbox's root
+    /// with its output in `<root>/<name>.log`; it is killed when the returned handle is dropped.
+    pub fn background(&self, name: &str, mut cmd: Command) -> Background {
+        let log = self.root.join(format!("{name}.log"));
+        let out = std::fs::File::create(&log).expect("server log");
+        let err = out.try_clone().expect("server log");
+        cmd.current_dir(&self.root)
+            .stdin(std::process::Stdio::null())
+            .stdout(out)
+            .stderr(err);
+        let child = cmd.spawn().unwrap_or_else(|e| panic!("starting {name}: {e}"));
+        Background { child, log }
+    }
+
     /// The lkeobs binary in this sandbox.
     pub fn lkeobs(&self) -> Command {
         self.command(lkeobs_bin())
+    }
+}
+
+/// A server started by [`Sandbox::background`]; killed and reaped on drop.
+#[derive(Debug)]
+pub struct Background {
+    child: std::process::Child,
+    log: PathBuf,
+}
+
+impl Background {
+    /// What the server printed so far.
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    /// Whether it is still running.
+    pub fn running(&mut self) -> bool {
+        matches!(self.child.try_wait(), Ok(None))
+    }
+}
+
+impl Drop for Background {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
     }
 }
 

@@ -116,6 +116,12 @@ pub fn kubernetes_validate() -> Option<PathBuf> {
     )
 }
 
+/// moto's S3-compatible server (`moto_server`, PyPI `moto[server]`), or `None` after a loud skip (an error under
+/// CI).
+pub fn moto_server() -> Option<PathBuf> {
+    require_tool("MOTO_SERVER", "moto_server", "pip install 'moto[server]'")
+}
+
 /// Every rendered document of `cluster` when `fleet_text` is rendered by the binary (empty documents dropped).
 pub fn render_docs(fleet_text: &str, cluster: &str) -> Vec<serde_yaml_ng::Value> {
     let dir = tempfile::tempdir().expect("temp dir");
