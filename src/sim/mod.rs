@@ -49,6 +49,7 @@ mod linode_nodes;
 mod linode_pools;
 mod linode_routes;
 mod netpol;
+pub mod object_storage;
 mod nodes;
 mod on_demand;
 mod otlp_intake;
