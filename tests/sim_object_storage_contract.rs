@@ -5,6 +5,7 @@
 //! under `CI=true`.
 
 mod support;
+#[allow(dead_code)] // the S3 client is not used here
 #[path = "support/s3.rs"]
 mod s3;
 

@@ -23,7 +23,7 @@ impl Api {
         Api {
             base: base.into(),
             token: token.into(),
-            http: reqwest::Client::new(),
+            http: client(),
         }
     }
 
@@ -41,6 +41,12 @@ impl Api {
         let status = resp.status().as_u16();
         (status, resp.json().await.unwrap_or(Value::Null))
     }
+}
+
+/// A plain-HTTP client (reqwest needs the process's crypto provider installed even so).
+fn client() -> reqwest::Client {
+    lkeobs::tls::install_crypto_provider();
+    reqwest::Client::new()
 }
 
 /// How a request's payload is declared.
@@ -146,7 +152,7 @@ impl S3 {
     /// An unsigned request.
     pub async fn anonymous(&self, method: &str, path: &str) -> Answer {
         let method = reqwest::Method::from_bytes(method.as_bytes()).expect("method");
-        let request = reqwest::Client::new()
+        let request = client()
             .request(method, format!("http://{}{path}", self.host))
             .build()
             .expect("request");
@@ -155,7 +161,7 @@ impl S3 {
 }
 
 async fn send(request: reqwest::Request) -> Answer {
-    let resp = reqwest::Client::new().execute(request).await.expect("the S3 endpoint answers");
+    let resp = client().execute(request).await.expect("the S3 endpoint answers");
     Answer {
         status: resp.status().as_u16(),
         headers: resp.headers().clone(),

@@ -156,7 +156,7 @@ fn create(state: &mut State, body: &Value) -> Reply {
         id,
         label,
         access_key: access[..20].to_ascii_uppercase(),
-        secret_key: format!("{}{}", &secret, &access[20..]),
+        secret_key: format!("{}{}", &secret, &access[24..]),
         limited,
         bucket_access: grants,
         regions,
