@@ -90,7 +90,7 @@ async fn every_object_storage_route_answers_as_the_spec_says() {
                 checked.insert(format!("{method} {template}"));
                 let errors = openapi::answer_violations(&spec, &ops, method, &path, &answer)
                     .unwrap_or_else(|| panic!("{method} {template} has no JSON 200 answer in the spec"));
-                errors.into_iter().filter(|e| !platform_differs(e)).collect()
+                errors.into_iter().filter(|e| !platform_differs(method, e)).collect()
             }
             None => {
                 checked.insert(format!("{method} {path} (linode-cli 4.229)"));
@@ -108,8 +108,13 @@ async fn every_object_storage_route_answers_as_the_spec_says() {
 /// Where the platform's answers are known to differ from 4.189: the newer bucket fields; the overage
 /// type's `monthly: null` (per GB in `hourly`, no monthly figure: Cloud Manager's
 /// `objectStorageOverageTypeFactory`, research §1.5) where 4.189 types it a number; an unlimited key's
-/// `bucket_access: null` (Cloud Manager's key mocks) where 4.189 types it an array.
-fn platform_differs(error: &str) -> bool {
+/// `bucket_access: null` (Cloud Manager's key mocks) where 4.189 types it an array; the key PUT answer's
+/// `bucket_access`, which neither 4.189 nor linode-cli's 4.229 list but the platform sends (linodego's
+/// recorded `TestObjectStorageKeys_Regional_Limited.yaml`).
+fn platform_differs(method: &str, error: &str) -> bool {
+    if method == "PUT" && error.ends_with("('bucket_access' was unexpected)") {
+        return true;
+    }
     let newer = error.contains("Additional properties are not allowed")
         && error
             .split('\'')
