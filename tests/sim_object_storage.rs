@@ -149,10 +149,13 @@ async fn a_non_empty_bucket_is_kept_until_every_object_version_and_marker_is_gon
     let versions = s3.send("GET", "/keep-me?versions", &[], b"").await;
     let ids = tags(&versions.body, "VersionId");
     assert_eq!(ids.len(), 2, "{}", versions.body);
-    for id in ids {
-        let gone = s3.send("DELETE", &format!("/keep-me/a.txt?versionId={id}"), &[], b"").await;
-        assert_eq!(gone.status, 204);
-    }
+    // Newest first: the delete marker, then the object's version. The marker alone still keeps the bucket.
+    let gone = s3.send("DELETE", &format!("/keep-me/a.txt?versionId={}", ids[1]), &[], b"").await;
+    assert_eq!(gone.status, 204);
+    let (status, _) = api.call("DELETE", "/object-storage/buckets/us-ord/keep-me", None).await;
+    assert_eq!(status, 400, "a delete marker alone still counts");
+    let gone = s3.send("DELETE", &format!("/keep-me/a.txt?versionId={}", ids[0]), &[], b"").await;
+    assert_eq!(gone.status, 204);
     let (status, answer) = api.call("DELETE", "/object-storage/buckets/us-ord/keep-me", None).await;
     assert_eq!((status, answer), (200, json!({})));
 }
