@@ -471,3 +471,36 @@ async fn endpoints_are_deterministic_per_seed_and_each_has_its_own_listener() {
     assert_eq!(prices["data"][0]["price"], json!({"hourly": 0.0075, "monthly": 5.0}));
     assert_eq!(prices["data"][1]["price"], json!({"hourly": 0.02, "monthly": null}));
 }
+
+/// `lkeobs sim --state FILE` keeps buckets, their objects and keys: a restarted simulator serves them on
+/// its new S3 listeners, the key's secret still valid.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_state_file_keeps_buckets_objects_and_keys_across_a_restart() {
+    use lkeobs::sim::serve::{Options, Sim};
+    let dir = tempfile::tempdir().expect("temp dir");
+    let options = Options {
+        token: Some("sim-test-token".into()),
+        state_file: Some(dir.path().join("sim-state.json")),
+        ..Options::default()
+    };
+    let mut sim = Sim::start(&options).await.expect("the simulator starts");
+    let api = Api::new(&sim.url(), sim.token());
+    let b = bucket(&api, "kept", "us-ord", json!({})).await;
+    let (k, s3) = key(&api, &b, None).await;
+    assert_eq!(s3.send("PUT", "/kept/obj", &[], b"persisted").await.status, 200);
+    sim.save().expect("saved");
+    drop(sim);
+
+    let sim = Sim::start(&options).await.expect("the simulator restarts");
+    let api = Api::new(&sim.url(), sim.token());
+    let (status, again) = api.call("GET", "/object-storage/buckets/us-ord/kept", None).await;
+    assert_eq!((status, again["objects"].as_u64()), (200, Some(1)), "{again}");
+    let mut s3 = s3.clone();
+    s3.host = again["s3_endpoint"].as_str().expect("host").to_string();
+    let got = s3.send("GET", "/kept/obj", &[], b"").await;
+    assert_eq!((got.status, got.body.as_str()), (200, "persisted"));
+    let (_, keys) = api.call("GET", "/object-storage/keys", None).await;
+    assert_eq!(keys["data"][0]["access_key"], k["access_key"]);
+    let (_, settings) = api.call("GET", "/account/settings", None).await;
+    assert_eq!(settings["object_storage"], "active");
+}
