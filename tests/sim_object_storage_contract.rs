@@ -4,10 +4,9 @@
 //! linode-cli 5.69.0's baked operation (`LKEOBS_LINODE_CLI_OPS`). Skipped loudly when absent, failing
 //! under `CI=true`.
 
-mod support;
-#[allow(dead_code)] // the S3 client is not used here
 #[path = "support/s3.rs"]
 mod s3;
+mod support;
 
 use std::collections::BTreeSet;
 
@@ -45,7 +44,8 @@ async fn every_object_storage_route_answers_as_the_spec_says() {
     let fake = LinodeFake::start_with(State::seeded()).await;
     let api = Api::new(&fake.base_url(), FAKE_TOKEN);
     let bucket = json!({"label": "lkeobs-example-aaaaaa-metrics", "region": "us-ord", "endpoint_type": "E3"});
-    let grants = json!([{"region": "us-ord", "bucket_name": "lkeobs-example-aaaaaa-metrics", "permissions": "read_write"}]);
+    let grants =
+        json!([{"region": "us-ord", "bucket_name": "lkeobs-example-aaaaaa-metrics", "permissions": "read_write"}]);
     let calls: Vec<(&str, String, Option<Value>)> = vec![
         ("GET", "/account/settings".into(), None),
         ("GET", "/object-storage/endpoints".into(), None),
@@ -54,14 +54,34 @@ async fn every_object_storage_route_answers_as_the_spec_says() {
         ("POST", "/object-storage/buckets".into(), Some(bucket)),
         ("GET", "/object-storage/buckets".into(), None),
         ("GET", "/object-storage/buckets/us-ord".into(), None),
-        ("GET", "/object-storage/buckets/us-ord/lkeobs-example-aaaaaa-metrics".into(), None),
-        ("POST", "/object-storage/keys".into(), Some(json!({"label": "lkeobs-example", "bucket_access": grants}))),
-        ("POST", "/object-storage/keys".into(), Some(json!({"label": "all", "regions": ["us-ord"]}))),
+        (
+            "GET",
+            "/object-storage/buckets/us-ord/lkeobs-example-aaaaaa-metrics".into(),
+            None,
+        ),
+        (
+            "POST",
+            "/object-storage/keys".into(),
+            Some(json!({"label": "lkeobs-example", "bucket_access": grants})),
+        ),
+        (
+            "POST",
+            "/object-storage/keys".into(),
+            Some(json!({"label": "all", "regions": ["us-ord"]})),
+        ),
         ("GET", "/object-storage/keys".into(), None),
         ("GET", "/object-storage/keys/{first}".into(), None),
-        ("PUT", "/object-storage/keys/{first}".into(), Some(json!({"label": "renamed", "regions": ["us-ord"]}))),
+        (
+            "PUT",
+            "/object-storage/keys/{first}".into(),
+            Some(json!({"label": "renamed", "regions": ["us-ord"]})),
+        ),
         ("DELETE", "/object-storage/keys/{first}".into(), None),
-        ("DELETE", "/object-storage/buckets/us-ord/lkeobs-example-aaaaaa-metrics".into(), None),
+        (
+            "DELETE",
+            "/object-storage/buckets/us-ord/lkeobs-example-aaaaaa-metrics".into(),
+            None,
+        ),
         ("POST", "/object-storage/cancel".into(), None),
     ];
     let mut first_key = String::new();
@@ -99,7 +119,11 @@ async fn every_object_storage_route_answers_as_the_spec_says() {
         };
         broken.extend(errors.into_iter().map(|e| format!("{method} {path}: {e}")));
     }
-    assert!(broken.is_empty(), "the simulator breaks the spec:\n{}", broken.join("\n"));
+    assert!(
+        broken.is_empty(),
+        "the simulator breaks the spec:\n{}",
+        broken.join("\n")
+    );
     assert!(checked.len() >= 14, "{checked:?}");
     let log = fake.state().log.clone();
     assert!(log.iter().all(|l| l.status == 200), "{log:?}");
@@ -121,7 +145,8 @@ fn platform_differs(method: &str, error: &str) -> bool {
             .skip(1)
             .step_by(2)
             .all(|name| NEWER_BUCKET_FIELDS.contains(&name));
-    let null_monthly = error.contains("/price/monthly: null is not of type") || error.contains("/monthly: null is not of type");
+    let null_monthly =
+        error.contains("/price/monthly: null is not of type") || error.contains("/monthly: null is not of type");
     let null_access = error.contains("/bucket_access: null is not of type");
     newer || null_monthly || null_access
 }

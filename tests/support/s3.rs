@@ -1,5 +1,6 @@
 //! A test client of the simulator's Object Storage: the Linode API through reqwest, and S3 requests signed
 //! by AWS's own SigV4 signer (`aws-sigv4`), independent of the simulator's verifier.
+#![allow(dead_code)] // each test binary uses a part of it
 
 use std::time::{Duration, SystemTime};
 
@@ -9,7 +10,12 @@ use aws_sigv4::http_request::{
     UriPathNormalizationMode, sign,
 };
 use aws_sigv4::sign::v4;
-use serde_json::Value;
+use base64::Engine as _;
+use md5::Digest as _;
+use serde_json::{Value, json};
+
+use crate::support::FAKE_TOKEN;
+use crate::support::linode_fake::{LinodeFake, State};
 
 /// The Linode API of a simulator at `base` (`http://127.0.0.1:<port>/v4`) with `token`.
 pub struct Api {
@@ -110,7 +116,14 @@ impl S3 {
     }
 
     /// A signed request, its payload declared as `payload`.
-    pub async fn send_as(&self, method: &str, path: &str, headers: &[(&str, &str)], body: &[u8], payload: Payload) -> Answer {
+    pub async fn send_as(
+        &self,
+        method: &str,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: &[u8],
+        payload: Payload,
+    ) -> Answer {
         let url = format!("http://{}{path}", self.host);
         let mut all: Vec<(&str, &str)> = vec![("host", self.host.as_str())];
         all.extend_from_slice(headers);
@@ -167,4 +180,70 @@ async fn send(request: reqwest::Request) -> Answer {
         headers: resp.headers().clone(),
         body: resp.text().await.unwrap_or_default(),
     }
+}
+
+/// A seeded simulator (new limited keys work at once) and its API.
+pub async fn start() -> (LinodeFake, Api) {
+    let mut state = State::seeded();
+    state.object_storage.key_propagation = Duration::ZERO;
+    let fake = LinodeFake::start_with(state).await;
+    let api = Api::new(&fake.base_url(), FAKE_TOKEN);
+    (fake, api)
+}
+
+pub async fn bucket(api: &Api, label: &str, region: &str, extra: Value) -> Value {
+    let mut body = json!({"label": label, "region": region});
+    for (k, v) in extra.as_object().into_iter().flatten() {
+        body[k] = v.clone();
+    }
+    let (status, answer) = api.call("POST", "/object-storage/buckets", Some(body)).await;
+    assert_eq!(status, 200, "{answer}");
+    answer
+}
+
+/// A key (limited to `grants` when given) and an S3 client of `bucket`'s endpoint with it.
+pub async fn key(api: &Api, bucket: &Value, grants: Option<Value>) -> (Value, S3) {
+    let mut body = json!({"label": "lkeobs-test"});
+    if let Some(g) = grants {
+        body["bucket_access"] = g;
+    }
+    let (status, key) = api.call("POST", "/object-storage/keys", Some(body)).await;
+    assert_eq!(status, 200, "{key}");
+    let s3 = S3::new(
+        bucket["s3_endpoint"].as_str().expect("s3_endpoint"),
+        bucket["region"].as_str().expect("region"),
+        key["access_key"].as_str().expect("access_key"),
+        key["secret_key"].as_str().expect("secret_key"),
+    );
+    (key, s3)
+}
+
+pub fn grant(bucket: &Value, permissions: &str) -> Value {
+    json!([{"region": bucket["region"], "bucket_name": bucket["label"], "permissions": permissions}])
+}
+
+pub fn md5_b64(body: &[u8]) -> String {
+    base64::engine::general_purpose::STANDARD.encode(md5::Md5::digest(body))
+}
+
+pub fn delete_xml(keys: &[(String, Option<String>)], quiet: bool) -> String {
+    let objects: String = keys
+        .iter()
+        .map(|(k, v)| match v {
+            Some(v) => format!("<Object><Key>{k}</Key><VersionId>{v}</VersionId></Object>"),
+            None => format!("<Object><Key>{k}</Key></Object>"),
+        })
+        .collect();
+    format!("<Delete><Quiet>{quiet}</Quiet>{objects}</Delete>")
+}
+
+pub async fn delete_objects(s3: &S3, bucket: &str, xml: &str) -> Answer {
+    let md5 = md5_b64(xml.as_bytes());
+    s3.send(
+        "POST",
+        &format!("/{bucket}?delete"),
+        &[("content-md5", &md5)],
+        xml.as_bytes(),
+    )
+    .await
 }

@@ -142,10 +142,12 @@ fn create_bucket(state: &mut State, body: &Value) -> Reply {
         );
     }
     // The deprecated `cluster` (`us-ord-1`) names the region with an endpoint suffix.
-    let region = body["region"]
-        .as_str()
-        .map(str::to_string)
-        .or_else(|| body["cluster"].as_str().and_then(|c| c.rsplit_once('-')).map(|(r, _)| r.to_string()));
+    let region = body["region"].as_str().map(str::to_string).or_else(|| {
+        body["cluster"]
+            .as_str()
+            .and_then(|c| c.rsplit_once('-'))
+            .map(|(r, _)| r.to_string())
+    });
     let Some(region) = region else {
         return err(400, Some("region"), "region is required");
     };
@@ -157,7 +159,11 @@ fn create_bucket(state: &mut State, body: &Value) -> Reply {
     if let Some(acl) = body.get("acl").filter(|a| !a.is_null())
         && !["private", "public-read", "authenticated-read", "public-read-write"].contains(&acl.as_str().unwrap_or(""))
     {
-        return err(400, Some("acl"), "acl must be private, public-read, authenticated-read or public-read-write");
+        return err(
+            400,
+            Some("acl"),
+            "acl must be private, public-read, authenticated-read or public-read-write",
+        );
     }
     let wanted_type = body["endpoint_type"].as_str();
     let wanted_host = body["s3_endpoint"].as_str().map(|h| h.split("://").last().unwrap_or(h));
@@ -166,12 +172,23 @@ fn create_bucket(state: &mut State, body: &Value) -> Reply {
         .filter(|e| wanted_type.is_none_or(|t| e.endpoint_type == t))
         .collect();
     if candidates.is_empty() {
-        return err(400, Some("endpoint_type"), "This endpoint type is not available in this region");
+        return err(
+            400,
+            Some("endpoint_type"),
+            "This endpoint type is not available in this region",
+        );
     }
     candidates.retain(|e| wanted_host.is_none_or(|h| e.host() == h));
     // The newest type the region offers when the request leaves it open.
-    let Some(endpoint) = candidates.into_iter().max_by(|a, b| a.endpoint_type.cmp(&b.endpoint_type)) else {
-        return err(400, Some("s3_endpoint"), "This S3 endpoint is not available in this region");
+    let Some(endpoint) = candidates
+        .into_iter()
+        .max_by(|a, b| a.endpoint_type.cmp(&b.endpoint_type))
+    else {
+        return err(
+            400,
+            Some("s3_endpoint"),
+            "This S3 endpoint is not available in this region",
+        );
     };
     if let Some(existing) = os.buckets.get(&bucket_id(&region, label)) {
         return ok(bucket_json(os, existing));
@@ -184,7 +201,11 @@ fn create_bucket(state: &mut State, body: &Value) -> Reply {
         );
     }
     if body["cors_enabled"] == json!(true) && matches!(endpoint.endpoint_type.as_str(), "E2" | "E3") {
-        return err(400, Some("cors_enabled"), "CORS is not supported on E2 and E3 endpoints");
+        return err(
+            400,
+            Some("cors_enabled"),
+            "CORS is not supported on E2 and E3 endpoints",
+        );
     }
     let bucket = Bucket {
         label: label.to_string(),
@@ -211,7 +232,19 @@ mod tests {
         for good in ["abc", "lkeobs-example-a1b2c3-metrics", "a.b-c", "123"] {
             assert!(label_ok(good), "{good}");
         }
-        for bad in ["ab", "Abc", "a--b", "a..b", "-ab", "ab-", ".ab", "ab.", "a_b", "a.-b", &"a".repeat(64)] {
+        for bad in [
+            "ab",
+            "Abc",
+            "a--b",
+            "a..b",
+            "-ab",
+            "ab-",
+            ".ab",
+            "ab.",
+            "a_b",
+            "a.-b",
+            &"a".repeat(64),
+        ] {
             assert!(!label_ok(bad), "{bad}");
         }
     }

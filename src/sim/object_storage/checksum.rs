@@ -16,7 +16,11 @@ pub fn required(op: &Op) -> Result<(), Reply> {
         return if given.trim() == b64(&md5::Md5::digest(body)) {
             Ok(())
         } else {
-            Err(op.error(400, "BadDigest", "The Content-MD5 you specified did not match what we received."))
+            Err(op.error(
+                400,
+                "BadDigest",
+                "The Content-MD5 you specified did not match what we received.",
+            ))
         };
     }
     let checksum = op
@@ -25,7 +29,11 @@ pub fn required(op: &Op) -> Result<(), Reply> {
         .iter()
         .find(|(name, _)| name.as_str().starts_with("x-amz-checksum-") && name.as_str() != "x-amz-checksum-type");
     let Some((name, given)) = checksum else {
-        return Err(op.error(400, "InvalidRequest", "Missing required header for this request: Content-Md5"));
+        return Err(op.error(
+            400,
+            "InvalidRequest",
+            "Missing required header for this request: Content-Md5",
+        ));
     };
     let actual = match name.as_str().trim_start_matches("x-amz-checksum-") {
         "crc32" => b64(&crc(body, 0xEDB8_8320).to_be_bytes()),
@@ -33,13 +41,21 @@ pub fn required(op: &Op) -> Result<(), Reply> {
         "sha1" => b64(digest::digest(&digest::SHA1_FOR_LEGACY_USE_ONLY, body).as_ref()),
         "sha256" => b64(digest::digest(&digest::SHA256, body).as_ref()),
         other => {
-            return Err(op.error(400, "InvalidRequest", &format!("checksum algorithm {other} is not supported")));
+            return Err(op.error(
+                400,
+                "InvalidRequest",
+                &format!("checksum algorithm {other} is not supported"),
+            ));
         }
     };
     if given.to_str().is_ok_and(|g| g.trim() == actual) {
         Ok(())
     } else {
-        Err(op.error(400, "BadDigest", &format!("The {name} you specified did not match the calculated checksum.")))
+        Err(op.error(
+            400,
+            "BadDigest",
+            &format!("The {name} you specified did not match the calculated checksum."),
+        ))
     }
 }
 

@@ -83,7 +83,11 @@ fn regions_of(state: &State, body: &Value) -> Result<Vec<String>, Reply> {
             return Err(err(400, Some("regions"), "regions must be a list of region ids"));
         };
         if !offers(state, r) || !state.object_storage.endpoints.iter().any(|e| e.region == r) {
-            return Err(err(400, Some("regions"), &format!("Object Storage is not available in region {r}")));
+            return Err(err(
+                400,
+                Some("regions"),
+                &format!("Object Storage is not available in region {r}"),
+            ));
         }
         if !out.iter().any(|o| o == r) {
             out.push(r.to_string());
@@ -114,17 +118,33 @@ fn create(state: &mut State, body: &Value) -> Reply {
         };
         for item in items {
             let (Some(region), Some(name), Some(permissions)) = (
-                item["region"].as_str().or_else(|| item["cluster"].as_str().and_then(|c| c.rsplit_once('-').map(|(r, _)| r))),
+                item["region"].as_str().or_else(|| {
+                    item["cluster"]
+                        .as_str()
+                        .and_then(|c| c.rsplit_once('-').map(|(r, _)| r))
+                }),
                 item["bucket_name"].as_str(),
                 item["permissions"].as_str(),
             ) else {
-                return err(400, Some("bucket_access"), "each grant needs region, bucket_name and permissions");
+                return err(
+                    400,
+                    Some("bucket_access"),
+                    "each grant needs region, bucket_name and permissions",
+                );
             };
             if !matches!(permissions, "read_write" | "read_only") {
-                return err(400, Some("bucket_access.permissions"), "permissions must be read_write or read_only");
+                return err(
+                    400,
+                    Some("bucket_access.permissions"),
+                    "permissions must be read_write or read_only",
+                );
             }
             if !state.object_storage.buckets.contains_key(&bucket_id(region, name)) {
-                return err(400, Some("bucket_access"), &format!("Bucket {name} was not found in region {region}"));
+                return err(
+                    400,
+                    Some("bucket_access"),
+                    &format!("Bucket {name} was not found in region {region}"),
+                );
             }
             grants.push(Access {
                 region: region.to_string(),

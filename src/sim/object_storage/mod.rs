@@ -11,6 +11,7 @@ mod s3_bucket;
 mod s3_object;
 pub mod sigv4;
 pub mod state;
+mod time;
 mod xml;
 
 use std::sync::{Arc, Mutex};
@@ -26,7 +27,12 @@ use super::linode::State;
 /// Starts one S3 listener on a free port of 127.0.0.1 per endpoint of the account and records each port in
 /// the state (the `s3_endpoint` the API answers). Needs a Tokio runtime.
 pub(crate) fn start_listeners(state: &Arc<Mutex<State>>) -> std::io::Result<Vec<JoinHandle<()>>> {
-    let count = state.lock().unwrap_or_else(|e| e.into_inner()).object_storage.endpoints.len();
+    let count = state
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .object_storage
+        .endpoints
+        .len();
     let mut servers = Vec::new();
     for index in 0..count {
         let std_listener = std::net::TcpListener::bind((std::net::Ipv4Addr::LOCALHOST, 0))?;

@@ -101,7 +101,11 @@ fn handle(os: &mut ObjectStorage, index: usize, request: &Request, now: SystemTi
     let (bucket, object) = rest.split_once('/').unwrap_or((rest, ""));
     let (bucket, object) = (sigv4::percent_decode(bucket), sigv4::percent_decode(object));
     if bucket.is_empty() {
-        return err(501, "NotImplemented", "ListBuckets is not simulated; list buckets through the Linode API");
+        return err(
+            501,
+            "NotImplemented",
+            "ListBuckets is not simulated; list buckets through the Linode API",
+        );
     }
     let id = bucket_id(&endpoint.region, &bucket);
     let on_this_endpoint = os
@@ -117,7 +121,10 @@ fn handle(os: &mut ObjectStorage, index: usize, request: &Request, now: SystemTi
             .bucket_access
             .iter()
             .find(|a| a.region == endpoint.region && a.bucket_name == bucket);
-        let write = matches!(request.method, http::Method::PUT | http::Method::POST | http::Method::DELETE);
+        let write = matches!(
+            request.method,
+            http::Method::PUT | http::Method::POST | http::Method::DELETE
+        );
         let allowed = cached && grant.is_some_and(|g| g.permissions == "read_write" || !write);
         if !allowed {
             return err(403, "AccessDenied", "Access Denied");
@@ -168,7 +175,11 @@ fn dispatch(bucket: &mut Bucket, op: &Op, next: &mut u64, now: u64) -> Reply {
         Method::PUT => super::s3_object::put(bucket, op, next, now),
         Method::GET | Method::HEAD => super::s3_object::get(bucket, op),
         Method::DELETE => super::s3_object::delete(bucket, op, next, now),
-        _ => op.error(405, "MethodNotAllowed", "The specified method is not allowed against this resource."),
+        _ => op.error(
+            405,
+            "MethodNotAllowed",
+            "The specified method is not allowed against this resource.",
+        ),
     }
 }
 

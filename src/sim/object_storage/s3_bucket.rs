@@ -22,7 +22,11 @@ fn max_keys(op: &Op) -> Result<usize, Reply> {
         None => Ok(MAX_KEYS),
         Some(v) => match v.parse::<i64>() {
             Ok(n) if n >= 0 => Ok((n as usize).min(MAX_KEYS)),
-            _ => Err(op.error(400, "InvalidArgument", "Provided max-keys not an integer or within integer range")),
+            _ => Err(op.error(
+                400,
+                "InvalidArgument",
+                "Provided max-keys not an integer or within integer range",
+            )),
         },
     }
 }
@@ -68,9 +72,15 @@ pub fn list_v2(bucket: &Bucket, op: &Op) -> Reply {
             }
             continue;
         }
-        let Some(v) = versions.last().filter(|v| !v.marker) else { continue };
+        let Some(v) = versions.last().filter(|v| !v.marker) else {
+            continue;
+        };
         // A common prefix already answered (on this page or, through the token, on an earlier one).
-        if last.as_ref().or(Some(&after)).is_some_and(|l| l.ends_with(delimiter.as_deref().unwrap_or("\0")) && key.starts_with(l.as_str())) {
+        if last
+            .as_ref()
+            .or(Some(&after))
+            .is_some_and(|l| l.ends_with(delimiter.as_deref().unwrap_or("\0")) && key.starts_with(l.as_str()))
+        {
             continue;
         }
         if count == max {
@@ -79,11 +89,16 @@ pub fn list_v2(bucket: &Bucket, op: &Op) -> Reply {
         }
         let common = delimiter.as_ref().and_then(|d| {
             let rest = &key[prefix.len()..];
-            rest.find(d.as_str()).map(|at| format!("{prefix}{}", &rest[..at + d.len()]))
+            rest.find(d.as_str())
+                .map(|at| format!("{prefix}{}", &rest[..at + d.len()]))
         });
         match common {
             Some(cp) => {
-                let _ = write!(prefixes, "<CommonPrefixes><Prefix>{}</Prefix></CommonPrefixes>", key_text(op, &cp));
+                let _ = write!(
+                    prefixes,
+                    "<CommonPrefixes><Prefix>{}</Prefix></CommonPrefixes>",
+                    key_text(op, &cp)
+                );
                 last = Some(cp);
             }
             None => {
@@ -214,10 +229,18 @@ pub fn delete_objects(bucket: &mut Bucket, op: &Op, next: &mut u64, now: u64) ->
     }
     let text = String::from_utf8_lossy(&op.request.body);
     let Some((quiet, objects)) = xml::delete_request(&text) else {
-        return op.error(400, "MalformedXML", "The XML you provided was not well-formed or did not validate against our published schema");
+        return op.error(
+            400,
+            "MalformedXML",
+            "The XML you provided was not well-formed or did not validate against our published schema",
+        );
     };
     if objects.is_empty() || objects.len() > MAX_KEYS {
-        return op.error(400, "MalformedXML", "The XML you provided was not well-formed or did not validate against our published schema");
+        return op.error(
+            400,
+            "MalformedXML",
+            "The XML you provided was not well-formed or did not validate against our published schema",
+        );
     }
     let mut body = format!("<DeleteResult {NS}>");
     for (key, version) in &objects {
@@ -254,7 +277,10 @@ pub fn get_versioning(bucket: &Bucket) -> Reply {
         .as_ref()
         .map(|s| format!("<Status>{s}</Status>"))
         .unwrap_or_default();
-    xml::reply(200, format!("<VersioningConfiguration {NS}>{status}</VersioningConfiguration>"))
+    xml::reply(
+        200,
+        format!("<VersioningConfiguration {NS}>{status}</VersioningConfiguration>"),
+    )
 }
 
 pub fn put_versioning(bucket: &mut Bucket, op: &Op) -> Reply {
@@ -264,14 +290,22 @@ pub fn put_versioning(bucket: &mut Bucket, op: &Op) -> Reply {
             bucket.versioning = Some(status.to_string());
             Reply::new(200)
         }
-        None => op.error(400, "MalformedXML", "The XML you provided was not well-formed or did not validate against our published schema"),
+        None => op.error(
+            400,
+            "MalformedXML",
+            "The XML you provided was not well-formed or did not validate against our published schema",
+        ),
     }
 }
 
 pub fn get_lifecycle(bucket: &Bucket, op: &Op) -> Reply {
     match &bucket.lifecycle {
         Some(text) => Reply::new(200).set_body_raw(text.clone(), "application/xml"),
-        None => op.error(404, "NoSuchLifecycleConfiguration", "The lifecycle configuration does not exist"),
+        None => op.error(
+            404,
+            "NoSuchLifecycleConfiguration",
+            "The lifecycle configuration does not exist",
+        ),
     }
 }
 
@@ -281,7 +315,11 @@ pub fn put_lifecycle(bucket: &mut Bucket, op: &Op) -> Reply {
     }
     let text = String::from_utf8_lossy(&op.request.body).into_owned();
     if !xml::lifecycle_ok(&text) {
-        return op.error(400, "MalformedXML", "The XML you provided was not well-formed or did not validate against our published schema");
+        return op.error(
+            400,
+            "MalformedXML",
+            "The XML you provided was not well-formed or did not validate against our published schema",
+        );
     }
     bucket.lifecycle = Some(text);
     Reply::new(200)

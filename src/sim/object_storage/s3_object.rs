@@ -53,7 +53,11 @@ pub fn put(bucket: &mut Bucket, op: &Op, next: &mut u64, now: u64) -> Reply {
     if let Some(md5) = op.request.header("content-md5") {
         let actual = base64::engine::general_purpose::STANDARD.encode(md5::Md5::digest(body));
         if md5.trim() != actual {
-            return op.error(400, "BadDigest", "The Content-MD5 you specified did not match what we received.");
+            return op.error(
+                400,
+                "BadDigest",
+                "The Content-MD5 you specified did not match what we received.",
+            );
         }
     }
     let version = Version {
@@ -88,7 +92,11 @@ pub fn get(bucket: &Bucket, op: &Op) -> Reply {
         Some(id) => match versions.and_then(|vs| vs.iter().find(|v| v.id == id)) {
             Some(v) if v.marker => {
                 return op
-                    .error(405, "MethodNotAllowed", "The specified method is not allowed against this resource.")
+                    .error(
+                        405,
+                        "MethodNotAllowed",
+                        "The specified method is not allowed against this resource.",
+                    )
                     .insert_header("x-amz-delete-marker", "true");
             }
             Some(v) => v,
@@ -117,7 +125,13 @@ pub fn get(bucket: &Bucket, op: &Op) -> Reply {
 }
 
 /// Deletes one object or version as S3 does; `(version id, delete marker?)` of what it removed or added.
-pub fn delete_one(bucket: &mut Bucket, key: &str, version: Option<&str>, next: &mut u64, now: u64) -> (Option<String>, bool) {
+pub fn delete_one(
+    bucket: &mut Bucket,
+    key: &str,
+    version: Option<&str>,
+    next: &mut u64,
+    now: u64,
+) -> (Option<String>, bool) {
     if let Some(id) = version {
         let mut marker = false;
         if let Some(versions) = bucket.objects.get_mut(key) {

@@ -250,7 +250,9 @@ impl ObjectStorage {
                         });
                     }
                     if let Some(days) = rule.days
-                        && versions.last().is_some_and(|v| !v.marker && v.modified + days * 86_400 <= now)
+                        && versions
+                            .last()
+                            .is_some_and(|v| !v.marker && v.modified + days * 86_400 <= now)
                     {
                         if versioned {
                             if !enabled {

@@ -92,8 +92,11 @@ pub fn first<'a>(xml: &'a str, tag: &str) -> Option<&'a str> {
     all(xml, tag).into_iter().next()
 }
 
+/// The objects a DeleteObjects request names: (key, version id).
+pub type Targets = Vec<(String, Option<String>)>;
+
 /// A DeleteObjects request: `Quiet` and the (key, version id) pairs; None when it is not a `<Delete>`.
-pub fn delete_request(xml: &str) -> Option<(bool, Vec<(String, Option<String>)>)> {
+pub fn delete_request(xml: &str) -> Option<(bool, Targets)> {
     let body = first(xml, "Delete").or_else(|| {
         // `<Delete xmlns="…">` as the SDKs send it.
         let start = xml.find("<Delete ")?;
@@ -155,9 +158,14 @@ pub fn lifecycle_ok(xml: &str) -> bool {
         && !rules.is_empty()
         && rules.iter().all(|r| {
             matches!(first(r, "Status").map(str::trim), Some("Enabled" | "Disabled"))
-                && ["Expiration", "NoncurrentVersionExpiration", "AbortIncompleteMultipartUpload", "Transition"]
-                    .iter()
-                    .any(|a| r.contains(&format!("<{a}>")))
+                && [
+                    "Expiration",
+                    "NoncurrentVersionExpiration",
+                    "AbortIncompleteMultipartUpload",
+                    "Transition",
+                ]
+                .iter()
+                .any(|a| r.contains(&format!("<{a}>")))
         })
 }
 
@@ -166,7 +174,9 @@ pub fn versioning_status(xml: &str) -> Option<&str> {
     if !xml.contains("<VersioningConfiguration") {
         return None;
     }
-    first(xml, "Status").map(str::trim).filter(|s| matches!(*s, "Enabled" | "Suspended"))
+    first(xml, "Status")
+        .map(str::trim)
+        .filter(|s| matches!(*s, "Enabled" | "Suspended"))
 }
 
 #[cfg(test)]
