@@ -21,6 +21,15 @@ async fn list_objects_v2_pages_through_2500_objects() {
     for k in ["a/1", "a/2", "a/3"] {
         assert_eq!(s3.send("PUT", &format!("/many/{k}"), &[], b"x").await.status, 200);
     }
+    // HeadBucket and HeadObject: the object's length and ETag without its body; a missing key 404.
+    assert_eq!(s3.send("HEAD", "/many", &[], b"").await.status, 200);
+    let head = s3.send("HEAD", "/many/a/1", &[], b"").await;
+    assert_eq!((head.status, head.body.as_str()), (200, ""));
+    assert_eq!(head.headers["content-length"], "1");
+    assert_eq!(head.headers["etag"], "\"9dd4e461268c8034f5c8564e155c67a6\"");
+    assert_eq!(s3.send("HEAD", "/many/missing", &[], b"").await.status, 404);
+    let missing = s3.send("GET", "/many/missing", &[], b"").await;
+    assert_eq!((missing.status, missing.code()), (404, "NoSuchKey".into()));
     {
         let mut st = fake.state();
         let bucket = st.object_storage.buckets.get_mut("us-ord/many").expect("bucket");
