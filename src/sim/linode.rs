@@ -2,7 +2,8 @@
 //!
 //! One handler ([`super::linode_routes`]) routes every request over a shared `Arc<Mutex<State>>`. It
 //! knows regions, types, versions, LKE clusters with pools, nodes and instances, kubeconfigs that
-//! answer 503 for the first polls, firewalls with rules and devices, NodeBalancers, volumes and tags;
+//! answer 503 for the first polls, firewalls with rules and devices, NodeBalancers, volumes and tags,
+//! Object Storage (buckets, keys and one S3 data plane per endpoint: [`super::object_storage`]);
 //! honours pagination and X-Filter on label and tags; injects 429s and 5xx deterministically; and
 //! logs every request.
 
