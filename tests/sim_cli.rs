@@ -239,7 +239,8 @@ fn demo_runs_the_lifecycle_and_exits_0() {
 /// Every listener of `lkeobs sim` demands what a real API would: a request with a foreign `Host` (a web page
 /// through DNS rebinding) gets 421, a `text/plain` body 415, an oversized one 413; the kubeconfig's token is
 /// random per API, demanded on every route over TLS, and every socket the simulator listens on is one of
-/// those APIs (the data path's stand-ins are served in-process, reached only through a port-forward).
+/// those APIs or an Object Storage endpoint's S3 data plane (403 unsigned); the data path's stand-ins are
+/// served in-process, reached only through a port-forward.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_simulators_listeners_demand_their_own_host_and_json_bodies() {
     let sim = start_sim(&[]);
@@ -367,10 +368,45 @@ async fn the_simulators_listeners_demand_their_own_host_and_json_bodies() {
         .trim_end_matches("/v4")
         .parse()
         .expect("the Linode API's port");
+    // One S3 data plane per Object Storage endpoint, as the API lists them.
+    let endpoints: Value = http
+        .get(format!("{}/object-storage/endpoints", sim.url))
+        .bearer_auth(&sim.token)
+        .send()
+        .await
+        .expect("answer")
+        .json()
+        .await
+        .expect("JSON");
+    let s3_ports: Vec<u16> = endpoints["data"]
+        .as_array()
+        .expect("endpoints")
+        .iter()
+        .filter_map(|e| e["s3_endpoint"].as_str()?.strip_prefix("127.0.0.1:")?.parse().ok())
+        .collect();
+    assert!(s3_ports.len() >= 2, "{endpoints}");
     let listening = listening_ports(sim.child.id());
-    let mut expected: Vec<u16> = kube_ports.iter().copied().chain([linode_port]).collect();
+    let mut expected: Vec<u16> = kube_ports
+        .iter()
+        .copied()
+        .chain([linode_port])
+        .chain(s3_ports.iter().copied())
+        .collect();
     expected.sort_unstable();
     assert_eq!(listening, expected, "the simulator listens only on its APIs");
+    // An S3 endpoint answers an unsigned request 403 (S3's AccessDenied) and a foreign Host 421.
+    for port in &s3_ports {
+        let url = format!("http://127.0.0.1:{port}/lkeobs-example-aaaaaa-metrics?list-type=2");
+        let anonymous = reqwest::Client::new().get(&url).send().await.expect("answer");
+        assert_eq!(status(anonymous), 403, "{url}");
+        let foreign = reqwest::Client::new()
+            .get(&url)
+            .header("host", "evil.example")
+            .send()
+            .await
+            .expect("answer");
+        assert_eq!(status(foreign), 421, "{url}");
+    }
     for port in &kube_ports {
         let base = format!("https://127.0.0.1:{port}");
         for path in [

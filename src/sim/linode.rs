@@ -2,7 +2,8 @@
 //!
 //! One handler ([`super::linode_routes`]) routes every request over a shared `Arc<Mutex<State>>`. It
 //! knows regions, types, versions, LKE clusters with pools, nodes and instances, kubeconfigs that
-//! answer 503 for the first polls, firewalls with rules and devices, NodeBalancers, volumes and tags;
+//! answer 503 for the first polls, firewalls with rules and devices, NodeBalancers, volumes and tags,
+//! Object Storage (buckets, keys and one S3 data plane per endpoint: [`super::object_storage`]);
 //! honours pagination and X-Filter on label and tags; injects 429s and 5xx deterministically; and
 //! logs every request.
 
@@ -138,6 +139,8 @@ pub struct State {
     pub limits: super::linode_limits::Window,
     /// Every request, in order.
     pub log: Vec<Logged>,
+    /// Object Storage: endpoints, buckets with their objects, keys, enrolment.
+    pub object_storage: super::object_storage::ObjectStorage,
     pub(crate) next_id: u64,
     pub(crate) seq: u64,
 }
@@ -148,7 +151,7 @@ impl State {
         let lke = core_region_capabilities(false);
         let gpu = core_region_capabilities(true);
         let region = |id: &str, country: &str, caps: &[&str]| region(id, country, caps);
-        Self {
+        let mut state = Self {
             token: SEEDED_TOKEN.to_string(),
             regions: vec![
                 region("us-ord", "us", &lke),
@@ -191,9 +194,12 @@ impl State {
             faults: Faults::default(),
             limits: Default::default(),
             log: Vec::new(),
+            object_storage: Default::default(),
             next_id: 1000,
             seq: 0,
-        }
+        };
+        state.object_storage = super::object_storage::ObjectStorage::seeded(&state.regions, 0);
+        state
     }
 
     /// Whether `plan` can be bought in `region`: GPU plans only where the availability list says so.
@@ -317,12 +323,17 @@ impl State {
 pub struct LinodeApi {
     addr: SocketAddr,
     server: JoinHandle<()>,
+    /// One S3 data plane per Object Storage endpoint.
+    s3: Vec<JoinHandle<()>>,
     state: Arc<Mutex<State>>,
 }
 
 impl Drop for LinodeApi {
     fn drop(&mut self) {
         self.server.abort();
+        for s3 in &self.s3 {
+            s3.abort();
+        }
     }
 }
 
@@ -351,7 +362,13 @@ impl LinodeApi {
             bodies: super::http::Bodies::Json,
         };
         let server = super::http::serve(listener, Arc::new(LinodeHandler(state.clone())), guard);
-        Ok(LinodeApi { addr, server, state })
+        let s3 = super::object_storage::start_listeners(&state)?;
+        Ok(LinodeApi {
+            addr,
+            server,
+            s3,
+            state,
+        })
     }
 
     /// `http://127.0.0.1:<port>/v4`.

@@ -124,6 +124,7 @@ impl super::linode::State {
             sells("de-fra-2", "g2-gpu-rtx4000a1-s", true),
         ];
         state.versions = vec!["1.32".into(), "1.33".into(), "1.34".into()];
+        state.object_storage = super::object_storage::ObjectStorage::seeded(&state.regions, seed);
         state.next_id = 1000 + (seed % 1000) * 1000;
         state.seq = seed % 100;
         state

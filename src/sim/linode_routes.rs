@@ -207,7 +207,7 @@ fn route(state: &mut State, req: &Request, method: &str, segs: &[&str], body: &V
         ("POST", ["tags"]) => create_tag(state, body),
         ("DELETE", ["tags", label]) => delete_tag(state, label),
         (_, ["networking", "firewalls", ..]) => firewalls(state, req, method, segs, body),
-        _ => err(404, None, "Not found"),
+        _ => super::object_storage::route(state, req, method, segs, body).unwrap_or_else(not_found),
     }
 }
 

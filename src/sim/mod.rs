@@ -50,6 +50,7 @@ mod linode_pools;
 mod linode_routes;
 mod netpol;
 mod nodes;
+pub mod object_storage;
 mod on_demand;
 mod otlp_intake;
 mod persist;

@@ -12,6 +12,7 @@ use serde_json::Value;
 use super::kube::{self, Key};
 use super::kube_kinds::Kind;
 use super::linode::State;
+use super::object_storage::ObjectStorage;
 use super::world::World;
 
 /// The saved account.
@@ -36,6 +37,9 @@ struct SavedLinode {
     volumes: BTreeMap<u64, Value>,
     tags: BTreeSet<String>,
     next_id: u64,
+    /// Buckets with their objects, keys (with their secrets: the file is the owner's only), enrolment.
+    #[serde(default)]
+    object_storage: ObjectStorage,
 }
 
 /// One cluster's Kubernetes objects.
@@ -64,6 +68,7 @@ pub(crate) fn snapshot(world: &World) -> Saved {
         volumes: st.volumes.clone(),
         tags: st.tags.clone(),
         next_id: st.next_id,
+        object_storage: st.object_storage.saved(),
     };
     let live: BTreeMap<String, u64> = st
         .clusters
@@ -103,6 +108,7 @@ pub(crate) fn restore(saved: Saved, state: &mut State) -> Vec<(String, u64, kube
     state.nodebalancers = l.nodebalancers;
     state.volumes = l.volumes;
     state.tags = l.tags;
+    state.object_storage.restore(l.object_storage);
     state.next_id = state.next_id.max(l.next_id);
     saved
         .clusters

@@ -93,6 +93,8 @@ impl Sim {
         state.faults.lost_answer_delay = LOST_ANSWER_DELAY;
         // An injected 429 asks for one second of the simulator's clock, as fast as its LKE runs.
         state.faults.retry_after = Duration::from_secs_f64(1.0 / options.speed.max(1.0));
+        // A new limited key works after 30 s of the simulator's clock (the platform's cache refresh).
+        state.object_storage.key_propagation = Duration::from_secs_f64(30.0 / options.speed.max(1.0));
         if options.speed >= 30.0 {
             state.kubeconfig_retry_after_secs = 0;
         }
