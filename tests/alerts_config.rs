@@ -3,9 +3,9 @@
 //! promtool, and a receiver with an unknown key, a non-https URL or a missing secret variable is exit 2 at
 //! its line.
 
-mod e2e;
-mod support;
-mod tooling;
+use crate::e2e;
+use crate::support;
+use crate::tooling;
 
 use std::path::Path;
 

@@ -7,7 +7,7 @@
 //! and `for:` durations, one minute becoming one second, so a 5-minute silence takes 5 seconds). Everything
 //! else — routes, grouping, inhibit rules, the rules' expressions, labels and summaries — is as rendered.
 
-mod tooling;
+use crate::tooling;
 
 use std::collections::BTreeMap;
 use std::path::Path;

@@ -3,9 +3,8 @@
 //! config actually applied and counts deliveries per receiver; a receiver switched to fail makes the
 //! command exit 1 naming it.
 
-mod e2e;
-mod support;
-mod tooling;
+use crate::e2e;
+use crate::support;
 
 use e2e::{Dir, FLEET, LABELS};
 use support::world::{Latencies, World};

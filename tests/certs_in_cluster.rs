@@ -1,7 +1,7 @@
 //! The certificates kept in the clusters (fake Kubernetes APIs): the CA created once and reused, leaves
 //! kept while good, reissued on rotation with the CA unchanged, a broken CA refused rather than replaced.
 
-mod support;
+use crate::support;
 
 use lkeobs::ops::converge::certs::{self, CertAction};
 use lkeobs::pki::Ca;

@@ -1,6 +1,6 @@
 //! The binary's behaviour as a user sees it: commands, exit codes, stdout/stderr split, JSON output.
 
-mod tooling;
+use crate::tooling;
 
 use predicates::prelude::*;
 use tooling::{fleet, lkeobs};

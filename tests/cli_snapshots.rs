@@ -1,7 +1,7 @@
 //! What a user reads, pinned as snapshots (`tests/snapshots/`): `--help` of the binary and of every
 //! subcommand, and the exact diagnostics of bad fleet files (exit code, stdout, stderr).
 
-mod tooling;
+use crate::tooling;
 
 use clap::CommandFactory;
 use tooling::lkeobs;

@@ -3,8 +3,8 @@
 //! cost code), the monthly limit refusing with exit 2 before any write, a missing price reported, offline
 //! saying that prices need the API, and the price-list calls and answers checked against the OpenAPI spec.
 
-mod support;
-mod tooling;
+use crate::support;
+use crate::tooling;
 
 use std::path::Path;
 

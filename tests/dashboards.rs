@@ -1,7 +1,7 @@
 //! The Grafana dashboards `render` ships to the hub: valid JSON with unique panel ids, the GPU dashboard only on
 //! fleets with a GPU pool, every Prometheus query parsed by promtool and naming only metrics the stack produces.
 
-mod tooling;
+use crate::tooling;
 
 use std::collections::BTreeSet;
 use std::path::Path;

@@ -1,7 +1,7 @@
 //! The DCGM exporter's privileges: restricted (no capability, no escalation, read-only root, no profiling fields)
 //! unless `[stack] gpu_profiling = true`, which adds SYS_ADMIN and the profiling (DCP) fields.
 
-mod tooling;
+use crate::tooling;
 
 use std::process::Command;
 

@@ -2,9 +2,8 @@
 //! host it chooses (the operator's `--destination-token` allowlist, required under CI), cannot point a
 //! destination at an internal address, and `plan` marks new or moved destinations `needs review`.
 
-mod e2e;
-mod support;
-mod tooling;
+use crate::e2e;
+use crate::support;
 
 use e2e::{Dir, FLEET, LABELS, linode_writes};
 use support::world::{Latencies, World};

@@ -2,7 +2,7 @@
 //! kubelet stopped them), and a PodDisruptionBudget that refuses an eviction is said in the progress line
 //! (which budget, how many pods it lets go) and named with its pods in the error at the deadline.
 
-mod support;
+use crate::support;
 
 use std::sync::Mutex;
 use std::time::Duration;

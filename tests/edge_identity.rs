@@ -3,7 +3,7 @@
 //! both to the processing pipelines; edges' agent and scraper present their credential; with mTLS off none
 //! of it is rendered.
 
-mod tooling;
+use crate::tooling;
 
 use std::collections::BTreeSet;
 

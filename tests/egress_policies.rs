@@ -4,9 +4,8 @@
 //! reaches the API server (records keep their pod metadata), and a policy that names the `kubernetes`
 //! Service's IP instead of the control plane's real address loses that metadata.
 
-mod e2e;
-mod support;
-mod tooling;
+use crate::e2e;
+use crate::support;
 
 use e2e::{Dir, FLEET, LABELS};
 use serde_json::{Value, json};

@@ -2,7 +2,7 @@
 //! (`tooling::hermetic::Sandbox`) clears it and points HOME, KUBECONFIG and the XDG folders into a folder of
 //! the test's own. `.ci/run` also proves a developer's KUBECONFIG file byte-identical after the whole suite.
 
-mod tooling;
+use crate::tooling;
 
 use tooling::hermetic::Sandbox;
 

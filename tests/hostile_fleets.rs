@@ -1,7 +1,7 @@
 //! Fleet files written by an attacker (a pull request CI applies): every injection or exfiltration
 //! attempt is refused by `validate` with exit 2 at the offending line, before anything is rendered.
 
-mod tooling;
+use crate::tooling;
 
 use tooling::lkeobs;
 

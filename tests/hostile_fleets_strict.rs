@@ -3,7 +3,7 @@
 //! character to stderr. `--policy open` keeps them as warnings, and `--expect-fleet` pins the fleet a
 //! pipeline may touch.
 
-mod tooling;
+use crate::tooling;
 
 use tooling::lkeobs;
 

@@ -4,7 +4,7 @@
 //! concurrent creates arrive in), random trace and run ids, pod name suffixes, the counts in probe details and
 //! the API call counts.
 
-mod tooling;
+use crate::tooling;
 
 use std::io::{BufRead, BufReader};
 use std::path::Path;

@@ -2,7 +2,7 @@
 //! apply as `lkeobs`, forced), dependency order, outcomes, CRDs, `dryRun=All`, and a prune that
 //! deletes exactly the stale labelled object. Ends with the real rendered example stack.
 
-mod support;
+use crate::support;
 
 use std::time::Duration;
 

@@ -4,7 +4,7 @@
 //! nothing listens on says so, a service's error status is an answer, and nothing goes through
 //! the API server's service proxy (which the fake, like a default-deny LKE hub, does not serve).
 
-mod support;
+use crate::support;
 
 use lkeobs::k8s::K8sError;
 use serde_json::{Value, json};

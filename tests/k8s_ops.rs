@@ -2,7 +2,7 @@
 //! Services and volumes are deleted, and the calls return only once they are gone; `CreateOnly`
 //! never overwrites a Secret.
 
-mod support;
+use crate::support;
 
 use std::collections::BTreeMap;
 use std::time::Duration;

@@ -3,7 +3,7 @@
 //! plans a replacement naming the field; `apply` replaces what loses nothing, keeps a StatefulSet's
 //! pods and claims (orphan delete), and refuses a LoadBalancer Service.
 
-mod support;
+use crate::support;
 
 use std::time::Duration;
 

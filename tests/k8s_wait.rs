@@ -2,7 +2,7 @@
 //! condition (a lagging observedGeneration is not done), a timeout that says what it waited for
 //! and the newest Warning event, the LoadBalancer address, and all nodes Ready.
 
-mod support;
+use crate::support;
 
 use std::time::Duration;
 

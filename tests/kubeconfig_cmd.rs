@@ -1,8 +1,8 @@
 //! `lkeobs kubeconfig` against the Linode fake: contexts named `lkeobs-<fleet>-<cluster>`, merged under a lock
 //! with foreign entries kept, current-context changed only by `--use`, files 0600, credentials never printed.
 
-mod support;
-mod tooling;
+use crate::support;
+use crate::tooling;
 
 use std::os::unix::fs::PermissionsExt;
 

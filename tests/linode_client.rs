@@ -1,7 +1,7 @@
 //! The Linode client against wiremock on 127.0.0.1: pagination, X-Filter, retries, error
 //! messages, lost create answers, deadlines and call counting.
 
-mod support;
+use crate::support;
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 

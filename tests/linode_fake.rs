@@ -2,7 +2,7 @@
 //! find by tag, wait for the kubeconfig, read pools, nodes and IPs, firewall the gateway, then
 //! delete everything and check nothing is left; again with 30% of requests answered 429.
 
-mod support;
+use crate::support;
 
 use std::collections::BTreeMap;
 use std::time::Duration;

@@ -1,7 +1,7 @@
 //! The API token never shows: not in Debug or Display of the client, its config or any error,
 //! and not in logs captured at TRACE (including dependencies' `log` records) during requests.
 
-mod support;
+use crate::support;
 
 use std::io::Write;
 use std::sync::{Mutex, OnceLock};

@@ -2,8 +2,8 @@
 //! (`fleet/ci.toml`), with a cost ceiling before anything is created, a TTL tag for `reap`, teardown
 //! always, proof of zero leftovers and a JUnit file (`target/live-junit.xml`, or `LKEOBS_LIVE_JUNIT`).
 //!
-//! `cargo test --test live` runs it against an `lkeobs sim` it starts on 127.0.0.1 (what the simulator
-//! cannot prove is reported skipped); `LKEOBS_LIVE=1 LINODE_TOKEN=… cargo test --test live -- --ignored
+//! `cargo test --test suite live::` runs it against an `lkeobs sim` it starts on 127.0.0.1 (what the simulator
+//! cannot prove is reported skipped); `LKEOBS_LIVE=1 LINODE_TOKEN=… cargo test --test suite live:: -- --ignored
 //! --test-threads 1` (or `scripts/live-acceptance`) runs it against the real account. See
 //! docs/live-acceptance.md.
 
@@ -29,7 +29,7 @@ mod sim;
 mod stack;
 #[path = "live/target.rs"]
 mod target;
-mod tooling;
+use crate::tooling;
 #[path = "live/trap.rs"]
 mod trap;
 
@@ -123,7 +123,7 @@ fn acceptance_on_the_simulator() {
 }
 
 #[test]
-#[ignore = "creates a fleet on a real Linode account: LKEOBS_LIVE=1 LINODE_TOKEN=… cargo test --test live -- --ignored --test-threads 1"]
+#[ignore = "creates a fleet on a real Linode account: LKEOBS_LIVE=1 LINODE_TOKEN=… cargo test --test suite -- --ignored --test-threads 1 live::"]
 fn acceptance_on_linode() {
     let target = target::live_from_env().unwrap_or_else(|why| panic!("{why}"));
     let (checks, path) = run(target);

@@ -3,10 +3,9 @@
 //! gateway figures, which follow that load, and the report, exit code and clean-up are checked: a healthy run, a gateway refusing more
 //! than the threshold (exit 3), and an interrupted run that still removes its Job.
 
-mod loadtest_fixtures;
-mod probes_fixtures;
-mod support;
-mod tooling;
+use crate::loadtest_fixtures;
+use crate::support;
+use crate::tooling;
 
 use std::time::Duration;
 

@@ -2,7 +2,7 @@
 //! `promtool check config` on the rendered Prometheus configuration, `promtool check rules` on its alert rules and
 //! `promtool test rules` with the unit tests in `tests/alerts/` (series in, alerts out).
 
-mod tooling;
+use crate::tooling;
 
 use std::process::Command;
 

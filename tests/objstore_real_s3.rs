@@ -5,7 +5,7 @@
 //! moto's request recorder is the independent witness of the DeleteObjects batches: every request's body
 //! as the server received it.
 
-mod tooling;
+use crate::tooling;
 
 use std::net::{Ipv4Addr, TcpListener, TcpStream};
 use std::time::Duration;

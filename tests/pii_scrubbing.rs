@@ -1,7 +1,7 @@
 //! `stack.pii_scrubbing`: the rendered OTTL redaction rules, read back out of the collectors' configs and applied with an
 //! RE2-compatible engine to sample records, and the gateway pipelines that scrub only what leaves for `[[destinations]]`.
 
-mod tooling;
+use crate::tooling;
 
 use serde_yaml_ng::Value;
 use tooling::fleet;

@@ -4,9 +4,8 @@
 //! (its id reaches the gateway Service only at run time), drift made by hand (an edited ConfigMap), an
 //! object deleted out of band, and a stale object carrying the fleet's labels.
 
-mod e2e;
-mod support;
-mod tooling;
+use crate::e2e;
+use crate::support;
 
 use std::collections::BTreeMap;
 

@@ -1,8 +1,8 @@
 //! `plan` and `validate` with a token, against the stateful Linode fake (through LINODE_URL): the preflight,
 //! the difference between fleet/prod.toml and what exists, "not ours", and a 30% 429 storm that changes nothing.
 
-mod support;
-mod tooling;
+use crate::support;
+use crate::tooling;
 
 use serde_json::{Value, json};
 use support::FAKE_TOKEN;

@@ -1,7 +1,7 @@
 //! Namespaces carry Pod Security Admission labels their workloads meet, `observability` is
 //! default-deny like `monitoring`, and Prometheus exposes no lifecycle API.
 
-mod tooling;
+use crate::tooling;
 
 use lkeobs::stack::{Inputs, Renderer};
 use serde_yaml_ng::Value;

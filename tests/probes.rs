@@ -2,7 +2,7 @@
 //! which evaluates the queries it is sent over what its stores hold: a probe whose query names the
 //! wrong label finds nothing, and a query the backend cannot parse is the error it answers.
 
-mod support;
+use crate::support;
 
 use lkeobs::probes::{Backend, Verdict, loki, now_unix_nanos, prometheus, tempo};
 use lkeobs::sim::data_path::DataPath;

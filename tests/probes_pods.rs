@@ -2,7 +2,7 @@
 //! why (their containers' waiting reasons, or the scheduler's), as the DCGM exporter on a GPU node without
 //! the NVIDIA runtime would be.
 
-mod support;
+use crate::support;
 
 use lkeobs::fleet::Role;
 use lkeobs::k8s::{Workload, WorkloadKind};

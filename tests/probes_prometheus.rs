@@ -2,7 +2,7 @@
 //! started on 127.0.0.1 with its remote-write receiver, fed by remote write (protobuf + snappy,
 //! encoded by hand below) for two of three fleet clusters.
 
-mod tooling;
+use crate::tooling;
 
 use std::collections::BTreeMap;
 use std::path::Path;

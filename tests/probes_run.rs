@@ -3,8 +3,8 @@
 //! to the hub's pods, and the canary posted through a port-forward to an edge's agent and found again
 //! at the hub; never through the API server's service proxy.
 
-mod probes_fixtures;
-mod support;
+use crate::probes_fixtures;
+use crate::support;
 
 use std::time::Duration;
 

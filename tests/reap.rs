@@ -1,8 +1,8 @@
 //! `lkeobs reap` against the Linode fake: only fleets whose `lkeobs-expires-<unix>` tag has passed are torn
 //! down; `--dry-run` lists them and deletes nothing.
 
-mod support;
-mod tooling;
+use crate::support;
+use crate::tooling;
 
 use lkeobs::linode::NodePoolSpec;
 use serde_json::Value;

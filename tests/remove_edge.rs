@@ -3,8 +3,8 @@
 //! the edge's gateway credential is revoked in the hub first, and an unreachable hub stops it before any
 //! deletion.
 
-mod support;
-mod tooling;
+use crate::support;
+use crate::tooling;
 
 use lkeobs::linode::{CreateFirewall, NodePoolSpec};
 use serde_json::{Value, json};

@@ -1,6 +1,6 @@
 //! `render`: golden output, byte-for-byte determinism, the folder layout, and invariants every rendered object must hold.
 
-mod tooling;
+use crate::tooling;
 
 use std::collections::BTreeMap;
 

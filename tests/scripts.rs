@@ -1,6 +1,6 @@
 //! The helper scripts: they parse, and `generate-client-cert.sh` issues a client certificate that verifies against the CA.
 
-mod tooling;
+use crate::tooling;
 
 use std::os::unix::fs::PermissionsExt;
 use std::process::Command;

@@ -3,8 +3,8 @@
 //! (the simulator restarted in between, continuing from its state file), teardown proving zero leftovers;
 //! the same with 30% 429s and 5% 5xx injected, converging with no duplicate resource; and `demo`.
 
-mod support;
-mod tooling;
+use crate::support;
+use crate::tooling;
 
 use std::io::{BufRead, BufReader};
 use std::path::Path;

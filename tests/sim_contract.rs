@@ -4,9 +4,8 @@
 //! operations list them for that call). Spec path: `LKEOBS_LINODE_OPENAPI`, default
 //! `../shared/linode-openapi/openapi.json`; skipped loudly when absent, failing under `CI=true`.
 
-mod e2e;
-mod support;
-mod tooling;
+use crate::e2e;
+use crate::support;
 
 use std::collections::BTreeSet;
 

@@ -3,7 +3,7 @@
 //! deletes, the scheduler's cordon rule, pod GC for pods on deleted nodes, and a ReadWriteOnce volume
 //! that detaches before its StatefulSet pod starts on another node.
 
-mod support;
+use crate::support;
 
 use std::time::Duration;
 

@@ -4,9 +4,8 @@
 //! the gateway's NodeBalancer than the one lkeobs made, an edge client certificate not signed by the
 //! hub's CA, the hub's gateway pods down.
 
-mod e2e;
-mod support;
-mod tooling;
+use crate::e2e;
+use crate::support;
 
 use std::collections::BTreeSet;
 

@@ -2,7 +2,7 @@
 //! only after the client has given up; lkeobs then finds what it created by label instead of creating it
 //! twice.
 
-mod support;
+use crate::support;
 
 use std::time::Duration;
 

@@ -6,7 +6,7 @@
 //!
 //! kubectl comes from `KUBECTL` or PATH; without it the tests skip loudly, or fail under CI.
 
-mod tooling;
+use crate::tooling;
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;

@@ -4,9 +4,8 @@
 //! authentication, driven with requests signed by AWS's own SigV4 signer (signature, skew, unknown keys,
 //! aws-chunked payloads, unsigned requests). The data operations are in `sim_object_storage_s3.rs`.
 
-#[path = "support/s3.rs"]
-mod s3;
-mod support;
+use crate::support;
+use crate::support::s3;
 
 use std::time::{Duration, SystemTime};
 

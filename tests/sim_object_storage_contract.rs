@@ -4,9 +4,8 @@
 //! linode-cli 5.69.0's baked operation (`LKEOBS_LINODE_CLI_OPS`). Skipped loudly when absent, failing
 //! under `CI=true`.
 
-#[path = "support/s3.rs"]
-mod s3;
-mod support;
+use crate::support;
+use crate::support::s3;
 
 use std::collections::BTreeSet;
 

@@ -2,9 +2,7 @@
 //! paging over 2,500 objects, DeleteObjects' 1000-key limit and integrity header, versions and delete
 //! markers, and lifecycle configurations stored and applied by the state's hook.
 
-#[path = "support/s3.rs"]
-mod s3;
-mod support;
+use crate::support::s3;
 
 use std::time::{Duration, SystemTime};
 

@@ -2,9 +2,9 @@
 //! address, firewall drift both ways, data freshness per signal and the alerts firing at the hub's
 //! Prometheus.
 
-mod probes_fixtures;
-mod support;
-mod tooling;
+use crate::probes_fixtures;
+use crate::support;
+use crate::tooling;
 
 use lkeobs::linode::{CreateFirewall, NodePoolSpec};
 use serde_json::{Value, json};

@@ -1,8 +1,8 @@
 //! `lkeobs teardown` against the Linode fake and per-cluster fake Kubernetes APIs: the safe order, the sweep
 //! of what the platform leaves, nothing without our tags touched, exit 4 when something is left.
 
-mod support;
-mod tooling;
+use crate::support;
+use crate::tooling;
 
 use lkeobs::linode::NodePoolSpec;
 use serde_json::{Value, json};

@@ -2,11 +2,11 @@
 //! binary against the fakes, with only the volatile parts (times, ids, addresses, temp paths) redacted:
 //! the guard that a restructure leaves every word of them as it was.
 
-mod e2e;
-mod loadtest_fixtures;
-mod probes_fixtures;
-mod support;
-mod tooling;
+use crate::e2e;
+use crate::loadtest_fixtures;
+use crate::probes_fixtures;
+use crate::support;
+use crate::tooling;
 
 use std::path::Path;
 

@@ -1,9 +1,8 @@
 //! The control-plane ACL is reconciled on every `up`, not only set at create: a changed
 //! `control_plane_acl` shows in `plan` and `up` puts it on every cluster of the fleet.
 
-mod e2e;
-mod support;
-mod tooling;
+use crate::e2e;
+use crate::support;
 
 use e2e::{Dir, FLEET, LABELS, clear_logs, linode_writes};
 use serde_json::json;

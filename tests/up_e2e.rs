@@ -1,9 +1,8 @@
 //! `lkeobs up` end to end against the Linode fake and fake Kubernetes APIs with controllers: from empty, a
 //! re-run that writes nothing, certificate rotation, a cluster that is not ours, and teardown after up.
 
-mod e2e;
-mod support;
-mod tooling;
+use crate::e2e;
+use crate::support;
 
 use e2e::{Dir, FLEET, LABELS};
 use lkeobs::linode::NodePoolSpec;

@@ -3,9 +3,8 @@
 //! adds one entry; `remove-edge` revokes it in both hub Secrets and restarts the gateway; no password ever
 //! reaches stdout or stderr.
 
-mod e2e;
-mod support;
-mod tooling;
+use crate::e2e;
+use crate::support;
 
 use std::collections::BTreeMap;
 

@@ -2,9 +2,8 @@
 //! the firewall once the gateway Service loses its firewall-id annotation; `plan` says so, and neither
 //! `up` nor `teardown` fails on the firewall having gone.
 
-mod e2e;
-mod support;
-mod tooling;
+use crate::e2e;
+use crate::support;
 
 use std::time::Duration;
 

@@ -3,9 +3,8 @@
 //! reach the pool and its Nodes, an old taint of ours is removed, and the DCGM exporter tolerates any taint
 //! and uses the `nvidia` RuntimeClass only where the cluster has one.
 
-mod e2e;
-mod support;
-mod tooling;
+use crate::e2e;
+use crate::support;
 
 use std::collections::BTreeMap;
 

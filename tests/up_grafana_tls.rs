@@ -3,9 +3,8 @@
 //! report gives the https URL and the command that writes the CA certificate, never a key, and a re-run
 //! writes nothing.
 
-mod e2e;
-mod support;
-mod tooling;
+use crate::e2e;
+use crate::support;
 
 use base64::Engine;
 use e2e::{Dir, FLEET, LABELS};

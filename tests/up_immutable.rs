@@ -2,9 +2,8 @@
 //! refuses it as the real one does (422 Invalid), `plan` shows the object as replaced naming the field,
 //! and `up` replaces it (delete, wait until gone, apply) and re-converges.
 
-mod e2e;
-mod support;
-mod tooling;
+use crate::e2e;
+use crate::support;
 
 use e2e::{Dir, FLEET, LABELS};
 use serde_json::Value;

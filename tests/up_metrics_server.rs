@@ -3,9 +3,8 @@
 //! lkeobs' metrics-server, listed by `plan` and deployed by `up`; a hub that serves someone else's
 //! metrics API is left alone; ours is never pruned.
 
-mod e2e;
-mod support;
-mod tooling;
+use crate::e2e;
+use crate::support;
 
 use e2e::{Dir, FLEET, LABELS};
 use serde_json::{Value, json};

@@ -2,9 +2,8 @@
 //! server errors converges; `add-edge` then `remove-edge` returns the account and the fleet file to where
 //! they were, the firewall following; `reap` deletes only expired fleets.
 
-mod e2e;
-mod support;
-mod tooling;
+use crate::e2e;
+use crate::support;
 
 use e2e::{Dir, FLEET, LABELS};
 use support::linode_fake::{Faults, State};

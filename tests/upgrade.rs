@@ -3,9 +3,8 @@
 //! the hub last), every node replaced by one of the new version and every cluster verified; a canary
 //! whose probes fail stops the rest (exit 3); a kill in the middle and a re-run finish it.
 
-mod e2e;
-mod support;
-mod tooling;
+use crate::e2e;
+use crate::support;
 
 use std::collections::BTreeSet;
 

@@ -4,9 +4,8 @@
 //! and what to change) while the other edge and the hub upgrade, the hub's stores each with their
 //! downtime; a node whose kubelet version cannot be read is never counted as upgraded.
 
-mod e2e;
-mod support;
-mod tooling;
+use crate::e2e;
+use crate::support;
 
 use e2e::Dir;
 use serde_json::Value;

@@ -1,8 +1,8 @@
 //! `ops::verify::run` against the Linode fake and fake Kubernetes APIs: clusters found by tags,
 //! probes run, the JUnit file written, exit code 3 on failure, and `--wait`/`--passes` rounds.
 
-mod probes_fixtures;
-mod support;
+use crate::probes_fixtures;
+use crate::support;
 
 use std::path::Path;
 use std::time::Duration;

@@ -1,8 +1,8 @@
 //! Kubernetes versions LKE cannot move a fleet's clusters to (a downgrade, a skip of minor versions) are
 //! invalid input: `plan` and `up` exit 2 at the fleet file's `k8s_version` line, and nothing is written.
 
-mod support;
-mod tooling;
+use crate::support;
+use crate::tooling;
 
 use support::FAKE_TOKEN;
 use support::linode_fake::{EXAMPLE_REGIONS, LinodeFake, State, us_regions};

@@ -2,7 +2,7 @@
 //! pools, rollouts that `wait_rollouts` accepts, NodeBalancers (tags, firewall kept attached) for
 //! LoadBalancer Services, volumes for claims, and what a deleted cluster leaves behind.
 
-mod support;
+use crate::support;
 
 use std::collections::BTreeMap;
 use std::time::Duration;

@@ -9,8 +9,8 @@ use k8s_openapi::api::storage::v1::StorageClass;
 use kube::api::{Api, ListParams};
 use serde_json::Value;
 
-use crate::harness::Harness;
-use crate::safety;
+use crate::live::harness::Harness;
+use crate::live::safety;
 
 /// Two ACLs, each covering every address (so the runner never locks itself out of its clusters), which
 /// differ from each other and from what LKE creates: the fleet gets `A`, then changes to `B`.

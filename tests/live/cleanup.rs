@@ -7,7 +7,7 @@ use std::collections::BTreeSet;
 
 use lkeobs::linode::Client;
 
-use crate::harness::Harness;
+use crate::live::harness::Harness;
 
 /// Everything of the fleet seen on the account: `(kind, id)` with a label for messages.
 #[derive(Debug, Default, Clone)]

@@ -6,7 +6,7 @@ use k8s_openapi::api::core::v1::{Node, Pod};
 use k8s_openapi::api::node::v1::RuntimeClass;
 use kube::api::{Api, ListParams};
 
-use crate::harness::Harness;
+use crate::live::harness::Harness;
 
 const ITEM: &str = "gpu-nodes";
 const DCGM_ITEM: &str = "pii-and-dcgm";
@@ -58,13 +58,13 @@ pub fn run(h: &mut Harness) {
         return;
     }
     let up = h.check(ITEM, &format!("up with a {gpu_type} pool in {region} (exit 0)"), |h| {
-        crate::changes::up(h, "adding a GPU edge")
+        crate::live::changes::up(h, "adding a GPU edge")
     });
     if up {
         checks(h);
     }
     h.check(ITEM, "remove-edge gpu (exit 0)", |h| {
-        crate::safety::inventory(h);
+        crate::live::safety::inventory(h);
         h.lkeobs(&["remove-edge", EDGE]).ok("remove-edge gpu")?;
         Ok("removed".into())
     });

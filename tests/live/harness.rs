@@ -8,10 +8,10 @@ use std::time::Instant;
 use lkeobs::linode::{Client, ClientConfig, Token};
 use serde_json::Value;
 
-use crate::junit::{Check, Verdict};
-use crate::sim::{self, SimProcess};
-use crate::target::{REAL_API, Target};
-use crate::trap::Trap;
+use crate::live::junit::{Check, Verdict};
+use crate::live::sim::{self, SimProcess};
+use crate::live::target::{REAL_API, Target};
+use crate::live::trap::Trap;
 
 /// What one lkeobs command did.
 pub struct Out {
@@ -58,7 +58,7 @@ pub struct Harness {
     /// Whether `up` ran (nothing to tear down before that).
     pub created: bool,
     /// What the fleet owned at any point (the leftover proof checks it).
-    pub inventory: crate::cleanup::Inventory,
+    pub inventory: crate::live::cleanup::Inventory,
     /// Time of a command run before a check that reads its result, added to that check's time.
     pub carry: std::time::Duration,
     /// `context → server` of every cluster the run's kubeconfig named after an `up`.
@@ -72,7 +72,7 @@ impl Harness {
     /// A fresh work directory with the fleet file (`fleet/ci.toml` under a unique name); on the simulator,
     /// the trap and the simulator started first.
     pub fn new(target: Target) -> Harness {
-        let fleet = crate::target::fleet_name();
+        let fleet = crate::live::target::fleet_name();
         let (dir, tmp) = match std::env::var_os("LKEOBS_LIVE_DIR").filter(|_| target.is_live()) {
             // The wrapper script's directory: it tears down from the same files on Ctrl-C.
             Some(d) => (PathBuf::from(d), None),

@@ -1,8 +1,8 @@
 //! The "Not yet proven on LKE" list (docs/unproven-on-lke.md) as named items, and the order the suite runs them in on one
 //! fleet: safety first (cost ceiling), then `up`, the items, teardown and the leftover proof.
 
-use crate::harness::Harness;
-use crate::{changes, gpu, platform, safety, stack};
+use crate::live::harness::Harness;
+use crate::live::{changes, gpu, platform, safety, stack};
 
 /// Every item: its id (the JUnit class) and the docs/unproven-on-lke.md bullet it proves.
 pub const ITEMS: [(&str, &str); 13] = [
@@ -77,10 +77,10 @@ pub fn summary(h: &Harness) -> String {
         let checks: Vec<_> = h.checks.iter().filter(|c| c.item == id).collect();
         let failed = checks
             .iter()
-            .filter(|c| matches!(c.verdict, crate::junit::Verdict::Failed(_)))
+            .filter(|c| matches!(c.verdict, crate::live::junit::Verdict::Failed(_)))
             .count();
         let skipped = checks.iter().find_map(|c| match &c.verdict {
-            crate::junit::Verdict::Skipped(why) => Some(why.as_str()),
+            crate::live::junit::Verdict::Skipped(why) => Some(why.as_str()),
             _ => None,
         });
         let state = match (checks.is_empty(), failed, skipped) {

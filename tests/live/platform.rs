@@ -8,8 +8,8 @@ use k8s_openapi::api::core::v1::{Node, Pod, Secret, Service};
 use kube::api::{Api, DynamicObject, ListParams, LogParams};
 use kube::discovery::ApiResource;
 
-use crate::changes::{clusters_of, wait_for};
-use crate::harness::Harness;
+use crate::live::changes::{clusters_of, wait_for};
+use crate::live::harness::Harness;
 
 /// `validate --fleet fleet/prod.toml` with the token: HA control planes and the ACL from `GET /account`,
 /// GPU plan availability from `GET /regions/{id}/availability`.
@@ -21,7 +21,7 @@ pub fn account_capabilities(h: &mut Harness) {
             let prod = crate::tooling::fleet("prod");
             let out = h.lkeobs_with(&prod, &["validate"]);
             out.ok("validate fleet/prod.toml")?;
-            Ok(crate::safety::last_line(&out.stderr).to_string())
+            Ok(crate::live::safety::last_line(&out.stderr).to_string())
         },
     );
 }

@@ -2,8 +2,8 @@
 //! with it, the TTL tag `reap` relies on, teardown, zero leftovers, and on the simulator no request off
 //! loopback.
 
-use crate::cleanup;
-use crate::harness::Harness;
+use crate::live::cleanup;
+use crate::live::harness::Harness;
 
 pub const ITEM: &str = "harness";
 

@@ -6,7 +6,7 @@ use k8s_openapi::api::core::v1::Pod;
 use kube::api::{Api, ListParams};
 use serde_json::Value;
 
-use crate::harness::Harness;
+use crate::live::harness::Harness;
 
 /// The probe outcomes of a `verify` report, as `(name, cluster, outcome, detail)`.
 fn outcomes(report: &Value) -> Vec<(String, String, String, String)> {
@@ -121,7 +121,7 @@ fn pii_collectors(h: &mut Harness) {
         why,
         |h| {
             let mut seen = Vec::new();
-            for cluster in crate::changes::clusters_of(h) {
+            for cluster in crate::live::changes::clusters_of(h) {
                 let mut sets = vec![(lkeobs::objects::AGENT.namespace, lkeobs::objects::AGENT.name)];
                 if cluster == "hub" {
                     sets.push((lkeobs::objects::GATEWAY.namespace, lkeobs::objects::GATEWAY.name));

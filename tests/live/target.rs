@@ -80,7 +80,7 @@ pub fn live_from(env: impl Fn(&str) -> Option<String>) -> Result<Target, String>
     if set("LKEOBS_LIVE").as_deref() != Some("1") {
         return Err(
             "LKEOBS_LIVE is not 1: the live suite touches no account (the simulator run is \
-                    `cargo test --test live`)"
+                    `cargo test --test suite live::`)"
                 .into(),
         );
     }

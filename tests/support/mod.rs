@@ -10,6 +10,7 @@ pub mod k8s_fake;
 #[path = "sim_linode.rs"]
 pub mod linode_fake;
 pub mod openapi;
+pub mod s3;
 #[path = "sim_world.rs"]
 pub mod world;
 
