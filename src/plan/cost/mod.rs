@@ -4,6 +4,7 @@
 //! difference from what runs now. Pure: the price lists are read in `ops`; `ui` renders this.
 
 mod budget;
+pub mod object_storage;
 mod price;
 
 pub use budget::{Budget, BudgetSource};
@@ -15,9 +16,12 @@ use serde::Serialize;
 pub const NOT_PRICED: [&str; 4] = [
     "network transfer beyond the account's pooled allowance",
     "Linode Backups (lkeobs does not turn them on)",
-    "Object Storage",
+    OBJECT_STORAGE_NOT_PRICED,
     "taxes and account credits",
 ];
+
+/// The line of [`NOT_PRICED`] a fleet whose hub uses Object Storage replaces with its priced items.
+pub const OBJECT_STORAGE_NOT_PRICED: &str = "Object Storage";
 
 /// US dollars per month, from the smallest to the largest size the fleet can take (autoscaled pools and
 /// autoscaled volume claims span a range; everything else has `min == max`).
@@ -60,6 +64,8 @@ pub enum ItemKind {
     ControlPlane,
     NodeBalancer,
     Volume,
+    /// The account's Object Storage base charge or the buckets' storage (a hub in mode `ha`).
+    ObjectStorage,
 }
 
 /// Whether the region's own price or the base price applied.
@@ -156,7 +162,7 @@ pub struct FleetCost {
     /// How `now` is counted.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub now_basis: Option<&'static str>,
-    pub not_priced: [&'static str; 4],
+    pub not_priced: Vec<&'static str>,
 }
 
 impl FleetCost {

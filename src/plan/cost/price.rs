@@ -263,6 +263,6 @@ pub fn price_fleet(
         clusters,
         missing,
         now_basis: observed.map(|_| NOW_BASIS),
-        not_priced: NOT_PRICED,
+        not_priced: NOT_PRICED.to_vec(),
     }
 }
