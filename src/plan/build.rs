@@ -224,10 +224,17 @@ fn existing_cluster(fleet: &Fleet, c: &Cluster, have: &ObservedCluster, plan: &m
         ));
     }
     let want_tags = naming::cluster_tags(name, c.role.as_str(), &fleet.user_tags());
-    let missing: Vec<String> = want_tags
+    let mut missing: Vec<String> = want_tags
         .into_iter()
         .filter(|t| !have.cluster.tags.contains(t))
         .collect();
+    // A fleet with a `ttl` tags every cluster with its expiry; one without it gets it here (the update sends
+    // it, so the plan lists it).
+    if let Some(t) = expires
+        && !have.cluster.tags.iter().any(|x| naming::parse_expires_tag(x).is_some())
+    {
+        missing.push(naming::expires_tag(t));
+    }
     if !missing.is_empty() {
         changes.push(ClusterChange::TagsAdded(missing));
     }

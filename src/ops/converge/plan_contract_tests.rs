@@ -518,3 +518,48 @@ fn up_sends_exactly_the_plans_linode_writes_in_its_order() {
         executed.get()
     );
 }
+
+/// The case the property test found: a fleet with a `ttl` whose cluster lacks the expiry tag and is behind
+/// the fleet's version. `up` sends the expiry tag; the plan must list it.
+#[test]
+fn a_missing_expiry_tag_is_listed_when_an_upgrade_also_pends() {
+    let one = |count| PoolGen {
+        kind: 0,
+        count,
+        autoscale: None,
+    };
+    let f = FleetGen {
+        clusters: vec![ClusterGen {
+            pools: vec![one(1)],
+            ha: false,
+        }],
+        acl: None,
+        ttl: true,
+        firewall: false,
+    };
+    let s = StateGen {
+        clusters: vec![Have::Ours {
+            behind: true,
+            ha: false,
+            tags_missing: false,
+            expires_tag: false,
+            pools: vec![one(1)],
+            acl: 0,
+        }],
+        firewall: None,
+    };
+    let loaded = crate::fleet::parse("prop.toml", &fleet_toml(&f)).unwrap();
+    let observed = observed(&f, &s);
+    let expires = plan::expiry(&loaded.fleet, &observed, Duration::from_secs(1_800_000_000)).unwrap();
+    let plan = plan::online(&loaded.fleet, &observed, &Renderer::new().unwrap(), expires).unwrap();
+    let hub = &plan.clusters[0];
+    let tag = crate::naming::expires_tag(expires.unwrap());
+    assert!(
+        hub.changes
+            .iter()
+            .any(|c| matches!(c, crate::plan::ClusterChange::TagsAdded(t) if t.contains(&tag))),
+        "{:?}",
+        hub.changes
+    );
+    check_identity(&plan, &observed).unwrap();
+}
