@@ -8,6 +8,7 @@ mod support;
 use std::time::Duration;
 
 use lkeobs::linode::{BucketSignal, BucketSuffix, ObjectStorageStatus, bucket_name};
+use lkeobs::objstore::{LifecycleConfiguration, S3Client, S3Config};
 use lkeobs::ops::hub_storage::{
     self, Change, HubStorageError, KnownKey, OWNER_MARKER, Ownership, Preflight, ensure, ensure_buckets,
     ensure_buckets_drawing, observe, preflight, secret_data,
@@ -346,4 +347,34 @@ async fn observe_reports_the_fleets_buckets_sizes_owners_and_keys_and_only_its_o
     assert_eq!(json["buckets"][0]["signal"], "logs", "{json}");
     assert_eq!(json["buckets"][0]["owner"]["owner"], "ours", "{json}");
     assert_eq!(seen.describe().len(), 4);
+}
+
+#[tokio::test]
+async fn a_bucket_used_again_after_a_teardown_left_it_loses_its_expiry_rule() {
+    let fake = sim(Duration::ZERO).await;
+    let client = fake.client();
+    let pre = pre(&fake).await;
+    let storage = ensure(&client, FLEET, &pre, None, None).await.unwrap();
+    let k = known(&storage);
+    let s3 = S3Client::new(S3Config::new(
+        &storage.s3_host,
+        REGION,
+        &k.access_key,
+        k.secret_key.clone(),
+    ))
+    .unwrap();
+    s3.put_bucket_lifecycle(
+        &storage.buckets.metrics,
+        &LifecycleConfiguration::expire_everything_after_a_day(),
+    )
+    .await
+    .unwrap();
+    let again = ensure(&client, FLEET, &pre, Some(&k), None).await.unwrap();
+    assert_eq!(
+        again.changes,
+        [Change::LifecycleRemoved {
+            bucket: storage.buckets.metrics.clone()
+        }]
+    );
+    assert_eq!(s3.get_bucket_lifecycle(&storage.buckets.metrics).await.unwrap(), None);
 }

@@ -6,7 +6,7 @@ mod support;
 
 use std::time::Duration;
 
-use lkeobs::linode::{BucketSignal, BucketSuffix, CreateBucket, bucket_name};
+use lkeobs::linode::{BucketSignal, BucketSuffix, CreateBucket, CreateObjectStorageKey, bucket_name};
 use lkeobs::ops::hub_storage::{
     HubStorage, KnownKey, Marker, OWNER_MARKER, Preflight, ensure, observe, preflight, remove, secret_data,
 };
@@ -99,7 +99,7 @@ async fn a_deadline_that_cannot_be_met_leaves_the_bucket_with_the_expiry_rule_an
     let fake = sim().await;
     let client = fake.client();
     let storage = ensure(&client, FLEET, &pre(&fake).await, None, None).await.unwrap();
-    const FILL: usize = 20_000;
+    const FILL: usize = 10_000;
     fill(&fake, &storage.buckets.metrics, FILL);
     let chunks_left = || {
         let st = fake.state();
@@ -276,4 +276,45 @@ async fn the_secret_never_appears_in_debug_display_or_json() {
     }
     assert!(texts[0].contains("[REDACTED]") && texts[2].contains("[REDACTED]"));
     assert!(texts[7].contains("\"other\""), "{}", texts[7]);
+}
+
+#[tokio::test]
+async fn a_limited_key_grants_at_most_25_buckets_and_remove_works_with_teardown_keys_of_25() {
+    let fake = sim().await;
+    let client = fake.client();
+    let mut made = Vec::new();
+    for i in 0..27 {
+        let suffix = BucketSuffix::parse(&format!("sfx{i:03}")).unwrap();
+        let label = bucket_name(FLEET, &suffix, BucketSignal::Metrics);
+        made.push(
+            client
+                .create_bucket(&CreateBucket {
+                    label,
+                    region: REGION.into(),
+                    endpoint_type: None,
+                    acl: None,
+                })
+                .await
+                .unwrap(),
+        );
+    }
+    // The platform's limit, in the simulator.
+    let too_many = CreateObjectStorageKey::limited_read_write(
+        "too-many",
+        made[..26].iter().map(|b| (b.region.as_str(), b.label.as_str())),
+    );
+    let err = client.create_object_storage_key(&too_many).await.unwrap_err();
+    assert_eq!(err.status(), Some(400), "{err}");
+    assert!(err.to_string().contains("bucket_access"), "{err}");
+    // Unmarked and empty (runs stopped before their markers): removed, with two teardown keys.
+    let removal = remove(&client, FLEET, None, None).await.unwrap();
+    assert_eq!(removal.deleted.len(), 27, "{removal:?}");
+    assert_eq!(
+        fake.state().processed("POST", "/object-storage/keys"),
+        1 + 2,
+        "the refused one and two teardown keys"
+    );
+    assert_eq!(removal.keys_revoked.len(), 2);
+    assert!(client.list_buckets().await.unwrap().is_empty());
+    assert!(client.list_object_storage_keys().await.unwrap().is_empty());
 }

@@ -17,7 +17,7 @@ pub use keys::{key_label, teardown_key_label};
 pub use marker::{Marker, OWNER_MARKER, Ownership, ownership};
 pub use observe::{Observed, ObservedBucket, ObservedKey, observe};
 pub use preflight::{OBJECT_STORAGE_CAPABILITY, Preflight, preflight};
-pub use remove::{DEFAULT_REMOVE_BUDGET, LeftBehind, Removal, Skipped, remove};
+pub use remove::{DEFAULT_REMOVE_BUDGET, LeftBehind, MAX_KEY_BUCKETS, Removal, Skipped, remove};
 pub use types::{
     Change, HubBuckets, HubStorage, KnownKey, SECRET_ACCESS_KEY_ID, SECRET_NAME, SECRET_NAMESPACE,
     SECRET_SECRET_ACCESS_KEY, secret_data,

@@ -11,14 +11,17 @@ use serde::Serialize;
 use tokio::time::Instant;
 
 use super::error::Result;
-use super::keys::{self, is_fleet_key, pairs, teardown_key_label};
+use super::keys::{self, is_fleet_key, teardown_key_label};
 use super::marker::{Marker, OWNER_MARKER, Ownership, ownership};
 use super::types::{Change, KnownKey};
-use crate::linode::{self, Bucket, Client, is_fleet_bucket};
+use crate::linode::{self, Bucket, Client, ObjectStorageKey, is_fleet_bucket};
 use crate::objstore::{LifecycleConfiguration, S3Client, Versioning};
 
 /// The budget of [`remove`] when the command has no deadline.
 pub const DEFAULT_REMOVE_BUDGET: Duration = Duration::from_secs(30 * 60);
+
+/// The most buckets one limited key may grant (TD "Object Storage quotas and limits").
+pub const MAX_KEY_BUCKETS: usize = 25;
 
 /// How long the calls after the deadline (marking a left-behind bucket again) may take.
 const AFTER_DEADLINE: Duration = Duration::from_secs(30);
@@ -103,28 +106,11 @@ pub async fn remove(
         .collect();
     let all_keys = client.list_object_storage_keys().await?;
     if !buckets.is_empty() {
-        let want = pairs(&buckets);
-        let usable = known.filter(|k| {
-            all_keys
-                .iter()
-                .any(|o| o.access_key == k.access_key && keys::read_write_grants(o).is_superset(&want))
-        });
-        let (access, secret, fresh): (String, SecretString, bool) = match usable {
-            Some(k) => (k.access_key.clone(), k.secret_key.clone(), false),
-            None => {
-                let refs: Vec<&Bucket> = buckets.iter().collect();
-                let new = keys::create_key(client, &teardown_key_label(fleet), &refs, &mut changes).await?;
-                (new.key.access_key.clone(), new.secret, true)
-            }
-        };
-        let jobs = buckets.iter().map(|b| {
-            let access = access.clone();
-            let secret = secret.clone();
-            async move {
-                let s3 = keys::s3_client(b, &access, &secret, fresh)?;
-                let outcome = remove_bucket(client, &s3, fleet, b, deadline).await?;
-                Ok::<_, super::HubStorageError>((b, outcome))
-            }
+        let assigned = s3_keys(client, fleet, &buckets, &all_keys, known, &mut changes).await?;
+        let jobs = assigned.into_iter().map(|(b, access, secret, fresh)| async move {
+            let s3 = keys::s3_client(b, &access, &secret, fresh)?;
+            let outcome = remove_bucket(client, &s3, fleet, b, deadline).await?;
+            Ok::<_, super::HubStorageError>((b, outcome))
         });
         for result in join_all(jobs).await {
             let (b, outcome) = result?;
@@ -161,6 +147,41 @@ pub async fn remove(
     removal.keys_revoked.sort_unstable();
     removal.keys_revoked.dedup();
     Ok(removal)
+}
+
+/// The key each bucket is worked on with: the fleet key for the buckets it may use, else temporary
+/// teardown keys, each for at most [`MAX_KEY_BUCKETS`] buckets (the platform's limit per limited key).
+async fn s3_keys<'a>(
+    client: &Client,
+    fleet: &str,
+    buckets: &'a [Bucket],
+    all_keys: &[ObjectStorageKey],
+    known: Option<&KnownKey>,
+    changes: &mut Vec<Change>,
+) -> Result<Vec<(&'a Bucket, String, SecretString, bool)>> {
+    let grants = known.and_then(|k| {
+        all_keys
+            .iter()
+            .find(|o| o.access_key == k.access_key)
+            .map(|o| (k, keys::read_write_grants(o)))
+    });
+    let mut assigned = Vec::new();
+    let mut rest = Vec::new();
+    for b in buckets {
+        match &grants {
+            Some((k, granted)) if granted.contains(&(b.region.clone(), b.label.clone())) => {
+                assigned.push((b, k.access_key.clone(), k.secret_key.clone(), false));
+            }
+            _ => rest.push(b),
+        }
+    }
+    for chunk in rest.chunks(MAX_KEY_BUCKETS) {
+        let new = keys::create_key(client, &teardown_key_label(fleet), chunk, changes).await?;
+        for b in chunk {
+            assigned.push((*b, new.key.access_key.clone(), new.secret.clone(), true));
+        }
+    }
+    Ok(assigned)
 }
 
 /// One bucket: the ownership rule, then empty and delete, or the expiry rule at the deadline.
