@@ -378,3 +378,30 @@ async fn a_bucket_used_again_after_a_teardown_left_it_loses_its_expiry_rule() {
     );
     assert_eq!(s3.get_bucket_lifecycle(&storage.buckets.metrics).await.unwrap(), None);
 }
+
+#[tokio::test]
+async fn buckets_under_two_suffixes_are_a_conflict_naming_them_and_nothing_is_written() {
+    let fake = sim(Duration::ZERO).await;
+    let client = fake.client();
+    let pre = pre(&fake).await;
+    let mut names = Vec::new();
+    for s in ["eeeeee", "ffffff"] {
+        let label = bucket_name(FLEET, &suffix(s), BucketSignal::Metrics);
+        client
+            .create_bucket(&lkeobs::linode::CreateBucket {
+                label: label.clone(),
+                region: REGION.into(),
+                endpoint_type: None,
+                acl: None,
+            })
+            .await
+            .unwrap();
+        names.push(label);
+    }
+    let before = writes(&fake);
+    let err = ensure(&client, FLEET, &pre, None, None).await.unwrap_err();
+    let text = err.to_string();
+    assert!(names.iter().all(|n| text.contains(n.as_str())), "{text}");
+    assert_eq!(lkeobs::Error::from(err).exit_code(), 1);
+    assert_eq!(writes(&fake), before);
+}
