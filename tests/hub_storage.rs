@@ -405,3 +405,18 @@ async fn buckets_under_two_suffixes_are_a_conflict_naming_them_and_nothing_is_wr
     assert_eq!(lkeobs::Error::from(err).exit_code(), 1);
     assert_eq!(writes(&fake), before);
 }
+
+#[tokio::test]
+async fn prices_read_the_base_and_the_per_gb_overage_with_region_prices() {
+    let fake = sim(Duration::ZERO).await;
+    let client = fake.client();
+    let ord = hub_storage::prices(&client, REGION).await.unwrap();
+    assert_eq!(ord.base_monthly, Some(5.0));
+    assert_eq!(
+        ord.overage_per_gb_month,
+        Some(0.02),
+        "the overage's hourly field is per GB-month"
+    );
+    let cgk = hub_storage::prices(&client, "id-cgk").await.unwrap();
+    assert_eq!(cgk.overage_per_gb_month, Some(0.024), "the region's price");
+}
