@@ -15,6 +15,9 @@ use super::state::{Access, Key, ObjectStorage, bucket_id};
 /// What later answers show instead of the secret.
 pub const REDACTED: &str = "[REDACTED]";
 
+/// The most buckets one limited key may grant (TD "Object Storage quotas and limits").
+pub const MAX_KEY_BUCKETS: usize = 25;
+
 pub(crate) fn route(state: &mut State, req: &Request, method: &str, segs: &[&str], body: &Value) -> Reply {
     let id = segs.get(2).and_then(|s| s.parse::<u64>().ok());
     match (method, segs.len(), id) {
@@ -116,6 +119,14 @@ fn create(state: &mut State, body: &Value) -> Reply {
         let Some(items) = body["bucket_access"].as_array() else {
             return err(400, Some("bucket_access"), "bucket_access must be a list");
         };
+        // TD "Object Storage quotas and limits": a limited key grants at most 25 buckets.
+        if items.len() > MAX_KEY_BUCKETS {
+            return err(
+                400,
+                Some("bucket_access"),
+                &format!("A limited key may grant access to at most {MAX_KEY_BUCKETS} buckets"),
+            );
+        }
         for item in items {
             let (Some(region), Some(name), Some(permissions)) = (
                 item["region"].as_str().or_else(|| {
