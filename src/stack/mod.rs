@@ -5,6 +5,7 @@ pub mod context;
 pub mod embedded;
 pub mod footprint;
 pub mod guard;
+pub mod ha_sizing;
 pub mod quote;
 pub mod render;
 pub mod secrets;
