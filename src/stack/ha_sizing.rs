@@ -163,7 +163,10 @@ mod tests {
     fn one_edge_gets_the_minimum_three_small_replicas() {
         let (m, l, t) = at(1);
         assert_eq!((m.replicas, l.replicas, t.replicas), (3, 3, 3));
-        assert_eq!((m.cpu.as_str(), m.memory.as_str(), m.disk.as_str()), ("2", "4Gi", "10Gi"));
+        assert_eq!(
+            (m.cpu.as_str(), m.memory.as_str(), m.disk.as_str()),
+            ("2", "4Gi", "10Gi")
+        );
         assert_eq!((l.cpu.as_str(), l.memory.as_str()), ("2", "6Gi"));
         assert_eq!((t.cpu.as_str(), t.memory.as_str()), ("2", "6Gi"));
         assert!(m.basis.contains("20000 active series"), "{}", m.basis);
