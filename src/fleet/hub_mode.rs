@@ -21,7 +21,7 @@ pub enum HubMode {
     #[default]
     Single,
     /// Mimir, Loki and Tempo, each N ≥ 3 replicas on Linode Object Storage.
-    Ha(HubHa),
+    Ha(Box<HubHa>),
 }
 
 impl HubMode {
@@ -205,7 +205,7 @@ impl Raw {
                     traces: None,
                     resources: Vec::new(),
                 });
-                HubMode::Ha(HubHa {
+                HubMode::Ha(Box::new(HubHa {
                     replicas: h.replicas,
                     retention: HaRetention {
                         metrics: or_default("metrics", h.metrics),
@@ -215,7 +215,7 @@ impl Raw {
                     resources: h.resources,
                     span: h.span,
                     retention_from_stack,
-                })
+                }))
             }
         }
     }

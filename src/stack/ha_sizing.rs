@@ -54,7 +54,7 @@ impl HaSizing {
 fn cpu_text(millis: u64) -> String {
     // Whole half-cores, at least one.
     let halves = millis.div_ceil(500).max(2);
-    if halves % 2 == 0 {
+    if halves.is_multiple_of(2) {
         format!("{}", halves / 2)
     } else {
         format!("{}.5", halves / 2)
