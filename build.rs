@@ -1,4 +1,4 @@
-//! Embeds every template under manifests/{common,hub,gpu,metrics-server} into the binary (see src/stack/embedded.rs).
+//! Embeds every template under manifests/{common,hub,hub-ha,gpu,metrics-server} into the binary (see src/stack/embedded.rs).
 
 use std::fmt::Write as _;
 use std::path::Path;
@@ -7,7 +7,7 @@ fn main() {
     println!("cargo:rerun-if-changed=manifests");
     let root = Path::new("manifests");
     let mut entries = Vec::new();
-    for folder in ["common", "hub", "gpu", "metrics-server"] {
+    for folder in ["common", "hub", "hub-ha", "gpu", "metrics-server"] {
         let dir = root.join(folder);
         println!("cargo:rerun-if-changed={}", dir.display());
         let Ok(read) = std::fs::read_dir(&dir) else {

@@ -78,6 +78,29 @@ pub const ALERTMANAGER: Named = Named::new(MONITORING, "alertmanager");
 pub const PROMETHEUS: Named = Named::new(MONITORING, "prometheus");
 pub const LOKI: Named = Named::new(MONITORING, "loki");
 pub const TEMPO: Named = Named::new(MONITORING, "tempo");
+/// An `ha` hub's metrics store (replaces [`PROMETHEUS`]): its ClusterIP Service, HTTP on [`MIMIR_HTTP_PORT`].
+pub const MIMIR: Named = Named::new(MONITORING, "mimir");
+/// Mimir's HTTP port (remote write `/api/v1/push`, the Prometheus API under [`MIMIR_PROMETHEUS_PREFIX`]).
+pub const MIMIR_HTTP_PORT: u16 = 8080;
+/// The path prefix of Mimir's Prometheus-compatible query API (`/prometheus/api/v1/query`, `…/alerts`).
+pub const MIMIR_PROMETHEUS_PREFIX: &str = "/prometheus";
+/// Mimir's remote-write path (after [`MIMIR_HTTP_PORT`]).
+pub const MIMIR_PUSH_PATH: &str = "/api/v1/push";
+/// The headless Services the `ha` engines' memberlist gossip joins through, port [`MEMBERLIST_PORT`].
+pub const MIMIR_MEMBERLIST: Named = Named::new(MONITORING, "mimir-memberlist");
+pub const LOKI_MEMBERLIST: Named = Named::new(MONITORING, "loki-memberlist");
+pub const TEMPO_MEMBERLIST: Named = Named::new(MONITORING, "tempo-memberlist");
+/// An `ha` hub's headless Tempo Service: the queriers' frontend address and the gateway's round-robin OTLP target.
+pub const TEMPO_HEADLESS: Named = Named::new(MONITORING, "tempo-headless");
+/// The gossip port of every `ha` engine.
+pub const MEMBERLIST_PORT: u16 = 7946;
+/// The gRPC port of every `ha` engine (ring and query traffic between replicas).
+pub const ENGINE_GRPC_PORT: u16 = 9095;
+/// An `ha` hub's Object Storage key (`up` creates it): env keys [`OBJECT_STORAGE_ACCESS_KEY`] and
+/// [`OBJECT_STORAGE_SECRET_KEY`], read by Mimir, Loki and Tempo.
+pub const OBJECT_STORAGE_SECRET: Named = Named::new(MONITORING, "lkeobs-object-storage");
+pub const OBJECT_STORAGE_ACCESS_KEY: &str = "AWS_ACCESS_KEY_ID";
+pub const OBJECT_STORAGE_SECRET_KEY: &str = "AWS_SECRET_ACCESS_KEY";
 /// The agent DaemonSet (and its Service) on every cluster.
 pub const AGENT: Named = Named::new(OBSERVABILITY, "otel-agent");
 

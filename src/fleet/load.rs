@@ -3,6 +3,7 @@
 use toml::de::DeTable;
 
 use super::diag::{Diag, Kind};
+use super::hub_mode::{self, HubMode};
 use super::reader::Table;
 use super::spec::{
     Autoscale, Cluster, Destination, Fleet, FleetMeta, GatewayScale, NodeLabel, NodeTaint, Pool, Role, Security,
@@ -76,8 +77,9 @@ fn read_fleet(top: &mut Table<'_, '_>, diags: &mut Vec<Diag>) -> Fleet {
     };
 
     let hub_name = spanned(top_span.clone(), "hub".to_string());
+    let mut hub_raw = None;
     let hub = match top.table("hub", diags) {
-        Some(t) => read_cluster(t, hub_name, Role::Hub, diags),
+        Some(t) => read_cluster(t, hub_name, Role::Hub, Some(&mut hub_raw), diags),
         None => {
             if !diags.iter().any(|d| d.field == "hub") {
                 diags.push(
@@ -97,7 +99,7 @@ fn read_fleet(top: &mut Table<'_, '_>, diags: &mut Vec<Diag>) -> Fleet {
     let edges = top
         .entries("edges", diags)
         .into_iter()
-        .map(|(name, t)| read_cluster(t, name, Role::Edge, diags))
+        .map(|(name, t)| read_cluster(t, name, Role::Edge, None, diags))
         .collect();
 
     let security = match top.table("security", diags) {
@@ -185,6 +187,9 @@ fn read_fleet(top: &mut Table<'_, '_>, diags: &mut Vec<Diag>) -> Fleet {
     }
 
     let alerts = super::load_alerts::read(top, diags);
+    let hub_mode = hub_raw.map_or(HubMode::Single, |raw: hub_mode::Raw| {
+        raw.resolve(&stack.retention, diags)
+    });
 
     Fleet {
         fleet: meta,
@@ -194,6 +199,7 @@ fn read_fleet(top: &mut Table<'_, '_>, diags: &mut Vec<Diag>) -> Fleet {
         stack,
         destinations,
         alerts,
+        hub_mode,
     }
 }
 
@@ -213,8 +219,18 @@ fn placeholder_cluster(name: Spanned<String>, span: std::ops::Range<usize>) -> C
     }
 }
 
-fn read_cluster(mut t: Table<'_, '_>, name: Spanned<String>, role: Role, diags: &mut Vec<Diag>) -> Cluster {
+/// `mode`: where the hub's `mode` and `[hub.ha]` go (None for an edge, where they are unknown keys).
+fn read_cluster(
+    mut t: Table<'_, '_>,
+    name: Spanned<String>,
+    role: Role,
+    mode: Option<&mut Option<hub_mode::Raw>>,
+    diags: &mut Vec<Diag>,
+) -> Cluster {
     let span = t.span();
+    if let Some(mode) = mode {
+        *mode = Some(hub_mode::read(&mut t, diags));
+    }
     let region = t
         .require("region", "a region id like \"us-ord\"", diags)
         .unwrap_or_else(|| spanned(span.clone(), String::new()));

@@ -6,6 +6,7 @@ pub mod destination;
 pub mod diag;
 pub mod duration;
 pub mod edit;
+pub mod hub_mode;
 mod load;
 mod load_alerts;
 pub mod node_meta;
@@ -24,6 +25,7 @@ use std::path::{Path, PathBuf};
 
 pub use destination::{DestinationKind, OtlpProtocol, Signal};
 pub use diag::{Diag, Located};
+pub use hub_mode::{EngineResources, HaEngine, HaRetention, HubHa, HubMode};
 pub use spec::{Cluster, Destination, Fleet, NodeLabel, NodeTaint, Pool, Role};
 
 /// Why a fleet file could not be used.
@@ -103,5 +105,7 @@ mod tests;
 mod tests_alerts;
 #[cfg(test)]
 mod tests_destinations;
+#[cfg(test)]
+mod tests_hub_mode;
 #[cfg(test)]
 mod tests_node_meta;

@@ -23,6 +23,8 @@ pub struct Fleet {
     pub destinations: Vec<Destination>,
     /// `[alerts]`: where the hub's Alertmanager sends; absent, no Alertmanager is deployed.
     pub alerts: Option<super::alerts::Alerts>,
+    /// `[hub] mode` and `[hub.ha]`: how the hub stores what it receives.
+    pub hub_mode: super::hub_mode::HubMode,
 }
 
 /// `[fleet]`.

@@ -26,6 +26,7 @@ pub fn validate(f: &Fleet) -> Vec<Diag> {
     cidrs("security.grafana_allow", &f.security.grafana_allow, &mut d);
     cidrs("security.control_plane_acl", &f.security.control_plane_acl, &mut d);
     stack(f, &mut d);
+    super::hub_mode::check(&f.hub, &f.hub_mode, MAX_RETENTION_DAYS, &mut d);
     for (i, dest) in f.destinations.iter().enumerate() {
         super::validate_destination::destination(i, dest, &mut d);
     }

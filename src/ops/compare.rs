@@ -241,6 +241,8 @@ pub async fn stacks(
         // Read by `live_stack::render` from the cluster.
         api_server: Vec::new(),
         gpu_runtime: None,
+        // An `ha` hub's buckets: wired by `up` (issue #23); None renders `pending-up` placeholders.
+        object_store: None,
     };
     // Each existing cluster to compare: (its place in the plan, the cluster, its id, an upgrade's target).
     let existing = |c: &'_ Cluster| {

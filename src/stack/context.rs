@@ -26,6 +26,8 @@ pub struct Inputs {
     pub gpu_runtime: Option<GpuRuntime>,
     /// The API server's real addresses (the `kubernetes` Endpoints); empty offline.
     pub api_server: Vec<crate::objects::ApiServerEndpoint>,
+    /// An `ha` hub's buckets, S3 host and region, once `up` has them (None offline: `pending-up` placeholders).
+    pub object_store: Option<super::ha_context::ObjectStoreInputs>,
 }
 
 /// Whether the cluster has a RuntimeClass whose handler is `nvidia` (whether LKE has one is unproven: docs/unproven-on-lke.md).
@@ -51,6 +53,8 @@ pub struct Context {
     pub alertmanager: super::alertmanager::AlertmanagerVars,
     /// `{key, value}` of the label prune skips.
     pub never_prune: NeverPruneVars,
+    /// The hub's storage mode (`single` or `ha`, with the engines' settings).
+    pub hub: super::ha_context::HubVars,
 }
 
 #[derive(Debug, Serialize)]
@@ -254,6 +258,7 @@ pub fn build(fleet: &Fleet, cluster: &Cluster, inputs: &Inputs) -> Context {
             key: NEVER_PRUNE.0,
             value: NEVER_PRUNE.1,
         },
+        hub: super::ha_context::vars(fleet, inputs.object_store.as_ref()),
     }
 }
 

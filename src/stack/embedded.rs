@@ -9,6 +9,8 @@ pub enum Scope {
     Common,
     /// The hub only.
     Hub,
+    /// An `ha` hub only: replaces the hub files of the same number ([`HA_REPLACES`]).
+    HubHa,
     /// Clusters with a GPU pool.
     Gpu,
     /// Clusters that run a HorizontalPodAutoscaler and have no metrics API but ours.
@@ -30,6 +32,7 @@ impl Template {
         let folder = match self.scope {
             Scope::Common => "common",
             Scope::Hub => "hub",
+            Scope::HubHa => "hub-ha",
             Scope::Gpu => "gpu",
             Scope::MetricsServer => "metrics-server",
         };
@@ -37,12 +40,16 @@ impl Template {
     }
 }
 
+/// The hub files an `ha` hub renders manifests/hub-ha/ instead of (Prometheus, Loki, Tempo on PVCs).
+pub const HA_REPLACES: [&str; 3] = ["20-prometheus.yaml", "21-loki.yaml", "22-tempo.yaml"];
+
 /// Every embedded template, in apply order.
 pub fn templates() -> impl Iterator<Item = Template> {
     TEMPLATES.iter().filter_map(|(folder, name, source)| {
         let scope = match *folder {
             "common" => Scope::Common,
             "hub" => Scope::Hub,
+            "hub-ha" => Scope::HubHa,
             "gpu" => Scope::Gpu,
             "metrics-server" => Scope::MetricsServer,
             _ => return None,

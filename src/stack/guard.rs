@@ -64,6 +64,18 @@ pub fn benign(fleet: &Fleet) -> Result<Fleet, GuardError> {
         })
         .collect();
     f.stack.retention = text(&f.stack.retention, "7d");
+    if let crate::fleet::HubMode::Ha(h) = &mut f.hub_mode {
+        let r = &mut h.retention;
+        (r.metrics, r.logs, r.traces) = (text(&r.metrics, "7d"), text(&r.logs, "7d"), text(&r.traces, "7d"));
+        for e in &mut h.resources {
+            if let Some(c) = &mut e.cpu {
+                *c = text(c, "1");
+            }
+            if let Some(m) = &mut e.memory {
+                *m = text(m, "1Gi");
+            }
+        }
+    }
     if let Some(q) = &mut f.stack.persistent_queue {
         *q = text(q, "10Gi");
     }

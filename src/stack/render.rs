@@ -200,11 +200,13 @@ impl Renderer {
         let ctx_value = Value::from(minijinja::value::Serde(&ctx));
         let is_hub = cluster.role == crate::fleet::Role::Hub;
         let has_gpu = cluster.has_gpu();
+        let ha = is_hub && fleet.hub_mode.ha().is_some();
         let mut files = Vec::new();
         for t in embedded::templates() {
             let wanted = match t.scope {
                 Scope::Common => true,
-                Scope::Hub => is_hub,
+                Scope::Hub => is_hub && !(ha && embedded::HA_REPLACES.contains(&t.name)),
+                Scope::HubHa => ha,
                 Scope::Gpu => has_gpu,
                 Scope::MetricsServer => false,
             };

@@ -14,6 +14,8 @@ pub struct Images {
     pub dcgm_exporter: String,
     pub metrics_server: String,
     pub alertmanager: String,
+    /// An `ha` hub's metrics store.
+    pub mimir: String,
 }
 
 /// OpenTelemetry Collector contrib: newest release reviewed (docs/stack.md); configs use its snake_case component names.
@@ -27,6 +29,9 @@ pub const PROMETHEUS: &str = "quay.io/prometheus/prometheus:v3.5.5";
 pub const LOKI: &str = "grafana/loki:3.7.6";
 /// Tempo 2.10: monolithic single binary, scoped overrides for the metrics generator.
 pub const TEMPO: &str = "grafana/tempo:2.10.8";
+/// Grafana Mimir 3.1 (an `ha` hub's metrics, docs/hub-ha.md): the newest patch found (release PR grafana/mimir#16082,
+/// "Prepare release 3.1.3"); classic architecture, monolithic `-target=all`.
+pub const MIMIR: &str = "grafana/mimir:3.1.3";
 /// Grafana 13: `tracesToLogsV2`, Loki structured-metadata derived fields.
 pub const GRAFANA: &str = "grafana/grafana:13.2.0";
 /// Alertmanager 0.35: the newest release; `receiver_name` on its notification counters behind
@@ -87,6 +92,7 @@ pub fn images(k8s_version: &str) -> Images {
         dcgm_exporter: DCGM_EXPORTER.into(),
         metrics_server: format!("{METRICS_SERVER_REPO}:{}", metrics_server_tag(k8s_version)),
         alertmanager: ALERTMANAGER.into(),
+        mimir: MIMIR.into(),
     }
 }
 
@@ -130,6 +136,7 @@ mod tests {
             &i.dcgm_exporter,
             &i.metrics_server,
             &i.alertmanager,
+            &i.mimir,
         ] {
             let tag = image.rsplit_once(':').map(|(_, t)| t).unwrap_or("");
             assert!(!tag.is_empty() && tag != "latest", "{image} is not pinned");
