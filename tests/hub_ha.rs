@@ -2,7 +2,7 @@
 //! with `kubernetes-validate --strict`; the gateway and Grafana pointing at Mimir and Tempo; and single mode
 //! unchanged by the mode key.
 
-mod tooling;
+use crate::tooling;
 
 use std::process::Command;
 

@@ -3,7 +3,7 @@
 //! a lost secret, a lost key-create answer, names taken by other customers, observe.
 //! Removal is in `hub_storage_remove.rs`.
 
-mod support;
+use crate::support;
 
 use std::time::Duration;
 

@@ -2,7 +2,7 @@
 //! emptied in DeleteObjects batches and nothing left, a deadline that cannot be met (the 1-day expiry rule
 //! and the bucket reported), the ownership rule, and no secret in any output.
 
-mod support;
+use crate::support;
 
 use std::time::Duration;
 

@@ -15,6 +15,7 @@ pub mod edge_auth;
 pub mod environment;
 pub mod gateway_firewall;
 pub mod gpu_runtime;
+pub mod hub_plan;
 pub mod hub_storage;
 pub mod kubeconfig;
 pub mod live_stack;

@@ -74,6 +74,9 @@ pub struct Report {
     #[serde(flatten)]
     pub plan: Plan,
     pub cost: Cost,
+    /// A hub in mode "ha": the engines' sizes, the buckets and key, the buckets' expected size.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub hub_ha: Option<crate::ops::hub_plan::HubHaPlan>,
     /// The monthly limit, when one is set (`--max-monthly-cost`, else `[fleet] max_monthly_cost`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub budget: Option<Budget>,
@@ -87,6 +90,9 @@ pub struct Report {
 impl crate::ui::Report for Report {
     fn text(&self) -> String {
         let mut out = plan_text::render(&self.plan);
+        if let Some(ha) = &self.hub_ha {
+            out.push_str(&crate::ops::hub_plan::text(ha));
+        }
         out.push('\n');
         out.push_str(&cost_text::render(&self.cost, self.budget.as_ref()));
         out
@@ -143,7 +149,7 @@ pub async fn run(ctx: &Ctx, args: &Options) -> Result<Report, Error> {
             ctx.printer.note(&format!("{why}; planning against an empty account"));
         })
     };
-    let (plan, cost) = match client {
+    let (mut plan, cost, hub_ha) = match client {
         Err(why) => {
             if args.max_monthly_cost.is_some() {
                 return Err(Error::Missing(format!(
@@ -156,7 +162,12 @@ pub async fn run(ctx: &Ctx, args: &Options) -> Result<Report, Error> {
                 "no Linode token".into()
             };
             let expires = expiry(&loaded.fleet, &Observed::default())?;
-            (plan::offline(&loaded.fleet, &renderer, expires)?, Cost::offline(&why))
+            let hub_ha = crate::ops::hub_plan::plan(&loaded.fleet, None).await?;
+            (
+                plan::offline(&loaded.fleet, &renderer, expires)?,
+                Cost::offline(&why),
+                hub_ha,
+            )
         }
         Ok(client) => {
             let planned = compute(ctx, &client, &loaded, &renderer, Objects::All).await?;
@@ -169,12 +180,16 @@ pub async fn run(ctx: &Ctx, args: &Options) -> Result<Report, Error> {
                 },
                 Err(e) => return Err(e),
             };
-            (planned.plan, cost)
+            let hub_ha = crate::ops::hub_plan::plan(&loaded.fleet, Some(&client)).await?;
+            (planned.plan, cost, hub_ha)
         }
     };
+    // The buckets and key to create are changes too (`--detailed-exitcode`).
+    plan.changes += hub_ha.as_ref().map_or(0, |h| h.creates);
     Ok(Report {
         plan,
         cost,
+        hub_ha,
         budget,
         warnings,
         api_calls: ctx.api_calls(),

@@ -13,7 +13,8 @@ use crate::ops::FAN_OUT;
 use crate::poll::Step;
 use futures::StreamExt;
 
-use crate::linode::{Client, Filter, LkeCluster};
+use crate::linode::{Client, Filter, LkeCluster, ObjectStorageStatus};
+use crate::ops::hub_storage;
 use crate::plan::is_ours;
 use crate::{Error, naming};
 
@@ -30,6 +31,10 @@ pub struct Report {
     pub firewall: Option<u64>,
     pub swept_nodebalancers: Vec<u64>,
     pub swept_volumes: Vec<u64>,
+    /// The hub's Object Storage (a hub in mode "ha"): buckets emptied and deleted, keys revoked, buckets left
+    /// behind with a one-day expiry rule. Absent when the account has no Object Storage.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub object_storage: Option<crate::ops::hub_storage::Removal>,
     /// What still exists afterwards; anything here makes the command exit 4.
     pub left: Vec<String>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
@@ -227,19 +232,32 @@ pub async fn teardown_fleet(client: &Client, fleet: &str, deadline: Option<Insta
         .filter(|c| is_ours(&c.tags, fleet))
         .collect();
     let deleted = delete_in_order(client, fleet, &clusters, true, deadline).await?;
+    // The buckets after the clusters: no engine writes into them any more. An account never enrolled in
+    // Object Storage has none (and is not asked for them).
+    let enrolled = client.get_account_settings().await?.object_storage != ObjectStorageStatus::Disabled;
+    let object_storage = if enrolled {
+        Some(hub_storage::remove(client, fleet, None, Some(deadline)).await?)
+    } else {
+        None
+    };
     let owned = Owned {
         fleet: Some(fleet),
         clusters: clusters.iter().map(|c| c.id).collect(),
         nodes: deleted.nodes,
     };
     // Prove it.
-    let left = leftovers(client, &owned).await?;
+    let mut left = leftovers(client, &owned).await?;
+    if enrolled {
+        // A left-behind bucket expires within a day; the next teardown or `reap` deletes it.
+        left.extend(hub_storage::observe(client, fleet, None).await?.describe());
+    }
     Ok(Report {
         fleet: fleet.to_string(),
         clusters: deleted.clusters,
         firewall: deleted.firewall,
         swept_nodebalancers: deleted.swept_nodebalancers,
         swept_volumes: deleted.swept_volumes,
+        object_storage,
         left,
         notes: deleted.notes,
         api_calls: Default::default(),

@@ -17,7 +17,7 @@ fn confirm(ctx: &Ctx, fleet: &str) -> Result<(), Error> {
         ));
     }
     let answer = prompt::ask(&format!(
-        "This deletes every cluster, firewall, NodeBalancer and volume of fleet {fleet:?}.\nType the fleet name to confirm: "
+        "This deletes every cluster, firewall, NodeBalancer, volume and Object Storage bucket of fleet {fleet:?}.\nType the fleet name to confirm: "
     ))
     .map_err(|e| Error::io("read the confirmation", e))?;
     if answer == fleet {
@@ -100,11 +100,46 @@ fn text(report: &Report) -> String {
     for id in &report.swept_volumes {
         t.push_str(&format!("  swept volume {id}\n"));
     }
+    if let Some(os) = &report.object_storage {
+        for b in &os.deleted {
+            t.push_str(&format!("  emptied and deleted bucket {b}\n"));
+        }
+        if os.objects_deleted > 0 {
+            t.push_str(&format!(
+                "  deleted {} object(s) and version(s) over S3\n",
+                os.objects_deleted
+            ));
+        }
+        for id in &os.keys_revoked {
+            t.push_str(&format!("  revoked Object Storage key {id}\n"));
+        }
+        for l in &os.left_behind {
+            let rule = if l.lifecycle_set {
+                "a one-day expiry rule is set; the next teardown or reap deletes it"
+            } else {
+                "the expiry rule could not be set; re-run teardown"
+            };
+            t.push_str(&format!(
+                "  bucket {} in {} not emptied in time: {rule}\n",
+                l.bucket, l.region
+            ));
+        }
+        for s in &os.skipped {
+            t.push_str(&format!(
+                "  left bucket {} in {} alone: {}\n",
+                s.bucket, s.region, s.reason
+            ));
+        }
+    }
     for n in &report.notes {
         t.push_str(&format!("note: {n}\n"));
     }
     if report.left.is_empty() {
-        t.push_str("Nothing of the fleet is left (re-listed clusters, firewalls, NodeBalancers, volumes, Linodes).\n");
+        t.push_str(if report.object_storage.is_some() {
+            "Nothing of the fleet is left (re-listed clusters, firewalls, NodeBalancers, volumes, Linodes, buckets, keys).\n"
+        } else {
+            "Nothing of the fleet is left (re-listed clusters, firewalls, NodeBalancers, volumes, Linodes).\n"
+        });
     } else {
         t.push_str("Still there:\n");
         for l in &report.left {

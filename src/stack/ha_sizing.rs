@@ -17,6 +17,16 @@ const SCRAPE_SECONDS: u64 = 30;
 /// Largest memory request one Mimir replica is given before another replica is added (GiB).
 const MIMIR_MAX_GIB: u64 = 24;
 
+/// GB a day one edge is assumed to add to the buckets, per signal: metrics at about 2 bytes a sample (Mimir's
+/// store-gateway note) of [`SERIES_PER_EDGE`] series every 30 s, logs as sent ([`LOG_GB_PER_EDGE_DAY`]), spans as
+/// sent ([`SPAN_KB_PER_EDGE_SECOND`]).
+pub fn bucket_gb_per_edge_day() -> [f64; 3] {
+    let metrics = (SERIES_PER_EDGE * 86_400 / SCRAPE_SECONDS * 2) as f64 / 1e9;
+    let logs = LOG_GB_PER_EDGE_DAY as f64;
+    let traces = (SPAN_KB_PER_EDGE_SECOND * 86_400) as f64 / 1e6;
+    [metrics, logs, traces]
+}
+
 /// One engine's size.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct EngineSize {

@@ -156,6 +156,13 @@ pub async fn converge(ctx: &Ctx, loaded: &Loaded, opts: &Options) -> Result<Repo
     let started = Instant::now();
     let fleet = &loaded.fleet;
     let name = fleet.name().to_string();
+    if fleet.hub_mode.ha().is_some() {
+        return Err(Error::Usage(format!(
+            "{}: `[hub] mode = \"ha\"` can be rendered, validated and planned (`lkeobs render`, `lkeobs plan` with \
+             its buckets' cost), but `up` does not deploy it yet; nothing was created (see docs/hub-ha.md)",
+            loaded.file
+        )));
+    }
     // Said now in text mode; the JSON report carries them.
     ctx.security_warnings(fleet);
     let renderer = Renderer::new()?;

@@ -23,7 +23,7 @@ pub fn teardown_key_label(fleet: &str) -> String {
 
 /// Whether `label` is one of `fleet`'s key labels. Exactly these two: a prefix match would take fleet
 /// `demo-eu`'s key (`lkeobs-demo-eu`) for fleet `demo`'s.
-pub(super) fn is_fleet_key(label: &str, fleet: &str) -> bool {
+pub fn is_fleet_key(label: &str, fleet: &str) -> bool {
     label == key_label(fleet) || label == teardown_key_label(fleet)
 }
 

@@ -14,7 +14,7 @@ mod types;
 
 pub use ensure::{ensure, ensure_buckets, ensure_buckets_drawing};
 pub use error::{HubStorageError, Result};
-pub use keys::{key_label, teardown_key_label};
+pub use keys::{is_fleet_key, key_label, teardown_key_label};
 pub use marker::{Marker, OWNER_MARKER, Ownership, ownership};
 pub use observe::{Observed, ObservedBucket, ObservedKey, observe};
 pub use preflight::{OBJECT_STORAGE_CAPABILITY, Preflight, preflight};

@@ -26,15 +26,6 @@ pub struct StorageEstimate {
     pub basis: String,
 }
 
-/// Per-cluster daily volumes assumed when no hub runs to measure them (GB a day, compressed in the bucket):
-/// metrics from 20,000 active series per cluster sampled every 15 s at about 2 bytes a sample (Mimir's
-/// store-gateway figure); logs and traces are lkeobs' own assumption for a cluster of a few nodes.
-pub const ASSUMED_GB_PER_CLUSTER_DAY: Ingest = Ingest {
-    metrics: 0.23,
-    logs: 0.5,
-    traces: 0.2,
-};
-
 /// GB a day per signal.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
 pub struct Ingest {
@@ -51,10 +42,10 @@ pub struct RetentionDays {
     pub traces: u64,
 }
 
-/// The buckets' size after a full retention period: `clusters` × the assumed daily volume × each signal's
+/// The buckets' size after a full retention period: `clusters` × `per_cluster` GB a day × each signal's
 /// retention, rounded up to whole GB, with the figures used in `basis`.
-pub fn estimate(region: &str, clusters: usize, retention: RetentionDays) -> StorageEstimate {
-    let a = ASSUMED_GB_PER_CLUSTER_DAY;
+pub fn estimate(region: &str, clusters: usize, retention: RetentionDays, per_cluster: Ingest) -> StorageEstimate {
+    let a = per_cluster;
     let n = clusters as f64;
     let gb = n
         * (a.metrics * retention.metrics as f64 + a.logs * retention.logs as f64 + a.traces * retention.traces as f64);
@@ -62,7 +53,7 @@ pub fn estimate(region: &str, clusters: usize, retention: RetentionDays) -> Stor
         region: region.to_string(),
         gb: gb.ceil() as u64,
         basis: format!(
-            "{clusters} clusters × assumed GB/day (metrics {} for {} d, logs {} for {} d, traces {} for {} d)",
+            "{clusters} clusters × assumed GB a day (metrics {:.2} for {} d, logs {:.2} for {} d, traces {:.2} for {} d)",
             a.metrics, retention.metrics, a.logs, retention.logs, a.traces, retention.traces
         ),
     }
@@ -253,11 +244,16 @@ mod tests {
             logs: 14,
             traces: 7,
         };
-        let one = estimate("us-ord", 1, r);
+        let day = Ingest {
+            metrics: 0.23,
+            logs: 0.5,
+            traces: 0.2,
+        };
+        let one = estimate("us-ord", 1, r, day);
         // 0.23 × 30 + 0.5 × 14 + 0.2 × 7 = 15.3 GB
         assert_eq!(one.gb, 16);
-        assert_eq!(estimate("us-ord", 200, r).gb, 3060);
-        assert!(one.basis.contains("30 d"));
+        assert_eq!(estimate("us-ord", 200, r, day).gb, 3060);
+        assert!(one.basis.contains("for 30 d"), "{}", one.basis);
     }
 
     #[test]

@@ -1,0 +1,130 @@
+//! What `plan` shows of a hub in mode "ha": the engines' sizes and the figures behind them, the fleet's
+//! buckets and key (found in the account, or to be created), and the buckets' expected size.
+
+use std::fmt::Write as _;
+
+use serde::Serialize;
+
+use crate::Error;
+use crate::fleet::{Fleet, HaEngine};
+use crate::linode::{BucketSignal, Client, bucket_prefix};
+use crate::ops::{cost, hub_storage};
+use crate::plan::cost::object_storage::StorageEstimate;
+use crate::stack::ha_sizing::{self, HaSizing};
+
+/// One of the fleet's buckets: as found, or to be created.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct PlannedBucket {
+    pub signal: &'static str,
+    /// The bucket's name when it exists; a new one is `lkeobs-<fleet>-<random>-<signal>`.
+    pub name: String,
+    pub exists: bool,
+    /// Bytes the API reports for an existing bucket.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub size: Option<u64>,
+}
+
+/// The `ha` section of a plan.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct HubHaPlan {
+    /// Replicas per engine given in `[hub.ha] replicas`; None: sized from the edges (`sizing`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub replicas: Option<u32>,
+    pub sizing: HaSizing,
+    pub buckets: Vec<PlannedBucket>,
+    /// The fleet's limited key.
+    pub key_label: String,
+    /// Whether it exists (`up` reuses it only when the hub Secret holds its secret).
+    pub key_exists: bool,
+    pub estimate: StorageEstimate,
+    /// Buckets and key to create.
+    pub creates: usize,
+}
+
+/// The `ha` section for `fleet` (None in mode "single"); with `client`, the account's buckets and key.
+pub async fn plan(fleet: &Fleet, client: Option<&Client>) -> Result<Option<HubHaPlan>, Error> {
+    let (Some(ha), Some(retention)) = (fleet.hub_mode.ha(), cost::retention_days(fleet)?) else {
+        return Ok(None);
+    };
+    let estimate = cost::estimate(fleet, retention);
+    let observed = match client {
+        Some(c) => Some(hub_storage::observe(c, fleet.name(), None).await?),
+        None => None,
+    };
+    let mut buckets = Vec::new();
+    for signal in [BucketSignal::Metrics, BucketSignal::Logs, BucketSignal::Traces] {
+        let found = observed
+            .iter()
+            .flat_map(|o| o.buckets.iter())
+            .find(|b| b.signal == signal);
+        buckets.push(match found {
+            Some(b) => PlannedBucket {
+                signal: signal.as_str(),
+                name: b.label.clone(),
+                exists: true,
+                size: Some(b.size),
+            },
+            None => PlannedBucket {
+                signal: signal.as_str(),
+                name: format!("{}<random>-{}", bucket_prefix(fleet.name()), signal.as_str()),
+                exists: false,
+                size: None,
+            },
+        });
+    }
+    let key_exists = observed
+        .as_ref()
+        .is_some_and(|o| o.keys.iter().any(|k| k.label == hub_storage::key_label(fleet.name())));
+    let creates = buckets.iter().filter(|b| !b.exists).count() + usize::from(!key_exists);
+    Ok(Some(HubHaPlan {
+        replicas: ha.replicas.as_ref().map(|r| *r.get_ref()),
+        sizing: ha_sizing::size(fleet.edges.len(), retention.metrics),
+        buckets,
+        key_label: hub_storage::key_label(fleet.name()),
+        key_exists,
+        estimate,
+        creates,
+    }))
+}
+
+/// The text section.
+pub fn text(p: &HubHaPlan) -> String {
+    let mut t = String::from("\nhub mode ha (Mimir, Loki and Tempo on Object Storage)\n");
+    for b in &p.buckets {
+        let _ = match (b.exists, b.size) {
+            (true, Some(size)) => writeln!(t, "  = bucket {} ({} bytes)", b.name, size),
+            (true, None) => writeln!(t, "  = bucket {}", b.name),
+            (false, _) => writeln!(t, "  + bucket {}", b.name),
+        };
+    }
+    let _ = writeln!(
+        t,
+        "  {} Object Storage key {} (read_write on these buckets only)",
+        if p.key_exists { "=" } else { "+" },
+        p.key_label
+    );
+    let _ = writeln!(t, "  expected size {} GB: {}", p.estimate.gb, p.estimate.basis);
+    for e in &p.sizing.per_engine {
+        let replicas = p.replicas.unwrap_or(e.replicas);
+        let given = if p.replicas.is_some() {
+            " (replicas from [hub.ha])"
+        } else {
+            ""
+        };
+        let _ = writeln!(
+            t,
+            "  {} × {} ({} CPU, {} memory, {} volume){given}: {}",
+            replicas,
+            engine_name(e.engine),
+            e.cpu,
+            e.memory,
+            e.disk,
+            e.basis
+        );
+    }
+    t
+}
+
+fn engine_name(e: HaEngine) -> &'static str {
+    e.as_str()
+}
