@@ -4,6 +4,7 @@
 //! Removal is in `hub_storage_remove.rs`.
 
 use crate::support;
+use crate::tooling;
 
 use std::time::Duration;
 
@@ -407,16 +408,56 @@ async fn buckets_under_two_suffixes_are_a_conflict_naming_them_and_nothing_is_wr
 }
 
 #[tokio::test]
-async fn prices_read_the_base_and_the_per_gb_overage_with_region_prices() {
+async fn an_ha_fleets_cost_carries_the_object_storage_base_and_overage_with_their_sources() {
+    use lkeobs::plan::cost::{ItemKind, Monthly};
     let fake = sim(Duration::ZERO).await;
     let client = fake.client();
-    let ord = hub_storage::prices(&client, REGION).await.unwrap();
-    assert_eq!(ord.base_monthly, Some(5.0));
+    let path = tooling::fleet("ha");
+    let fleet = lkeobs::fleet::load(&path).expect("fleet/ha.toml").fleet;
+    let renderer = lkeobs::stack::Renderer::new().unwrap();
+    let items = |cost: &lkeobs::plan::cost::FleetCost| {
+        cost.clusters
+            .iter()
+            .find(|c| c.name == "hub")
+            .map(|c| {
+                c.items
+                    .iter()
+                    .filter(|i| i.kind == ItemKind::ObjectStorage)
+                    .cloned()
+                    .collect::<Vec<_>>()
+            })
+            .unwrap()
+    };
+    // Not enrolled: the base is new cost; the storage beyond 250 GB at the per-GB figure (price.hourly).
+    let cost = lkeobs::ops::cost::price(&client, &fleet, None, &renderer)
+        .await
+        .unwrap();
+    let os = items(&cost);
+    assert_eq!(os.len(), 2, "{os:#?}");
+    assert_eq!(os[0].monthly, Some(Monthly::fixed(5.0)), "{os:#?}");
+    let source = os[1].source.as_ref().expect("a source");
     assert_eq!(
-        ord.overage_per_gb_month,
-        Some(0.02),
-        "the overage's hourly field is per GB-month"
+        (source.list, source.id.as_str()),
+        ("/object-storage/types", "objectstorage-overage")
     );
-    let cgk = hub_storage::prices(&client, "id-cgk").await.unwrap();
-    assert_eq!(cgk.overage_per_gb_month, Some(0.024), "the region's price");
+    assert_eq!(os[1].unit_price, Some(0.02));
+    assert!(!cost.not_priced.contains(&"Object Storage"), "{:?}", cost.not_priced);
+    let without: f64 = cost
+        .clusters
+        .iter()
+        .flat_map(|c| &c.items)
+        .filter(|i| i.kind != ItemKind::ObjectStorage)
+        .filter_map(|i| i.monthly)
+        .map(|m| m.max)
+        .sum();
+    assert!(
+        (cost.monthly.max - without - os.iter().filter_map(|i| i.monthly).map(|m| m.max).sum::<f64>()).abs() < 0.011,
+        "the total counts them"
+    );
+    // Enrolled (the first bucket enrols the account): the base is shared, no new cost.
+    ensure_buckets(&client, FLEET, &pre(&fake).await).await.unwrap();
+    let cost = lkeobs::ops::cost::price(&client, &fleet, None, &renderer)
+        .await
+        .unwrap();
+    assert_eq!(items(&cost)[0].monthly, Some(Monthly::fixed(0.0)));
 }

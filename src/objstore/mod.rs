@@ -33,5 +33,5 @@ pub const DEFAULT_NEW_KEY_WINDOW: Duration = Duration::from_secs(45);
 /// The most keys one DeleteObjects may carry (S3's limit).
 pub const DELETE_BATCH_MAX: usize = 1000;
 
-/// The name of the ownership marker object; its body is the fleet name.
+/// The name of the ownership marker object (its body: `ops::hub_storage::Marker`, JSON naming the fleet).
 pub const OWNER_MARKER: &str = ".lkeobs-owner";

@@ -8,7 +8,6 @@ mod keys;
 mod marker;
 mod observe;
 mod preflight;
-mod prices;
 mod remove;
 mod types;
 
@@ -18,7 +17,6 @@ pub use keys::{is_fleet_key, key_label, teardown_key_label};
 pub use marker::{Marker, OWNER_MARKER, Ownership, ownership};
 pub use observe::{Observed, ObservedBucket, ObservedKey, observe};
 pub use preflight::{OBJECT_STORAGE_CAPABILITY, Preflight, preflight};
-pub use prices::{BASE_TYPE, INCLUDED_GB, OVERAGE_TYPE, StoragePrices, prices};
 pub use remove::{DEFAULT_REMOVE_BUDGET, LeftBehind, MAX_KEY_BUCKETS, Removal, Skipped, remove};
 pub use types::{
     Change, HubBuckets, HubStorage, KnownKey, SECRET_ACCESS_KEY_ID, SECRET_NAME, SECRET_NAMESPACE,
