@@ -204,3 +204,61 @@ fn kubernetes_validate_strict_accepts_the_ha_hub() {
     assert!(ok, "kubernetes-validate --strict failed:\n{out}");
     assert!(!out.contains("ERROR") && !out.contains("error"), "{out}");
 }
+
+fn render_hub(inputs: &lkeobs::stack::Inputs) -> lkeobs::stack::RenderedCluster {
+    let loaded = lkeobs::fleet::parse("ha.toml", &ha_text()).expect("fleet/ha.toml is valid");
+    let renderer = lkeobs::stack::Renderer::new().expect("templates compile");
+    renderer
+        .render(&loaded.fleet, &loaded.fleet.hub, inputs)
+        .expect("ha hub renders")
+}
+
+#[test]
+fn up_supplies_the_buckets_host_and_region() {
+    let inputs = lkeobs::stack::Inputs {
+        object_store: Some(lkeobs::stack::ObjectStoreInputs {
+            endpoint_host: "us-ord-1.linodeobjects.com".into(),
+            region: "us-ord".into(),
+            buckets: lkeobs::stack::Buckets {
+                metrics: "lkeobs-ha-metrics".into(),
+                logs: "lkeobs-ha-logs".into(),
+                traces: "lkeobs-ha-traces".into(),
+            },
+        }),
+        ..Default::default()
+    };
+    let stream = render_hub(&inputs).to_stream();
+    assert!(!stream.contains("pending-up"), "placeholders left");
+    let docs: Vec<Value> = serde_yaml_ng::Deserializer::from_str(&stream)
+        .map(|d| <Value as serde::Deserialize>::deserialize(d).unwrap())
+        .filter(|v| !v.is_null())
+        .collect();
+    let cfg = |cm: &str, key: &str| -> Value {
+        serde_yaml_ng::from_str(find(&docs, "ConfigMap", cm)["data"][key].as_str().unwrap()).unwrap()
+    };
+    let mimir = cfg("mimir", "mimir.yaml");
+    assert_eq!(mimir["blocks_storage"]["s3"]["bucket_name"], "lkeobs-ha-metrics");
+    assert_eq!(mimir["blocks_storage"]["s3"]["endpoint"], "us-ord-1.linodeobjects.com");
+    let loki = cfg("loki", "config.yaml");
+    assert_eq!(
+        loki["storage_config"]["object_store"]["s3"]["bucket_name"],
+        "lkeobs-ha-logs"
+    );
+    assert_eq!(loki["storage_config"]["object_store"]["s3"]["region"], "us-ord");
+    let tempo = cfg("tempo", "tempo.yaml");
+    assert_eq!(tempo["storage"]["trace"]["s3"]["bucket"], "lkeobs-ha-traces");
+}
+
+#[test]
+fn footprint_counts_a_volume_per_engine_replica() {
+    let fp = render_hub(&Default::default()).footprint().unwrap();
+    for engine in ["mimir", "loki", "tempo"] {
+        let claim = fp
+            .claims
+            .iter()
+            .find(|c| c.name == format!("monitoring/{engine}/data"))
+            .unwrap_or_else(|| panic!("no claim for {engine}: {:?}", fp.claims));
+        assert_eq!((claim.replicas_min, claim.replicas_max), (3, 3), "{engine}");
+    }
+    assert!(!fp.claims.iter().any(|c| c.name.contains("prometheus")));
+}

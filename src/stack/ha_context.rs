@@ -103,7 +103,10 @@ pub fn vars(fleet: &Fleet, object_store: Option<&ObjectStoreInputs>) -> HubVars 
     let metrics_days = duration::parse(ha.retention.metrics.get_ref()).map_or(7, |d| d.as_secs().div_ceil(86_400));
     let sizing = ha_sizing::size(fleet.edges.len(), metrics_days);
     let engine = |e: HaEngine, retention: &str| {
-        let sized = sizing.engine(e).cloned();
+        let explicit = ha.replicas.as_ref().map(|r| *r.get_ref());
+        let sized = sizing
+            .engine(e)
+            .map(|s| explicit.map_or_else(|| s.clone(), |n| s.for_replicas(n)));
         let over = ha.resources_for(e);
         let pick = |o: Option<&crate::fleet::spec::Spanned<String>>, d: Option<String>| {
             o.map(|v| v.get_ref().clone()).or(d).unwrap_or_else(|| "1".into())

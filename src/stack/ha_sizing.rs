@@ -50,6 +50,31 @@ pub struct HaSizing {
     pub per_engine: Vec<EngineSize>,
 }
 
+impl EngineSize {
+    /// This size spread over `replicas` set by hand: fewer replicas than sized each carry their share of the
+    /// total (CPU, memory and disk scaled up); more keep the sized per-replica requests.
+    pub fn for_replicas(&self, replicas: u32) -> EngineSize {
+        if replicas >= self.replicas {
+            return EngineSize {
+                replicas,
+                ..self.clone()
+            };
+        }
+        let (sized, wanted) = (u64::from(self.replicas), u64::from(replicas.max(1)));
+        let cpu = crate::fleet::hub_mode::cpu_millis(&self.cpu).unwrap_or(1000) * sized;
+        let mem = crate::fleet::hub_mode::memory_bytes(&self.memory).unwrap_or(1 << 30) / (1 << 20) * sized;
+        let disk = self.disk.trim_end_matches("Gi").parse::<u64>().unwrap_or(10) * sized;
+        EngineSize {
+            replicas,
+            cpu: cpu_text(cpu.div_ceil(wanted)),
+            memory: gib_text(mem.div_ceil(wanted)),
+            disk: format!("{}Gi", disk.div_ceil(wanted)),
+            basis: format!("{}; spread over {replicas} replicas set in [hub.ha]", self.basis),
+            ..self.clone()
+        }
+    }
+}
+
 impl HaSizing {
     pub fn engine(&self, engine: HaEngine) -> Option<&EngineSize> {
         self.per_engine.iter().find(|e| e.engine == engine)
@@ -197,6 +222,19 @@ mod tests {
         assert_eq!((m.replicas, m.cpu.as_str(), m.memory.as_str()), (4, "10", "22Gi"));
         assert_eq!((l.replicas, l.cpu.as_str(), l.memory.as_str()), (3, "4", "8Gi"));
         assert_eq!((t.replicas, t.cpu.as_str()), (3, "4"));
+    }
+
+    #[test]
+    fn fewer_replicas_set_by_hand_carry_the_whole_load() {
+        let (m, _, _) = at(200);
+        let three = m.for_replicas(3);
+        assert_eq!((three.replicas, three.memory.as_str()), (3, "56Gi"));
+        assert_eq!(
+            m.for_replicas(9).memory,
+            m.memory,
+            "more replicas keep the sized requests"
+        );
+        assert_eq!(m.for_replicas(9).replicas, 9);
     }
 
     #[test]
