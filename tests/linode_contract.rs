@@ -6,8 +6,7 @@
 //! the crate; CLI operations: `LKEOBS_LINODE_CLI_OPS`. Missing files skip loudly, or fail when
 //! `CI` is set.
 
-#[path = "support/openapi.rs"]
-mod openapi;
+use crate::support::openapi;
 
 /// Object Storage bodies, and which schema each is checked against.
 #[path = "linode_contract/object_storage.rs"]
