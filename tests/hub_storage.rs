@@ -461,3 +461,38 @@ async fn an_ha_fleets_cost_carries_the_object_storage_base_and_overage_with_thei
         .unwrap();
     assert_eq!(items(&cost)[0].monthly, Some(Monthly::fixed(0.0)));
 }
+
+/// `status` of an `ha` fleet lists its buckets with their objects and bytes, and its key.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn status_of_an_ha_fleet_shows_its_buckets_and_key() {
+    let fake = sim(Duration::ZERO).await;
+    let client = fake.client();
+    let storage = ensure(&client, "ha", &pre(&fake).await, None, None).await.unwrap();
+    let out = tooling::lkeobs()
+        .env("LINODE_URL", fake.base_url())
+        .env("LINODE_TOKEN", support::FAKE_TOKEN)
+        .args(["status", "--output", "json", "--fleet"])
+        .arg(tooling::fleet("ha"))
+        .output()
+        .unwrap();
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap_or_default();
+    let os = &report["object_storage"];
+    let mut names: Vec<&str> = os["buckets"]
+        .as_array()
+        .unwrap_or_else(|| panic!("{}\n{report:#}", String::from_utf8_lossy(&out.stderr)))
+        .iter()
+        .filter_map(|b| b["label"].as_str())
+        .collect();
+    names.sort();
+    let mut want = storage.buckets.all().to_vec();
+    want.sort();
+    assert_eq!(names, want, "{os:#}");
+    assert_eq!(os["buckets"][0]["objects"], 1, "the owner marker: {os:#}");
+    assert_eq!(os["keys"][0]["label"], "lkeobs-ha", "{os:#}");
+    use secrecy::ExposeSecret;
+    let secret = storage.secret_key.expose_secret();
+    assert!(
+        !String::from_utf8_lossy(&out.stdout).contains(secret),
+        "the key's secret is in status"
+    );
+}

@@ -225,3 +225,55 @@ async fn under_ci_without_a_terminal_yes_is_implied() {
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     assert!(w.fake.state().firewalls.is_empty());
 }
+
+/// An `ha` hub's buckets (one holding 2,500 objects) and key go after the clusters; another fleet's bucket
+/// stays; the proof lists buckets and keys too.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn teardown_empties_and_deletes_the_fleets_buckets_and_revokes_its_key_after_the_clusters() {
+    use lkeobs::ops::hub_storage;
+    let w = world().await;
+    w.fake.state().object_storage.key_propagation = std::time::Duration::ZERO;
+    let client = w.fake.client();
+    let pre = hub_storage::preflight(&client, "us-ord").await.unwrap();
+    let ours = hub_storage::ensure(&client, "example", &pre, None, None).await.unwrap();
+    let theirs = hub_storage::ensure(&client, "other", &pre, None, None).await.unwrap();
+    {
+        let mut st = w.fake.state();
+        let b = st
+            .object_storage
+            .buckets
+            .get_mut(&format!("us-ord/{}", ours.buckets.logs))
+            .expect("bucket");
+        let marker = b.objects.values().next().expect("the owner marker").clone();
+        for i in 0..2500 {
+            b.objects.insert(format!("chunks/{i:05}"), marker.clone());
+        }
+    }
+    let (code, report, err) = teardown(&w.fake, &["--yes"]);
+    assert_eq!(code, 0, "{err}\n{report:#}");
+    assert_eq!(report["left"], json!([]), "{report:#}");
+    let os = &report["object_storage"];
+    assert_eq!(os["deleted"].as_array().map(Vec::len), Some(3), "{os:#}");
+    assert_eq!(os["objects_deleted"], 2500 + 3, "{os:#}");
+    assert!(!os["keys_revoked"].as_array().unwrap().is_empty(), "{os:#}");
+    let st = w.fake.state();
+    let left: Vec<&String> = st.object_storage.buckets.keys().collect();
+    assert_eq!(left.len(), 3, "only the other fleet's buckets stay: {left:?}");
+    assert!(left.iter().all(|b| b.starts_with("us-ord/lkeobs-other-")), "{left:?}");
+    assert!(left.iter().any(|b| b.ends_with(&theirs.buckets.metrics)), "{left:?}");
+    let keys: Vec<&str> = st.object_storage.keys.values().map(|k| k.label.as_str()).collect();
+    assert_eq!(keys, ["lkeobs-other"], "{keys:?}");
+    // The buckets after the clusters (no engine writes any more).
+    let order: Vec<&str> = st
+        .log
+        .iter()
+        .filter(|l| l.method == "DELETE")
+        .map(|l| l.path.as_str())
+        .collect();
+    let last_cluster = order.iter().rposition(|p| p.contains("/lke/clusters/")).unwrap();
+    let first_bucket = order
+        .iter()
+        .position(|p| p.contains("/object-storage/buckets/"))
+        .unwrap();
+    assert!(last_cluster < first_bucket, "{order:?}");
+}

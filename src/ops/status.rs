@@ -30,6 +30,9 @@ pub struct Report {
     pub gateway: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub firewall: Option<FirewallStatus>,
+    /// A hub in mode "ha": the fleet's buckets (objects, bytes) and keys, as the Linode API reports them.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub object_storage: Option<crate::ops::hub_storage::Observed>,
     pub api_calls: crate::linode::ApiCalls,
 }
 
@@ -185,6 +188,7 @@ pub async fn run(ctx: &Ctx) -> Result<Report, Error> {
         alertmanager: None,
         gateway: None,
         firewall: None,
+        object_storage: None,
         api_calls: Default::default(),
     };
     // Every cluster at once, at most FAN_OUT connecting at a time; the report keeps the fleet's order.
@@ -236,6 +240,9 @@ pub async fn run(ctx: &Ctx) -> Result<Report, Error> {
             stale: have.difference(&edge_ips).cloned().collect(),
             unexpected,
         });
+    }
+    if fleet.hub_mode.ha().is_some() {
+        report.object_storage = Some(crate::ops::hub_storage::observe(&client, name, None).await?);
     }
     report.api_calls = ctx.api_calls();
     Ok(report)
@@ -296,6 +303,22 @@ fn text(r: &Report) -> String {
             }
             for rule in &f.unexpected {
                 t.push_str(&format!("  ! {rule} (not a gateway rule)\n"));
+            }
+        }
+    }
+    if let Some(os) = &r.object_storage {
+        if os.is_empty() {
+            t.push_str("object storage: no bucket or key yet\n");
+        } else {
+            t.push_str(&format!("object storage: {} bytes in all\n", os.total_size()));
+            for b in &os.buckets {
+                t.push_str(&format!(
+                    "  bucket {} in {}: {} objects, {} bytes\n",
+                    b.label, b.region, b.objects, b.size
+                ));
+            }
+            for k in &os.keys {
+                t.push_str(&format!("  key {} (id {})\n", k.label, k.id));
             }
         }
     }
