@@ -1,4 +1,5 @@
-//! Benchmark (not a test): `render` of a generated 100-cluster fleet. Target: under 200 ms in a release build.
+//! Benchmark (not a test): `render` of a generated 100-cluster fleet (target: under 200 ms in a release build),
+//! and render plus offline plan of an `ha` hub with 200 edges, with the engines' sizing.
 //! Run with `cargo bench --bench render`; prints in-process and whole-process figures.
 
 use std::fmt::Write as _;
@@ -28,12 +29,55 @@ fn fleet_text(edges: usize) -> String {
     s
 }
 
+/// `fleet_text(edges)` with the hub in mode "ha" (seven nodes: the sizing asks up to seven replicas at 200 edges).
+fn ha_fleet_text(edges: usize) -> String {
+    fleet_text(edges).replace(
+        "pools = [{ type = \"g6-standard-4\", count = 3, autoscale = { min = 3, max = 5 } }]\n",
+        "pools = [{ type = \"g6-dedicated-32\", count = 7 }]\nmode = \"ha\"\n\n[hub.ha]\nretention = { metrics = \"30d\", logs = \"14d\", traces = \"7d\" }\n",
+    )
+}
+
+/// Render and offline plan of an `ha` hub with `edges` edges, and the sizing `plan` prints.
+fn ha(edges: usize, runs: usize) {
+    let text = ha_fleet_text(edges);
+    let mut times = Vec::new();
+    let mut objects = 0;
+    for _ in 0..runs {
+        let start = Instant::now();
+        let loaded = lkeobs::fleet::parse("ha.toml", &text).unwrap_or_else(|e| panic!("ha bench fleet invalid: {e}"));
+        let renderer = Renderer::new().unwrap_or_else(|e| panic!("{e}"));
+        let plan = lkeobs::plan::offline(&loaded.fleet, &renderer, None).unwrap_or_else(|e| panic!("{e}"));
+        objects = plan.clusters.iter().map(|c| c.objects.len()).sum();
+        times.push(start.elapsed());
+    }
+    println!(
+        "ha hub + {edges} edges, in process (parse + validate + render + offline plan): median {:.1} ms over {runs} runs; {objects} objects planned",
+        median(times).as_secs_f64() * 1e3
+    );
+    let sizing = lkeobs::stack::ha_sizing::size(edges, 30);
+    println!(
+        "  sizing for {edges} edges ({} active series assumed):",
+        sizing.active_series
+    );
+    for e in &sizing.per_engine {
+        println!(
+            "    {} × {} ({} CPU, {} memory, {} volume)",
+            e.replicas,
+            e.engine.as_str(),
+            e.cpu,
+            e.memory,
+            e.disk
+        );
+    }
+}
+
 fn median(mut v: Vec<Duration>) -> Duration {
     v.sort();
     v[v.len() / 2]
 }
 
 fn main() {
+    ha(200, 5);
     let text = fleet_text(99);
     let runs = 15;
     let mut times = Vec::new();

@@ -12,11 +12,12 @@
 //!   pure), `kubeconfig` (files);
 //! - at the bottom: `fleet` (the fleet file), `objects` (well-known Kubernetes objects and labels),
 //!   `naming` (Linode labels and tags), `firewall` (gateway firewall rules), `net`, `tls`, `ci`, `text`
-//!   (terminal-safe text), `poll` (one deadline-bounded poll).
+//!   (terminal-safe text), `poll` (one deadline-bounded poll), `clock` (RFC 3339 times).
 #![forbid(unsafe_code)]
 
 pub mod ci;
 pub mod cli;
+pub mod clock;
 pub mod commands;
 pub mod demo;
 pub mod dispatch;

@@ -51,19 +51,6 @@ impl Report {
     }
 }
 
-fn rfc3339(t: std::time::SystemTime) -> String {
-    let d = time::OffsetDateTime::from(t);
-    format!(
-        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}Z",
-        d.year(),
-        u8::from(d.month()),
-        d.day(),
-        d.hour(),
-        d.minute(),
-        d.second()
-    )
-}
-
 /// Sends the test alert to each receiver (or the one asked) and reports what Alertmanager did with it.
 pub async fn run(ctx: &Ctx, opts: &Options) -> Result<Report, Error> {
     let loaded = ctx.load_fleet()?;
@@ -115,7 +102,7 @@ pub async fn test(am: &Backend, fleet: &str, wanted: &[String], wait: Duration) 
         if !loaded.contains(r) {
             continue; // reported below as not tried: the running config does not have it
         }
-        alertmanager::send_test(am, r, &rfc3339(starts), None)
+        alertmanager::send_test(am, r, &crate::clock::rfc3339(starts), None)
             .await
             .map_err(Error::Runtime)?;
     }
@@ -146,9 +133,9 @@ pub async fn test(am: &Backend, fleet: &str, wanted: &[String], wait: Duration) 
     .await?;
     let after = polled.unwrap_or_else(|t| t.last);
     // Resolve the test alerts so they do not linger (a failure here changes nothing reported).
-    let now = rfc3339(std::time::SystemTime::now());
+    let now = crate::clock::rfc3339(std::time::SystemTime::now());
     for r in wanted.iter().filter(|r| loaded.contains(r)) {
-        let _ = alertmanager::send_test(am, r, &rfc3339(starts), Some(&now)).await;
+        let _ = alertmanager::send_test(am, r, &crate::clock::rfc3339(starts), Some(&now)).await;
     }
     let deliveries = wanted
         .iter()

@@ -38,7 +38,7 @@ impl Marker {
         Self {
             tool: "lkeobs".to_string(),
             fleet: fleet.to_string(),
-            created: rfc3339(SystemTime::now()),
+            created: crate::clock::rfc3339(SystemTime::now()),
         }
     }
 
@@ -70,19 +70,6 @@ pub fn ownership(body: Option<&[u8]>, fleet: &str) -> Ownership {
     } else {
         Ownership::Other(owner)
     }
-}
-
-fn rfc3339(t: SystemTime) -> String {
-    let d = time::OffsetDateTime::from(t);
-    format!(
-        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}Z",
-        d.year(),
-        u8::from(d.month()),
-        d.day(),
-        d.hour(),
-        d.minute(),
-        d.second()
-    )
 }
 
 #[cfg(test)]
