@@ -299,15 +299,7 @@ async fn a_name_taken_when_the_fleet_already_has_buckets_is_a_clear_error() {
     let pre = pre(&fake).await;
     let suffix = suffix("dddddd");
     let mine = bucket_name(FLEET, &suffix, BucketSignal::Metrics);
-    client
-        .create_bucket(&lkeobs::linode::CreateBucket {
-            label: mine.clone(),
-            region: REGION.into(),
-            endpoint_type: None,
-            acl: None,
-        })
-        .await
-        .unwrap();
+    support::create_bucket(&client, &mine, REGION).await;
     let foreign = bucket_name(FLEET, &suffix, BucketSignal::Logs);
     fake.state()
         .object_storage
@@ -388,15 +380,7 @@ async fn buckets_under_two_suffixes_are_a_conflict_naming_them_and_nothing_is_wr
     let mut names = Vec::new();
     for s in ["eeeeee", "ffffff"] {
         let label = bucket_name(FLEET, &suffix(s), BucketSignal::Metrics);
-        client
-            .create_bucket(&lkeobs::linode::CreateBucket {
-                label: label.clone(),
-                region: REGION.into(),
-                endpoint_type: None,
-                acl: None,
-            })
-            .await
-            .unwrap();
+        support::create_bucket(&client, &label, REGION).await;
         names.push(label);
     }
     let before = writes(&fake);

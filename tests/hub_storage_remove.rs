@@ -6,7 +6,7 @@ use crate::support;
 
 use std::time::Duration;
 
-use lkeobs::linode::{BucketSignal, BucketSuffix, CreateBucket, CreateObjectStorageKey, bucket_name};
+use lkeobs::linode::{BucketSignal, BucketSuffix, CreateObjectStorageKey, bucket_name};
 use lkeobs::ops::hub_storage::{
     HubStorage, KnownKey, Marker, OWNER_MARKER, Preflight, ensure, observe, preflight, remove, secret_data,
 };
@@ -176,15 +176,7 @@ async fn remove_keeps_other_fleets_buckets_and_unmarked_buckets_with_data() {
     let suffix = BucketSuffix::parse("zzzzzz").unwrap();
     let [foreign, data, empty] = BucketSignal::ALL.map(|s| bucket_name(FLEET, &suffix, s));
     for label in [&foreign, &data, &empty] {
-        client
-            .create_bucket(&CreateBucket {
-                label: label.clone(),
-                region: REGION.into(),
-                endpoint_type: None,
-                acl: None,
-            })
-            .await
-            .unwrap();
+        support::create_bucket(&client, label, REGION).await;
     }
     fill(&fake, &data, 2);
     {
@@ -286,17 +278,7 @@ async fn a_limited_key_grants_at_most_25_buckets_and_remove_works_with_teardown_
     for i in 0..27 {
         let suffix = BucketSuffix::parse(&format!("sfx{i:03}")).unwrap();
         let label = bucket_name(FLEET, &suffix, BucketSignal::Metrics);
-        made.push(
-            client
-                .create_bucket(&CreateBucket {
-                    label,
-                    region: REGION.into(),
-                    endpoint_type: None,
-                    acl: None,
-                })
-                .await
-                .unwrap(),
-        );
+        made.push(support::create_bucket(&client, &label, REGION).await);
     }
     // The platform's limit, in the simulator.
     let too_many = CreateObjectStorageKey::limited_read_write(

@@ -16,7 +16,7 @@ pub mod world;
 
 use std::time::Duration;
 
-use lkeobs::linode::{Client, ClientConfig, RateLimits, RetrySettings, Token};
+use lkeobs::linode::{Bucket, Client, ClientConfig, CreateBucket, RateLimits, RetrySettings, Token};
 
 /// How long [`eventually`] waits before it fails the test: generous, so that a loaded machine is slow
 /// rather than red.
@@ -69,4 +69,17 @@ pub fn test_config(base_url: &str, token: &str) -> ClientConfig {
 /// A client for the fake or a wiremock server at `base_url`.
 pub fn test_client(base_url: &str) -> Client {
     Client::new(test_config(base_url, FAKE_TOKEN)).expect("test client")
+}
+
+/// Creates bucket `label` in `region` through the Linode API, with the platform's defaults.
+pub async fn create_bucket(client: &Client, label: &str, region: &str) -> Bucket {
+    client
+        .create_bucket(&CreateBucket {
+            label: label.to_string(),
+            region: region.into(),
+            endpoint_type: None,
+            acl: None,
+        })
+        .await
+        .expect("bucket create")
 }
