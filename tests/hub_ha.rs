@@ -262,3 +262,37 @@ fn footprint_counts_a_volume_per_engine_replica() {
     }
     assert!(!fp.claims.iter().any(|c| c.name.contains("prometheus")));
 }
+
+/// `plan` of an `ha` fleet lists the three buckets and the key to create (counted as changes) and each
+/// engine's size with its basis.
+#[test]
+fn plan_shows_the_buckets_the_key_and_the_engines_sizes() {
+    let out = tooling::lkeobs()
+        .args(["plan", "--offline", "--output", "json", "--fleet"])
+        .arg(tooling::fleet("ha"))
+        .output()
+        .unwrap();
+    let report: serde_json::Value =
+        serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stderr)));
+    let ha = &report["hub_ha"];
+    let signals: Vec<&str> = ha["buckets"]
+        .as_array()
+        .unwrap_or_else(|| panic!("{report:#}"))
+        .iter()
+        .map(|b| b["signal"].as_str().unwrap())
+        .collect();
+    assert_eq!(signals, ["metrics", "logs", "traces"], "{ha:#}");
+    assert!(ha["buckets"].as_array().unwrap().iter().all(|b| b["exists"] == false));
+    assert_eq!(
+        (ha["key_label"].as_str(), ha["creates"].as_u64()),
+        (Some("lkeobs-ha"), Some(4))
+    );
+    let engines: Vec<&str> = ha["sizing"]["per_engine"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["engine"].as_str().unwrap())
+        .collect();
+    assert_eq!(engines, ["mimir", "loki", "tempo"], "{ha:#}");
+    assert!(ha["estimate"]["gb"].as_u64().unwrap() > 0, "{ha:#}");
+}

@@ -6,7 +6,7 @@ use std::fmt::Write as _;
 use serde::Serialize;
 
 use crate::Error;
-use crate::fleet::{Fleet, HaEngine};
+use crate::fleet::Fleet;
 use crate::linode::{BucketSignal, Client, bucket_prefix};
 use crate::ops::{cost, hub_storage};
 use crate::plan::cost::object_storage::StorageEstimate;
@@ -115,7 +115,7 @@ pub fn text(p: &HubHaPlan) -> String {
             t,
             "  {} × {} ({} CPU, {} memory, {} volume){given}: {}",
             replicas,
-            engine_name(e.engine),
+            e.engine.as_str(),
             e.cpu,
             e.memory,
             e.disk,
@@ -123,8 +123,4 @@ pub fn text(p: &HubHaPlan) -> String {
         );
     }
     t
-}
-
-fn engine_name(e: HaEngine) -> &'static str {
-    e.as_str()
 }
