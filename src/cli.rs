@@ -216,6 +216,10 @@ pub struct UpArgs {
     /// month (autoscaled pools at their maximum); overrides `[fleet] max_monthly_cost`. Needs the API's prices.
     #[arg(long, value_name = "USD", value_parser = parse_monthly_cost)]
     pub max_monthly_cost: Option<f64>,
+    /// Switch a running hub to the fleet file's `[hub] mode` ("single" ⇄ "ha"): its stores are replaced by
+    /// new, empty ones; the old data is not migrated (old volumes and buckets are kept until `teardown`).
+    #[arg(long)]
+    pub accept_new_hub_storage: bool,
 }
 
 #[derive(Debug, Args, Clone)]

@@ -79,6 +79,7 @@ mod up_edge_credentials;
 mod up_firewall_off;
 mod up_gpu;
 mod up_grafana_tls;
+mod up_ha;
 mod up_immutable;
 mod up_metrics_server;
 mod up_resume;

@@ -20,6 +20,7 @@ pub fn options(args: &UpArgs) -> Options {
         verify_wait: args.verify_wait,
         max_monthly_cost: args.max_monthly_cost,
         upgrade_concurrency: usize::from(args.upgrade_concurrency),
+        accept_new_hub_storage: args.accept_new_hub_storage,
     }
 }
 

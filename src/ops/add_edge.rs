@@ -65,6 +65,8 @@ pub async fn run(ctx: &Ctx, args: &Options) -> Result<Report, Error> {
         max_monthly_cost: None,
         // add-edge upgrades nothing: only the new edge is converged.
         upgrade_concurrency: 1,
+        // add-edge leaves the hub's stack as it runs.
+        accept_new_hub_storage: false,
     };
     converge::converge(ctx, &loaded, &opts).await
 }

@@ -13,7 +13,7 @@ use crate::naming;
 use crate::objects::{METRICS_APISERVICE, MetricsApi};
 use crate::ops::{FAN_OUT, connect, gpu_runtime, live_stack};
 use crate::plan::{Action, ObjectPlan, Observed, Plan};
-use crate::stack::{Inputs, Renderer, secrets};
+use crate::stack::{Inputs, ObjectStoreInputs, Renderer, secrets};
 
 /// The hub gateway's ConfigMap: what runs, for the review of destinations.
 const GATEWAY_NAMESPACE: &str = "observability-hub";
@@ -215,6 +215,16 @@ async fn compare_one(
     out
 }
 
+/// What [`stacks`] compares, and with what.
+pub struct Scope<'a> {
+    /// Only the hub's and this edge's stacks (`add-edge`); None: every existing cluster's.
+    pub only_edge: Option<&'a str>,
+    /// An `ha` hub's buckets as `up` will find them (None: `pending-up` placeholders).
+    pub object_store: Option<ObjectStoreInputs>,
+    /// When the comparison gives up (default: 5 minutes from now).
+    pub deadline: Option<Instant>,
+}
+
 /// Fills in the objects of every cluster in `plan` that exists (with `scope`, only the hub's and that
 /// edge's): the hub first (edges need its gateway address), then the edges, [`FAN_OUT`] at a time. A
 /// cluster whose Kubernetes API cannot be reached becomes a problem of the plan and the others are still
@@ -225,9 +235,13 @@ pub async fn stacks(
     observed: &Observed,
     plan: &mut Plan,
     renderer: &Renderer,
-    scope: Option<&str>,
-    deadline: Option<Instant>,
+    scope: Scope<'_>,
 ) -> Result<(), crate::Error> {
+    let Scope {
+        only_edge: scope,
+        object_store,
+        deadline,
+    } = scope;
     let deadline = deadline.unwrap_or_else(|| Instant::now() + DEFAULT_BUDGET);
     let creates_firewall = plan.firewall.as_ref().is_some_and(|f| f.action == Action::Create);
     let firewall_id = match &observed.firewall {
@@ -241,8 +255,8 @@ pub async fn stacks(
         // Read by `live_stack::render` from the cluster.
         api_server: Vec::new(),
         gpu_runtime: None,
-        // An `ha` hub's buckets: wired by `up` (issue #23); None renders `pending-up` placeholders.
-        object_store: None,
+        // An `ha` hub's buckets as `up` will find them (None: not all exist yet, `pending-up` placeholders).
+        object_store,
     };
     // Each existing cluster to compare: (its place in the plan, the cluster, its id, an upgrade's target).
     let existing = |c: &'_ Cluster| {

@@ -11,6 +11,7 @@ use crate::linode::{BucketSignal, Client, bucket_prefix};
 use crate::ops::{cost, hub_storage};
 use crate::plan::cost::object_storage::StorageEstimate;
 use crate::stack::ha_sizing::{self, HaSizing};
+use crate::stack::{Buckets, ObjectStoreInputs};
 
 /// One of the fleet's buckets: as found, or to be created.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -39,6 +40,10 @@ pub struct HubHaPlan {
     pub estimate: StorageEstimate,
     /// Buckets and key to create.
     pub creates: usize,
+    /// What the engines are configured with when the three buckets exist (on one S3 host): what `up`
+    /// renders, so the plan compares the hub's stack with the names `up` will use.
+    #[serde(skip)]
+    pub object_store: Option<ObjectStoreInputs>,
 }
 
 /// The `ha` section for `fleet` (None in mode "single"); with `client`, the account's buckets and key.
@@ -76,6 +81,7 @@ pub async fn plan(fleet: &Fleet, client: Option<&Client>) -> Result<Option<HubHa
         .as_ref()
         .is_some_and(|o| o.keys.iter().any(|k| k.label == hub_storage::key_label(fleet.name())));
     let creates = buckets.iter().filter(|b| !b.exists).count() + usize::from(!key_exists);
+    let object_store = observed.as_ref().and_then(object_store);
     Ok(Some(HubHaPlan {
         replicas: ha.replicas.as_ref().map(|r| *r.get_ref()),
         sizing: ha_sizing::size(fleet.edges.len(), retention.metrics),
@@ -84,7 +90,28 @@ pub async fn plan(fleet: &Fleet, client: Option<&Client>) -> Result<Option<HubHa
         key_exists,
         estimate,
         creates,
+        object_store,
     }))
+}
+
+/// The engines' object store settings from the fleet's three buckets, when all exist on one S3 host.
+fn object_store(observed: &hub_storage::Observed) -> Option<ObjectStoreInputs> {
+    let find = |signal: BucketSignal| observed.buckets.iter().find(|b| b.signal == signal);
+    let (metrics, logs, traces) = (
+        find(BucketSignal::Metrics)?,
+        find(BucketSignal::Logs)?,
+        find(BucketSignal::Traces)?,
+    );
+    let same = |b: &hub_storage::ObservedBucket| b.s3_host == metrics.s3_host && b.region == metrics.region;
+    (same(logs) && same(traces)).then(|| ObjectStoreInputs {
+        endpoint_host: metrics.s3_host.clone(),
+        region: metrics.region.clone(),
+        buckets: Buckets {
+            metrics: metrics.label.clone(),
+            logs: logs.label.clone(),
+            traces: traces.label.clone(),
+        },
+    })
 }
 
 /// The text section.

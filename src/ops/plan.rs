@@ -3,7 +3,8 @@
 
 use serde::Serialize;
 
-use super::{Ctx, compare, cost, discover};
+use super::hub_plan::{self, HubHaPlan};
+use super::{Ctx, compare, cost, discover, hub_storage};
 use crate::Error;
 use crate::fleet::Loaded;
 use crate::linode::{ApiCalls, Client};
@@ -27,6 +28,10 @@ pub enum Objects<'a> {
 pub struct Planned {
     pub observed: Observed,
     pub plan: Plan,
+    /// A hub in mode "ha": its region's object storage as the preflight found it.
+    pub storage_preflight: Option<hub_storage::Preflight>,
+    /// A hub in mode "ha": the buckets and key found or to create, the engines' sizes.
+    pub hub_ha: Option<HubHaPlan>,
 }
 
 /// Plans the fleet against the account: the preflight, discovery, the version check, the plan, and the
@@ -39,10 +44,17 @@ pub async fn compute(
     objects: Objects<'_>,
 ) -> Result<Planned, Error> {
     discover::preflight(client, loaded).await?;
+    let fleet = &loaded.fleet;
+    // Read only: the hub region's object storage, before anything is created.
+    let storage_preflight = match fleet.hub_mode.ha() {
+        Some(_) => Some(storage_preflight_of(client, loaded).await?),
+        None => None,
+    };
     let observed = discover::observe(client, &loaded.fleet).await?;
     discover::check_versions(loaded, &observed)?;
     let expires = expiry(&loaded.fleet, &observed)?;
     let mut plan = plan::online(&loaded.fleet, &observed, renderer, expires)?;
+    let hub_ha = hub_plan::plan(fleet, Some(client)).await?;
     let scope = match objects {
         Objects::All => None,
         Objects::HubAnd(edge) => Some(edge),
@@ -53,11 +65,41 @@ pub async fn compute(
         &observed,
         &mut plan,
         renderer,
-        scope,
-        ctx.deadline(),
+        compare::Scope {
+            only_edge: scope,
+            object_store: hub_ha.as_ref().and_then(|h| h.object_store.clone()),
+            deadline: ctx.deadline(),
+        },
     )
     .await?;
-    Ok(Planned { observed, plan })
+    plan.hub_mode_switch = crate::plan::hub_switch::detect(fleet, &plan.clusters);
+    // The buckets and key to create are changes too (`--detailed-exitcode`).
+    plan.changes += hub_ha.as_ref().map_or(0, |h| h.creates);
+    Ok(Planned {
+        observed,
+        plan,
+        storage_preflight,
+        hub_ha,
+    })
+}
+
+/// The hub region's object storage for an `ha` hub; a region without it is an error at the fleet file's
+/// `[hub] region` line.
+async fn storage_preflight_of(client: &Client, loaded: &Loaded) -> Result<hub_storage::Preflight, Error> {
+    let region = &loaded.fleet.hub.region;
+    match hub_storage::preflight(client, region.get_ref()).await {
+        Ok(p) => Ok(p),
+        Err(
+            e @ (hub_storage::HubStorageError::RegionUnknown { .. }
+            | hub_storage::HubStorageError::NoObjectStorage { .. }
+            | hub_storage::HubStorageError::NoEndpoint { .. }),
+        ) => {
+            let diag = crate::fleet::Diag::new(region.span(), "hub.region", e.to_string())
+                .help("`[hub] mode = \"ha\"` keeps the hub's data in Object Storage in the hub's region");
+            Err(loaded.invalid(&[diag]).into())
+        }
+        Err(e) => Err(e.into()),
+    }
 }
 
 /// The fleet's expiry for the plan's requests: the one its clusters carry, else now + `ttl`.
@@ -162,7 +204,7 @@ pub async fn run(ctx: &Ctx, args: &Options) -> Result<Report, Error> {
                 "no Linode token".into()
             };
             let expires = expiry(&loaded.fleet, &Observed::default())?;
-            let hub_ha = crate::ops::hub_plan::plan(&loaded.fleet, None).await?;
+            let hub_ha = hub_plan::plan(&loaded.fleet, None).await?;
             (
                 plan::offline(&loaded.fleet, &renderer, expires)?,
                 Cost::offline(&why),
@@ -180,12 +222,13 @@ pub async fn run(ctx: &Ctx, args: &Options) -> Result<Report, Error> {
                 },
                 Err(e) => return Err(e),
             };
-            let hub_ha = crate::ops::hub_plan::plan(&loaded.fleet, Some(&client)).await?;
-            (planned.plan, cost, hub_ha)
+            (planned.plan, cost, planned.hub_ha)
         }
     };
-    // The buckets and key to create are changes too (`--detailed-exitcode`).
-    plan.changes += hub_ha.as_ref().map_or(0, |h| h.creates);
+    if hub_ha.is_some() && plan.mode == crate::plan::PlanMode::Offline {
+        // The buckets and key to create are changes too (`--detailed-exitcode`).
+        plan.changes += hub_ha.as_ref().map_or(0, |h| h.creates);
+    }
     Ok(Report {
         plan,
         cost,

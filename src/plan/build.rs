@@ -147,6 +147,7 @@ pub fn offline(fleet: &Fleet, renderer: &Renderer, expires: Option<u64>) -> Resu
         destinations: super::destinations::review(fleet, None),
         receivers: super::receivers::review(fleet, None),
         blocked_upgrades: Vec::new(),
+        hub_mode_switch: None,
         expires,
     };
     plan.changes = plan.count_changes();
@@ -335,6 +336,7 @@ pub fn online(
         destinations: super::destinations::review(fleet, None),
         receivers: super::receivers::review(fleet, None),
         blocked_upgrades: Vec::new(),
+        hub_mode_switch: None,
         expires,
     };
     let mut wanted_labels = BTreeSet::new();

@@ -5,6 +5,7 @@ mod build;
 mod change;
 pub mod cost;
 pub mod destinations;
+pub mod hub_switch;
 mod pools;
 pub mod receivers;
 mod requests;
@@ -92,6 +93,9 @@ pub struct Plan {
     /// can never let a pod go): that cluster is left as it is while the others upgrade. Text: `warning:`.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub blocked_upgrades: Vec<String>,
+    /// The hub switches storage mode (`up` refuses it without `--accept-new-hub-storage`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub hub_mode_switch: Option<hub_switch::HubModeSwitch>,
     /// The fleet's expiry (unix seconds) that new resources are tagged with, when it has a `ttl`.
     #[serde(skip)]
     pub expires: Option<u64>,

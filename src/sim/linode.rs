@@ -163,6 +163,7 @@ impl State {
                 linode_type("g6-standard-1", "standard", 1, 2048, 0, 12.0),
                 linode_type("g6-standard-2", "standard", 2, 4096, 0, 24.0),
                 linode_type("g6-standard-4", "standard", 4, 8192, 0, 48.0),
+                linode_type("g6-standard-8", "standard", 8, 32768, 0, 192.0),
                 linode_type("g6-dedicated-4", "dedicated", 4, 8192, 0, 72.0),
                 linode_type("g2-gpu-rtx4000a1-s", "gpu", 4, 16384, 1, 350.0),
             ],

@@ -3,7 +3,8 @@
 use crate::fleet::{Cluster, Fleet, Role};
 use crate::objects::{
     ALERTMANAGER_SECRET, CA_SECRET, CLIENT_TLS_SECRET, DESTINATIONS_SECRET, EDGE_AUTH_SECRET, EDGE_CREDENTIALS_SECRET,
-    GATEWAY_HTPASSWD_SECRET, GATEWAY_TLS_SECRET, GRAFANA_ADMIN_SECRET, GRAFANA_TLS_SECRET, ObjectRef,
+    GATEWAY_HTPASSWD_SECRET, GATEWAY_TLS_SECRET, GRAFANA_ADMIN_SECRET, GRAFANA_TLS_SECRET, OBJECT_STORAGE_SECRET,
+    ObjectRef,
 };
 
 /// Secrets `up` creates in `cluster`, with why each exists.
@@ -12,6 +13,12 @@ pub fn runtime_secrets(fleet: &Fleet, cluster: &Cluster) -> Vec<(ObjectRef, &'st
     match cluster.role {
         Role::Hub => {
             out.push((GRAFANA_ADMIN_SECRET.secret_ref(), "Grafana admin password, generated"));
+            if fleet.hub_mode.ha().is_some() {
+                out.push((
+                    OBJECT_STORAGE_SECRET.secret_ref(),
+                    "the engines' Object Storage key, from the key's create answer",
+                ));
+            }
             let grafana_tls = !fleet.security.grafana_allow.is_empty();
             if fleet.security.mtls || grafana_tls {
                 out.push((CA_SECRET.secret_ref(), "fleet CA, generated once and reused"));

@@ -129,10 +129,21 @@ pub fn render(plan: &Plan) -> String {
     for w in &plan.blocked_upgrades {
         let _ = writeln!(out, "warning: {w}");
     }
+    if let Some(switch) = &plan.hub_mode_switch {
+        let _ = writeln!(
+            out,
+            "warning: {}; `up` makes this switch only with --accept-new-hub-storage",
+            switch.describe()
+        );
+    }
     for p in &plan.problems {
         let _ = writeln!(out, "problem: {p}");
     }
-    if !plan.notes.is_empty() || !plan.problems.is_empty() || !plan.blocked_upgrades.is_empty() {
+    if !plan.notes.is_empty()
+        || !plan.problems.is_empty()
+        || !plan.blocked_upgrades.is_empty()
+        || plan.hub_mode_switch.is_some()
+    {
         out.push('\n');
     }
     if plan.changes == 0 {

@@ -78,6 +78,14 @@ pub enum Done {
     EdgeCredentials {
         summary: String,
     },
+    /// A change to the `ha` hub's Object Storage (a bucket or the key created, a lost key revoked, …).
+    ObjectStorage {
+        change: crate::ops::hub_storage::Change,
+    },
+    /// The Object Storage key written into the hub's Secret for the engines (its secret is never shown).
+    ObjectStorageKeyStored {
+        secret: String,
+    },
 }
 
 impl fmt::Display for Done {
@@ -122,6 +130,10 @@ impl fmt::Display for Done {
             ),
             Done::GatewayCredentialStored { secret } => write!(f, "gateway credential stored (Secret {secret})"),
             Done::EdgeCredentials { summary } => write!(f, "{summary}"),
+            Done::ObjectStorage { change } => write!(f, "{}", change.describe()),
+            Done::ObjectStorageKeyStored { secret } => {
+                write!(f, "Object Storage key stored for the engines (Secret {secret})")
+            }
         }
     }
 }

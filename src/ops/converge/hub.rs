@@ -9,7 +9,7 @@ use std::sync::Arc;
 use super::done::Done;
 use super::report::Stage;
 use super::tasks::Record;
-use super::{HubOut, HubState, Job, Shared, stack};
+use super::{HubOut, HubState, Job, Shared, stack, storage};
 use crate::Error;
 use crate::k8s::K8s;
 use crate::objects::{CA_SECRET, GATEWAY, GATEWAY_LB, GRAFANA, GRAFANA_TLS_SECRET, MetricsApi};
@@ -105,6 +105,11 @@ pub(super) async fn converge(
     let name = fleet.name();
     let grafana_tls = !fleet.security.grafana_allow.is_empty();
     rec.stage(sh, Stage::Stack);
+    // An `ha` hub's buckets and key first: the engines are rendered with their names.
+    let storage = match &sh.storage {
+        Some(preflight) => Some(storage::provision(sh, k8s, preflight, rec).await?),
+        None => None,
+    };
     let inputs = Inputs {
         gateway_address: None,
         firewall_id: sh.firewall_id,
@@ -113,8 +118,7 @@ pub(super) async fn converge(
         // Read by `live_stack::render` from the cluster.
         api_server: Vec::new(),
         gpu_runtime: gpu_runtime::detect(k8s, &job.cluster).await?,
-        // An `ha` hub's buckets: wired by `up` (issue #23); None renders `pending-up` placeholders.
-        object_store: None,
+        object_store: storage.as_ref().map(storage::Provisioned::inputs),
     };
     let (applied, ca) = {
         let _slot = sh.permits.acquire().await;
@@ -132,6 +136,12 @@ pub(super) async fn converge(
             rec.change(Done::StackApplied {
                 objects: applied.changed,
             });
+        }
+        if let Some(p) = &storage
+            && storage::store_key(sh, k8s, p, rec).await?
+            && !fresh
+        {
+            storage::restart_engines(k8s, &applied.manifests).await?;
         }
         // The CA signs the gateway's certificates (mTLS) and Grafana's (a public Grafana serves HTTPS).
         let ca = if fleet.security.mtls || grafana_tls {

@@ -13,6 +13,7 @@ mod inputs;
 mod local_files;
 mod report;
 mod stack;
+mod storage;
 mod tasks;
 pub mod upgrade;
 mod upgrade_step;
@@ -71,6 +72,8 @@ pub struct Options {
     pub max_monthly_cost: Option<f64>,
     /// Edges upgrading at once after the canary (`--upgrade-concurrency`).
     pub upgrade_concurrency: usize,
+    /// Switch the hub between `[hub] mode`s, its old stores' data not migrated (`--accept-new-hub-storage`).
+    pub accept_new_hub_storage: bool,
 }
 
 /// What the hub hands the edges once its gateway has an address.
@@ -126,6 +129,8 @@ pub(crate) struct Shared {
     /// Probes run (after each cluster's upgrade, and at the end).
     pub verify: bool,
     pub verify_wait: Duration,
+    /// An `ha` hub's object storage region, as the preflight found it (None in mode "single").
+    pub storage: Option<crate::ops::hub_storage::Preflight>,
 }
 
 /// One cluster's work.
@@ -156,13 +161,6 @@ pub async fn converge(ctx: &Ctx, loaded: &Loaded, opts: &Options) -> Result<Repo
     let started = Instant::now();
     let fleet = &loaded.fleet;
     let name = fleet.name().to_string();
-    if fleet.hub_mode.ha().is_some() {
-        return Err(Error::Usage(format!(
-            "{}: `[hub] mode = \"ha\"` can be rendered, validated and planned (`lkeobs render`, `lkeobs plan` with \
-             its buckets' cost), but `up` does not deploy it yet; nothing was created (see docs/hub-ha.md)",
-            loaded.file
-        )));
-    }
     // Said now in text mode; the JSON report carries them.
     ctx.security_warnings(fleet);
     let renderer = Renderer::new()?;
@@ -178,6 +176,17 @@ pub async fn converge(ctx: &Ctx, loaded: &Loaded, opts: &Options) -> Result<Repo
     let (observed, plan) = (planned.observed, planned.plan);
     if let Some(refused) = refusal(&plan) {
         return Err(refused);
+    }
+    // add-edge converges only the new edge: the hub's stack is left as it runs.
+    if let Some(switch) = &plan.hub_mode_switch
+        && opts.only_edge.is_none()
+        && !opts.accept_new_hub_storage
+    {
+        return Err(Error::Usage(format!(
+            "{}: {}; nothing was changed: run `lkeobs up --accept-new-hub-storage` to make the switch",
+            loaded.file,
+            switch.describe()
+        )));
     }
     if let Some(budget) = Budget::resolve(opts.max_monthly_cost, fleet) {
         let cost = cost::price(&client, fleet, Some(&observed.clusters), &renderer).await?;
@@ -258,6 +267,7 @@ pub async fn converge(ctx: &Ctx, loaded: &Loaded, opts: &Options) -> Result<Repo
         firewall_sync: tokio::sync::Mutex::new(()),
         verify: opts.verify,
         verify_wait: opts.verify_wait,
+        storage: planned.storage_preflight,
     });
     let (nodes_tx, nodes_rx) = mpsc::unbounded_channel();
     let edges_in_scope: BTreeSet<String> = jobs

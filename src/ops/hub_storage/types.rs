@@ -116,6 +116,23 @@ pub enum Change {
     },
 }
 
+impl Change {
+    /// In words, for `up`'s report.
+    pub fn describe(&self) -> String {
+        match self {
+            Change::BucketCreated { bucket } => format!("bucket {bucket} created"),
+            Change::KeyCreated { id, label } => format!("Object Storage key {label} ({id}) created"),
+            Change::KeyRevoked { id, label } => {
+                format!("Object Storage key {label} ({id}) revoked (its secret was lost, or a duplicate)")
+            }
+            Change::MarkerWritten { bucket } => format!("owner marker written in bucket {bucket}"),
+            Change::LifecycleRemoved { bucket } => {
+                format!("bucket {bucket}: the 1-day expiry rule of an earlier teardown removed (in use again)")
+            }
+        }
+    }
+}
+
 /// The fleet's object storage, ready for the engines.
 #[derive(Clone, Serialize)]
 pub struct HubStorage {

@@ -1,0 +1,243 @@
+//! `lkeobs up` of a hub in mode "ha" against the simulator: the buckets, the key and the engines' Secret
+//! from empty, a re-run that writes nothing, a run killed after the bucket creates, and the refused switch
+//! of a running hub between modes.
+
+use crate::e2e;
+use crate::support;
+
+use base64::Engine as _;
+use e2e::{Dir, LABELS};
+use serde_json::Value;
+use support::world::{Latencies, World};
+
+/// [`e2e::FLEET`] with its hub in mode "ha" on three nodes.
+pub const HA_FLEET: &str = r#"# the e2e fleet, ha hub
+[fleet]
+name = "e2e"
+k8s_version = "1.32"
+tags = ["team-obs"]
+
+[hub]
+region = "us-ord"
+pools = [{ type = "g6-standard-8", count = 3 }]
+mode = "ha"
+
+[hub.ha]
+retention = { metrics = "30d", logs = "14d", traces = "7d" }
+
+[edges.us]
+region = "us-ord"
+pools = [{ type = "g6-standard-1", count = 1 }]
+
+[security]
+gateway_firewall = true
+mtls = true
+
+[stack]
+retention = "1d"
+"#;
+
+async fn world() -> World {
+    let w = World::start(LABELS, Latencies::default()).await;
+    w.linode.state().kubeconfig_retry_after_secs = 0;
+    w.linode.state().object_storage.key_propagation = std::time::Duration::ZERO;
+    w
+}
+
+fn hub_object(world: &World, kind: &str, ns: &str, name: &str) -> Option<Value> {
+    let api = if kind == "StatefulSet" { "apps/v1" } else { "v1" };
+    world.k8s("lkeobs-e2e-hub")?.get(api, kind, Some(ns), name)
+}
+
+fn bucket_names(world: &World) -> Vec<String> {
+    let st = world.linode.state();
+    let mut names: Vec<String> = st.object_storage.buckets.keys().cloned().collect();
+    names.sort();
+    names
+}
+
+fn key_labels(world: &World) -> Vec<String> {
+    let st = world.linode.state();
+    st.object_storage.keys.values().map(|k| k.label.clone()).collect()
+}
+
+fn secret_value(secret: &Value, key: &str) -> String {
+    let b64 = secret["data"][key].as_str().unwrap_or_default();
+    let raw = base64::engine::general_purpose::STANDARD
+        .decode(b64)
+        .unwrap_or_default();
+    String::from_utf8(raw).unwrap_or_default()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn up_of_an_ha_hub_makes_its_buckets_key_and_secret_and_a_rerun_writes_nothing() {
+    let world = world().await;
+    let dir = Dir::new(HA_FLEET);
+    let (code, report, stderr) = dir.run(&world, &["up", "--no-verify"]).await;
+    assert_eq!(code, 0, "up failed:\n{stderr}\n{report:#}");
+
+    // Three buckets of the fleet under one suffix, one limited key on exactly them.
+    let buckets = bucket_names(&world);
+    assert_eq!(buckets.len(), 3, "{buckets:?}");
+    assert!(
+        buckets.iter().all(|b| b.starts_with("us-ord/lkeobs-e2e-")),
+        "{buckets:?}"
+    );
+    assert_eq!(key_labels(&world), ["lkeobs-e2e"]);
+    let (access_key, key_buckets) = {
+        let st = world.linode.state();
+        let key = st.object_storage.keys.values().next().expect("the key").clone();
+        (key.access_key.clone(), key.bucket_access.len())
+    };
+    assert_eq!(key_buckets, 3);
+
+    // The engines' Secret holds that key; the engines' configs name the buckets and the host from the API.
+    let secret = hub_object(&world, "Secret", "monitoring", "lkeobs-object-storage").expect("the engines' Secret");
+    assert_eq!(secret_value(&secret, "AWS_ACCESS_KEY_ID"), access_key);
+    let secret_key = secret_value(&secret, "AWS_SECRET_ACCESS_KEY");
+    assert!(secret_key.len() >= 16, "a real secret key");
+    for (engine, signal) in [("mimir", "metrics"), ("loki", "logs"), ("tempo", "traces")] {
+        let cm = hub_object(&world, "ConfigMap", "monitoring", engine).unwrap_or_else(|| panic!("{engine} config"));
+        let config = cm["data"].as_object().map(|d| format!("{d:?}")).unwrap_or_default();
+        let bucket = buckets
+            .iter()
+            .find(|b| b.ends_with(&format!("-{signal}")))
+            .and_then(|b| b.strip_prefix("us-ord/"))
+            .expect("bucket");
+        assert!(config.contains(bucket), "{engine} does not name {bucket}");
+        assert!(!config.contains("pending-up"), "{engine} still has placeholders");
+        assert!(
+            !config.contains(&secret_key),
+            "{engine}'s ConfigMap holds the secret key"
+        );
+    }
+    assert!(
+        hub_object(&world, "StatefulSet", "monitoring", "prometheus").is_none()
+            && hub_object(&world, "StatefulSet", "monitoring", "mimir").is_some(),
+        "an ha hub runs Mimir, not Prometheus"
+    );
+
+    // The report lists what was made, never the secret key.
+    let hub = report["clusters"]
+        .as_array()
+        .and_then(|c| c.iter().find(|c| c["name"] == "hub"))
+        .cloned()
+        .unwrap_or_default();
+    let kinds: Vec<&str> = hub["changes"]
+        .as_array()
+        .map(|c| c.iter().filter_map(|d| d["kind"].as_str()).collect())
+        .unwrap_or_default();
+    assert!(kinds.contains(&"object_storage_key_stored"), "{hub:#}");
+    let created: Vec<&Value> = hub["changes"]
+        .as_array()
+        .map(|c| c.iter().filter(|d| d["kind"] == "object_storage").collect())
+        .unwrap_or_default();
+    assert!(
+        created
+            .iter()
+            .filter(|d| d["change"]["change"] == "bucket_created")
+            .count()
+            == 3,
+        "{hub:#}"
+    );
+    assert!(!report.to_string().contains(&secret_key), "the report leaks the key");
+    assert!(!stderr.contains(&secret_key), "stderr leaks the key");
+
+    // The re-run: nothing written on Linode, over S3 or in any cluster.
+    e2e::clear_logs(&world);
+    let (code, again, stderr) = dir.run(&world, &["up", "--no-verify"]).await;
+    assert_eq!(code, 0, "re-run failed:\n{stderr}\n{again:#}");
+    assert_eq!(e2e::linode_writes(&world), Vec::<String>::new());
+    assert_eq!(e2e::k8s_writes(&world), Vec::<String>::new());
+    assert_eq!(bucket_names(&world), buckets);
+    assert_eq!(key_labels(&world), ["lkeobs-e2e"]);
+}
+
+/// A run stopped after the bucket creates (as `ensure_buckets` leaves the account), then one whose key's
+/// create answer was lost before the Secret was written: the re-runs finish with three buckets and one key.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_run_stopped_after_the_buckets_or_the_key_resumes_without_a_second_bucket_or_key() {
+    use lkeobs::ops::hub_storage;
+    let world = world().await;
+    let client = world.linode.client();
+    let pre = hub_storage::preflight(&client, "us-ord").await.expect("preflight");
+    hub_storage::ensure_buckets(&client, "e2e", &pre)
+        .await
+        .expect("buckets");
+    let before = bucket_names(&world);
+    assert_eq!(before.len(), 3);
+    // The key made too, its secret lost (no hub yet to hold it).
+    hub_storage::ensure(&client, "e2e", &pre, None, None)
+        .await
+        .expect("key");
+    assert_eq!(key_labels(&world), ["lkeobs-e2e"]);
+
+    let dir = Dir::new(HA_FLEET);
+    let (code, report, stderr) = dir.run(&world, &["up", "--no-verify"]).await;
+    assert_eq!(code, 0, "up failed:\n{stderr}\n{report:#}");
+    assert_eq!(bucket_names(&world), before, "no second bucket");
+    assert_eq!(key_labels(&world), ["lkeobs-e2e"], "one key: the lost one revoked");
+    let secret = hub_object(&world, "Secret", "monitoring", "lkeobs-object-storage").expect("the engines' Secret");
+    let st = world.linode.state();
+    let key = st.object_storage.keys.values().next().expect("key");
+    assert_eq!(secret_value(&secret, "AWS_ACCESS_KEY_ID"), key.access_key);
+}
+
+/// A hub running mode "single" is not switched to "ha" without `--accept-new-hub-storage`: exit 2 naming
+/// the fleet file, nothing written; with it, the switch is made and Prometheus' volume claim is kept.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn switching_a_running_hub_to_ha_needs_the_flag_and_keeps_the_old_volumes() {
+    let world = world().await;
+    let single = HA_FLEET.replace("mode = \"ha\"\n", "").replace(
+        "[hub.ha]\nretention = { metrics = \"30d\", logs = \"14d\", traces = \"7d\" }\n",
+        "",
+    );
+    let dir = Dir::new(&single);
+    let (code, report, stderr) = dir.run(&world, &["up", "--no-verify"]).await;
+    assert_eq!(code, 0, "up single failed:\n{stderr}\n{report:#}");
+    let claims = |world: &World| -> Vec<String> {
+        let mut v: Vec<String> = world
+            .k8s("lkeobs-e2e-hub")
+            .map(|k| k.list("v1", "PersistentVolumeClaim"))
+            .unwrap_or_default()
+            .iter()
+            .filter_map(|c| c["metadata"]["name"].as_str().map(str::to_string))
+            .collect();
+        v.sort();
+        v
+    };
+    let prometheus_claims: Vec<String> = claims(&world)
+        .into_iter()
+        .filter(|c| c.contains("prometheus"))
+        .collect();
+    assert!(!prometheus_claims.is_empty(), "Prometheus has a volume claim");
+
+    std::fs::write(dir.fleet(), HA_FLEET).expect("fleet file");
+    e2e::clear_logs(&world);
+    let (code, out, err) = dir.run_text_full(&world, &["plan"]).await;
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        out.contains("switches from mode \"single\" to \"ha\"") && out.contains("--accept-new-hub-storage"),
+        "{out}\n{err}"
+    );
+    let (code, report, stderr) = dir.run(&world, &["up", "--no-verify"]).await;
+    assert_eq!(code, 2, "{stderr}\n{report:#}");
+    let said = format!("{stderr}{report}");
+    assert!(
+        said.contains("fleet.toml") && said.contains("--accept-new-hub-storage"),
+        "{said}"
+    );
+    assert_eq!(e2e::linode_writes(&world), Vec::<String>::new());
+    assert_eq!(e2e::k8s_writes(&world), Vec::<String>::new());
+
+    let (code, report, stderr) = dir
+        .run(&world, &["up", "--no-verify", "--accept-new-hub-storage"])
+        .await;
+    assert_eq!(code, 0, "{stderr}\n{report:#}");
+    assert_eq!(bucket_names(&world).len(), 3);
+    assert!(hub_object(&world, "StatefulSet", "monitoring", "prometheus").is_none());
+    let kept = claims(&world);
+    for c in &prometheus_claims {
+        assert!(kept.contains(c), "{c} was deleted: {kept:?}");
+    }
+}
