@@ -33,7 +33,26 @@ pub struct Report {
     /// A hub in mode "ha": the fleet's buckets (objects, bytes) and keys, as the Linode API reports them.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub object_storage: Option<crate::ops::hub_storage::Observed>,
+    /// A hub in mode "ha": each engine's ring (members ACTIVE of all).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub rings: Vec<RingStatus>,
     pub api_calls: crate::linode::ApiCalls,
+}
+
+/// One engine's ring on an `ha` hub.
+#[derive(Debug, Clone, Serialize)]
+pub struct RingStatus {
+    pub engine: &'static str,
+    /// The replicas the fleet runs.
+    pub replicas: u32,
+    /// Members ACTIVE, when the ring page could be read.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub active: Option<usize>,
+    /// Members in the ring (any state).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub members: Option<usize>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
 }
 
 /// Whether the account holds a cluster by the fleet's label for it.
@@ -189,6 +208,7 @@ pub async fn run(ctx: &Ctx) -> Result<Report, Error> {
         gateway: None,
         firewall: None,
         object_storage: None,
+        rings: Vec::new(),
         api_calls: Default::default(),
     };
     // Every cluster at once, at most FAN_OUT connecting at a time; the report keeps the fleet's order.
@@ -213,7 +233,7 @@ pub async fn run(ctx: &Ctx) -> Result<Report, Error> {
     }
     if let Some(hub) = &hub {
         let names: Vec<String> = report.clusters.iter().map(|c| c.name.clone()).collect();
-        let backends = Backends::through_port_forward(hub);
+        let backends = Backends::of_hub(hub, fleet);
         let (mut fresh, firing) = tokio::join!(
             freshness::freshness(&backends, &names),
             alerts::firing(&backends.prometheus)
@@ -222,6 +242,16 @@ pub async fn run(ctx: &Ctx) -> Result<Report, Error> {
             c.freshness = fresh.remove(&c.name);
         }
         report.alerts = Some(firing);
+        for ring in crate::probes::rings::of_hub(hub, fleet) {
+            let health = crate::probes::rings::health(&ring).await;
+            report.rings.push(RingStatus {
+                engine: ring.engine.as_str(),
+                replicas: ring.replicas,
+                active: health.as_ref().ok().map(|h| h.0),
+                members: health.as_ref().ok().map(|h| h.1),
+                error: health.err(),
+            });
+        }
         if fleet.alerts.is_some() {
             use crate::probes::alertmanager;
             let am = crate::probes::Backend::service(hub, crate::objects::ALERTMANAGER, alertmanager::PORT);
@@ -319,6 +349,19 @@ fn text(r: &Report) -> String {
             }
             for k in &os.keys {
                 t.push_str(&format!("  key {} (id {})\n", k.label, k.id));
+            }
+        }
+    }
+    if !r.rings.is_empty() {
+        t.push_str("rings:\n");
+        for ring in &r.rings {
+            match (&ring.error, ring.active, ring.members) {
+                (Some(e), _, _) => t.push_str(&format!("  {}: unknown ({e})\n", ring.engine)),
+                (None, Some(a), Some(m)) => t.push_str(&format!(
+                    "  {}: {a}/{} ACTIVE ({m} member(s))\n",
+                    ring.engine, ring.replicas
+                )),
+                _ => {}
             }
         }
     }

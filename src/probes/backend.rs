@@ -47,12 +47,14 @@ impl Reply {
 /// One HTTP service.
 #[derive(Clone, Debug)]
 pub enum Backend {
-    /// `namespace/service:port` through a port-forward to one of the Service's Ready pods.
+    /// `namespace/service:port` through a port-forward to one of the Service's Ready pods; every path is
+    /// sent under `prefix` (Mimir's `/prometheus`; empty for the others).
     Service {
         k8s: K8s,
         namespace: &'static str,
         service: &'static str,
         port: u16,
+        prefix: &'static str,
     },
     /// A base URL such as `http://127.0.0.1:9090` (no trailing slash needed).
     Http { base: String, client: reqwest::Client },
@@ -61,11 +63,17 @@ pub enum Backend {
 impl Backend {
     /// A well-known Service's `port`, through a port-forward to a Ready pod behind it.
     pub fn service(k8s: &K8s, service: Named, port: u16) -> Backend {
+        Backend::service_under(k8s, service, port, "")
+    }
+
+    /// [`Backend::service`] with every path sent under `prefix` (e.g. Mimir's `/prometheus`).
+    pub fn service_under(k8s: &K8s, service: Named, port: u16, prefix: &'static str) -> Backend {
         Backend::Service {
             k8s: k8s.clone(),
             namespace: service.namespace,
             service: service.name,
             port,
+            prefix,
         }
     }
 
@@ -90,23 +98,29 @@ impl Backend {
                 namespace,
                 service,
                 port,
+                prefix,
                 ..
-            } => format!("service {namespace}/{service}:{port}"),
+            } => format!("service {namespace}/{service}:{port}{prefix}"),
             Backend::Http { base, .. } => base.clone(),
         }
     }
 
     /// GET `path` (with its query string).
     pub async fn get(&self, path: &str) -> Result<Reply, String> {
-        self.send(path, None).await
+        self.send(path, None, None).await
+    }
+
+    /// GET `path` asking for JSON (`Accept: application/json`: the engines' ring pages answer HTML without it).
+    pub async fn get_json(&self, path: &str) -> Result<Reply, String> {
+        self.send(path, None, Some("application/json")).await
     }
 
     /// POST `body` of `content_type` to `path`.
     pub async fn post(&self, path: &str, content_type: &str, body: Vec<u8>) -> Result<Reply, String> {
-        self.send(path, Some((content_type, body))).await
+        self.send(path, Some((content_type, body)), None).await
     }
 
-    async fn send(&self, path: &str, post: Option<(&str, Vec<u8>)>) -> Result<Reply, String> {
+    async fn send(&self, path: &str, post: Option<(&str, Vec<u8>)>, accept: Option<&str>) -> Result<Reply, String> {
         let method = if post.is_some() { "POST" } else { "GET" };
         let what = format!("{method} {} {}", self.describe(), path_only(path));
         let request = async {
@@ -116,15 +130,19 @@ impl Backend {
                     namespace,
                     service,
                     port,
+                    prefix,
                 } => {
-                    let uri = format!("/{}", path.trim_start_matches('/'));
-                    let request = match post {
-                        None => http::Request::get(uri).body(Vec::new()),
-                        Some((ct, body)) => http::Request::post(uri)
-                            .header(http::header::CONTENT_TYPE, ct)
-                            .body(body),
+                    let uri = format!("{prefix}/{}", path.trim_start_matches('/'));
+                    let mut builder = match post {
+                        None => http::Request::get(uri),
+                        Some((ct, _)) => http::Request::post(uri).header(http::header::CONTENT_TYPE, ct),
+                    };
+                    if let Some(accept) = accept {
+                        builder = builder.header(http::header::ACCEPT, accept);
                     }
-                    .map_err(|e| format!("invalid request: {e}"))?;
+                    let request = builder
+                        .body(post.map(|(_, body)| body).unwrap_or_default())
+                        .map_err(|e| format!("invalid request: {e}"))?;
                     k8s.forward_http(namespace, service, *port, request)
                         .await
                         .map(|r| Reply {
@@ -135,10 +153,13 @@ impl Backend {
                 }
                 Backend::Http { base, client } => {
                     let url = format!("{base}/{}", path.trim_start_matches('/'));
-                    let request = match post {
+                    let mut request = match post {
                         None => client.get(&url),
                         Some((ct, body)) => client.post(&url).header("content-type", ct).body(body),
                     };
+                    if let Some(accept) = accept {
+                        request = request.header("accept", accept);
+                    }
                     let response = request.send().await.map_err(|e| e.to_string())?;
                     let status = response.status().as_u16();
                     let body = response.bytes().await.map_err(|e| e.to_string())?;
@@ -174,7 +195,8 @@ pub fn query_string(pairs: &[(&str, &str)]) -> String {
 /// The hub's backends and each edge's agent, as the probes reach them.
 #[derive(Clone, Debug)]
 pub struct Backends {
-    /// `monitoring/prometheus:9090`.
+    /// The Prometheus API: `monitoring/prometheus:9090`, or Mimir's `monitoring/mimir:8080/prometheus`
+    /// on an `ha` hub.
     pub prometheus: Backend,
     /// `monitoring/loki:3100`.
     pub loki: Backend,
@@ -185,7 +207,21 @@ pub struct Backends {
 }
 
 impl Backends {
-    /// Through port-forwards to the hub's pods.
+    /// Through port-forwards to the pods of the hub of `fleet` (its mode says which metrics store).
+    pub fn of_hub(hub: &K8s, fleet: &crate::fleet::Fleet) -> Backends {
+        let mut b = Backends::through_port_forward(hub);
+        if fleet.hub_mode.ha().is_some() {
+            b.prometheus = Backend::service_under(
+                hub,
+                objects::MIMIR,
+                objects::MIMIR_HTTP_PORT,
+                objects::MIMIR_PROMETHEUS_PREFIX,
+            );
+        }
+        b
+    }
+
+    /// Through port-forwards to the pods of a hub in mode "single".
     pub fn through_port_forward(hub: &K8s) -> Backends {
         Backends {
             prometheus: Backend::service(hub, objects::PROMETHEUS, 9090),

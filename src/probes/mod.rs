@@ -4,6 +4,7 @@
 pub mod alertmanager;
 pub mod alerts;
 pub mod backend;
+pub mod buckets;
 pub mod canary;
 pub mod freshness;
 pub mod gateway;
@@ -13,6 +14,7 @@ pub mod otlp;
 pub mod outcome;
 pub mod pods;
 pub mod prometheus;
+pub mod rings;
 pub mod tempo;
 
 use std::collections::BTreeMap;
@@ -108,7 +110,7 @@ impl<'a> Job<'a> {
 /// against the hub's backends through port-forwards to its pods, and the canary when asked.
 pub async fn run(fleet: &Fleet, targets: &[Target], options: &Options) -> Vec<Outcome> {
     let hub = targets.iter().find(|t| t.role == Role::Hub);
-    let backends = hub.map(|h| Backends::through_port_forward(&h.k8s));
+    let backends = hub.map(|h| Backends::of_hub(&h.k8s, fleet));
     let agents: BTreeMap<String, Backend> = targets
         .iter()
         .filter(|t| t.role == Role::Edge)
@@ -213,6 +215,21 @@ pub async fn run_with(
                 jobs.extend(canary_jobs(fleet, agents, b, options.deadline));
             }
         }
+    }
+
+    // An `ha` hub: each engine's ring with every replica ACTIVE, and what the engines flushed to their buckets.
+    if let Some(t) = targets.iter().find(|t| t.role == Role::Hub)
+        && fleet.hub_mode.ha().is_some()
+    {
+        for ring in rings::of_hub(&t.k8s, fleet) {
+            let name = ring.probe_name();
+            jobs.push(Job::one(name, "hub", async move { rings::probe(&ring).await }.boxed()));
+        }
+        let names = ["bucket/mimir", "bucket/loki", "bucket/tempo"];
+        jobs.push(Job::new(
+            names.iter().map(|n| (*n, "hub".to_string())).collect(),
+            buckets::probe(&t.k8s, fleet).boxed(),
+        ));
     }
 
     // With [alerts]: the hub's Alertmanager ready, its config loaded, no receiver failing.

@@ -70,7 +70,7 @@ pub async fn run(ctx: &Ctx, args: &FleetOptions, interrupt: impl Future<Output =
         }
     }
     let hub = hub.ok_or_else(|| Error::Cluster("the fleet's hub cannot be reached".into()))?;
-    let backends = Backends::through_port_forward(&hub);
+    let backends = Backends::of_hub(&hub, fleet);
     let options = Options {
         deadline: ctx.deadline(),
         ..args.options.clone()
