@@ -362,6 +362,10 @@ pub struct DemoArgs {
     /// Seconds of simulated provisioning per real second.
     #[arg(long, default_value_t = 600.0, value_parser = parse_speed, value_name = "X")]
     pub speed: f64,
+    /// Run it on a hub in mode "ha" (`fleet/ha.toml`): Mimir, Loki and Tempo, three replicas each, on
+    /// buckets in the simulated Object Storage.
+    #[arg(long)]
+    pub ha: bool,
 }
 
 fn parse_share(s: &str) -> Result<f64, String> {

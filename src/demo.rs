@@ -16,24 +16,29 @@ use crate::ui::Printer;
 
 /// The example fleet (`fleet/example.toml`).
 const EXAMPLE: &str = include_str!("../fleet/example.toml");
+/// The example of a hub in mode "ha" (`fleet/ha.toml`), for `demo --ha`.
+const EXAMPLE_HA: &str = include_str!("../fleet/ha.toml");
 
-/// The lifecycle, one command line each (after `lkeobs --fleet FILE --yes`).
-const STEPS: &[&[&str]] = &[
-    &["up", "--verify-wait", "2m"],
-    &["status"],
-    &["verify", "--canary"],
-    &[
-        "add-edge",
-        "eu-west",
-        "--name",
-        "eu-west",
-        "--node-type",
-        "g6-standard-2",
-        "--count",
-        "1",
-    ],
-    &["teardown"],
-];
+/// The lifecycle, one command line each (after `lkeobs --fleet FILE --yes`); `add` is the region and name
+/// of the edge `add-edge` adds (one the example fleet does not have).
+fn lifecycle(add: [&'static str; 2]) -> [Vec<&'static str>; 5] {
+    [
+        vec!["up", "--verify-wait", "2m"],
+        vec!["status"],
+        vec!["verify", "--canary"],
+        vec![
+            "add-edge",
+            add[0],
+            "--name",
+            add[1],
+            "--node-type",
+            "g6-standard-2",
+            "--count",
+            "1",
+        ],
+        vec!["teardown"],
+    ]
+}
 
 /// A fresh folder of the demo's own (0700), removed at the end.
 fn scratch() -> Result<PathBuf, Error> {
@@ -51,10 +56,21 @@ fn scratch() -> Result<PathBuf, Error> {
 }
 
 /// Runs the steps against the simulator; the first that fails ends the demo with its exit code.
-fn steps(printer: &Printer, runtime: &tokio::runtime::Runtime, sim: &Sim, dir: &Path) -> Result<i32, Error> {
+fn steps(
+    printer: &Printer,
+    runtime: &tokio::runtime::Runtime,
+    sim: &Sim,
+    dir: &Path,
+    ha: bool,
+) -> Result<i32, Error> {
     let fleet = dir.join("lkeobs.toml");
-    std::fs::write(&fleet, EXAMPLE).map_err(|e| Error::io("write the demo's fleet file", e))?;
-    for step in STEPS {
+    let (example, add) = if ha {
+        (EXAMPLE_HA, ["sg-sin-2", "ap-south"])
+    } else {
+        (EXAMPLE, ["eu-west", "eu-west"])
+    };
+    std::fs::write(&fleet, example).map_err(|e| Error::io("write the demo's fleet file", e))?;
+    for step in &lifecycle(add) {
         let mut argv = vec!["lkeobs", "--yes", "--fleet"];
         let fleet_arg = fleet.to_string_lossy().into_owned();
         argv.push(&fleet_arg);
@@ -107,7 +123,7 @@ pub fn run(printer: &Printer, runtime: &tokio::runtime::Runtime, args: &DemoArgs
         sim.url()
     ));
     let dir = scratch()?;
-    let outcome = steps(printer, runtime, &sim, &dir);
+    let outcome = steps(printer, runtime, &sim, &dir, args.ha);
     // Best effort: a folder left in the temporary directory holds nothing but simulated credentials.
     let _ = std::fs::remove_dir_all(&dir);
     outcome
