@@ -14,7 +14,11 @@ use serde_json::Value;
 use tokio::task::JoinHandle;
 
 use super::data_answers::{Agent, Gateway, Loki, Prometheus, Tempo};
+use super::data_engines::Engine;
+pub use super::data_flush::FlushError;
 use super::data_links::{Sender, senders};
+use super::data_mimir::Mimir;
+use super::data_rings::Ringed;
 use super::data_store::Store;
 use super::gateway_load::GatewayLoad;
 use super::http::{self, Handler};
@@ -48,6 +52,8 @@ pub(crate) struct Shared {
     pub(crate) alerts: Mutex<Vec<Value>>,
     /// The gateway's own figures.
     pub(crate) load: GatewayLoad,
+    /// What the `ha` engines hold and have written to their buckets.
+    pub(crate) flushes: Mutex<super::data_flush::Flushes>,
 }
 
 impl Shared {
@@ -87,7 +93,7 @@ impl Shared {
 
 /// The running stand-ins (stopped when dropped).
 pub struct DataPath {
-    shared: Arc<Shared>,
+    pub(crate) shared: Arc<Shared>,
     /// The Alertmanager stand-in's state (its fault switch).
     alertmanager: Arc<Mutex<super::data_alertmanager::AmState>>,
     hub: Vec<(&'static str, &'static str, u16, Arc<dyn Handler>)>,
@@ -118,7 +124,9 @@ impl DataPath {
             seeded: Mutex::new(Store::default()),
             alerts: Mutex::new(Vec::new()),
             load: GatewayLoad::new(),
+            flushes: Mutex::new(super::data_flush::Flushes::default()),
         });
+        let flusher = tokio::spawn(super::data_flush::run(shared.clone()));
         // Served in-process on the pods' ports: no listener, so only a port-forward through a cluster's
         // API (which demands its token) reaches them, as only the kubelet reaches a pod's loopback.
         let prometheus: Arc<dyn Handler> = Arc::new(Prometheus(shared.clone()));
@@ -143,7 +151,7 @@ impl DataPath {
                 (mon, "grafana", 3000, grafana),
                 (mon, "alertmanager", 9093, am),
             ],
-            tasks: Mutex::new(Vec::new()),
+            tasks: Mutex::new(vec![flusher]),
         })
     }
 
@@ -151,8 +159,19 @@ impl DataPath {
     pub(crate) async fn register(&self, label: &str, api: &KubeApi) -> std::io::Result<()> {
         // Every pod the controllers run for the workloads.
         for (namespace, workload, port, handler) in &self.hub {
-            api.serve_port(namespace, workload, *port, Target::InProcess(handler.clone()));
+            let handler = self.on_cluster(label, workload, handler.clone());
+            api.serve_port(namespace, workload, *port, Target::InProcess(handler));
         }
+        let mimir = Arc::new(Mimir {
+            shared: self.shared.clone(),
+            label: label.to_string(),
+        });
+        api.serve_port(
+            objects::MIMIR.namespace,
+            objects::MIMIR.name,
+            objects::MIMIR_HTTP_PORT,
+            Target::InProcess(mimir),
+        );
         let agent = Agent {
             shared: self.shared.clone(),
             label: label.to_string(),
@@ -164,6 +183,21 @@ impl DataPath {
             Target::InProcess(Arc::new(agent)),
         );
         Ok(())
+    }
+
+    /// A stand-in as served on cluster `label`'s pods: Loki and Tempo answer their ring from its pods.
+    fn on_cluster(&self, label: &str, workload: &str, handler: Arc<dyn Handler>) -> Arc<dyn Handler> {
+        let engine = match workload {
+            "loki" => Engine::Loki,
+            "tempo" => Engine::Tempo,
+            _ => return handler,
+        };
+        Arc::new(Ringed {
+            inner: handler,
+            apis: self.shared.apis.clone(),
+            label: label.to_string(),
+            engine,
+        })
     }
 
     /// From now on the cluster named `name` (its `cluster.id`) sends nothing.
@@ -217,6 +251,24 @@ impl DataPath {
     /// test); `lkeobs sim` never opens one. It stops with the data path.
     pub async fn url(&self, workload: &str) -> Option<String> {
         let handler = self.hub.iter().find(|(_, w, _, _)| *w == workload)?.3.clone();
+        self.listen(handler).await
+    }
+
+    /// As [`DataPath::url`], for a stand-in as served on cluster `label`'s pods (with its rings), Mimir too.
+    pub async fn url_on(&self, label: &str, workload: &str) -> Option<String> {
+        let handler: Arc<dyn Handler> = if workload == objects::MIMIR.name {
+            Arc::new(Mimir {
+                shared: self.shared.clone(),
+                label: label.to_string(),
+            })
+        } else {
+            let handler = self.hub.iter().find(|(_, w, _, _)| *w == workload)?.3.clone();
+            self.on_cluster(label, workload, handler)
+        };
+        self.listen(handler).await
+    }
+
+    async fn listen(&self, handler: Arc<dyn Handler>) -> Option<String> {
         let listener = http::bind_loopback(0).await.ok()?;
         let addr = listener.local_addr().ok()?;
         let guard = http::Guard {
