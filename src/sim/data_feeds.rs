@@ -5,8 +5,12 @@
 use serde_yaml_ng::Value as Yaml;
 
 use super::data_engines::{Engine, statefulset};
+use super::data_policies::pod_peer;
 use super::kube::KubeApi;
 use crate::objects;
+
+/// The gateway's own metrics port (its `telemetry.metrics` Prometheus reader).
+const GATEWAY_METRICS_PORT: u16 = 8888;
 
 /// A collector's deployed config (its ConfigMap's `config.yaml`).
 pub(crate) fn collector_config(api: &KubeApi, named: objects::Named) -> Option<Yaml> {
@@ -77,14 +81,27 @@ pub(crate) fn feed(hub: &KubeApi, engine: Engine) -> Option<Feed> {
     })
 }
 
+/// Whether the NetworkPolicies let pod `from` open a TCP connection to pod `to` on `port`.
+fn pod_to_pod(hub: &KubeApi, from: &serde_json::Value, to: &serde_json::Value, port: u16) -> bool {
+    use super::netpol::{Direction, allows};
+    let pols = hub.list("networking.k8s.io/v1", "NetworkPolicy");
+    let (a, b) = (pod_peer(hub, from), pod_peer(hub, to));
+    allows(&pols, Direction::Egress, &a, &b, port, "TCP") && allows(&pols, Direction::Ingress, &b, &a, port, "TCP")
+}
+
 /// The labels the hub's otel-scraper puts on what it scrapes from the gateway pods (`job="otel-gateway"`,
-/// the upserts of its `resource` processors as labels), when it runs with such a scrape job.
+/// the upserts of its `resource` processors as labels), when it runs with such a scrape job and the
+/// NetworkPolicies let it reach a gateway pod's metrics port (8888).
 pub(crate) fn gateway_scrape_labels(hub: &KubeApi) -> Option<Vec<(String, String)>> {
     let scraper = objects::Named {
         namespace: objects::OBSERVABILITY,
         name: "otel-scraper",
     };
-    super::data_links::first_running(hub, scraper.namespace, scraper.name)?;
+    let scraper_pod = super::data_links::first_running(hub, scraper.namespace, scraper.name)?;
+    let gateway = super::data_links::first_running(hub, objects::GATEWAY.namespace, objects::GATEWAY.name)?;
+    if !pod_to_pod(hub, &scraper_pod, &gateway, GATEWAY_METRICS_PORT) {
+        return None;
+    }
     let config = collector_config(hub, scraper)?;
     let jobs = config
         .get("receivers")?

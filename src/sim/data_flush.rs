@@ -133,7 +133,8 @@ pub(crate) fn tick(shared: &Shared, force: bool) {
             let written_to = now_ns();
             let result = match target {
                 Ok(target) => write(shared, &api, engine, &config, &target, &tenant, &fresh).map_err(|e| (target.bucket, e)),
-                Err(why) => Err((String::new(), why)),
+                // Unset env: the container does not start at all, which says more than the empty fields.
+                Err(why) => Err((String::new(), config.unstartable.clone().unwrap_or(why))),
             };
             match result {
                 Ok(()) => {
