@@ -172,12 +172,21 @@ async fn ring(base: &str, path: &str) -> Vec<(String, String)> {
         .expect("shards")
         .iter()
         .map(|s| {
-            for field in ["address", "timestamp", "registered_timestamp", "read_only_updated_timestamp", "zone"] {
+            for field in [
+                "address",
+                "timestamp",
+                "registered_timestamp",
+                "read_only_updated_timestamp",
+                "zone",
+            ] {
                 assert!(s[field].is_string(), "{field} in {s:#}");
             }
             assert!(s["tokens"].as_array().is_some_and(|t| !t.is_empty()), "{s:#}");
             assert_eq!(s["read_only"], false);
-            (s["id"].as_str().unwrap_or_default().into(), s["state"].as_str().unwrap_or_default().into())
+            (
+                s["id"].as_str().unwrap_or_default().into(),
+                s["state"].as_str().unwrap_or_default().into(),
+            )
         })
         .collect()
 }
@@ -189,7 +198,11 @@ fn active(shards: &[(String, String)]) -> usize {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn mimir_answers_under_its_prefix_and_the_rings_follow_the_engines_pods() {
     let ha = ha_hub(&[0, 1, 2]).await;
-    assert_eq!(ha.data.broken_links(), Vec::<(String, String)>::new(), "the hub's data reaches its engines");
+    assert_eq!(
+        ha.data.broken_links(),
+        Vec::<(String, String)>::new(),
+        "the hub's data reaches its engines"
+    );
     let mimir = ha.data.url_on(HUB, "mimir").await.expect("Mimir");
 
     let (code, body) = get(&format!("{mimir}/ready"), "*/*").await;
@@ -199,11 +212,21 @@ async fn mimir_answers_under_its_prefix_and_the_rings_follow_the_engines_pods() 
     let (code, body) = get(&format!("{mimir}/prometheus/api/v1/alerts"), "*/*").await;
     assert_eq!(code, 200, "{body}");
     let nodes = mimir_query(&mimir, "k8s_node_cpu_usage{cluster_id=\"hub\"}").await;
-    assert_eq!(nodes.len(), 3, "the hub's node metrics, remote-written by the gateway: {nodes:?}");
+    assert_eq!(
+        nodes.len(),
+        3,
+        "the hub's node metrics, remote-written by the gateway: {nodes:?}"
+    );
     // The rendered scraper has no `otel-gateway` job: Mimir scrapes nothing itself.
     let own = "otelcol_receiver_accepted_spans_total{job=\"otel-gateway\"}";
-    assert!(mimir_query(&mimir, own).await.is_empty(), "the gateway's own series without a scraper job");
-    let cm = ha.fake.get("v1", "ConfigMap", Some("observability"), "otel-scraper").expect("scraper config");
+    assert!(
+        mimir_query(&mimir, own).await.is_empty(),
+        "the gateway's own series without a scraper job"
+    );
+    let cm = ha
+        .fake
+        .get("v1", "ConfigMap", Some("observability"), "otel-scraper")
+        .expect("scraper config");
     let mut scraper = cm.clone();
     let config = cm["data"]["config.yaml"].as_str().expect("config.yaml").replace(
         "      scrape_configs:\n",
@@ -227,7 +250,10 @@ async fn mimir_answers_under_its_prefix_and_the_rings_follow_the_engines_pods() 
         "spec": {"podSelector": name("otel-gateway"), "policyTypes": ["Ingress"],
             "ingress": [{"from": [{"namespaceSelector": ns("observability"), "podSelector": name("otel-scraper")}], "ports": port}]}}));
     let scraped = mimir_query(&mimir, own).await;
-    assert!(!scraped.is_empty(), "scraped by the hub's scraper and sent through the gateway");
+    assert!(
+        !scraped.is_empty(),
+        "scraped by the hub's scraper and sent through the gateway"
+    );
     assert_eq!(scraped[0]["metric"]["cluster_id"], "hub", "{scraped:?}");
 
     let loki = ha.data.url_on(HUB, "loki").await.expect("Loki");
@@ -243,11 +269,21 @@ async fn mimir_answers_under_its_prefix_and_the_rings_follow_the_engines_pods() 
         assert_eq!(active(&shards), 3, "{engine}: {shards:?}");
     }
     let (code, html) = get(&format!("{mimir}/ingester/ring"), "text/html").await;
-    assert!(code == 200 && html.contains("<table>") && html.contains("mimir-2"), "{html}");
+    assert!(
+        code == 200 && html.contains("<table>") && html.contains("mimir-2"),
+        "{html}"
+    );
 
     // mimir-1 is deleted: it leaves the ring at once, and its replacement joins once it runs.
     let url = format!("{}/api/v1/namespaces/monitoring/pods/mimir-1", ha.fake.uri());
-    let r = ha.fake.http().delete(url).bearer_auth(ha.fake.token()).send().await.expect("delete");
+    let r = ha
+        .fake
+        .http()
+        .delete(url)
+        .bearer_auth(ha.fake.token())
+        .send()
+        .await
+        .expect("delete");
     assert!(r.status().is_success(), "{}", r.text().await.unwrap_or_default());
     let shards = ring(&mimir, "/ingester/ring").await;
     assert_eq!(active(&shards), 2, "{shards:?}");
@@ -266,7 +302,13 @@ fn fresh_sample(data: &DataPath) {
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0.0, |d| d.as_secs_f64());
-    data.seed(|st| st.sample(lkeobs::sim::data_store::labels(&[("__name__", "lkeobs_test")]), now, 1.0));
+    data.seed(|st| {
+        st.sample(
+            lkeobs::sim::data_store::labels(&[("__name__", "lkeobs_test")]),
+            now,
+            1.0,
+        )
+    });
 }
 
 /// The keys of the objects in a bucket (ListObjectsV2).
@@ -278,10 +320,16 @@ async fn keys(s3: &S3, bucket: &Value) -> Vec<String> {
 }
 
 async fn objects(api: &Api, bucket: &Value) -> (u64, u64) {
-    let path = format!("/object-storage/buckets/{REGION}/{}", bucket["label"].as_str().unwrap_or_default());
+    let path = format!(
+        "/object-storage/buckets/{REGION}/{}",
+        bucket["label"].as_str().unwrap_or_default()
+    );
     let (status, b) = api.call("GET", &path, None).await;
     assert_eq!(status, 200, "{b}");
-    (b["objects"].as_u64().unwrap_or_default(), b["size"].as_u64().unwrap_or_default())
+    (
+        b["objects"].as_u64().unwrap_or_default(),
+        b["size"].as_u64().unwrap_or_default(),
+    )
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -290,7 +338,12 @@ async fn the_engines_write_their_blocks_and_chunks_to_their_buckets_when_due() {
     // Not before their time: Mimir's block range is 2h, Loki's chunks age 2h, Tempo's blocks 5m.
     tokio::time::sleep(Duration::from_millis(2500)).await;
     for b in &ha.buckets {
-        assert_eq!(objects(&ha.api, b).await, (0, 0), "{} before any flush is due", b["label"]);
+        assert_eq!(
+            objects(&ha.api, b).await,
+            (0, 0),
+            "{} before any flush is due",
+            b["label"]
+        );
     }
     ha.data.flush_after(Duration::ZERO);
     let deadline = Instant::now() + support::EVENTUALLY;
@@ -310,21 +363,36 @@ async fn the_engines_write_their_blocks_and_chunks_to_their_buckets_when_due() {
     let metrics = keys(&ha.s3, &ha.buckets[0]).await;
     let blocks: Vec<&String> = metrics.iter().filter(|k| k.ends_with("/meta.json")).collect();
     assert!(
-        !blocks.is_empty() && blocks.len() % 3 == 0,
+        !blocks.is_empty() && blocks.len().is_multiple_of(3),
         "a block per ingester (replication factor 3): {metrics:?}"
     );
     for meta in blocks {
-        let ulid = meta.strip_prefix("anonymous/").and_then(|r| r.strip_suffix("/meta.json"));
+        let ulid = meta
+            .strip_prefix("anonymous/")
+            .and_then(|r| r.strip_suffix("/meta.json"));
         assert!(ulid.is_some_and(|u| u.len() == 26), "{meta}");
         let block = meta.trim_end_matches("meta.json");
         assert!(metrics.contains(&format!("{block}chunks/000001")), "{metrics:?}");
         assert!(metrics.contains(&format!("{block}index")), "{metrics:?}");
     }
     let logs = keys(&ha.s3, &ha.buckets[1]).await;
-    assert!(logs.iter().any(|k| k.starts_with("fake/") && k.matches(':').count() == 2), "{logs:?}");
-    assert!(logs.iter().any(|k| k.starts_with("index/index_") && k.ends_with(".tsdb.gz")), "{logs:?}");
+    assert!(
+        logs.iter()
+            .any(|k| k.starts_with("fake/") && k.matches(':').count() == 2),
+        "{logs:?}"
+    );
+    assert!(
+        logs.iter()
+            .any(|k| k.starts_with("index/index_") && k.ends_with(".tsdb.gz")),
+        "{logs:?}"
+    );
     let traces = keys(&ha.s3, &ha.buckets[2]).await;
-    assert!(traces.iter().any(|k| k.starts_with("single-tenant/") && k.ends_with("/data.parquet")), "{traces:?}");
+    assert!(
+        traces
+            .iter()
+            .any(|k| k.starts_with("single-tenant/") && k.ends_with("/data.parquet")),
+        "{traces:?}"
+    );
     assert!(traces.iter().any(|k| k.ends_with("/meta.json")), "{traces:?}");
     let (count, size) = objects(&ha.api, &ha.buckets[0]).await;
     assert_eq!(count as usize, metrics.len());
@@ -340,7 +408,10 @@ async fn writes_fail_with_a_key_not_allowed_on_the_bucket_a_placeholder_bucket_o
     let errors = ha.data.flush_errors();
     let engines: Vec<&str> = errors.iter().map(|e| e.engine.as_str()).collect();
     assert_eq!(engines, ["loki", "tempo"], "{errors:?}");
-    assert!(errors.iter().all(|e| e.reason.contains("403 AccessDenied")), "{errors:?}");
+    assert!(
+        errors.iter().all(|e| e.reason.contains("403 AccessDenied")),
+        "{errors:?}"
+    );
     assert_eq!(errors[0].bucket, ha.buckets[1]["label"].as_str().unwrap_or_default());
     assert_eq!(objects(&ha.api, &ha.buckets[1]).await, (0, 0));
     assert_eq!(objects(&ha.api, &ha.buckets[2]).await, (0, 0));
@@ -348,14 +419,27 @@ async fn writes_fail_with_a_key_not_allowed_on_the_bucket_a_placeholder_bucket_o
     assert!(landed.0 > 0, "the metrics bucket is writable");
 
     // Mimir's config names the placeholder bucket offline rendering writes.
-    let cm = ha.fake.get("v1", "ConfigMap", Some("monitoring"), "mimir").expect("mimir config");
+    let cm = ha
+        .fake
+        .get("v1", "ConfigMap", Some("monitoring"), "mimir")
+        .expect("mimir config");
     let mut placeholder = cm.clone();
     let label = ha.buckets[0]["label"].as_str().unwrap_or_default();
-    placeholder["data"]["mimir.yaml"] = json!(cm["data"]["mimir.yaml"].as_str().unwrap_or_default().replace(label, "pending-up"));
+    placeholder["data"]["mimir.yaml"] = json!(
+        cm["data"]["mimir.yaml"]
+            .as_str()
+            .unwrap_or_default()
+            .replace(label, "pending-up")
+    );
     ha.fake.put(placeholder);
     fresh_sample(&ha.data);
     ha.data.flush_now();
-    let mimir: Vec<_> = ha.data.flush_errors().into_iter().filter(|e| e.engine == "mimir").collect();
+    let mimir: Vec<_> = ha
+        .data
+        .flush_errors()
+        .into_iter()
+        .filter(|e| e.engine == "mimir")
+        .collect();
     assert_eq!(mimir.len(), 1, "{mimir:?}");
     assert_eq!(mimir[0].bucket, "pending-up");
     assert!(mimir[0].reason.contains("NoSuchBucket"), "{mimir:?}");
@@ -363,12 +447,20 @@ async fn writes_fail_with_a_key_not_allowed_on_the_bucket_a_placeholder_bucket_o
 
     // Back to the real bucket, but the Secret is gone: the engines cannot even start their containers.
     ha.fake.put(cm);
-    ha.fake.delete("v1", "Secret", Some("monitoring"), "lkeobs-object-storage");
+    ha.fake
+        .delete("v1", "Secret", Some("monitoring"), "lkeobs-object-storage");
     fresh_sample(&ha.data);
     ha.data.flush_now();
-    let mimir: Vec<_> = ha.data.flush_errors().into_iter().filter(|e| e.engine == "mimir").collect();
+    let mimir: Vec<_> = ha
+        .data
+        .flush_errors()
+        .into_iter()
+        .filter(|e| e.engine == "mimir")
+        .collect();
     assert!(
-        mimir.len() == 1 && mimir[0].reason.contains("lkeobs-object-storage") && mimir[0].reason.contains("CreateContainerConfigError"),
+        mimir.len() == 1
+            && mimir[0].reason.contains("lkeobs-object-storage")
+            && mimir[0].reason.contains("CreateContainerConfigError"),
         "{mimir:?}"
     );
     assert_eq!(objects(&ha.api, &ha.buckets[0]).await, landed, "nothing more landed");

@@ -40,7 +40,10 @@ const CROCKFORD: &[u8; 32] = b"0123456789ABCDEFGHJKMNPQRSTVWXYZ";
 /// A ULID for a block made at `ms` (48-bit time, 80 random bits, Crockford base32).
 pub(crate) fn ulid(ms: u64) -> String {
     let value: u128 = (u128::from(ms & 0xFFFF_FFFF_FFFF) << 80) | (fastrand::u128(..) >> 48);
-    (0..26).rev().map(|i| CROCKFORD[((value >> (i * 5)) & 31) as usize] as char).collect()
+    (0..26)
+        .rev()
+        .map(|i| CROCKFORD[((value >> (i * 5)) & 31) as usize] as char)
+        .collect()
 }
 
 /// A random (v4) UUID, as Tempo names its blocks.
@@ -108,7 +111,11 @@ pub(crate) fn loki_flush(tenant: &str, pod: &str, table_prefix: &str, store: &St
     let mut out = Vec::new();
     let mut index = Vec::new();
     for s in &store.streams {
-        let fp = u64::from_be_bytes(digest(labels_text(&s.labels).as_bytes())[..8].try_into().unwrap_or_default());
+        let fp = u64::from_be_bytes(
+            digest(labels_text(&s.labels).as_bytes())[..8]
+                .try_into()
+                .unwrap_or_default(),
+        );
         let from = s.entries.iter().map(|e| e.ns).min().unwrap_or(now_ns) / 1_000_000;
         let through = s.entries.iter().map(|e| e.ns).max().unwrap_or(now_ns) / 1_000_000;
         let mut body = 0x012E_E56Au32.to_be_bytes().to_vec();
@@ -186,8 +193,14 @@ mod tests {
         let mut st = Store::default();
         st.sample(super::super::data_store::labels(&[("__name__", "up")]), 1.0, 1.0);
         let keys: Vec<String> = mimir_block("anonymous", &st, 1000).into_iter().map(|o| o.key).collect();
-        assert!(keys[0].starts_with("anonymous/") && keys[0].ends_with("/chunks/000001"), "{keys:?}");
+        assert!(
+            keys[0].starts_with("anonymous/") && keys[0].ends_with("/chunks/000001"),
+            "{keys:?}"
+        );
         assert!(keys[2].ends_with("/meta.json"), "meta.json goes last: {keys:?}");
-        assert!(newer(&st, 1_000_000_000).series.is_empty(), "a sample at 1 s is not newer than 1 s");
+        assert!(
+            newer(&st, 1_000_000_000).series.is_empty(),
+            "a sample at 1 s is not newer than 1 s"
+        );
     }
 }

@@ -113,10 +113,7 @@ pub(crate) fn s3(engine: Engine, doc: &Yaml) -> Option<Result<S3Target, String>>
             )
         }
         Engine::Loki if text(doc, "storage_config.use_thanos_objstore").as_deref() == Some("true") => (
-            &[
-                "storage_config.object_store.s3",
-                "common.storage.object_store.s3",
-            ],
+            &["storage_config.object_store.s3", "common.storage.object_store.s3"],
             "bucket_name",
             "access_key_id",
             "secret_access_key",
@@ -142,7 +139,12 @@ pub(crate) fn s3(engine: Engine, doc: &Yaml) -> Option<Result<S3Target, String>>
     let target = S3Target {
         host: field("endpoint"),
         region: field("region"),
-        bucket: field(bucket_key).split(',').next().unwrap_or_default().trim().to_string(),
+        bucket: field(bucket_key)
+            .split(',')
+            .next()
+            .unwrap_or_default()
+            .trim()
+            .to_string(),
         access_key: field(access),
         secret_key: field(secret),
         chunked,
@@ -202,8 +204,13 @@ mod tests {
         assert_eq!(t.map(|t| (t.host, t.bucket)), Some(("h:1".into(), "b".into())));
         assert_eq!(timing(Engine::Mimir, &mimir).period, Duration::from_secs(7200));
         assert_eq!(default_tenant(Engine::Mimir, &mimir).as_deref(), Some("anonymous"));
-        assert_eq!(default_tenant(Engine::Mimir, &yaml("{}")), None, "Mimir is multi-tenant by default");
-        let loki = yaml("storage_config:\n  aws: {endpoint: h, bucketnames: b, access_key_id: a, secret_access_key: ''}");
+        assert_eq!(
+            default_tenant(Engine::Mimir, &yaml("{}")),
+            None,
+            "Mimir is multi-tenant by default"
+        );
+        let loki =
+            yaml("storage_config:\n  aws: {endpoint: h, bucketnames: b, access_key_id: a, secret_access_key: ''}");
         assert_eq!(
             s3(Engine::Loki, &loki),
             Some(Err("storage_config.aws.secret_access_key is empty".into()))

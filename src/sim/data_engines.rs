@@ -150,9 +150,16 @@ fn env_value(api: &KubeApi, ns: &str, env: &Value) -> Result<String, String> {
         return Ok(String::new());
     };
     let (name, key) = (s(&r["name"]), s(&r["key"]));
-    let missing = |what: String| Err(format!("{what}: the container cannot start (CreateContainerConfigError)"));
+    let missing = |what: String| {
+        Err(format!(
+            "{what}: the container cannot start (CreateContainerConfigError)"
+        ))
+    };
     let Some(obj) = api.get("v1", kind, Some(ns), name) else {
-        return missing(format!("{kind} {ns}/{name} named by env {} does not exist", s(&env["name"])));
+        return missing(format!(
+            "{kind} {ns}/{name} named by env {} does not exist",
+            s(&env["name"])
+        ));
     };
     let value = match kind {
         "Secret" => obj["data"][key]

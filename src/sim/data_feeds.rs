@@ -65,7 +65,7 @@ pub(crate) fn feed(hub: &KubeApi, engine: Engine) -> Option<Feed> {
     let exporters = config.get("exporters")?.as_mapping()?;
     exporters.iter().find_map(|(id, e)| {
         let endpoint = e.get("endpoint")?.as_str()?;
-        let (host, _) = super::data_policies::host_port(endpoint)?;
+        let (host, _) = super::data_endpoints::host_port(endpoint)?;
         if !selects(hub, &host, engine) || !takes(engine, endpoint) {
             return None;
         }
@@ -112,8 +112,13 @@ pub(crate) fn gateway_scrape_labels(hub: &KubeApi) -> Option<Vec<(String, String
     jobs.iter()
         .find(|j| j.get("job_name").and_then(Yaml::as_str) == Some("otel-gateway"))?;
     let mut labels = Vec::new();
-    for (id, p) in config.get("processors").and_then(Yaml::as_mapping).into_iter().flatten() {
-        if !id.as_str().is_some_and(|id| id.split('/').next() == Some("resource")) {
+    for (id, p) in config
+        .get("processors")
+        .and_then(Yaml::as_mapping)
+        .into_iter()
+        .flatten()
+    {
+        if id.as_str().is_none_or(|id| id.split('/').next() != Some("resource")) {
             continue;
         }
         for a in p.get("attributes").and_then(Yaml::as_sequence).into_iter().flatten() {

@@ -47,12 +47,24 @@ pub(crate) struct Flushes {
 }
 
 /// The tenant and data the engine on `api` holds (only its signal), if it takes the gateway's writes.
-fn holds(shared: &Shared, api: &KubeApi, engine: Engine, config: &Deployed, all: &mut Option<Store>) -> Option<(String, Store)> {
+fn holds(
+    shared: &Shared,
+    api: &KubeApi,
+    engine: Engine,
+    config: &Deployed,
+    all: &mut Option<Store>,
+) -> Option<(String, Store)> {
     if engine == Engine::Mimir {
         let fallback = default_tenant(engine, &config.config);
         let tenant = super::data_mimir::written_tenant(api).or(fallback)?;
         let series = super::data_mimir::mimir_store(shared, api, &tenant).series;
-        return Some((tenant, Store { series, ..Store::default() }));
+        return Some((
+            tenant,
+            Store {
+                series,
+                ..Store::default()
+            },
+        ));
     }
     let fed = feed(api, engine)?;
     let tenant = default_tenant(engine, &config.config).or(fed.tenant)?;
@@ -70,12 +82,22 @@ fn empty(s: &Store) -> bool {
 }
 
 /// Writes `data` from every serving replica of the engine; Err: why nothing (more) landed.
-fn write(shared: &Shared, api: &KubeApi, engine: Engine, config: &Deployed, target: &S3Target, tenant: &str, data: &Store) -> Result<(), String> {
+fn write(
+    shared: &Shared,
+    api: &KubeApi,
+    engine: Engine,
+    config: &Deployed,
+    target: &S3Target,
+    tenant: &str,
+    data: &Store,
+) -> Result<(), String> {
     if let Some(why) = &config.unstartable {
         return Err(why.clone());
     }
     let writers: Vec<_> = pods(api, engine).into_iter().filter(serving).collect();
-    let first = writers.first().ok_or(format!("no replica of {} runs", engine.as_str()))?;
+    let first = writers
+        .first()
+        .ok_or(format!("no replica of {} runs", engine.as_str()))?;
     super::data_policies::reaches_outside(api, &super::data_policies::pod_peer(api, first), 443)
         .map_err(|why| format!("cannot reach Object Storage: {why}"))?;
     let now = now_ns();
@@ -124,15 +146,21 @@ pub(crate) fn tick(shared: &Shared, force: bool) {
             let (opened, retry) = *flushes.heads.entry(key.clone()).or_insert((now, None));
             let t = timing(engine, &config.config);
             let newest = fresh.streams.iter().flat_map(|s| s.entries.iter().map(|e| e.ns)).max();
-            let idle = t.idle.zip(newest).is_some_and(|(idle, ns)| now_ns().saturating_sub(ns) >= idle.as_nanos());
+            let idle = t
+                .idle
+                .zip(newest)
+                .is_some_and(|(idle, ns)| now_ns().saturating_sub(ns) >= idle.as_nanos());
             let due = force
-                || (retry.is_none_or(|r| now >= r) && (opened.elapsed() >= after.unwrap_or(t.period) || (after.is_none() && idle)));
+                || (retry.is_none_or(|r| now >= r)
+                    && (opened.elapsed() >= after.unwrap_or(t.period) || (after.is_none() && idle)));
             if !due {
                 continue;
             }
             let written_to = now_ns();
             let result = match target {
-                Ok(target) => write(shared, &api, engine, &config, &target, &tenant, &fresh).map_err(|e| (target.bucket, e)),
+                Ok(target) => {
+                    write(shared, &api, engine, &config, &target, &tenant, &fresh).map_err(|e| (target.bucket, e))
+                }
                 // Unset env: the container does not start at all, which says more than the empty fields.
                 Err(why) => Err((String::new(), config.unstartable.clone().unwrap_or(why))),
             };

@@ -5,10 +5,9 @@
 //! hub stores ([`super::data_sources`]): what each cluster whose link works sends ([`super::data_links`]),
 //! what the agents took, what a scenario seeded. A silenced cluster sends nothing.
 
-use std::collections::BTreeSet;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use serde_json::Value;
 use tokio::task::JoinHandle;
@@ -16,80 +15,16 @@ use tokio::task::JoinHandle;
 use super::data_answers::{Agent, Gateway, Loki, Prometheus, Tempo};
 use super::data_engines::Engine;
 pub use super::data_flush::FlushError;
-use super::data_links::{Sender, senders};
 use super::data_mimir::Mimir;
 use super::data_rings::Ringed;
+pub(crate) use super::data_shared::Shared;
 use super::data_store::Store;
-use super::gateway_load::GatewayLoad;
 use super::http::{self, Handler};
 use super::kube::KubeApi;
 use super::linode::{LinodeApi, State};
 use super::pod_port::Target;
 use super::world::{Apis, lock};
 use crate::objects;
-
-/// What the stand-ins share: the platform to judge links by, silenced clusters, what the hub stores.
-pub(crate) struct Shared {
-    pub(crate) linode: Arc<Mutex<State>>,
-    pub(crate) apis: Apis,
-    silent: Mutex<BTreeSet<String>>,
-    /// Whether a broken link (firewall, certificate, gateway pods) stops a cluster's data.
-    links: AtomicBool,
-    /// Whether the sending clusters' steady traffic (node metrics, a log stream, a trace) is stored.
-    pub(crate) steady: AtomicBool,
-    /// What the agents took over OTLP and the hub stored.
-    pub(crate) ingested: Mutex<Store>,
-    /// What the agents took that the backends do not show yet (taken when, what), and for how long
-    /// they hold it back (Tempo's and Loki's ingesters flush, Prometheus' remote-write queue sends).
-    pub(crate) pending: Mutex<(Duration, Vec<(Instant, Store)>)>,
-    /// How long the hub's query APIs take to answer.
-    pub(crate) answer_delay: Mutex<Duration>,
-    /// How many more times Tempo's `/ready` answers 503 (an ingester still joining its ring).
-    pub(crate) tempo_unready: Mutex<u32>,
-    /// What a scenario put in the stores itself.
-    pub(crate) seeded: Mutex<Store>,
-    /// Alerts a scenario says fire (Prometheus' `/api/v1/alerts` items).
-    pub(crate) alerts: Mutex<Vec<Value>>,
-    /// The gateway's own figures.
-    pub(crate) load: GatewayLoad,
-    /// What the `ha` engines hold and have written to their buckets.
-    pub(crate) flushes: Mutex<super::data_flush::Flushes>,
-}
-
-impl Shared {
-    /// Every fleet cluster, with whether its data reaches its hub.
-    pub(crate) fn clusters(&self) -> Vec<Sender> {
-        senders(&self.linode, &self.apis)
-    }
-
-    /// Takes what an agent took: shown by the backends once the ingestion delay has passed.
-    pub(crate) fn take(&self, items: Store) {
-        lock(&self.pending).1.push((Instant::now(), items));
-    }
-
-    /// What the agents took that the backends show now.
-    pub(crate) fn ingested(&self) -> Store {
-        let mut ingested = lock(&self.ingested);
-        let mut pending = lock(&self.pending);
-        let delay = pending.0;
-        let (due, wait): (Vec<_>, Vec<_>) = pending.1.drain(..).partition(|(at, _)| at.elapsed() >= delay);
-        pending.1 = wait;
-        for (_, items) in due {
-            ingested.extend(&items);
-        }
-        ingested.clone()
-    }
-
-    /// Those of `all` whose data reaches their hub now.
-    pub(crate) fn sending_of(&self, all: &[Sender]) -> Vec<Sender> {
-        let silent = lock(&self.silent).clone();
-        let judge = self.links.load(Ordering::Relaxed);
-        all.iter()
-            .filter(|s| (s.broken.is_none() || !judge) && !silent.contains(&s.name))
-            .cloned()
-            .collect()
-    }
-}
 
 /// The running stand-ins (stopped when dropped).
 pub struct DataPath {
@@ -111,21 +46,7 @@ impl Drop for DataPath {
 impl DataPath {
     /// Starts the hub stand-ins over the world's platform.
     pub(crate) async fn start(linode: Arc<Mutex<State>>, apis: Apis) -> std::io::Result<DataPath> {
-        let shared = Arc::new(Shared {
-            linode,
-            apis,
-            silent: Mutex::new(BTreeSet::new()),
-            links: AtomicBool::new(true),
-            steady: AtomicBool::new(true),
-            ingested: Mutex::new(Store::default()),
-            pending: Mutex::new((Duration::ZERO, Vec::new())),
-            answer_delay: Mutex::new(Duration::ZERO),
-            tempo_unready: Mutex::new(0),
-            seeded: Mutex::new(Store::default()),
-            alerts: Mutex::new(Vec::new()),
-            load: GatewayLoad::new(),
-            flushes: Mutex::new(super::data_flush::Flushes::default()),
-        });
+        let shared = Arc::new(Shared::new(linode, apis));
         let flusher = tokio::spawn(super::data_flush::run(shared.clone()));
         // Served in-process on the pods' ports: no listener, so only a port-forward through a cluster's
         // API (which demands its token) reaches them, as only the kubelet reaches a pod's loopback.

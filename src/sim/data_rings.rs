@@ -118,3 +118,56 @@ impl Handler for Ringed {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use serde_json::{Value, json};
+
+    use super::*;
+
+    fn pod(name: &str, owner: &Value, phase: &str, ready: &str) -> Value {
+        json!({"apiVersion": "v1", "kind": "Pod",
+            "metadata": {"name": name, "namespace": "monitoring",
+                "ownerReferences": [{"apiVersion": "apps/v1", "kind": "StatefulSet", "name": "loki",
+                    "uid": owner, "controller": true}]},
+            "spec": {"containers": [{"name": "loki", "image": "grafana/loki"}]},
+            "status": {"phase": phase, "podIP": format!("10.2.0.{}", name.len()),
+                "conditions": [{"type": "Ready", "status": ready}]}})
+    }
+
+    #[tokio::test]
+    async fn members_are_the_statefulsets_running_pods_active_once_ready() {
+        let Ok(api) = KubeApi::start().await else {
+            panic!("a Kubernetes API");
+        };
+        assert!(members(&api, Engine::Loki).is_empty(), "no StatefulSet, no ring");
+        let sts = api.put(json!({"apiVersion": "apps/v1", "kind": "StatefulSet",
+            "metadata": {"name": "loki", "namespace": "monitoring"},
+            "spec": {"replicas": 1, "template": {"spec": {"containers": [{"name": "loki",
+                "args": ["-config.file=/etc/loki/config.yaml"]}]}}}}));
+        let uid = sts.map(|s| s["metadata"]["uid"].clone()).unwrap_or_default();
+        api.put(pod("loki-0", &uid, "Running", "True"));
+        let ring = members(&api, Engine::Loki);
+        assert_eq!(ring.len(), 1, "a single Loki is a ring of one: {ring:?}");
+        assert_eq!((ring[0].id.as_str(), ring[0].state), ("loki-0", "ACTIVE"));
+        assert_eq!(
+            ring[0].address, "10.2.0.6:9095",
+            "the gRPC default port without a config"
+        );
+        api.put(pod("loki-1", &uid, "Running", "False"));
+        api.put(pod("loki-22", &uid, "Pending", "False"));
+        let mut leaving = pod("loki-333", &uid, "Running", "True");
+        leaving["metadata"]["deletionTimestamp"] = json!("2025-01-01T00:00:00Z");
+        api.put(leaving);
+        api.put(pod("other-0", &json!("another-uid"), "Running", "True"));
+        let states: Vec<(String, &str)> = members(&api, Engine::Loki)
+            .into_iter()
+            .map(|m| (m.id, m.state))
+            .collect();
+        assert_eq!(
+            states,
+            [("loki-0".to_string(), "ACTIVE"), ("loki-1".to_string(), "JOINING")],
+            "a pod not started yet or shutting down is not in the ring"
+        );
+    }
+}

@@ -47,11 +47,7 @@ pub(crate) fn put(linode: &Arc<Mutex<State>>, t: &S3Target, key: &str, body: &[u
     } else {
         hex(digest::digest(&digest::SHA256, body).as_ref())
     };
-    let path = format!(
-        "/{}/{}",
-        sigv4::encode(&t.bucket, true),
-        sigv4::encode(key, false)
-    );
+    let path = format!("/{}/{}", sigv4::encode(&t.bucket, true), sigv4::encode(key, false));
     let url = url::Url::parse(&format!("http://{host}{path}")).map_err(|e| format!("{host}{path}: {e}"))?;
     let mut headers = http::HeaderMap::new();
     let mut header = |name: &'static str, value: &str| {
@@ -90,10 +86,6 @@ pub(crate) fn put(linode: &Arc<Mutex<State>>, t: &S3Target, key: &str, body: &[u
     let reply = handler.handle(&request);
     match reply.status() {
         200 => Ok(()),
-        status => Err(format!(
-            "PUT {}/{key}: {status} {}",
-            t.bucket,
-            code(reply.body())
-        )),
+        status => Err(format!("PUT {}/{key}: {status} {}", t.bucket, code(reply.body()))),
     }
 }

@@ -163,7 +163,8 @@ impl Shared {
                 k8s,
             })
             .collect();
-        self.load.record(&sources, &pods, gateway_self, &mut st, now as f64 / 1e9);
+        self.load
+            .record(&sources, &pods, gateway_self, &mut st, now as f64 / 1e9);
         st.extend(&self.ingested());
         st.extend(&lock(&self.seeded));
         st

@@ -117,7 +117,14 @@ impl GatewayLoad {
 
     /// Adds the gateway replicas' (`pods`) counters and queues at `now_s` to `store` (with `counters`), and
     /// the items the generators of `sources` marked.
-    pub(crate) fn record(&self, sources: &[Source<'_>], pods: &[String], counters: bool, store: &mut Store, now_s: f64) {
+    pub(crate) fn record(
+        &self,
+        sources: &[Source<'_>],
+        pods: &[String],
+        counters: bool,
+        store: &mut Store,
+        now_s: f64,
+    ) {
         let mut sending: BTreeMap<&str, f64> = BTreeMap::new();
         let mut tally = lock(&self.tally);
         for src in sources {
