@@ -274,17 +274,26 @@ async fn mimir_answers_under_its_prefix_and_the_rings_follow_the_engines_pods() 
         "{html}"
     );
 
-    // mimir-1 is deleted: it leaves the ring at once, and its replacement joins once it runs.
-    let url = format!("{}/api/v1/namespaces/monitoring/pods/mimir-1", ha.fake.uri());
+    // mimir-1 is evicted (a node drain): it leaves the ring as it shuts down, and its replacement joins
+    // once it runs.
+    let url = format!("{}/api/v1/namespaces/monitoring/pods/mimir-1/eviction", ha.fake.uri());
+    let eviction = json!({"apiVersion": "policy/v1", "kind": "Eviction",
+        "metadata": {"name": "mimir-1", "namespace": "monitoring"}});
     let r = ha
         .fake
         .http()
-        .delete(url)
+        .post(url)
         .bearer_auth(ha.fake.token())
+        .json(&eviction)
         .send()
         .await
-        .expect("delete");
+        .expect("evict");
     assert!(r.status().is_success(), "{}", r.text().await.unwrap_or_default());
+    let evicted = ha
+        .fake
+        .get("v1", "Pod", Some("monitoring"), "mimir-1")
+        .expect("mimir-1 shutting down");
+    assert!(!evicted["metadata"]["deletionTimestamp"].is_null(), "{evicted:#}");
     let shards = ring(&mimir, "/ingester/ring").await;
     assert_eq!(active(&shards), 2, "{shards:?}");
     assert!(!shards.iter().any(|(id, _)| id == "mimir-1"), "{shards:?}");
