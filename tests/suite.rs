@@ -66,6 +66,7 @@ mod sim_contract;
 mod sim_controllers;
 mod sim_data_path;
 mod sim_faults;
+mod sim_ha_engines;
 mod sim_kubectl;
 mod sim_object_storage;
 mod sim_object_storage_contract;

@@ -13,12 +13,12 @@ use super::data_path::Shared;
 use super::data_query::promql_eval::{self, Value as PromValue};
 use super::data_query::{logql, parse_error, promql, traceql};
 use super::data_sources::{gateway_pods, now_ns};
-use super::data_store::{Labels, Span};
+use super::data_store::{Labels, Span, Store};
 use super::http::{Handler, Reply, Request};
 use super::otlp_intake::{Stamp, ingest};
 use super::world::lock;
 
-fn not_found() -> Reply {
+pub(crate) fn not_found() -> Reply {
     Reply::new(404).set_body_string("404 page not found")
 }
 
@@ -47,54 +47,60 @@ impl Handler for Prometheus {
 
 impl Prometheus {
     fn answer(&self, req: &Request) -> Reply {
-        match req.url.path() {
-            "/api/v1/alerts" => {
-                let alerts = lock(&self.0.alerts).clone();
-                return Reply::new(200).set_body_json(json!({"status": "success", "data": {"alerts": alerts}}));
-            }
-            "/api/v1/query" => {}
-            _ => return not_found(),
+        prometheus_api(&self.0, req.url.path(), req, &|| self.0.store())
+    }
+}
+
+/// Prometheus' HTTP API at `path` over the series `store` gives: Prometheus' own, and Mimir's under its
+/// `/prometheus` prefix.
+pub(crate) fn prometheus_api(shared: &Shared, path: &str, req: &Request, store: &dyn Fn() -> Store) -> Reply {
+    match path {
+        "/api/v1/alerts" => {
+            let alerts = lock(&shared.alerts).clone();
+            return Reply::new(200).set_body_json(json!({"status": "success", "data": {"alerts": alerts}}));
         }
-        let q = req.query("query");
-        // What is stored first, then the time: samples taken as the store was read are in the past.
-        let store = self.0.store();
-        let now = now_ns() as f64 / 1e9;
-        let at = match req.query("time") {
-            t if t.is_empty() => now,
-            t => match t.parse::<f64>() {
-                Ok(t) => t,
-                Err(_) => {
-                    return prom_error(
-                        400,
-                        "bad_data",
-                        format!("invalid parameter \"time\": cannot parse {t:?}"),
-                    );
-                }
-            },
-        };
-        let expr = match promql::parse(&q) {
-            Ok(e) => e,
-            Err(e) => {
+        "/api/v1/query" => {}
+        _ => return not_found(),
+    }
+    let q = req.query("query");
+    // What is stored first, then the time: samples taken as the store was read are in the past.
+    let store = store();
+    let now = now_ns() as f64 / 1e9;
+    let at = match req.query("time") {
+        t if t.is_empty() => now,
+        t => match t.parse::<f64>() {
+            Ok(t) => t,
+            Err(_) => {
                 return prom_error(
                     400,
                     "bad_data",
-                    format!("invalid parameter \"query\": {}", parse_error(e)),
+                    format!("invalid parameter \"time\": cannot parse {t:?}"),
                 );
             }
-        };
-        let data = match promql_eval::eval(&store, &expr, at) {
-            Err(e) => return prom_error(422, "execution", e),
-            Ok(PromValue::Scalar(v)) => json!({"resultType": "scalar", "result": [at, number(v)]}),
-            Ok(PromValue::Vector(v)) => {
-                let result: Vec<Value> = v
-                    .into_iter()
-                    .map(|s| json!({"metric": s.labels, "value": [at, number(s.value)]}))
-                    .collect();
-                json!({"resultType": "vector", "result": result})
-            }
-        };
-        Reply::new(200).set_body_json(json!({"status": "success", "data": data}))
-    }
+        },
+    };
+    let expr = match promql::parse(&q) {
+        Ok(e) => e,
+        Err(e) => {
+            return prom_error(
+                400,
+                "bad_data",
+                format!("invalid parameter \"query\": {}", parse_error(e)),
+            );
+        }
+    };
+    let data = match promql_eval::eval(&store, &expr, at) {
+        Err(e) => return prom_error(422, "execution", e),
+        Ok(PromValue::Scalar(v)) => json!({"resultType": "scalar", "result": [at, number(v)]}),
+        Ok(PromValue::Vector(v)) => {
+            let result: Vec<Value> = v
+                .into_iter()
+                .map(|s| json!({"metric": s.labels, "value": [at, number(s.value)]}))
+                .collect();
+            json!({"resultType": "vector", "result": result})
+        }
+    };
+    Reply::new(200).set_body_json(json!({"status": "success", "data": data}))
 }
 
 /// A nanosecond parameter (`start`, `end`), or `default` when absent.

@@ -5,18 +5,20 @@
 //! hub stores ([`super::data_sources`]): what each cluster whose link works sends ([`super::data_links`]),
 //! what the agents took, what a scenario seeded. A silenced cluster sends nothing.
 
-use std::collections::BTreeSet;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use serde_json::Value;
 use tokio::task::JoinHandle;
 
 use super::data_answers::{Agent, Gateway, Loki, Prometheus, Tempo};
-use super::data_links::{Sender, senders};
+use super::data_engines::Engine;
+pub use super::data_flush::FlushError;
+use super::data_mimir::Mimir;
+use super::data_rings::Ringed;
+pub(crate) use super::data_shared::Shared;
 use super::data_store::Store;
-use super::gateway_load::GatewayLoad;
 use super::http::{self, Handler};
 use super::kube::KubeApi;
 use super::linode::{LinodeApi, State};
@@ -24,70 +26,9 @@ use super::pod_port::Target;
 use super::world::{Apis, lock};
 use crate::objects;
 
-/// What the stand-ins share: the platform to judge links by, silenced clusters, what the hub stores.
-pub(crate) struct Shared {
-    pub(crate) linode: Arc<Mutex<State>>,
-    pub(crate) apis: Apis,
-    silent: Mutex<BTreeSet<String>>,
-    /// Whether a broken link (firewall, certificate, gateway pods) stops a cluster's data.
-    links: AtomicBool,
-    /// Whether the sending clusters' steady traffic (node metrics, a log stream, a trace) is stored.
-    pub(crate) steady: AtomicBool,
-    /// What the agents took over OTLP and the hub stored.
-    pub(crate) ingested: Mutex<Store>,
-    /// What the agents took that the backends do not show yet (taken when, what), and for how long
-    /// they hold it back (Tempo's and Loki's ingesters flush, Prometheus' remote-write queue sends).
-    pub(crate) pending: Mutex<(Duration, Vec<(Instant, Store)>)>,
-    /// How long the hub's query APIs take to answer.
-    pub(crate) answer_delay: Mutex<Duration>,
-    /// How many more times Tempo's `/ready` answers 503 (an ingester still joining its ring).
-    pub(crate) tempo_unready: Mutex<u32>,
-    /// What a scenario put in the stores itself.
-    pub(crate) seeded: Mutex<Store>,
-    /// Alerts a scenario says fire (Prometheus' `/api/v1/alerts` items).
-    pub(crate) alerts: Mutex<Vec<Value>>,
-    /// The gateway's own figures.
-    pub(crate) load: GatewayLoad,
-}
-
-impl Shared {
-    /// Every fleet cluster, with whether its data reaches its hub.
-    pub(crate) fn clusters(&self) -> Vec<Sender> {
-        senders(&self.linode, &self.apis)
-    }
-
-    /// Takes what an agent took: shown by the backends once the ingestion delay has passed.
-    pub(crate) fn take(&self, items: Store) {
-        lock(&self.pending).1.push((Instant::now(), items));
-    }
-
-    /// What the agents took that the backends show now.
-    pub(crate) fn ingested(&self) -> Store {
-        let mut ingested = lock(&self.ingested);
-        let mut pending = lock(&self.pending);
-        let delay = pending.0;
-        let (due, wait): (Vec<_>, Vec<_>) = pending.1.drain(..).partition(|(at, _)| at.elapsed() >= delay);
-        pending.1 = wait;
-        for (_, items) in due {
-            ingested.extend(&items);
-        }
-        ingested.clone()
-    }
-
-    /// Those of `all` whose data reaches their hub now.
-    pub(crate) fn sending_of(&self, all: &[Sender]) -> Vec<Sender> {
-        let silent = lock(&self.silent).clone();
-        let judge = self.links.load(Ordering::Relaxed);
-        all.iter()
-            .filter(|s| (s.broken.is_none() || !judge) && !silent.contains(&s.name))
-            .cloned()
-            .collect()
-    }
-}
-
 /// The running stand-ins (stopped when dropped).
 pub struct DataPath {
-    shared: Arc<Shared>,
+    pub(crate) shared: Arc<Shared>,
     /// The Alertmanager stand-in's state (its fault switch).
     alertmanager: Arc<Mutex<super::data_alertmanager::AmState>>,
     hub: Vec<(&'static str, &'static str, u16, Arc<dyn Handler>)>,
@@ -105,20 +46,8 @@ impl Drop for DataPath {
 impl DataPath {
     /// Starts the hub stand-ins over the world's platform.
     pub(crate) async fn start(linode: Arc<Mutex<State>>, apis: Apis) -> std::io::Result<DataPath> {
-        let shared = Arc::new(Shared {
-            linode,
-            apis,
-            silent: Mutex::new(BTreeSet::new()),
-            links: AtomicBool::new(true),
-            steady: AtomicBool::new(true),
-            ingested: Mutex::new(Store::default()),
-            pending: Mutex::new((Duration::ZERO, Vec::new())),
-            answer_delay: Mutex::new(Duration::ZERO),
-            tempo_unready: Mutex::new(0),
-            seeded: Mutex::new(Store::default()),
-            alerts: Mutex::new(Vec::new()),
-            load: GatewayLoad::new(),
-        });
+        let shared = Arc::new(Shared::new(linode, apis));
+        let flusher = tokio::spawn(super::data_flush::run(shared.clone()));
         // Served in-process on the pods' ports: no listener, so only a port-forward through a cluster's
         // API (which demands its token) reaches them, as only the kubelet reaches a pod's loopback.
         let prometheus: Arc<dyn Handler> = Arc::new(Prometheus(shared.clone()));
@@ -143,7 +72,7 @@ impl DataPath {
                 (mon, "grafana", 3000, grafana),
                 (mon, "alertmanager", 9093, am),
             ],
-            tasks: Mutex::new(Vec::new()),
+            tasks: Mutex::new(vec![flusher]),
         })
     }
 
@@ -151,8 +80,19 @@ impl DataPath {
     pub(crate) async fn register(&self, label: &str, api: &KubeApi) -> std::io::Result<()> {
         // Every pod the controllers run for the workloads.
         for (namespace, workload, port, handler) in &self.hub {
-            api.serve_port(namespace, workload, *port, Target::InProcess(handler.clone()));
+            let handler = self.on_cluster(label, workload, handler.clone());
+            api.serve_port(namespace, workload, *port, Target::InProcess(handler));
         }
+        let mimir = Arc::new(Mimir {
+            shared: self.shared.clone(),
+            label: label.to_string(),
+        });
+        api.serve_port(
+            objects::MIMIR.namespace,
+            objects::MIMIR.name,
+            objects::MIMIR_HTTP_PORT,
+            Target::InProcess(mimir),
+        );
         let agent = Agent {
             shared: self.shared.clone(),
             label: label.to_string(),
@@ -164,6 +104,21 @@ impl DataPath {
             Target::InProcess(Arc::new(agent)),
         );
         Ok(())
+    }
+
+    /// A stand-in as served on cluster `label`'s pods: Loki and Tempo answer their ring from its pods.
+    fn on_cluster(&self, label: &str, workload: &str, handler: Arc<dyn Handler>) -> Arc<dyn Handler> {
+        let engine = match workload {
+            "loki" => Engine::Loki,
+            "tempo" => Engine::Tempo,
+            _ => return handler,
+        };
+        Arc::new(Ringed {
+            inner: handler,
+            apis: self.shared.apis.clone(),
+            label: label.to_string(),
+            engine,
+        })
     }
 
     /// From now on the cluster named `name` (its `cluster.id`) sends nothing.
@@ -217,6 +172,24 @@ impl DataPath {
     /// test); `lkeobs sim` never opens one. It stops with the data path.
     pub async fn url(&self, workload: &str) -> Option<String> {
         let handler = self.hub.iter().find(|(_, w, _, _)| *w == workload)?.3.clone();
+        self.listen(handler).await
+    }
+
+    /// As [`DataPath::url`], for a stand-in as served on cluster `label`'s pods (with its rings), Mimir too.
+    pub async fn url_on(&self, label: &str, workload: &str) -> Option<String> {
+        let handler: Arc<dyn Handler> = if workload == objects::MIMIR.name {
+            Arc::new(Mimir {
+                shared: self.shared.clone(),
+                label: label.to_string(),
+            })
+        } else {
+            let handler = self.hub.iter().find(|(_, w, _, _)| *w == workload)?.3.clone();
+            self.on_cluster(label, workload, handler)
+        };
+        self.listen(handler).await
+    }
+
+    async fn listen(&self, handler: Arc<dyn Handler>) -> Option<String> {
         let listener = http::bind_loopback(0).await.ok()?;
         let addr = listener.local_addr().ok()?;
         let guard = http::Guard {

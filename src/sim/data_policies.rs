@@ -8,6 +8,7 @@ use std::net::IpAddr;
 
 use serde_json::Value;
 
+use super::data_endpoints::host_port;
 use super::kube::KubeApi;
 use super::netpol::{Direction, Peer, allows};
 use crate::objects;
@@ -61,23 +62,6 @@ fn exporter_endpoints(api: &KubeApi, named: objects::Named) -> Vec<(String, Stri
         .collect()
 }
 
-/// `(host, port)` of `host:port` or a URL (default ports by scheme).
-fn host_port(endpoint: &str) -> Option<(String, u16)> {
-    let (default, rest) = match endpoint.split_once("://") {
-        Some(("https", rest)) => (443, rest),
-        Some((_, rest)) => (80, rest),
-        None => (0, endpoint),
-    };
-    let authority = rest.split('/').next()?;
-    match authority.rsplit_once(':') {
-        Some((host, port)) if !host.ends_with(']') || authority.starts_with('[') => {
-            Some((host.trim_matches(['[', ']']).to_string(), port.parse().ok()?))
-        }
-        _ if default > 0 => Some((authority.to_string(), default)),
-        _ => None,
-    }
-}
-
 /// Whether `from` (a pod of `api`) may resolve names: egress to the cluster DNS (LKE's CoreDNS pods,
 /// `kube-system`, `k8s-app: kube-dns`) on UDP 53.
 fn resolves(api: &KubeApi, pols: &[Value], from: &Peer) -> bool {
@@ -119,17 +103,12 @@ fn connect(api: &KubeApi, from: &Peer, endpoint: &str) -> Result<(), String> {
         .as_array()
         .and_then(|ports| ports.iter().find(|p| p["port"] == port))
         .map(|p| p["targetPort"].clone())
+        .or_else(|| headless(&svc).then_some(Value::Null))
         .ok_or(format!("the Service {namespace}/{name} has no port {port}"))?;
-    let selector = svc["spec"]["selector"].as_object().cloned().unwrap_or_default();
-    let backend = api.list("v1", "Pod").into_iter().find(|p| {
-        p["metadata"]["namespace"] == namespace
-            && p["status"]["phase"] == "Running"
-            && selector.iter().all(|(k, v)| p["metadata"]["labels"][k.as_str()] == *v)
-    });
-    let Some(pod) = backend else {
-        return Err(format!("no running pod behind the Service {namespace}/{name}"));
-    };
+    let pod = backend(api, &svc).ok_or(format!("no running pod behind the Service {namespace}/{name}"))?;
     let target_port = match &target {
+        // A headless Service's name resolves to the pods' own addresses: the port dialled is the pod's.
+        _ if headless(&svc) => Some(port),
         Value::Number(n) => n.as_u64().and_then(|n| u16::try_from(n).ok()),
         Value::String(named) => container_port(&pod, named),
         _ => Some(port),
@@ -146,6 +125,55 @@ fn connect(api: &KubeApi, from: &Peer, endpoint: &str) -> Result<(), String> {
             "a NetworkPolicy of {namespace} denies ingress to {name} (pod port {target_port}) from {}",
             from.namespace
         ));
+    }
+    Ok(())
+}
+
+/// Whether a Service is headless (`clusterIP: None`): DNS answers its pods' addresses.
+fn headless(svc: &Value) -> bool {
+    svc["spec"]["clusterIP"] == "None"
+}
+
+/// A pod a Service sends to: one its selector matches that is Running and Ready (Running is enough with
+/// `publishNotReadyAddresses`), as its endpoints and DNS records list them.
+fn backend(api: &KubeApi, svc: &Value) -> Option<Value> {
+    let namespace = &svc["metadata"]["namespace"];
+    let selector = svc["spec"]["selector"].as_object().cloned().unwrap_or_default();
+    let not_ready_too = svc["spec"]["publishNotReadyAddresses"] == true;
+    if selector.is_empty() {
+        return None;
+    }
+    api.list("v1", "Pod").into_iter().find(|p| {
+        p["metadata"]["namespace"] == *namespace
+            && p["status"]["phase"] == "Running"
+            && p["metadata"]["deletionTimestamp"].is_null()
+            && (not_ready_too || super::controllers::is_ready(p))
+            && selector.iter().all(|(k, v)| p["metadata"]["labels"][k.as_str()] == *v)
+    })
+}
+
+/// A pod of `api`, as a peer.
+pub(crate) fn pod_peer(api: &KubeApi, pod: &Value) -> Peer {
+    let namespace = pod["metadata"]["namespace"].as_str().unwrap_or_default();
+    Peer::pod(namespace, &namespace_labels(api, namespace), &pod["metadata"]["labels"])
+}
+
+/// Why `from` (a pod of `api`) cannot reach a host on the internet on `port` (Object Storage), if it cannot.
+pub(crate) fn reaches_outside(api: &KubeApi, from: &Peer, port: u16) -> Result<(), String> {
+    let pols = policies(api);
+    let deny = |what: String| Err(format!("a NetworkPolicy of {} denies {what}", from.namespace));
+    if !resolves(api, &pols, from) {
+        return deny("DNS (kube-dns, UDP 53)".into());
+    }
+    if !allows(
+        &pols,
+        Direction::Egress,
+        from,
+        &Peer::address(IpAddr::from(OUTSIDE)),
+        port,
+        "TCP",
+    ) {
+        return deny(format!("egress to public addresses on {port}"));
     }
     Ok(())
 }
@@ -222,29 +250,4 @@ pub(crate) fn gateway_link(hub: &KubeApi) -> Option<String> {
                 .err()
                 .map(|why| format!("the hub gateway's exporter {id} cannot reach {endpoint}: {why}"))
         })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::host_port;
-
-    #[test]
-    fn endpoints_give_their_host_and_port() {
-        let hp = |e: &str| host_port(e);
-        assert_eq!(
-            hp("http://prometheus.monitoring.svc.cluster.local:9090/api/v1/write"),
-            Some(("prometheus.monitoring.svc.cluster.local".into(), 9090))
-        );
-        assert_eq!(
-            hp("tempo.monitoring.svc.cluster.local:4317"),
-            Some(("tempo.monitoring.svc.cluster.local".into(), 4317))
-        );
-        assert_eq!(
-            hp("https://splunk.example.com/services"),
-            Some(("splunk.example.com".into(), 443))
-        );
-        assert_eq!(hp("203.0.113.7:4317"), Some(("203.0.113.7".into(), 4317)));
-        assert_eq!(hp("[2001:db8::1]:4317"), Some(("2001:db8::1".into(), 4317)));
-        assert_eq!(hp("nohost"), None);
-    }
 }

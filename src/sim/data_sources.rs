@@ -124,6 +124,12 @@ impl Shared {
 
     /// Everything the hub's stores hold now.
     pub(crate) fn store(&self) -> Store {
+        self.store_with(true)
+    }
+
+    /// What the hub's stores hold now; the gateway pods' own series only with `gateway_self` (a store
+    /// that scrapes them).
+    pub(crate) fn store_with(&self, gateway_self: bool) -> Store {
         let now = now_ns();
         let all = self.clusters();
         let on = self.sending_of(&all);
@@ -157,7 +163,8 @@ impl Shared {
                 k8s,
             })
             .collect();
-        self.load.record(&sources, &pods, &mut st, now as f64 / 1e9);
+        self.load
+            .record(&sources, &pods, gateway_self, &mut st, now as f64 / 1e9);
         st.extend(&self.ingested());
         st.extend(&lock(&self.seeded));
         st

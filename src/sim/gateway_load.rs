@@ -115,9 +115,16 @@ impl GatewayLoad {
         *lock(&self.refuse) = if share.is_finite() { share.clamp(0.0, 1.0) } else { 0.0 };
     }
 
-    /// Adds the gateway replicas' (`pods`) counters and queues at `now_s` to `store`, and the items the
-    /// generators of `sources` marked.
-    pub(crate) fn record(&self, sources: &[Source<'_>], pods: &[String], store: &mut Store, now_s: f64) {
+    /// Adds the gateway replicas' (`pods`) counters and queues at `now_s` to `store` (with `counters`), and
+    /// the items the generators of `sources` marked.
+    pub(crate) fn record(
+        &self,
+        sources: &[Source<'_>],
+        pods: &[String],
+        counters: bool,
+        store: &mut Store,
+        now_s: f64,
+    ) {
         let mut sending: BTreeMap<&str, f64> = BTreeMap::new();
         let mut tally = lock(&self.tally);
         for src in sources {
@@ -143,7 +150,7 @@ impl GatewayLoad {
             *by_signal.entry(sfx).or_insert(0.0) += items;
         }
         drop(tally);
-        if pods.is_empty() {
+        if pods.is_empty() || !counters {
             return;
         }
         let refuse = *lock(&self.refuse);

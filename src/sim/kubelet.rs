@@ -56,7 +56,16 @@ fn running(p: &Value) -> Value {
         .collect();
     let conditions =
         ["PodScheduled", "Initialized", "ContainersReady", "Ready"].map(|t| json!({"type": t, "status": "True"}));
-    json!({"phase": "Running", "containerStatuses": containers, "conditions": conditions})
+    let ip = pod_ip(p);
+    json!({"phase": "Running", "containerStatuses": containers, "conditions": conditions,
+        "podIP": ip, "podIPs": [{"ip": ip}]})
+}
+
+/// The address the CNI gives a pod: stable for its uid, in LKE's pod network (10.2.0.0/16).
+fn pod_ip(p: &Value) -> String {
+    use sha2::Digest as _;
+    let d = sha2::Sha256::digest(uid(p).as_bytes());
+    format!("10.2.{}.{}", d[0], 2 + d[1] % 252)
 }
 
 /// A scheduled pod whose containers cannot start yet (`why`: a volume still attached elsewhere).

@@ -20,6 +20,7 @@ use tokio::task::JoinHandle;
 
 pub(crate) use api::route;
 pub use keys::{MAX_KEY_BUCKETS, REDACTED};
+pub(crate) use s3::S3Handler;
 pub use state::{Access, Bucket, Endpoint, Key, ObjectStorage, Version};
 
 use super::linode::State;
