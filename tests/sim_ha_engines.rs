@@ -217,43 +217,56 @@ async fn mimir_answers_under_its_prefix_and_the_rings_follow_the_engines_pods() 
         3,
         "the hub's node metrics, remote-written by the gateway: {nodes:?}"
     );
-    // The rendered scraper has no `otel-gateway` job: Mimir scrapes nothing itself.
+    // The hub's scraper scrapes the gateway (its `otel-gateway` job and the policies that let it reach
+    // :8888 are rendered in mode "ha"): Mimir scrapes nothing itself.
     let own = "otelcol_receiver_accepted_spans_total{job=\"otel-gateway\"}";
+    let scraped = mimir_query(&mimir, own).await;
+    assert!(
+        !scraped.is_empty(),
+        "scraped by the hub's scraper and sent through the gateway"
+    );
+    assert_eq!(scraped[0]["metric"]["cluster_id"], "hub", "{scraped:?}");
+    // Without the policy that lets the gateway be scraped, nothing.
+    let policies = ha.fake.list("networking.k8s.io/v1", "NetworkPolicy");
+    let gateway_in = policies
+        .iter()
+        .find(|p| p["metadata"]["namespace"] == "observability-hub" && p.to_string().contains("otel-scraper"))
+        .cloned()
+        .expect("the gateway's ingress policy naming the scraper");
+    let mut closed = gateway_in.clone();
+    let rules: Vec<serde_json::Value> = closed["spec"]["ingress"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|r| !r.to_string().contains("otel-scraper"))
+        .collect();
+    closed["spec"]["ingress"] = json!(rules);
+    ha.fake.put(closed);
     assert!(
         mimir_query(&mimir, own).await.is_empty(),
-        "the gateway's own series without a scraper job"
+        "the scraper reaches no gateway pod on 8888 without the gateway's ingress rule"
     );
+    ha.fake.put(gateway_in);
+    // Without the scraper's job, nothing either.
     let cm = ha
         .fake
         .get("v1", "ConfigMap", Some("observability"), "otel-scraper")
         .expect("scraper config");
     let mut scraper = cm.clone();
     let config = cm["data"]["config.yaml"].as_str().expect("config.yaml").replace(
-        "      scrape_configs:\n",
-        "      scrape_configs:\n        - job_name: otel-gateway\n          static_configs:\n            - targets: [otel-gateway-headless.observability-hub.svc.cluster.local:8888]\n",
+        "        - job_name: otel-gateway\n",
+        "        - job_name: otel-gateway-renamed\n",
     );
+    assert_ne!(config, cm["data"]["config.yaml"].as_str().unwrap_or_default());
     scraper["data"]["config.yaml"] = json!(config);
     ha.fake.put(scraper);
     assert!(
         mimir_query(&mimir, own).await.is_empty(),
-        "the common NetworkPolicies let the scraper reach no gateway pod on 8888"
+        "the gateway's own series without the scraper's otel-gateway job"
     );
-    let name = |app: &str| json!({"matchLabels": {"app.kubernetes.io/name": app}});
-    let ns = |n: &str| json!({"matchLabels": {"kubernetes.io/metadata.name": n}});
-    let port = json!([{"port": 8888, "protocol": "TCP"}]);
-    ha.fake.put(json!({"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy",
-        "metadata": {"name": "scrape-gateway", "namespace": "observability"},
-        "spec": {"podSelector": name("otel-scraper"), "policyTypes": ["Egress"],
-            "egress": [{"to": [{"namespaceSelector": ns("observability-hub"), "podSelector": name("otel-gateway")}], "ports": port}]}}));
-    ha.fake.put(json!({"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy",
-        "metadata": {"name": "gateway-scraped", "namespace": "observability-hub"},
-        "spec": {"podSelector": name("otel-gateway"), "policyTypes": ["Ingress"],
-            "ingress": [{"from": [{"namespaceSelector": ns("observability"), "podSelector": name("otel-scraper")}], "ports": port}]}}));
+    ha.fake.put(cm);
     let scraped = mimir_query(&mimir, own).await;
-    assert!(
-        !scraped.is_empty(),
-        "scraped by the hub's scraper and sent through the gateway"
-    );
     assert_eq!(scraped[0]["metric"]["cluster_id"], "hub", "{scraped:?}");
 
     let loki = ha.data.url_on(HUB, "loki").await.expect("Loki");
