@@ -241,3 +241,75 @@ async fn switching_a_running_hub_to_ha_needs_the_flag_and_keeps_the_old_volumes(
         assert!(kept.contains(c), "{c} was deleted: {kept:?}");
     }
 }
+
+fn probes(report: &Value) -> Vec<Value> {
+    report["verification"]["probes"]
+        .as_array()
+        .or_else(|| report["outcomes"].as_array())
+        .cloned()
+        .unwrap_or_default()
+}
+
+fn outcome<'a>(probes: &'a [Value], name: &str) -> Option<&'a Value> {
+    probes.iter().find(|p| p["name"] == name)
+}
+
+/// The whole life of an `ha` hub on the simulator's engines: `up` verified (rings 3/3), `verify --canary`
+/// before the engines flushed (the bucket probes say why they wait) and after (objects in all three
+/// buckets), one engine pod evicted with `verify` still passing, then `teardown` leaving nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn an_ha_hub_is_verified_with_its_rings_its_buckets_and_a_canary_and_torn_down_to_nothing() {
+    let world = world().await;
+    let data = world.data_path().await;
+    let dir = Dir::new(HA_FLEET);
+    let (code, report, stderr) = dir.run(&world, &["up", "--verify-wait", "2m"]).await;
+    assert_eq!(code, 0, "up failed:\n{stderr}\n{report:#}");
+    let verified = probes(&report);
+    for ring in ["ring/mimir", "ring/loki", "ring/tempo"] {
+        let o = outcome(&verified, ring).unwrap_or_else(|| panic!("{ring} in {verified:#?}"));
+        assert_eq!(o["outcome"], "pass", "{o:#}");
+        assert!(o["detail"].as_str().unwrap_or_default().starts_with("3/3 ACTIVE"), "{o:#}");
+    }
+    // Mimir holds the clusters' series: the Prometheus probes read it under /prometheus.
+    let series = outcome(&verified, "prometheus/series").expect("prometheus/series");
+    assert_eq!(series["outcome"], "pass", "{series:#}");
+    // Nothing flushed yet (Mimir's 2h block range): said, not failed.
+    let bucket = outcome(&verified, "bucket/mimir").expect("bucket/mimir");
+    assert_eq!(bucket["outcome"], "skip", "{bucket:#}");
+    assert!(bucket["detail"].as_str().unwrap_or_default().contains("2h block range"), "{bucket:#}");
+    let gateway = outcome(&verified, "gateway/counters").expect("gateway/counters");
+    assert_eq!(gateway["outcome"], "pass", "the hub's scraper feeds Mimir the gateway's own counters: {gateway:#}");
+
+    // The engines flush: every bucket holds what its engine wrote.
+    data.flush_now();
+    assert_eq!(data.flush_errors(), Vec::new(), "the engines' writes land");
+    let (code, report, stderr) = dir.run(&world, &["verify", "--canary"]).await;
+    assert_eq!(code, 0, "verify failed:\n{stderr}\n{report:#}");
+    let found = probes(&report);
+    for name in ["bucket/mimir", "bucket/loki", "bucket/tempo", "canary/trace", "canary/log", "canary/metric"] {
+        let o = outcome(&found, name).unwrap_or_else(|| panic!("{name} in {found:#?}"));
+        assert_eq!(o["outcome"], "pass", "{o:#}");
+    }
+
+    // One Mimir replica evicted: the other two hold the quorum, and verify passes (its rounds see the
+    // replacement join the ring).
+    let hub = world.kube("lkeobs-e2e-hub");
+    let pods: kube::Api<k8s_openapi::api::core::v1::Pod> = kube::Api::namespaced(hub.client().clone(), "monitoring");
+    pods.evict("mimir-1", &Default::default()).await.expect("evict mimir-1");
+    let (code, report, stderr) = dir.run(&world, &["verify", "--canary", "--wait", "1m"]).await;
+    assert_eq!(code, 0, "verify with a Mimir replica evicted:\n{stderr}\n{report:#}");
+    let after = probes(&report);
+    for name in ["prometheus/series", "canary/metric", "ring/mimir"] {
+        let o = outcome(&after, name).unwrap_or_else(|| panic!("{name} in {after:#?}"));
+        assert_eq!(o["outcome"], "pass", "{o:#}");
+    }
+    eprintln!("verify after the eviction: {} round(s)", report["rounds"]);
+
+    let (code, report, stderr) = dir.run(&world, &["teardown", "--yes"]).await;
+    assert_eq!(code, 0, "teardown failed:\n{stderr}\n{report:#}");
+    assert_eq!(report["left"], serde_json::json!([]), "{report:#}");
+    let st = world.linode.state();
+    assert!(st.object_storage.buckets.is_empty(), "buckets left");
+    assert!(st.object_storage.keys.is_empty(), "keys left");
+    assert!(st.clusters.is_empty() && st.nodebalancers.is_empty() && st.volumes.is_empty());
+}
