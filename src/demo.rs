@@ -56,13 +56,7 @@ fn scratch() -> Result<PathBuf, Error> {
 }
 
 /// Runs the steps against the simulator; the first that fails ends the demo with its exit code.
-fn steps(
-    printer: &Printer,
-    runtime: &tokio::runtime::Runtime,
-    sim: &Sim,
-    dir: &Path,
-    ha: bool,
-) -> Result<i32, Error> {
+fn steps(printer: &Printer, runtime: &tokio::runtime::Runtime, sim: &Sim, dir: &Path, ha: bool) -> Result<i32, Error> {
     let fleet = dir.join("lkeobs.toml");
     let (example, add) = if ha {
         (EXAMPLE_HA, ["sg-sin-2", "ap-south"])

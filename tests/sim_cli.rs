@@ -236,6 +236,32 @@ fn demo_runs_the_lifecycle_and_exits_0() {
     assert!(stdout.contains("Nothing of the fleet is left"), "{stdout}");
 }
 
+/// `demo --ha` runs the same lifecycle on a hub in mode "ha": buckets and key made, the engines' rings 3/3
+/// in verify and status, the buckets emptied and deleted by teardown.
+#[test]
+fn demo_ha_runs_the_lifecycle_on_mimir_loki_and_tempo_over_object_storage() {
+    let out = Sandbox::new()
+        .lkeobs()
+        .args(["demo", "--ha"])
+        .output()
+        .expect("lkeobs demo --ha runs");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stdout}\n{stderr}");
+    for said in [
+        "bucket lkeobs-ha-",
+        "Object Storage key stored for the engines",
+        "ring/mimir",
+        "3/3 ACTIVE (mimir-0 ACTIVE, mimir-1 ACTIVE, mimir-2 ACTIVE)",
+        "mimir: 3/3 ACTIVE",
+        "canary/metric",
+        "emptied and deleted bucket lkeobs-ha-",
+        "Nothing of the fleet is left",
+    ] {
+        assert!(stdout.contains(said), "{said:?} in:\n{stdout}");
+    }
+}
+
 /// Every listener of `lkeobs sim` demands what a real API would: a request with a foreign `Host` (a web page
 /// through DNS rebinding) gets 421, a `text/plain` body 415, an oversized one 413; the kubeconfig's token is
 /// random per API, demanded on every route over TLS, and every socket the simulator listens on is one of

@@ -268,7 +268,10 @@ async fn an_ha_hub_is_verified_with_its_rings_its_buckets_and_a_canary_and_torn_
     for ring in ["ring/mimir", "ring/loki", "ring/tempo"] {
         let o = outcome(&verified, ring).unwrap_or_else(|| panic!("{ring} in {verified:#?}"));
         assert_eq!(o["outcome"], "pass", "{o:#}");
-        assert!(o["detail"].as_str().unwrap_or_default().starts_with("3/3 ACTIVE"), "{o:#}");
+        assert!(
+            o["detail"].as_str().unwrap_or_default().starts_with("3/3 ACTIVE"),
+            "{o:#}"
+        );
     }
     // Mimir holds the clusters' series: the Prometheus probes read it under /prometheus.
     let series = outcome(&verified, "prometheus/series").expect("prometheus/series");
@@ -276,9 +279,15 @@ async fn an_ha_hub_is_verified_with_its_rings_its_buckets_and_a_canary_and_torn_
     // Nothing flushed yet (Mimir's 2h block range): said, not failed.
     let bucket = outcome(&verified, "bucket/mimir").expect("bucket/mimir");
     assert_eq!(bucket["outcome"], "skip", "{bucket:#}");
-    assert!(bucket["detail"].as_str().unwrap_or_default().contains("2h block range"), "{bucket:#}");
+    assert!(
+        bucket["detail"].as_str().unwrap_or_default().contains("2h block range"),
+        "{bucket:#}"
+    );
     let gateway = outcome(&verified, "gateway/counters").expect("gateway/counters");
-    assert_eq!(gateway["outcome"], "pass", "the hub's scraper feeds Mimir the gateway's own counters: {gateway:#}");
+    assert_eq!(
+        gateway["outcome"], "pass",
+        "the hub's scraper feeds Mimir the gateway's own counters: {gateway:#}"
+    );
 
     // The engines flush: every bucket holds what its engine wrote.
     data.flush_now();
@@ -286,7 +295,14 @@ async fn an_ha_hub_is_verified_with_its_rings_its_buckets_and_a_canary_and_torn_
     let (code, report, stderr) = dir.run(&world, &["verify", "--canary"]).await;
     assert_eq!(code, 0, "verify failed:\n{stderr}\n{report:#}");
     let found = probes(&report);
-    for name in ["bucket/mimir", "bucket/loki", "bucket/tempo", "canary/trace", "canary/log", "canary/metric"] {
+    for name in [
+        "bucket/mimir",
+        "bucket/loki",
+        "bucket/tempo",
+        "canary/trace",
+        "canary/log",
+        "canary/metric",
+    ] {
         let o = outcome(&found, name).unwrap_or_else(|| panic!("{name} in {found:#?}"));
         assert_eq!(o["outcome"], "pass", "{o:#}");
     }

@@ -343,7 +343,7 @@ fn text(r: &Report) -> String {
             t.push_str(&format!("object storage: {} bytes in all\n", os.total_size()));
             for b in &os.buckets {
                 t.push_str(&format!(
-                    "  bucket {} in {}: {} objects, {} bytes\n",
+                    "  bucket {} in {}: {} object(s), {} bytes\n",
                     b.label, b.region, b.objects, b.size
                 ));
             }

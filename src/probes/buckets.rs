@@ -31,20 +31,41 @@ fn config_of(engine: HaEngine) -> (Named, &'static str, &'static [&'static str],
 }
 
 /// Why an engine's bucket may still be empty in a healthy fleet (nothing is lost meanwhile: the
-/// ingesters hold the data, replicated, and answer queries).
-fn not_yet(engine: HaEngine) -> &'static str {
+/// ingesters hold the data, replicated, and answer queries): its flush period as its config sets it, else
+/// the release's default.
+fn not_yet(engine: HaEngine, doc: &serde_json::Value) -> String {
+    let set = |path: &[&str], default: &str| {
+        path.iter()
+            .fold(doc, |v, k| &v[*k])
+            .as_str()
+            .map_or_else(|| default.to_string(), str::to_string)
+    };
     match engine {
-        HaEngine::Mimir => "Mimir uploads a block once its 2h block range closes",
-        HaEngine::Loki => "Loki flushes a chunk when it is full or idle for 30m",
-        HaEngine::Tempo => "Tempo cuts a block after 30m or when it is full",
+        HaEngine::Mimir => format!(
+            "Mimir uploads a block once its {} block range closes",
+            set(&["blocks_storage", "tsdb", "block_ranges_period"], "2h")
+        ),
+        HaEngine::Loki => format!(
+            "Loki flushes a chunk when it is full or idle for {}",
+            set(&["ingester", "chunk_idle_period"], "30m")
+        ),
+        HaEngine::Tempo => format!(
+            "Tempo cuts a block after {} or when it is full",
+            set(&["ingester", "max_block_duration"], "30m")
+        ),
     }
 }
 
 /// The bucket, host and region in an engine's config file.
 pub fn read_config(engine: HaEngine, yaml: &str) -> Result<EngineBucket, String> {
-    let (_, file, path, bucket_key) = config_of(engine);
+    let (_, file, _, _) = config_of(engine);
     let doc: serde_json::Value = serde_yaml_ng::from_str(yaml).map_err(|e| format!("{file} is not YAML: {e}"))?;
-    let s3 = path.iter().fold(&doc, |v, k| &v[*k]);
+    bucket_in(engine, &doc)
+}
+
+fn bucket_in(engine: HaEngine, doc: &serde_json::Value) -> Result<EngineBucket, String> {
+    let (_, file, path, bucket_key) = config_of(engine);
+    let s3 = path.iter().fold(doc, |v, k| &v[*k]);
     let field = |k: &str| {
         s3[k]
             .as_str()
@@ -82,8 +103,8 @@ pub async fn probe(hub: &K8s, fleet: &Fleet) -> Vec<Outcome> {
     let mut out = Vec::new();
     for engine in engines {
         out.push(match one(hub, engine, &key).await {
-            Ok((0, _)) => Outcome::skip(name(engine), "hub", format!("nothing flushed yet: {}", not_yet(engine))),
-            Ok((n, example)) => Outcome::pass(
+            Ok((0, _, why)) => Outcome::skip(name(engine), "hub", format!("nothing flushed yet: {why}")),
+            Ok((n, example, _)) => Outcome::pass(
                 name(engine),
                 "hub",
                 format!("{n} object(s) written by {} (e.g. {example})", engine.as_str()),
@@ -109,8 +130,8 @@ async fn engines_key(hub: &K8s) -> Result<KnownKey, String> {
     KnownKey::from_secret_data(&text).ok_or_else(|| format!("Secret {ns}/{secret} lacks the key's id or secret"))
 }
 
-/// Objects the engine wrote (the owner marker aside), and the first one's name.
-async fn one(hub: &K8s, engine: HaEngine, key: &KnownKey) -> Result<(usize, String), String> {
+/// Objects the engine wrote (the owner marker aside), the first one's name, and when it flushes.
+async fn one(hub: &K8s, engine: HaEngine, key: &KnownKey) -> Result<(usize, String, String), String> {
     let (cm, file, _, _) = config_of(engine);
     let data = hub
         .get_config_map_data(cm.namespace, cm.name)
@@ -118,7 +139,8 @@ async fn one(hub: &K8s, engine: HaEngine, key: &KnownKey) -> Result<(usize, Stri
         .map_err(|e| e.to_string())?
         .ok_or_else(|| format!("ConfigMap {cm} is missing"))?;
     let yaml = data.get(file).ok_or_else(|| format!("ConfigMap {cm} has no {file}"))?;
-    let at = read_config(engine, yaml)?;
+    let doc: serde_json::Value = serde_yaml_ng::from_str(yaml).map_err(|e| format!("{file} is not YAML: {e}"))?;
+    let at = bucket_in(engine, &doc)?;
     let config = S3Config::new(&at.host, &at.region, &key.access_key, key.secret_key.clone());
     let s3 = S3Client::new(config).map_err(|e| e.to_string())?;
     let page = s3
@@ -133,7 +155,7 @@ async fn one(hub: &K8s, engine: HaEngine, key: &KnownKey) -> Result<(usize, Stri
         .collect();
     let more = if page.next.is_some() { "+" } else { "" };
     let example = written.first().map(|k| format!("{k}{more}")).unwrap_or_default();
-    Ok((written.len(), example))
+    Ok((written.len(), example, not_yet(engine, &doc)))
 }
 
 #[cfg(test)]
@@ -156,5 +178,16 @@ mod tests {
         let loki = "storage_config:\n  object_store:\n    s3:\n      endpoint: h\n      region: r\n";
         let err = read_config(HaEngine::Loki, loki).unwrap_err();
         assert!(err.contains("storage_config.object_store.s3.bucket_name"), "{err}");
+    }
+
+    #[test]
+    fn the_wait_names_the_configured_flush_period_else_the_default() {
+        let tempo: serde_json::Value = serde_yaml_ng::from_str("ingester:\n  max_block_duration: 5m\n").unwrap();
+        assert_eq!(
+            not_yet(HaEngine::Tempo, &tempo),
+            "Tempo cuts a block after 5m or when it is full"
+        );
+        let none = serde_json::Value::Null;
+        assert!(not_yet(HaEngine::Mimir, &none).contains("its 2h block range"));
     }
 }
