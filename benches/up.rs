@@ -1,7 +1,10 @@
 //! Benchmark (not a test): `lkeobs up --no-verify` against the test fakes (Linode fake + one fake Kubernetes API
 //! per cluster, with controllers) for a hub and N edges, with realistic, time-scaled latencies. Targets:
 //! wall time within 10% of the critical path, at most 15 Linode API calls per cluster for a no-op re-run, peak
-//! memory under 100 MB with 50 edges. Run with `cargo bench --bench up` (release build of the binary included).
+//! memory under 100 MB with 50 edges. Then the same for a hub in mode "ha" with 200 edges (its buckets and key
+//! made through the simulated Object Storage, a new key refused by S3 for `KEY_PROPAGATION`, as the platform's
+//! ~30 s, time-scaled, before its markers can be written). Run with `cargo bench --bench up` (release build of
+//! the binary included).
 
 #[path = "../tests/support/mod.rs"]
 mod support;
@@ -18,6 +21,10 @@ use support::linode_fake::State;
 use support::world::{Latencies, World};
 
 const EDGES: &[usize] = &[1, 10, 50];
+/// Edges of the `ha` run.
+const HA_EDGES: usize = 200;
+/// How long a new limited key is refused by S3 (the platform's ~30 s, scaled like the other latencies).
+const KEY_PROPAGATION: Duration = Duration::from_millis(1000);
 const KUBECONFIG_POLLS: u32 = 2;
 const RETRY_AFTER_SECS: u64 = 1;
 
@@ -40,16 +47,18 @@ fn latencies() -> Latencies {
 /// applies its stack: the gateway's LoadBalancer address (the gateway certificate is issued at once) gates every
 /// edge's apply and rollout (the edge stack has no volumes); the hub's own rollouts (StatefulSets: volume, then
 /// rollout) run meanwhile.
-fn critical_path(l: &Latencies) -> (f64, String) {
+fn critical_path(l: &Latencies, ha: bool) -> (f64, String) {
     let kubeconfig = f64::from(KUBECONFIG_POLLS) * RETRY_AFTER_SECS as f64;
+    // An `ha` hub makes its buckets and key before its stack: the new key's refusals come first.
+    let key = if ha { KEY_PROPAGATION.as_secs_f64() } else { 0.0 };
     let s = |d: Duration| d.as_secs_f64();
     let ready = kubeconfig.max(s(l.node_ready));
     // A rollout's status follows its pods: they start (`pod_start`), then the status is written.
     let edge_chain = s(l.load_balancer) + s(l.pod_start) + s(l.rollout);
     let hub_chain = s(l.volume) + s(l.pod_start) + s(l.rollout);
-    let total = ready + edge_chain.max(hub_chain);
+    let total = ready + key + edge_chain.max(hub_chain);
     let formula = format!(
-        "critical = max(kubeconfig {KUBECONFIG_POLLS}x{RETRY_AFTER_SECS}s, node_ready {:.1}s) \
+        "critical = max(kubeconfig {KUBECONFIG_POLLS}x{RETRY_AFTER_SECS}s, node_ready {:.1}s) + key propagation {key:.1}s \
          + max(load_balancer {:.1}s + edge pod start {:.1}s + rollout {:.1}s, hub volume {:.1}s + pod start {:.1}s + rollout {:.1}s) = {total:.2}s",
         s(l.node_ready),
         s(l.load_balancer),
@@ -62,12 +71,15 @@ fn critical_path(l: &Latencies) -> (f64, String) {
     (total, formula)
 }
 
-/// The fleet: a hub in us-ord and `edges` edges alternating us-ord / de-fra-2, one small pool each.
-fn fleet_text(edges: usize) -> String {
-    let mut s = String::from(
-        "[fleet]\nname = \"bench\"\nk8s_version = \"1.32\"\n\n[hub]\nregion = \"us-ord\"\n\
-         pools = [{ type = \"g6-standard-1\", count = 1 }]\n\n",
-    );
+/// The fleet: a hub in us-ord and `edges` edges alternating us-ord / de-fra-2, one small pool each; with `ha`
+/// the hub runs mode "ha" on three g6-standard-8 nodes.
+fn fleet_text(edges: usize, ha: bool) -> String {
+    let hub = if ha {
+        "pools = [{ type = \"g6-standard-8\", count = 3 }]\nmode = \"ha\"\n\n"
+    } else {
+        "pools = [{ type = \"g6-standard-1\", count = 1 }]\n\n"
+    };
+    let mut s = format!("[fleet]\nname = \"bench\"\nk8s_version = \"1.32\"\n\n[hub]\nregion = \"us-ord\"\n{hub}");
     for i in 1..=edges {
         let region = if i % 2 == 1 { "us-ord" } else { "de-fra-2" };
         let _ = write!(
@@ -199,6 +211,7 @@ fn fake_requests(world: &World) -> usize {
 
 struct Row {
     edges: usize,
+    ha: bool,
     wall: f64,
     critical: f64,
     calls_up: f64,
@@ -243,16 +256,18 @@ fn slowest_cluster(report: &Value) -> String {
         .join(", ")
 }
 
-async fn bench(edges: usize, critical: f64) -> Row {
+async fn bench(edges: usize, ha: bool) -> Row {
+    let (critical, _) = critical_path(&latencies(), ha);
     let labels = labels(edges);
     let refs: Vec<&str> = labels.iter().map(String::as_str).collect();
     let mut state = State::seeded();
     state.kubeconfig_not_ready_polls = KUBECONFIG_POLLS;
     state.kubeconfig_retry_after_secs = RETRY_AFTER_SECS;
+    state.object_storage.key_propagation = KEY_PROPAGATION;
     let world = World::start_with(state, &refs, latencies()).await;
     let tmp = tempfile::tempdir().unwrap_or_else(|e| panic!("temp dir: {e}"));
     let dir: PathBuf = tmp.path().to_path_buf();
-    std::fs::write(dir.join("fleet.toml"), fleet_text(edges)).unwrap_or_else(|e| panic!("fleet file: {e}"));
+    std::fs::write(dir.join("fleet.toml"), fleet_text(edges, ha)).unwrap_or_else(|e| panic!("fleet file: {e}"));
     let url = world.linode.base_url();
     let clusters = (edges + 1) as f64;
 
@@ -301,6 +316,7 @@ async fn bench(edges: usize, critical: f64) -> Row {
 
     Row {
         edges,
+        ha,
         wall: up.wall.as_secs_f64(),
         critical,
         calls_up: total_calls(&up.report) as f64 / clusters,
@@ -315,7 +331,8 @@ async fn bench(edges: usize, critical: f64) -> Row {
 
 fn main() {
     let lat = latencies();
-    let (critical, formula) = critical_path(&lat);
+    let (_, formula) = critical_path(&lat, false);
+    let (_, formula_ha) = critical_path(&lat, true);
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(4)
         .enable_all()
@@ -323,8 +340,9 @@ fn main() {
         .unwrap_or_else(|e| panic!("runtime: {e}"));
     let mut rows = Vec::new();
     for &n in EDGES {
-        rows.push(runtime.block_on(bench(n, critical)));
+        rows.push(runtime.block_on(bench(n, false)));
     }
+    rows.push(runtime.block_on(bench(HA_EDGES, true)));
 
     println!("lkeobs up --no-verify against the fakes (hub + N edges, 1 node each, mTLS + gateway firewall)");
     println!(
@@ -333,12 +351,13 @@ fn main() {
         lat.node_ready, lat.rollout, lat.load_balancer, lat.volume, lat.tick
     );
     println!("{formula}");
+    println!("ha: {formula_ha}");
     println!(
         "API calls per cluster = sum(report.api_calls) / (N+1); [fake] = requests the Linode fake received / (N+1)"
     );
     println!();
     println!(
-        "{:>3} {:>9} {:>9} {:>7} {:>9} {:>14} {:>14} {:>14} {:>9} {:>9}",
+        "{:>7} {:>9} {:>9} {:>7} {:>9} {:>14} {:>14} {:>14} {:>9} {:>9}",
         "N",
         "wall s",
         "crit s",
@@ -353,8 +372,8 @@ fn main() {
     for r in &rows {
         let ratio = r.wall / r.critical;
         println!(
-            "{:>3} {:>9.2} {:>9.2} {:>7.3} {:>8.1}% {:>14} {:>14} {:>14.2} {:>9.1} {:>9.1}",
-            r.edges,
+            "{:>7} {:>9.2} {:>9.2} {:>7.3} {:>8.1}% {:>14} {:>14} {:>14.2} {:>9.1} {:>9.1}",
+            if r.ha { format!("{} ha", r.edges) } else { r.edges.to_string() },
             r.wall,
             r.critical,
             ratio,
