@@ -373,7 +373,11 @@ fn main() {
         let ratio = r.wall / r.critical;
         println!(
             "{:>7} {:>9.2} {:>9.2} {:>7.3} {:>8.1}% {:>14} {:>14} {:>14.2} {:>9.1} {:>9.1}",
-            if r.ha { format!("{} ha", r.edges) } else { r.edges.to_string() },
+            if r.ha {
+                format!("{} ha", r.edges)
+            } else {
+                r.edges.to_string()
+            },
             r.wall,
             r.critical,
             ratio,

@@ -183,6 +183,48 @@ async fn a_run_stopped_after_the_buckets_or_the_key_resumes_without_a_second_buc
     assert_eq!(secret_value(&secret, "AWS_ACCESS_KEY_ID"), key.access_key);
 }
 
+/// `up` killed (SIGKILL, as a lost CI runner) after its bucket creates, while the key's create answer is on
+/// its way (the key exists; its secret, given only in that answer, never reached the run), then run again:
+/// the same three buckets, and one key (the lost one revoked, a new one in the engines' Secret).
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn up_killed_after_the_bucket_creates_then_rerun_makes_no_second_bucket_or_key() {
+    let world = world().await;
+    {
+        let mut st = world.linode.state();
+        st.faults.lose_answers_to = Some("/object-storage/keys".into());
+        st.faults.lost_answer_delay = std::time::Duration::from_secs(60);
+    }
+    let dir = Dir::new(HA_FLEET);
+    let mut cmd = dir.command(&world, &["up", "--no-verify"]);
+    cmd.stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null());
+    let mut child = cmd.spawn().expect("lkeobs starts");
+    support::eventually_for("up to create the key", std::time::Duration::from_secs(120), || {
+        world.linode.state().object_storage.keys.len() == 1
+    })
+    .await;
+    child.kill().expect("kill");
+    let _ = child.wait();
+    let buckets = bucket_names(&world);
+    assert_eq!(buckets.len(), 3, "{buckets:?}");
+    let lost = world.linode.state().object_storage.keys.values().next().map(|k| k.id);
+    assert!(
+        hub_object(&world, "Secret", "monitoring", "lkeobs-object-storage").is_none(),
+        "the run died before it knew the key"
+    );
+
+    world.linode.state().faults.lose_answers_to = None;
+    let (code, report, stderr) = dir.run(&world, &["up", "--no-verify"]).await;
+    assert_eq!(code, 0, "re-run failed:\n{stderr}\n{report:#}");
+    assert_eq!(bucket_names(&world), buckets, "no second bucket");
+    assert_eq!(key_labels(&world), ["lkeobs-e2e"], "one key");
+    let st = world.linode.state();
+    let key = st.object_storage.keys.values().next().expect("key");
+    assert_ne!(Some(key.id), lost, "the key whose secret was lost is revoked");
+    let secret = hub_object(&world, "Secret", "monitoring", "lkeobs-object-storage").expect("the engines' Secret");
+    assert_eq!(secret_value(&secret, "AWS_ACCESS_KEY_ID"), key.access_key);
+}
+
 /// A hub running mode "single" is not switched to "ha" without `--accept-new-hub-storage`: exit 2 naming
 /// the fleet file, nothing written; with it, the switch is made and Prometheus' volume claim is kept.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]

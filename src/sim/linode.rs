@@ -38,6 +38,9 @@ pub struct Faults {
     pub lose_next_post_answers: u32,
     /// How long a lost answer is delayed.
     pub lost_answer_delay: Duration,
+    /// Every POST to a path starting with this (e.g. `/object-storage/keys`) is carried out but its answer
+    /// delayed by `lost_answer_delay`: a run killed meanwhile never learns what it made.
+    pub lose_answers_to: Option<String>,
     /// Volume deletes are acknowledged but the volumes stay (a delete the platform never carries out).
     pub volumes_stuck: bool,
 }
@@ -51,6 +54,7 @@ impl Default for Faults {
             server_error_status: 503,
             lose_next_post_answers: 0,
             lost_answer_delay: Duration::from_secs(10),
+            lose_answers_to: None,
             volumes_stuck: false,
         }
     }

@@ -112,6 +112,10 @@ pub(crate) fn handle(state: &mut State, request: &Request) -> Reply {
         state.faults.lose_next_post_answers -= 1;
         return reply.set_delay(faults.lost_answer_delay);
     }
+    let lost_here = |prefix: &String| path.starts_with(prefix.as_str());
+    if method == "POST" && (200..300).contains(&status) && faults.lose_answers_to.as_ref().is_some_and(lost_here) {
+        return reply.set_delay(faults.lost_answer_delay);
+    }
     reply
 }
 

@@ -87,7 +87,7 @@ impl Dir {
         self.tmp.path().join("state")
     }
 
-    fn command(&self, world: &World, args: &[&str]) -> Command {
+    pub fn command(&self, world: &World, args: &[&str]) -> Command {
         let mut cmd = hermetic::Sandbox::at(self.tmp.path()).lkeobs();
         cmd.env("LINODE_URL", world.linode.base_url())
             .env("LINODE_TOKEN", FAKE_TOKEN)

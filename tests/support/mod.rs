@@ -24,12 +24,17 @@ pub const EVENTUALLY: Duration = Duration::from_secs(10);
 
 /// Waits until `cond` holds (checked every 5 ms) and fails the test naming `what` when it has not
 /// after [`EVENTUALLY`]. For waiting on a state, in place of a sleep that guesses how long it takes.
-pub async fn eventually(what: &str, mut cond: impl FnMut() -> bool) {
-    let deadline = tokio::time::Instant::now() + EVENTUALLY;
+pub async fn eventually(what: &str, cond: impl FnMut() -> bool) {
+    eventually_for(what, EVENTUALLY, cond).await;
+}
+
+/// [`eventually`] with its own limit (for a state a whole command run reaches).
+pub async fn eventually_for(what: &str, limit: Duration, mut cond: impl FnMut() -> bool) {
+    let deadline = tokio::time::Instant::now() + limit;
     while !cond() {
         assert!(
             tokio::time::Instant::now() < deadline,
-            "timed out after {EVENTUALLY:?} waiting for {what}"
+            "timed out after {limit:?} waiting for {what}"
         );
         // The pace of the polling, not a synchronisation: the condition decides.
         tokio::time::sleep(Duration::from_millis(5)).await;
