@@ -326,6 +326,10 @@ pub struct SimArgs {
     /// The token the simulator accepts (default: a random one).
     #[arg(long, value_name = "TOKEN")]
     pub token: Option<String>,
+    /// The token's OAuth scopes, comma-separated (`lke:read_write,firewall:read_write,…`): a request outside
+    /// them is answered 401 as the Linode API does (default: every scope).
+    #[arg(long, value_name = "SCOPES", value_delimiter = ',')]
+    pub token_scopes: Option<Vec<String>>,
     /// Save the simulated account here and continue from it on restart (written atomically, 0600).
     #[arg(long, value_name = "FILE")]
     pub state: Option<PathBuf>,

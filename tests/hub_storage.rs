@@ -55,7 +55,7 @@ async fn preflight_picks_the_newest_endpoint_and_names_the_region_it_refuses() {
     let client = fake.client();
     let ok = preflight(&client, REGION).await.unwrap();
     assert_eq!(ok.endpoint.endpoint_type, lkeobs::linode::EndpointType::E3, "{ok:?}");
-    assert_eq!(ok.account, ObjectStorageStatus::Disabled);
+    assert_eq!(ok.account, Some(ObjectStorageStatus::Disabled));
     assert!(!ok.enrolled());
     for (region, want) in [
         ("us-nolke", "does not offer Object Storage"),

@@ -74,6 +74,7 @@ mod sim_object_storage_s3;
 mod status;
 mod teardown;
 mod text_reports;
+mod token_scopes;
 mod up_acl;
 mod up_e2e;
 mod up_edge_credentials;

@@ -41,6 +41,7 @@ pub async fn run(ctx: &Ctx, args: &SimArgs, listening: impl FnOnce(&Listening)) 
         seed: args.seed,
         outages: args.outages.clone(),
         lose_answers: args.lose_answers,
+        token_scopes: args.token_scopes.clone(),
         gateway_refuse: args.gateway_refuse,
         failing_receivers: args.alert_receiver_fail.clone(),
     };

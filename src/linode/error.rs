@@ -65,10 +65,34 @@ impl ApiError {
     }
 }
 
+impl ApiError {
+    /// A 401 for a token without the endpoint's OAuth scope (not an invalid or expired token).
+    pub fn missing_scope(&self) -> bool {
+        self.status == 401
+            && self.errors.iter().any(|e| {
+                e.reason
+                    .to_ascii_lowercase()
+                    .contains(super::scopes::NOT_AUTHORIZED_REASON)
+            })
+    }
+}
+
 impl fmt::Display for ApiError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{} {}: ", self.method, self.path)?;
         let status = self.status;
+        if status == 401 && self.missing_scope() {
+            let scope = super::scopes::needed(self.method.as_str(), self.template).map_or_else(
+                || "the scope of this endpoint".to_string(),
+                |s| format!("the {s} scope"),
+            );
+            return write!(
+                f,
+                "the token is not allowed to call this endpoint (401: {}); give the token {scope} \
+                 (docs/security.md lists the scopes lkeobs needs)",
+                self.reasons()
+            );
+        }
         if status == 401 {
             return write!(
                 f,
@@ -284,6 +308,16 @@ impl Error {
             Error::Deadline { last, .. } => last.status(),
             Error::BucketNotEmpty { api, .. } => Some(api.status),
             _ => None,
+        }
+    }
+
+    /// The API refused a token without the endpoint's OAuth scope (401, "not authorized to use this
+    /// endpoint").
+    pub fn is_missing_scope(&self) -> bool {
+        match self {
+            Error::Api(api) => api.missing_scope(),
+            Error::Deadline { last, .. } => last.is_missing_scope(),
+            _ => false,
         }
     }
 

@@ -45,6 +45,7 @@ mod ratelimit;
 mod regions;
 mod request;
 mod retry;
+pub mod scopes;
 mod tags;
 mod types;
 mod volumes;

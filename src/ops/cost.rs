@@ -34,8 +34,14 @@ pub async fn price(
     let footprints = footprints(fleet, renderer)?;
     let mut cost = cost::price_fleet(fleet, &footprints, observed, &prices);
     if let Some(estimate) = storage_estimate(fleet)? {
-        let (types, settings) = tokio::try_join!(client.list_object_storage_types(), client.get_account_settings())?;
-        let items = object_storage::items(&estimate, Some(settings.object_storage), &types);
+        let (types, settings) = tokio::join!(client.list_object_storage_types(), client.get_account_settings());
+        // A token without `account:read_only` cannot tell the enrolment: the base charge is counted.
+        let enrolment = match settings {
+            Ok(s) => Some(s.object_storage),
+            Err(e) if e.is_missing_scope() => None,
+            Err(e) => return Err(e.into()),
+        };
+        let items = object_storage::items(&estimate, enrolment, &types?);
         object_storage::add_to(&mut cost, fleet.hub.name.get_ref(), items);
     }
     Ok(cost)

@@ -233,13 +233,27 @@ pub async fn teardown_fleet(client: &Client, fleet: &str, deadline: Option<Insta
         .collect();
     let deleted = delete_in_order(client, fleet, &clusters, true, deadline).await?;
     // The buckets after the clusters: no engine writes into them any more. An account never enrolled in
-    // Object Storage has none (and is not asked for them).
-    let enrolled = client.get_account_settings().await?.object_storage != ObjectStorageStatus::Disabled;
+    // Object Storage has none (and is not asked for them); a token that may not read the account's settings
+    // (no `account:read_only`) asks for the buckets, and one without `object_storage` cannot see them: said.
+    let mut notes = Vec::new();
+    let enrolled = match client.get_account_settings().await {
+        Ok(settings) => settings.object_storage != ObjectStorageStatus::Disabled,
+        Err(e) if e.is_missing_scope() => true,
+        Err(e) => return Err(e.into()),
+    };
     let object_storage = if enrolled {
-        Some(hub_storage::remove(client, fleet, None, Some(deadline)).await?)
+        match hub_storage::remove(client, fleet, None, Some(deadline)).await {
+            Ok(removal) => Some(removal),
+            Err(hub_storage::HubStorageError::Linode(e)) if e.is_missing_scope() => {
+                notes.push(format!("{OBJECT_STORAGE_UNCHECKED}: {e}"));
+                None
+            }
+            Err(e) => return Err(e.into()),
+        }
     } else {
         None
     };
+    let enrolled = enrolled && notes.is_empty();
     let owned = Owned {
         fleet: Some(fleet),
         clusters: clusters.iter().map(|c| c.id).collect(),
@@ -259,10 +273,14 @@ pub async fn teardown_fleet(client: &Client, fleet: &str, deadline: Option<Insta
         swept_volumes: deleted.swept_volumes,
         object_storage,
         left,
-        notes: deleted.notes,
+        notes: deleted.notes.into_iter().chain(notes).collect(),
         api_calls: Default::default(),
     })
 }
+
+/// How a teardown's note begins when the token cannot see the account's Object Storage.
+pub const OBJECT_STORAGE_UNCHECKED: &str = "Object Storage not checked (the token has no object_storage scope): an `ha` fleet's buckets and key stay, \
+     and are billed, until a teardown with a token that has object_storage:read_write";
 
 pub(crate) async fn wait_gone(client: &Client, nodes: &BTreeSet<u64>, deadline: Instant) -> Result<(), Error> {
     let polled = crate::poll::until(POLL, deadline, || async {

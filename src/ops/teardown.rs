@@ -34,6 +34,18 @@ pub async fn run(ctx: &Ctx) -> Result<Report, Error> {
     let client = ctx.require_linode("teardown")?;
     confirm(ctx, &fleet)?;
     let mut report = teardown_fleet(&client, &fleet, ctx.deadline()).await?;
+    // An `ha` fleet's buckets the token could not see are not proven gone: left (exit 4), not a note.
+    if loaded.fleet.hub_mode.ha().is_some()
+        && let Some(i) = report
+            .notes
+            .iter()
+            .position(|n| n.starts_with(crate::ops::sweep::OBJECT_STORAGE_UNCHECKED))
+    {
+        let note = report.notes.remove(i);
+        report
+            .left
+            .push(format!("the fleet's Object Storage buckets and key: {note}"));
+    }
     // Our kubeconfig entries go too: the merged file's and the state cache.
     let contexts: Vec<String> = loaded
         .fleet

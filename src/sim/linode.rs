@@ -84,6 +84,9 @@ pub struct Logged {
 pub struct State {
     /// Accepted bearer token.
     pub token: String,
+    /// The token's OAuth scopes (`lke:read_write`, …; see [`super::linode_scopes`]); None: every scope, as a
+    /// token made with "Select All".
+    pub token_scopes: Option<Vec<String>>,
     /// Region objects, with the capabilities real regions list (never the account's HA/ACL ones).
     pub regions: Vec<Value>,
     /// `GET /regions/availability` entries `{region, plan, available}` (GPU plans).
@@ -157,6 +160,7 @@ impl State {
         let region = |id: &str, country: &str, caps: &[&str]| region(id, country, caps);
         let mut state = Self {
             token: SEEDED_TOKEN.to_string(),
+            token_scopes: None,
             regions: vec![
                 region("us-ord", "us", &lke),
                 region("de-fra-2", "de", &gpu),

@@ -69,6 +69,15 @@ pub(crate) fn handle(state: &mut State, request: &Request) -> Reply {
         });
         return api_error(401, None, "Invalid Token");
     }
+    if let Some(scopes) = &state.token_scopes
+        && !super::linode_scopes::allows(scopes, &method, &path)
+    {
+        state.log.push(Logged {
+            path: format!("{path} (401 scope)"),
+            ..logged
+        });
+        return api_error(401, None, super::linode_scopes::NOT_AUTHORIZED);
+    }
     // The account's own limits first: a list is a GET that pages (`page` in the query).
     let list = method == "GET" && request.url.query_pairs().any(|(k, _)| k == "page");
     let (limit, remaining) = match state.limits.admit(std::time::Instant::now(), list) {

@@ -58,6 +58,7 @@ mod linode_list;
 mod linode_nodes;
 mod linode_pools;
 mod linode_routes;
+pub mod linode_scopes;
 mod netpol;
 mod nodes;
 pub mod object_storage;

@@ -16,6 +16,8 @@ pub struct Options {
     pub port: u16,
     /// The token it accepts (None: a random one, never a real-looking one).
     pub token: Option<String>,
+    /// The token's OAuth scopes (None: every scope).
+    pub token_scopes: Option<Vec<String>>,
     /// Where the account is saved and restored from.
     pub state_file: Option<PathBuf>,
     /// Seconds of simulated provisioning per real second.
@@ -44,6 +46,7 @@ impl Default for Options {
         Options {
             port: 0,
             token: None,
+            token_scopes: None,
             state_file: None,
             speed: 60.0,
             fail_429: 0.0,
@@ -90,6 +93,7 @@ impl Sim {
         state.faults.rate_limit_percent = percent(options.fail_429);
         state.faults.server_error_percent = percent(options.fail_5xx);
         state.faults.lose_next_post_answers = options.lose_answers;
+        state.token_scopes = options.token_scopes.clone();
         state.faults.lost_answer_delay = LOST_ANSWER_DELAY;
         // An injected 429 asks for one second of the simulator's clock, as fast as its LKE runs.
         state.faults.retry_after = Duration::from_secs_f64(1.0 / options.speed.max(1.0));

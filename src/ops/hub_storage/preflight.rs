@@ -16,14 +16,15 @@ pub struct Preflight {
     pub region: String,
     /// The endpoint buckets are created on (the newest type the region offers this account).
     pub endpoint: ObjectStorageEndpoint,
-    /// The account's enrolment (`GET /account/settings` `object_storage`).
-    pub account: ObjectStorageStatus,
+    /// The account's enrolment (`GET /account/settings` `object_storage`); None when the token may not read
+    /// the account's settings (no `account:read_only` scope): buckets can still be made.
+    pub account: Option<ObjectStorageStatus>,
 }
 
 impl Preflight {
     /// Whether the account already pays the Object Storage base (so buckets add no base price).
     pub fn enrolled(&self) -> bool {
-        self.account == ObjectStorageStatus::Active
+        self.account == Some(ObjectStorageStatus::Active)
     }
 }
 
@@ -55,7 +56,11 @@ pub async fn preflight(client: &Client, region: &str) -> Result<Preflight> {
             offered,
         });
     };
-    let account = client.get_account_settings().await?.object_storage;
+    let account = match client.get_account_settings().await {
+        Ok(settings) => Some(settings.object_storage),
+        Err(e) if e.is_missing_scope() => None,
+        Err(e) => return Err(e.into()),
+    };
     Ok(Preflight {
         region: region.to_string(),
         endpoint,
