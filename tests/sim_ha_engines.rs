@@ -456,12 +456,7 @@ async fn writes_fail_with_a_key_not_allowed_on_the_bucket_a_placeholder_bucket_o
     ha.fake.put(placeholder);
     fresh_sample(&ha.data);
     ha.data.flush_now();
-    let mimir: Vec<_> = ha
-        .data
-        .flush_errors()
-        .into_iter()
-        .filter(|e| e.engine == "mimir")
-        .collect();
+    let mimir = mimir_errors(&ha.data);
     assert_eq!(mimir.len(), 1, "{mimir:?}");
     assert_eq!(mimir[0].bucket, "pending-up");
     assert!(mimir[0].reason.contains("NoSuchBucket"), "{mimir:?}");
@@ -473,12 +468,7 @@ async fn writes_fail_with_a_key_not_allowed_on_the_bucket_a_placeholder_bucket_o
         .delete("v1", "Secret", Some("monitoring"), "lkeobs-object-storage");
     fresh_sample(&ha.data);
     ha.data.flush_now();
-    let mimir: Vec<_> = ha
-        .data
-        .flush_errors()
-        .into_iter()
-        .filter(|e| e.engine == "mimir")
-        .collect();
+    let mimir = mimir_errors(&ha.data);
     assert!(
         mimir.len() == 1
             && mimir[0].reason.contains("lkeobs-object-storage")
@@ -487,4 +477,12 @@ async fn writes_fail_with_a_key_not_allowed_on_the_bucket_a_placeholder_bucket_o
     );
     assert_eq!(objects(&ha.api, &ha.buckets[0]).await, landed, "nothing more landed");
     drop(ha.world);
+}
+
+/// Why Mimir's last writes failed.
+fn mimir_errors(data: &lkeobs::sim::data_path::DataPath) -> Vec<lkeobs::sim::data_path::FlushError> {
+    data.flush_errors()
+        .into_iter()
+        .filter(|e| e.engine == "mimir")
+        .collect()
 }
