@@ -52,7 +52,7 @@ pub(super) async fn converge(
         // Read by `live_stack::render` from the cluster.
         api_server: Vec::new(),
         gpu_runtime: gpu_runtime::detect(k8s, &job.cluster).await?,
-        // An `ha` hub's buckets: wired by `up` (issue #23); None renders `pending-up` placeholders.
+        // Only an `ha` hub's engines use buckets.
         object_store: None,
     };
     let applied = {
